@@ -1,0 +1,56 @@
+# Ring: the two commands are `make run` and `make test`.
+# From a clean clone they install what they need: uv (pinned) into .ring/bootstrap with the
+# machine's python3, then the locked workspace into .venv (CLI at .venv/bin/ring).
+
+PYTHON      ?= python3
+UV_VERSION  := 0.13.9
+BOOT        := .ring/bootstrap
+UV          := $(BOOT)/bin/uv
+VENV        := .venv
+BIN         := $(VENV)/bin
+
+# uv uses the machine's Python and never downloads one; the venv is always ./.venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+PY_SOURCES  := $(wildcard libs/*/src services/*/src)
+
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap sync run test pytest lint format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Ring needs Python 3.11+, $(PYTHON) is $$($(PYTHON) -V)" >&2; exit 1; }
+	$(PYTHON) -m venv $(BOOT) \
+		|| { echo "python3 -m venv failed (Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }
+	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+bootstrap: $(UV) ## install uv into .ring/bootstrap (once)
+
+sync: $(UV) ## install the locked workspace into .venv
+	$(UV) sync --all-packages --locked --python $(PYTHON)
+
+run: sync ## start the whole platform (Ctrl-C stops it)
+	$(BIN)/ring run
+
+lint: sync ## ruff check, ruff format --check, mypy (strict on libs)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(PY_SOURCES)
+
+pytest: sync ## the test suite only
+	$(BIN)/pytest -p no:cacheprovider
+
+test: lint ## lint, then the whole test suite
+	$(BIN)/pytest -p no:cacheprovider
+
+format: sync ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove .venv and the bootstrap uv (keeps .ring data)
+	rm -rf $(VENV) $(BOOT)

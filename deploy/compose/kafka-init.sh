@@ -1,0 +1,27 @@
+#!/bin/sh
+# One-shot topic creation for docker-compose (runs in the apache/kafka image, then exits 0).
+#
+# The broker has auto.create.topics.enable=false, so every topic Ring uses is created here with
+# its retention: event topics keep every record (the replayable feed; consumers may start from
+# the first event), dead-letter topics keep 30 days. Idempotent: existing topics are left alone.
+set -eu
+
+BOOTSTRAP="${RING_KAFKA_BOOTSTRAP:-kafka:9092}"
+PARTITIONS="${RING_TOPIC_PARTITIONS:-4}"
+REPLICATION="${RING_TOPIC_REPLICATION:-1}"
+DLQ_RETENTION_MS=2592000000 # 30 days
+
+# Keep in sync with libs/events/src/ring_events/topics.py (tests/deploy checks it).
+EVENT_TOPICS="ring.task.events ring.matching.events ring.voucher.events ring.ledger.events ring.dispute.events"
+
+create() { # topic retention.ms
+    /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+        --topic "$1" --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
+        --config "retention.ms=$2" --config cleanup.policy=delete
+}
+
+for topic in $EVENT_TOPICS; do
+    create "$topic" -1
+    create "$topic.dlq" "$DLQ_RETENTION_MS"
+done
+/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --describe --exclude-internal

@@ -1,0 +1,148 @@
+"""The message around an integration event, and its Kafka wire form.
+
+On the wire, the key is the aggregate id, the value is the event's JSON (with its ``type``
+tag) and everything else travels in headers (see :mod:`ring_events.headers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import msgspec
+
+from ring_events import headers as h
+from ring_events.base import IntegrationEvent, event_type
+from ring_events.registry import UnknownTopic, decoder_for, event_types
+
+RawHeaders = Mapping[str, bytes | str] | Iterable[tuple[str, bytes | str]]
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """An integration event with its routing and tracing metadata."""
+
+    event: IntegrationEvent
+    topic: str
+    key: str
+    notification_id: int
+    previous_notification_id: int
+    event_id: str
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str
+    traceparent: str | None = None
+    source: str
+
+
+class UndecodableMessage(ValueError):
+    """A Kafka record that is not a valid Ring message; it can only be dead-lettered."""
+
+
+def encode_envelope(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Kafka ``(key, value, headers)`` for ``env``.
+
+    Raises:
+        ValueError: the event does not belong to ``env.topic``, so no consumer could decode it.
+    """
+    try:
+        allowed = event_types(env.topic)
+    except UnknownTopic as error:
+        raise ValueError(str(error)) from None
+    if type(env.event) not in allowed:
+        raise ValueError(f"{type(env.event).__name__} is not an event of topic {env.topic}")
+    headers = [
+        (h.NOTIFICATION_ID, str(env.notification_id)),
+        (h.PREVIOUS_NOTIFICATION_ID, str(env.previous_notification_id)),
+        (h.EVENT_ID, env.event_id),
+        (h.OCCURRED_AT, env.occurred_at.isoformat()),
+        (h.CORRELATION_ID, env.correlation_id),
+        (h.CAUSATION_ID, env.causation_id),
+        (h.SOURCE, env.source),
+        (h.EVENT_TYPE, event_type(env.event)),
+    ]
+    if env.traceparent is not None:
+        headers.append((h.TRACEPARENT, env.traceparent))
+    encoded = [(name, value.encode()) for name, value in headers]
+    return env.key.encode(), _ENCODER.encode(env.event), encoded
+
+
+def decode_envelope(
+    topic: str, key: bytes | str | None, value: bytes | None, headers: RawHeaders
+) -> Envelope:
+    """The :class:`Envelope` of a Kafka record consumed from ``topic``.
+
+    ``headers`` may be the record's ``(name, bytes)`` pairs or an already decoded mapping.
+
+    Raises:
+        UndecodableMessage: unknown topic, missing key or header, malformed header, bad JSON,
+            unknown ``type`` tag, or an ``event_type`` header that contradicts the value.
+    """
+    try:
+        decoder = decoder_for(topic)
+    except UnknownTopic as error:
+        raise UndecodableMessage(str(error)) from None
+    if not key:
+        raise UndecodableMessage(f"message on {topic} has no key")
+    if value is None:
+        raise UndecodableMessage(f"message on {topic} has no value")
+    fields = _header_text(headers)
+    try:
+        event = decoder.decode(value)
+    except msgspec.DecodeError as error:
+        raise UndecodableMessage(f"bad event on {topic}: {error}") from None
+    declared = _required(fields, h.EVENT_TYPE)
+    if declared != event_type(event):
+        raise UndecodableMessage(
+            f"header {h.EVENT_TYPE}={declared!r} but value is {event_type(event)!r}"
+        )
+    return Envelope(
+        event=event,
+        topic=topic,
+        key=key.decode() if isinstance(key, bytes) else key,
+        notification_id=_integer(fields, h.NOTIFICATION_ID),
+        previous_notification_id=_integer(fields, h.PREVIOUS_NOTIFICATION_ID),
+        event_id=_required(fields, h.EVENT_ID),
+        occurred_at=_instant(fields, h.OCCURRED_AT),
+        correlation_id=_required(fields, h.CORRELATION_ID),
+        causation_id=_required(fields, h.CAUSATION_ID),
+        traceparent=fields.get(h.TRACEPARENT),
+        source=_required(fields, h.SOURCE),
+    )
+
+
+def _header_text(headers: RawHeaders) -> dict[str, str]:
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    try:
+        return {
+            name: value.decode() if isinstance(value, bytes) else value for name, value in pairs
+        }
+    except UnicodeDecodeError as error:
+        raise UndecodableMessage(f"header is not UTF-8: {error}") from None
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
+    value = fields.get(name)
+    if not value:
+        raise UndecodableMessage(f"missing header {name!r}")
+    return value
+
+
+def _integer(fields: Mapping[str, str], name: str) -> int:
+    text = _required(fields, name)
+    try:
+        return int(text)
+    except ValueError:
+        raise UndecodableMessage(f"header {name!r} is not an integer: {text!r}") from None
+
+
+def _instant(fields: Mapping[str, str], name: str) -> datetime:
+    text = _required(fields, name)
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise UndecodableMessage(f"header {name!r} is not ISO 8601: {text!r}") from None
+    if instant.tzinfo is None:
+        raise UndecodableMessage(f"header {name!r} has no timezone: {text!r}")
+    return instant

@@ -1,0 +1,1 @@
+"""Ring shared runtime plumbing."""

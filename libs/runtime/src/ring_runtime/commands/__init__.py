@@ -1,0 +1,1 @@
+"""Commands of the ``ring`` CLI contributed by the runtime (``ring run``, ``ring serve``…)."""

@@ -1,0 +1,199 @@
+"""``ring run``: the whole platform in the foreground (what ``make run`` calls).
+
+Starts the embedded PostgreSQL and broker (unless ``RING_EMBEDDED=false``), then every registered
+service as its own process under the :class:`~ring_runtime.supervisor.Supervisor`, waits for
+their ``/health`` and prints where to go. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from ring_runtime.embedded import (
+    EmbeddedBroker,
+    EmbeddedBrokerError,
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+)
+from ring_runtime.settings import ENVIRONMENT, SERVICE_PORTS
+from ring_runtime.supervisor import ChildSpec, Supervisor
+
+_DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
+GATEWAY = "gateway"
+
+
+def _setting(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, _DEFAULTS[name])
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "n", "off")
+
+
+def service_order(names: list[str]) -> list[str]:
+    """Services in start order: alphabetical, the gateway last."""
+    return sorted(names, key=lambda name: (name == GATEWAY, name))
+
+
+def service_specs(names: list[str], environ: Mapping[str, str]) -> list[ChildSpec]:
+    """One child per service: ``python -m ring_runtime.commands.serve NAME``."""
+    env = {**environ, "PYTHONUNBUFFERED": "1"}
+    return [
+        ChildSpec(name, [sys.executable, "-m", "ring_runtime.commands.serve", name], env)
+        for name in service_order(names)
+    ]
+
+
+def service_url(name: str, environ: Mapping[str, str]) -> str:
+    """Base URL a service listens on when started by ``ring run``."""
+    host = _setting(environ, "RING_HTTP_HOST")
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only compared, never bound
+        host = "127.0.0.1"
+    return f"http://{host}:{SERVICE_PORTS.get(name, 8100)}"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+async def wait_healthy(urls: Mapping[str, str], within: float) -> list[str]:
+    """Poll ``GET /health`` of every URL until all answer 200; return those that never did."""
+    pending = dict(urls)
+    deadline = time.monotonic() + within
+    while pending and time.monotonic() < deadline:
+        results = await asyncio.gather(*(asyncio.to_thread(_healthy, u) for u in pending.values()))
+        pending = {n: u for (n, u), ok in zip(pending.items(), results, strict=True) if not ok}
+        if pending:
+            await asyncio.sleep(0.25)
+    return sorted(pending)
+
+
+def banner(urls: Mapping[str, str]) -> str:
+    """What to open once everything is up."""
+    lines = ["", "Ring is running. Ctrl-C stops every process."]
+    if GATEWAY in urls:
+        gateway = urls[GATEWAY]
+        lines += [
+            f"  gateway   {gateway}",
+            f"  API docs  {gateway}/schema",
+        ]
+    else:
+        lines += [f"  {name:<9} {url}" for name, url in urls.items()]
+    lines += [
+        "  admin     .venv/bin/ring admin create EMAIL --password-stdin",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _step(label: str) -> Iterator[None]:
+    click.echo(f"starting {label}… ", nl=False)
+    started = time.monotonic()
+    yield
+    click.echo(f"ready in {time.monotonic() - started:.2f} s")
+
+
+@contextlib.contextmanager
+def embedded_infrastructure(environ: dict[str, str]) -> Iterator[None]:
+    """Start PostgreSQL and the broker when ``RING_EMBEDDED`` is on; export their addresses.
+
+    ``environ`` is updated in place with ``RING_DATABASE_URL`` and ``RING_KAFKA_BOOTSTRAP``.
+    """
+    if not _flag(_setting(environ, "RING_EMBEDDED")):
+        click.echo("RING_EMBEDDED=false: using RING_DATABASE_URL and RING_KAFKA_BOOTSTRAP as set")
+        yield
+        return
+    data_dir = Path(_setting(environ, "RING_DATA_DIR"))
+    postgres = EmbeddedPostgres(
+        data_dir / "postgres", int(_setting(environ, "RING_EMBEDDED_PG_PORT")), durable=True
+    )
+    broker = EmbeddedBroker(
+        int(_setting(environ, "RING_EMBEDDED_KAFKA_PORT")), log_path=data_dir / "tansu.log"
+    )
+    try:
+        with _step(f"PostgreSQL on 127.0.0.1:{postgres.port} (data in {postgres.data_dir})"):
+            postgres.start()
+        with _step(f"Kafka-protocol broker (Tansu, in memory) on {broker.bootstrap}"):
+            broker.start()
+        environ["RING_DATABASE_URL"] = postgres.url
+        environ["RING_KAFKA_BOOTSTRAP"] = broker.bootstrap
+        yield
+    finally:
+        click.echo("stopping the broker and PostgreSQL…")
+        broker.stop()
+        postgres.stop()
+
+
+def installed_services() -> list[str]:
+    """Names of the services installed in this environment (entry-point group ring.services).
+
+    Raises:
+        click.ClickException: a service's entry point cannot be loaded.
+    """
+    from ring_runtime.service import registered_services
+
+    try:
+        return list(registered_services())
+    except Exception as error:
+        raise click.ClickException(
+            f"cannot load the installed services: {type(error).__name__}: {error}"
+        ) from error
+
+
+async def _serve_all(names: list[str], environ: dict[str, str], health_timeout: float) -> None:
+    supervisor = Supervisor(service_specs(names, environ))
+    if not names:
+        supervisor.say("no services are installed (entry-point group ring.services)")
+    urls = {name: service_url(name, environ) for name in service_order(names)}
+
+    async def announce() -> None:
+        missing = await wait_healthy(urls, health_timeout)
+        if missing:
+            supervisor.say(f"not healthy after {health_timeout:g} s: {', '.join(missing)}")
+        else:
+            click.echo(banner(urls))
+
+    await supervisor.run(on_started=announce)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option(
+    "--health-timeout",
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for every service's /health before warning.",
+)
+def run(health_timeout: float) -> None:
+    """Start the whole platform in the foreground; Ctrl-C stops everything it started."""
+    names = installed_services()
+    environ = dict(os.environ)
+    signal.signal(signal.SIGTERM, _interrupt)  # until the supervisor installs its own handler
+    try:
+        with embedded_infrastructure(environ):
+            asyncio.run(_serve_all(names, environ, health_timeout))
+    except (EmbeddedPostgresError, EmbeddedBrokerError) as error:
+        raise click.ClickException(str(error)) from error
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopped.")

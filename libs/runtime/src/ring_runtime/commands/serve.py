@@ -1,0 +1,54 @@
+"""``ring serve NAME``: run one service process (HTTP API, relay, consumers) in the foreground.
+
+Also runnable as ``python -m ring_runtime.commands.serve NAME`` (that is how the supervisor of
+``make run`` starts each service).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import uvicorn
+
+from ring_runtime.service import load_service
+from ring_runtime.settings import SettingsError, load_settings
+
+
+def configure_logging(level: str) -> None:
+    """One readable line per record: time, level, logger, message."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+@click.command()
+@click.argument("name")
+def serve(name: str) -> None:
+    """Run the service NAME (task, ledger, …) until interrupted."""
+    try:
+        service = load_service(name)
+    except LookupError as error:
+        raise click.UsageError(str(error)) from None
+    try:
+        settings = load_settings(name)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    configure_logging(settings.log_level)
+    app = service.create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])

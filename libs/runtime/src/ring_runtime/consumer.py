@@ -1,0 +1,312 @@
+"""Exactly-once consumers: an integration event changes a service's state at most once.
+
+Tracking is kept per *upstream aggregate*: the position of consumer ``C`` for aggregate ``K`` on
+topic ``T`` is a row ``C|T|K`` in the service's tracking table, holding the notification id of the
+last event of ``K`` that ``C`` applied. For each message:
+
+* ``notification_id <= position``: a redelivery or republish → acknowledged, no effect;
+* ``previous_notification_id == position``: the next event of ``K`` → applied, and the new
+  position commits in the same transaction as the effect;
+* otherwise an earlier event of ``K`` has not arrived (the broker lost it and the relay will
+  republish it) → skipped without effect; it is applied when the republished sequence arrives.
+
+Partitions, offsets and consumer-group state play no part in correctness, so losing them (broker
+restart) or changing partition counts cannot drop or double an effect. The reasoning is written
+down in ``docs/decisions/0001-consumer-tracking.md``.
+
+A handler that fails is retried with exponential backoff; after the last attempt the message is
+parked on ``<topic>.dlq`` with the error, and in the service's ``dead_letters`` table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from eventsourcing.persistence import IntegrityError, Tracking
+from faststream import AckPolicy
+from faststream.exceptions import NackMessage
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import Consumer, KafkaMessage
+
+from ring_events.base import IntegrationEvent
+from ring_events.envelope import Envelope, UndecodableMessage, decode_envelope
+from ring_events.headers import (
+    DLQ_ATTEMPTS,
+    DLQ_CONSUMER,
+    DLQ_ERROR,
+    DLQ_ORIGINAL_OFFSET,
+    DLQ_ORIGINAL_PARTITION,
+    DLQ_ORIGINAL_TOPIC,
+)
+from ring_events.topics import dead_letter_topic
+from ring_runtime.context import causing
+from ring_runtime.dead_letters import DeadLetter, DeadLetterStore
+from ring_runtime.kafka import consumer_config
+from ring_runtime.settings import Settings
+
+log = logging.getLogger("ring.consumer")
+
+Handler = Callable[[Any, Envelope], None]
+
+#: Records fetched and processed per batch (one offset commit each).
+BATCH_SIZE = 200
+
+#: A partition is re-read from its start at most this often after gaps.
+REWIND_COOLDOWN_SECONDS = 5.0
+
+
+class TrackingTarget(Protocol):
+    """Where a consumer's effects and positions are recorded, atomically together."""
+
+    def position(self, tracking_name: str) -> int:
+        """Last applied notification id under ``tracking_name`` (0 when none)."""
+        ...
+
+    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
+        """Run ``work`` so that its effects and ``tracking`` commit in one transaction."""
+        ...
+
+
+class Outcome(enum.Enum):
+    """What processing one message did."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    OUT_OF_SEQUENCE = "out_of_sequence"
+
+
+@dataclass
+class ConsumerStats:
+    """Counters of one consumer, for readiness output and benchmarks."""
+
+    applied: int = 0
+    duplicates: int = 0
+    out_of_sequence: int = 0
+    dead_lettered: int = 0
+    outcomes_by_type: dict[str, int] = field(default_factory=dict)
+
+
+class ExactlyOnceProcessor:
+    """Applies integration events of one topic to a target, each at most once."""
+
+    def __init__(
+        self,
+        name: str,
+        topic: str,
+        target: TrackingTarget,
+        handlers: Mapping[type[IntegrationEvent], Handler],
+    ) -> None:
+        self.name = name
+        self.topic = topic
+        self.target = target
+        self.handlers = dict(handlers)
+        self.stats = ConsumerStats()
+
+    def tracking_name(self, key: str) -> str:
+        """Tracking row of this consumer for upstream aggregate ``key``."""
+        return f"{self.name}|{self.topic}|{key}"
+
+    def process(self, envelope: Envelope) -> Outcome:
+        """Apply ``envelope`` once; see the module docstring for the rules."""
+        name = self.tracking_name(envelope.key)
+        position = self.target.position(name)
+        if envelope.notification_id <= position:
+            self.stats.duplicates += 1
+            return Outcome.DUPLICATE
+        if envelope.previous_notification_id != position:
+            self.stats.out_of_sequence += 1
+            log.warning(
+                "%s: %s of %s skipped: previous %s not yet applied (at %s); awaiting republish",
+                self.name,
+                envelope.notification_id,
+                envelope.key,
+                envelope.previous_notification_id,
+                position,
+            )
+            return Outcome.OUT_OF_SEQUENCE
+        handler = self.handlers.get(type(envelope.event))
+        tracking = Tracking(application_name=name, notification_id=envelope.notification_id)
+
+        def work() -> None:
+            if handler is None:
+                return
+            with causing(
+                correlation_id=envelope.correlation_id,
+                causation_id=envelope.event_id,
+                traceparent=envelope.traceparent,
+            ):
+                handler(envelope.event, envelope)
+
+        try:
+            self.target.apply(tracking, work)
+        except IntegrityError:
+            if self.target.position(name) >= envelope.notification_id:
+                self.stats.duplicates += 1
+                return Outcome.DUPLICATE  # a concurrent delivery applied it first
+            raise
+        self.stats.applied += 1
+        return Outcome.APPLIED
+
+
+class KafkaConsumerBinding:
+    """Binds an :class:`ExactlyOnceProcessor` to a faststream subscriber with retry and DLQ."""
+
+    def __init__(
+        self,
+        processor: ExactlyOnceProcessor,
+        settings: Settings,
+        dead_letters: DeadLetterStore,
+    ) -> None:
+        self.processor = processor
+        self.settings = settings
+        self.dead_letters = dead_letters
+        self._stopping = asyncio.Event()
+        self.group_id = f"ring.{settings.service}.{processor.name}"
+        self._rewound_at: dict[TopicPartition, float] = {}
+
+    def subscribe(self, broker: KafkaBroker) -> None:
+        """Register the subscriber on ``broker`` (call before the broker starts).
+
+        Records are fetched in batches and processed one by one in partition order; the
+        offsets are committed once per batch, after every record of it was processed. Offsets
+        only save re-reading: the store-side tracking decides what is applied.
+        """
+
+        @broker.subscriber(  # type: ignore[untyped-decorator]
+            self.processor.topic,
+            group_id=self.group_id,
+            ack_policy=AckPolicy.ACK,
+            batch=True,
+            max_records=BATCH_SIZE,
+            batch_timeout_ms=100,
+            **consumer_config(self.settings),
+        )
+        async def deliver(message: KafkaMessage, consumer: Consumer) -> None:
+            records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+            for record in records:
+                if self._stopping.is_set():
+                    raise NackMessage  # leave the rest uncommitted: it is read again later
+                outcome = await self.deliver(record, broker)
+                if outcome is Outcome.OUT_OF_SEQUENCE:
+                    await self._rewind(consumer, record)
+
+    async def _rewind(
+        self, consumer: AIOKafkaConsumer, record: ConsumerRecord[bytes, bytes]
+    ) -> None:
+        """Re-read a partition from its start after a gap (at most once per cool-down).
+
+        A gap means an earlier event of the aggregate was not applied. Normally it is still
+        ahead (the relay republishes after broker data loss), but after a broker restart the
+        consumer's fetch position may already be past records of the recreated topic. Reading
+        the partition again costs only duplicates, which are skipped.
+        """
+        partition = TopicPartition(record.topic, record.partition)
+        now = time.monotonic()
+        if now - self._rewound_at.get(partition, float("-inf")) < REWIND_COOLDOWN_SECONDS:
+            return
+        self._rewound_at[partition] = now
+        log.warning("%s: re-reading %s from its start after a gap", self.processor.name, partition)
+        await consumer.seek_to_beginning(partition)
+
+    async def deliver(
+        self, record: ConsumerRecord[bytes, bytes], broker: KafkaBroker
+    ) -> Outcome | None:
+        """Process one record: retry with backoff, then dead-letter it (``None``)."""
+        try:
+            envelope = decode_envelope(
+                record.topic, record.key, record.value, list(record.headers or ())
+            )
+        except UndecodableMessage as error:
+            await self._park(record, broker, error, attempts=1)
+            return None
+        attempts = max(1, self.settings.consumer_max_attempts)
+        delay = self.settings.consumer_backoff_ms / 1000
+        attempt = 1
+        while True:
+            try:
+                return await asyncio.to_thread(self.processor.process, envelope)
+            except Exception as error:
+                if attempt >= attempts:
+                    await self._park(record, broker, error, attempts=attempt)
+                    return None
+                log.warning(
+                    "%s: attempt %s/%s at %s failed: %r; retrying in %.2f s",
+                    self.processor.name,
+                    attempt,
+                    attempts,
+                    envelope.notification_id,
+                    error,
+                    delay,
+                )
+                if await self._stopped_within(delay):
+                    raise NackMessage from error  # shutting down: neither retried nor parked
+                delay = min(delay * 2, 5.0)
+                attempt += 1
+
+    def stop(self) -> None:
+        """Stop between records: the current batch is abandoned without committing offsets."""
+        self._stopping.set()
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds`` (a retry backoff); True as soon as :meth:`stop` is called."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _park(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        broker: KafkaBroker,
+        error: BaseException,
+        *,
+        attempts: int,
+    ) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        log.error(
+            "%s: parking %s[%s]@%s after %s attempt(s): %s",
+            self.processor.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            reason,
+        )
+        letter = DeadLetter(
+            consumer=self.processor.name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=(record.key or b"").decode(errors="replace"),
+            value=(record.value or b"").decode(errors="replace"),
+            headers={k: v.decode(errors="replace") for k, v in record.headers or ()},
+            error=reason,
+            attempts=attempts,
+        )
+        await asyncio.to_thread(self.dead_letters.add, letter)
+        headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+        headers.update(
+            {
+                DLQ_ERROR: reason[:2000],
+                DLQ_ATTEMPTS: str(attempts),
+                DLQ_CONSUMER: self.processor.name,
+                DLQ_ORIGINAL_TOPIC: record.topic,
+                DLQ_ORIGINAL_PARTITION: str(record.partition),
+                DLQ_ORIGINAL_OFFSET: str(record.offset),
+            }
+        )
+        await broker.publish(
+            record.value or b"",
+            topic=dead_letter_topic(record.topic),
+            key=record.key,
+            headers=headers,
+        )
+        self.processor.stats.dead_lettered += 1

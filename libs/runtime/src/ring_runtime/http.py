@@ -1,0 +1,160 @@
+"""The HTTP error model every Ring service shares.
+
+Errors are ``{"error": {"code": ..., "message": ..., "details": ...}}`` with a stable ``code``.
+Domain exceptions carry their ``code`` as a class attribute; each service maps its exception
+classes to HTTP statuses once, in :func:`exception_handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError
+from litestar import MediaType, Request, Response
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
+from opentelemetry import propagate, trace
+
+from ring_runtime.context import causing
+
+log = logging.getLogger("ring.http")
+_tracer = trace.get_tracer("ring.http")
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+    """A JSON error response in Ring's error model."""
+    return Response(
+        {"error": {"code": code, "message": message, "details": details}},
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return error_response(HTTP_400_BAD_REQUEST, "validation_failed", exc.detail, exc.extra)
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = "not_found" if isinstance(exc, NotFoundException) else f"http_{exc.status_code}"
+    return error_response(exc.status_code, code, exc.detail, exc.extra or None)
+
+
+def _conflict(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    return error_response(
+        HTTP_409_CONFLICT,
+        "concurrent_modification",
+        "the resource was changed by another request; read it again and retry",
+    )
+
+
+def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+
+
+def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> ExceptionHandlersMap:
+    """Handlers for litestar's errors, optimistic-concurrency conflicts and domain errors.
+
+    Args:
+        domain_statuses: domain exception class → HTTP status; each class has a ``code``.
+    """
+
+    def domain(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        for cls in type(exc).__mro__:
+            if cls in domain_statuses:
+                status = domain_statuses[cls]
+                break
+        else:
+            status = HTTP_400_BAD_REQUEST
+        code = getattr(exc, "code", "domain_error")
+        return error_response(status, code, str(exc) or code, getattr(exc, "details", None))
+
+    def unauthenticated(_: Request[Any, Any, Any], exc: ActorRequired) -> Response[Any]:
+        return error_response(401, exc.code, str(exc))
+
+    handlers: ExceptionHandlersMap = {
+        ActorRequired: unauthenticated,
+        ValidationException: _validation,
+        HTTPException: _http,
+        IntegrityError: _conflict,
+        HTTP_404_NOT_FOUND: _http,
+        Exception: _internal,
+    }
+    for cls in domain_statuses:
+        handlers[cls] = domain
+    return handlers
+
+
+#: Header carrying the authenticated user id from the gateway to internal services.
+ACTOR_HEADER = "X-Ring-Actor"
+
+
+class ActorRequired(Exception):
+    """An internal endpoint was called without the acting user's id."""
+
+    code = "actor_required"
+
+
+def actor_id(request: Request[Any, Any, Any]) -> UUID:
+    """The acting user's id from :data:`ACTOR_HEADER` (set by the gateway after authentication).
+
+    Raises:
+        ActorRequired: the header is missing or not a UUID.
+    """
+    raw = request.headers.get(ACTOR_HEADER)
+    try:
+        return UUID(raw) if raw else _missing_actor()
+    except ValueError:
+        raise ActorRequired(f"{ACTOR_HEADER} must be a user id (UUID), got {raw!r}") from None
+
+
+def _missing_actor() -> UUID:
+    raise ActorRequired(f"header {ACTOR_HEADER} with the acting user's id is required")
+
+
+#: Request header naming the conversation a request belongs to (echoed in the response).
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def correlation_middleware(app: ASGIApp) -> ASGIApp:
+    """Record events caused by a request with its correlation id and a fresh causation id."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode("latin-1")
+        request_id = str(uuid4())
+        correlation_id = given[:200] if given else request_id
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (CORRELATION_HEADER.lower().encode(), correlation_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        carrier = {"traceparent": headers.get(b"traceparent", b"").decode("latin-1")}
+        name = f"{scope.get('method', 'GET')} {scope.get('path', '')}"
+        with (
+            _tracer.start_as_current_span(
+                name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
+            ),
+            causing(correlation_id=correlation_id, causation_id=request_id),
+        ):
+            await app(scope, receive, send_with_header)
+
+    return middleware

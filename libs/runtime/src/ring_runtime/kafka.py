@@ -1,0 +1,64 @@
+"""Kafka client configuration shared by the relay and consumers, and topic creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from ring_runtime.settings import Settings
+
+log = logging.getLogger("ring.kafka")
+
+#: Event topics are the replayable feed: they keep every record (consumers track per aggregate
+#: from the first event on, see docs/decisions/0001-consumer-tracking.md).
+EVENT_TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of an ``AIOKafkaProducer`` for ``settings``."""
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "enable_idempotence": settings.kafka_enable_idempotence,
+        "acks": "all",
+        "linger_ms": 5,
+        "client_id": f"ring-{settings.service}",
+    }
+
+
+def consumer_config(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments shared by every Ring consumer (always from the earliest offset)."""
+    return {
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+    }
+
+
+async def ensure_topics(settings: Settings, topics: Iterable[str]) -> None:
+    """Create ``topics`` with Ring's partition count if they do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return
+        new = [
+            NewTopic(
+                name=topic,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+                topic_configs=EVENT_TOPIC_CONFIG,
+            )
+            for topic in missing
+        ]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            log.debug("topics %s were created concurrently", missing)
+    finally:
+        await admin.close()

@@ -1,0 +1,213 @@
+"""Assembly of one service process: HTTP API, outbox relay and consumers in one lifespan.
+
+Each service's ``main.create_app(settings)`` builds its application and read models, then calls
+:func:`create_service_app` with its controllers, translator and consumers. The returned litestar
+app starts the Kafka broker, the relay and the subscribers on startup and stops them on shutdown,
+and answers ``GET /health`` and ``GET /ready``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+from ring_events.topics import dead_letter_topic
+from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
+from ring_runtime.dead_letters import DeadLetterStore
+from ring_runtime.http import actor_id, correlation_middleware, exception_handlers
+from ring_runtime.kafka import ensure_topics
+from ring_runtime.relay import EventTranslator, OutboxRelay
+from ring_runtime.settings import Settings
+from ring_runtime.store import RingApplication
+from ring_runtime.telemetry import configure_tracing
+
+log = logging.getLogger("ring.process")
+
+
+@dataclass
+class ServiceRuntime:
+    """The running parts of a service process, kept on ``app.state.runtime``."""
+
+    settings: Settings
+    broker: KafkaBroker
+    relay: OutboxRelay | None
+    bindings: list[KafkaConsumerBinding]
+    dead_letters: DeadLetterStore
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    _relay_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the broker connection, the subscribers and the relay."""
+        await asyncio.to_thread(self.dead_letters.create_table)
+        await ensure_topics(self.settings, self.topics())
+        await self.broker.start()
+        if self.relay is not None:
+            self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+
+    def topics(self) -> list[str]:
+        """Topics this process writes or reads, created up front with Ring's partition count.
+
+        A subscriber must never auto-create its topic: the broker would pick the partition count.
+        """
+        topics = {self.relay.translator.topic} if self.relay is not None else set()
+        for binding in self.bindings:
+            topics.add(binding.processor.topic)
+            topics.add(dead_letter_topic(binding.processor.topic))
+        return sorted(topics)
+
+    async def stop(self) -> None:
+        """Stop consumers between records and the relay after its batch, then the broker."""
+        for binding in self.bindings:
+            binding.stop()
+        if self.relay is not None and self._relay_task is not None:
+            self.relay.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._relay_task, timeout=10)
+        await self.broker.stop()
+        for close in self.on_shutdown:
+            await asyncio.to_thread(close)
+
+    async def readiness(self) -> dict[str, Any]:
+        """Reachability of store and broker, and the relay and consumer counters."""
+        checks: dict[str, Any] = {}
+        try:
+            await asyncio.to_thread(_ping_database, self.settings.database_url)
+            checks["store"] = "ok"
+        except psycopg.Error as error:
+            checks["store"] = f"unreachable: {error}"
+        checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        if self.relay is not None:
+            stats = self.relay.stats
+            checks["relay"] = {
+                "leader": stats.is_leader,
+                "position": stats.position,
+                "published": stats.published,
+                "republishes": stats.republishes,
+                "last_error": stats.last_error,
+            }
+        checks["consumers"] = {
+            b.processor.name: {
+                "group": b.group_id,
+                "applied": b.processor.stats.applied,
+                "duplicates": b.processor.stats.duplicates,
+                "out_of_sequence": b.processor.stats.out_of_sequence,
+                "dead_lettered": b.processor.stats.dead_lettered,
+            }
+            for b in self.bindings
+        }
+        return checks
+
+
+def _ping_database(url: str) -> None:
+    with psycopg.connect(url, connect_timeout=2) as conn:
+        conn.execute("SELECT 1")
+
+
+@get("/health", operation_id="Health", tags=["operations"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness: the process is up."""
+    return {"status": "ok"}
+
+
+@get("/ready", operation_id="Ready", tags=["operations"])
+async def ready(state: State) -> Response[dict[str, Any]]:
+    """Readiness: the event store and the broker are reachable."""
+    runtime: ServiceRuntime = state.runtime
+    checks = await runtime.readiness()
+    ok = checks["store"] == "ok" and checks["broker"] == "ok"
+    return Response(
+        {"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503
+    )
+
+
+def create_service_app(
+    *,
+    settings: Settings,
+    title: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    application: RingApplication,
+    translator: EventTranslator | None,
+    processors: Sequence[ExactlyOnceProcessor] = (),
+    domain_errors: Mapping[type[Exception], int] | None = None,
+    dependencies: Mapping[str, Any] | None = None,
+    on_shutdown: Sequence[Callable[[], None]] = (),
+) -> Litestar:
+    """Build the litestar app of a service process.
+
+    Args:
+        settings: the process settings.
+        title: OpenAPI title.
+        route_handlers: the service's controllers.
+        application: the service's event-sourced application (relayed when ``translator``).
+        translator: domain → integration mapping; ``None`` for a service that publishes nothing.
+        processors: exactly-once consumers to subscribe.
+        domain_errors: domain exception class → HTTP status.
+        dependencies: values handed to controllers by name (e.g. ``{"tasks": tasks}``).
+        on_shutdown: closers run after the broker stopped.
+    """
+    configure_tracing(settings.service)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"ring-{settings.service}",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        middlewares=[KafkaTelemetryMiddleware()],
+        logger=logging.getLogger(f"ring.{settings.service}.kafka"),
+        log_level=logging.DEBUG,
+    )
+    dead_letters = DeadLetterStore(settings.database_url, settings.db_schema)
+    bindings = [KafkaConsumerBinding(p, settings, dead_letters) for p in processors]
+    for binding in bindings:
+        binding.subscribe(broker)
+    relay = (
+        OutboxRelay(application, translator, settings, source=settings.service)
+        if translator is not None
+        else None
+    )
+    runtime = ServiceRuntime(
+        settings=settings,
+        broker=broker,
+        relay=relay,
+        bindings=bindings,
+        dead_letters=dead_letters,
+        on_shutdown=list(on_shutdown),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    provided = {name: _provide(value) for name, value in (dependencies or {}).items()}
+    provided["actor"] = Provide(actor_id, sync_to_thread=False)
+    return Litestar(
+        route_handlers=[health, ready, *route_handlers],
+        lifespan=[lifespan],
+        state=State({"runtime": runtime, "application": application}),
+        exception_handlers=exception_handlers(domain_errors or {}),
+        dependencies=provided,
+        middleware=[correlation_middleware],
+        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
+    )
+
+
+def _provide(value: Any) -> Provide:
+    def provider() -> Any:
+        return value
+
+    return Provide(provider, sync_to_thread=False)

@@ -1,0 +1,109 @@
+"""Read models in PostgreSQL tables, updated exactly once with their tracking positions.
+
+A :class:`ProjectionStore` owns some tables in the service schema and a tracking table of its
+own. :meth:`ProjectionStore.apply` runs a handler inside one transaction that also advances the
+tracking row, so a read model never shows an effect twice or loses one.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, Tracking
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool import ConnectionPool
+
+_connection: contextvars.ContextVar[psycopg.Connection[dict[str, Any]] | None] = (
+    contextvars.ContextVar("ring_projection_connection", default=None)
+)
+
+
+class ProjectionStore:
+    """Tables of one read model plus its tracking rows, in one schema."""
+
+    def __init__(self, database_url: str, schema: str, name: str) -> None:
+        self.schema = schema
+        self.name = name
+        self._tracking = SQL("{}.{}").format(Identifier(schema), Identifier(f"{name}_tracking"))
+        self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=8,
+            kwargs={"row_factory": dict_row},
+            open=False,
+        )
+
+    def open(self, ddl: Sequence[Composed | str] = ()) -> None:
+        """Open the pool and create the tracking table and the read model's tables."""
+        self._pool.open(wait=True)
+        with self._pool.connection() as conn:
+            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.schema)))
+            conn.execute(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (application_name text PRIMARY KEY, "
+                    "notification_id bigint NOT NULL)"
+                ).format(self._tracking)
+            )
+            for statement in ddl:
+                conn.execute(SQL(statement) if isinstance(statement, str) else statement)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._pool.close()
+
+    def table(self, name: str) -> Composed:
+        """The qualified identifier of table ``name`` in this store's schema."""
+        return SQL("{}.{}").format(Identifier(self.schema), Identifier(name))
+
+    def position(self, tracking_name: str) -> int:
+        """Last applied notification id under ``tracking_name`` (0 when none)."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                SQL("SELECT notification_id FROM {} WHERE application_name = %s").format(
+                    self._tracking
+                ),
+                (tracking_name,),
+            ).fetchone()
+        return int(row["notification_id"]) if row else 0
+
+    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
+        """Run ``work`` (which writes through :meth:`connection`) and advance ``tracking``.
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
+        with self._pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                SQL(
+                    "INSERT INTO {t} VALUES (%s, %s) ON CONFLICT (application_name) DO UPDATE "
+                    "SET notification_id = EXCLUDED.notification_id "
+                    "WHERE {t}.notification_id < EXCLUDED.notification_id RETURNING 1"
+                ).format(t=self._tracking),
+                (tracking.application_name, tracking.notification_id),
+            ).fetchone()
+            if row is None:
+                raise IntegrityError(f"position {tracking} does not advance")
+            token = _connection.set(conn)
+            try:
+                work()
+            finally:
+                _connection.reset(token)
+
+    @contextmanager
+    def reading(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """A connection for queries of the read model."""
+        with self._pool.connection() as conn:
+            yield conn
+
+    @staticmethod
+    def connection() -> psycopg.Connection[dict[str, Any]]:
+        """The connection of the transaction :meth:`apply` is running."""
+        conn = _connection.get()
+        if conn is None:
+            raise RuntimeError("projection writes must run inside ProjectionStore.apply")
+        return conn

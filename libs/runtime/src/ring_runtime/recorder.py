@@ -1,0 +1,82 @@
+"""The PostgreSQL process recorder Ring uses: eventsourcing's, plus each event's context.
+
+The context (correlation, causation, traceparent) of every stored event is written to
+``<name>_event_context`` in the same transaction as the event, so the relay can publish it in
+Kafka headers without a second write that could be lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from ring_runtime.context import current_event_context
+
+
+class RingProcessRecorder(PostgresProcessRecorder):
+    """Process recorder that also stores each event's :class:`EventContext`."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+        tracking_table_name: str = "notification_tracking",
+    ):
+        super().__init__(
+            datastore,
+            events_table_name=events_table_name,
+            tracking_table_name=tracking_table_name,
+        )
+        self.context_table_name = events_table_name.removesuffix("_events") + "_event_context"
+        self.check_identifier_length(self.context_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "correlation_id text NOT NULL, "
+                "causation_id text NOT NULL, "
+                "traceparent text, "
+                "PRIMARY KEY (originator_id, originator_version))"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.context_table_name),
+            )
+        )
+        self._insert_context = SQL(
+            "INSERT INTO {schema}.{table} VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.context_table_name),
+        )
+
+    def _insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        if not stored_events:
+            return
+        context = current_event_context()
+        curs.executemany(
+            self._insert_context,
+            [
+                (
+                    event.originator_id,
+                    event.originator_version,
+                    context.correlation_id,
+                    context.causation_id,
+                    context.traceparent,
+                )
+                for event in stored_events
+            ],
+        )

@@ -1,0 +1,156 @@
+"""The store side of the outbox relay: what to publish next and how far the relay got.
+
+Kept apart from :mod:`ring_runtime.relay` so operator commands (``ring relay lag``,
+``ring relay republish``) work without starting a service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Identifier
+
+from ring_runtime.settings import Settings
+
+
+class RelayMark(msgspec.Struct, frozen=True):
+    """The last record the relay wrote to one partition."""
+
+    offset: int
+    notification_id: int
+
+
+class RelayPosition(msgspec.Struct):
+    """How far the relay got: last published notification and per-partition marks."""
+
+    notification_id: int = 0
+    marks: dict[int, RelayMark] = msgspec.field(default_factory=dict)
+
+
+class RelayLog:
+    """Reads a service's published events and keeps the relay position, in its schema."""
+
+    def __init__(
+        self, settings: Settings, events_prefix: str, topic: str, stored_topics: list[str]
+    ):
+        """Args:
+        settings: the service settings (database and schema).
+        events_prefix: eventsourcing table prefix (the application name, lower case).
+        topic: the context topic.
+        stored_topics: eventsourcing topics of the published domain event classes.
+        """
+        schema = settings.db_schema
+        self.database_url = settings.database_url
+        self.topic = topic
+        self.stored_topics = stored_topics
+        self.batch_size = settings.relay_batch_size
+        self._events = SQL("{}.{}").format(
+            Identifier(schema), Identifier(f"{events_prefix}_events")
+        )
+        self._context = SQL("{}.{}").format(
+            Identifier(schema), Identifier(f"{events_prefix}_event_context")
+        )
+        self._position = SQL("{}.{}").format(Identifier(schema), Identifier("relay_position"))
+        self.lock_key = f"ring-relay:{schema}:{topic}"
+
+    def connect(self) -> psycopg.Connection[dict[str, Any]]:
+        """A new autocommit connection returning rows as dicts."""
+        return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
+
+    def create_table(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
+        """Create the position table if missing."""
+        conn.execute(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (topic text PRIMARY KEY, "
+                "notification_id bigint NOT NULL, marks jsonb NOT NULL, "
+                "republish_requested boolean NOT NULL DEFAULT false, "
+                "updated_at timestamptz NOT NULL DEFAULT now())"
+            ).format(self._position)
+        )
+
+    def try_lock(self, conn: psycopg.Connection[dict[str, Any]]) -> bool:
+        """Take the session advisory lock making this replica the active relay."""
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS locked", (self.lock_key,)
+        ).fetchone()
+        return bool(row and row["locked"])
+
+    def load(self, conn: psycopg.Connection[dict[str, Any]]) -> RelayPosition:
+        """The recorded position (the start of the log when none)."""
+        row = conn.execute(
+            SQL("SELECT notification_id, marks::text AS marks FROM {} WHERE topic = %s").format(
+                self._position
+            ),
+            (self.topic,),
+        ).fetchone()
+        if row is None:
+            return RelayPosition()
+        marks = msgspec.json.decode(row["marks"], type=dict[int, RelayMark])
+        return RelayPosition(notification_id=int(row["notification_id"]), marks=marks)
+
+    def save(self, conn: psycopg.Connection[dict[str, Any]], position: RelayPosition) -> None:
+        """Record ``position`` (and clear any republish request it answers)."""
+        conn.execute(
+            SQL(
+                "INSERT INTO {} (topic, notification_id, marks) VALUES (%s, %s, %s) "
+                "ON CONFLICT (topic) DO UPDATE SET notification_id = EXCLUDED.notification_id, "
+                "marks = EXCLUDED.marks, republish_requested = false, updated_at = now()"
+            ).format(self._position),
+            (self.topic, position.notification_id, msgspec.json.encode(position.marks).decode()),
+        )
+
+    def request_republish(self) -> None:
+        """Ask the active relay to publish the whole log again (it checks every interval)."""
+        with self.connect() as conn:
+            self.create_table(conn)
+            conn.execute(
+                SQL(
+                    "INSERT INTO {} (topic, notification_id, marks, republish_requested) "
+                    "VALUES (%s, 0, '{{}}', true) ON CONFLICT (topic) DO UPDATE "
+                    "SET republish_requested = true"
+                ).format(self._position),
+                (self.topic,),
+            )
+
+    def republish_requested(self, conn: psycopg.Connection[dict[str, Any]]) -> bool:
+        """Whether an operator asked for a republish."""
+        row = conn.execute(
+            SQL("SELECT republish_requested FROM {} WHERE topic = %s").format(self._position),
+            (self.topic,),
+        ).fetchone()
+        return bool(row and row["republish_requested"])
+
+    def read_batch(
+        self, conn: psycopg.Connection[dict[str, Any]], after: int
+    ) -> list[dict[str, Any]]:
+        """Published events after notification ``after``, with their context and the
+        notification id of the previous published event of the same aggregate."""
+        query = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "c.correlation_id, c.causation_id, c.traceparent, "
+            "(SELECT max(p.notification_id) FROM {events} p "
+            "  WHERE p.originator_id = e.originator_id AND p.notification_id < e.notification_id "
+            "  AND p.topic = ANY(%(topics)s)) AS previous_notification_id "
+            "FROM {events} e LEFT JOIN {context} c "
+            "  ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
+            "WHERE e.notification_id > %(after)s AND e.topic = ANY(%(topics)s) "
+            "ORDER BY e.notification_id LIMIT %(limit)s"
+        ).format(events=self._events, context=self._context)
+        params = {"after": after, "topics": self.stored_topics, "limit": self.batch_size}
+        return conn.execute(query, params).fetchall()
+
+    def lag(self) -> int:
+        """Published events in the store that the relay has not yet put on the broker."""
+        query = SQL(
+            "SELECT count(*) AS n FROM {events} WHERE topic = ANY(%(topics)s) AND notification_id > "
+            "COALESCE((SELECT notification_id FROM {position} WHERE topic = %(topic)s), 0)"
+        ).format(events=self._events, position=self._position)
+        with self.connect() as conn:
+            self.create_table(conn)
+            row = conn.execute(
+                query, {"topics": self.stored_topics, "topic": self.topic}
+            ).fetchone()
+        return int(row["n"]) if row else 0

@@ -1,0 +1,314 @@
+"""Settings read from environment variables, each with a documented default.
+
+Every process of Ring reads its configuration here and nowhere else. The table in the
+README is generated from :data:`ENVIRONMENT` (``ring settings``), so the documentation and the
+code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import msgspec
+
+#: Default HTTP port of each process (the gateway is the public face on 8000).
+SERVICE_PORTS: dict[str, int] = {
+    "gateway": 8000,
+    "task": 8101,
+    "matching": 8102,
+    "voucher": 8103,
+    "ledger": 8104,
+    "dispute": 8105,
+}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable Ring reads."""
+
+    name: str
+    default: str
+    description: str
+
+
+#: Every environment variable Ring reads, with its default and meaning.
+ENVIRONMENT: tuple[Variable, ...] = (
+    Variable(
+        "RING_DATABASE_URL",
+        "postgresql://postgres@127.0.0.1:54320/ring",
+        "PostgreSQL URL (psycopg 3). Each service keeps its events in its own schema.",
+    ),
+    Variable(
+        "RING_DB_SCHEMA",
+        "",
+        "Schema of this process's event store and read models; empty means the service name.",
+    ),
+    Variable(
+        "RING_KAFKA_BOOTSTRAP", "127.0.0.1:19092", "Kafka bootstrap servers, comma separated."
+    ),
+    Variable(
+        "RING_KAFKA_ENABLE_IDEMPOTENCE",
+        "false",
+        "Idempotent producer; turn on with Apache Kafka (the embedded Tansu broker rejects it).",
+    ),
+    Variable(
+        "RING_KAFKA_SESSION_TIMEOUT_MS",
+        "2000",
+        "Consumer group session timeout; a group join takes half of it on Tansu. Kafka: 45000.",
+    ),
+    Variable("RING_KAFKA_HEARTBEAT_INTERVAL_MS", "500", "Consumer group heartbeat. Kafka: 3000."),
+    Variable(
+        "RING_TOPIC_PARTITIONS", "4", "Partitions of each context topic when Ring creates it."
+    ),
+    Variable("RING_TOPIC_REPLICATION", "1", "Replication factor of topics Ring creates."),
+    Variable("RING_HTTP_HOST", "127.0.0.1", "Address the process's HTTP API binds to."),
+    Variable(
+        "RING_HTTP_PORT",
+        "",
+        "Port of the process's HTTP API; empty means the service default "
+        "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105).",
+    ),
+    Variable("RING_RELAY_BATCH_SIZE", "500", "Notifications the outbox relay reads per batch."),
+    Variable("RING_RELAY_POLL_INTERVAL_MS", "50", "Idle wait of the relay between store reads."),
+    Variable(
+        "RING_RELAY_LOSS_CHECK_INTERVAL_MS",
+        "2000",
+        "How often the relay checks that the broker still holds what it published.",
+    ),
+    Variable(
+        "RING_CONSUMER_MAX_ATTEMPTS", "5", "Attempts at one message before it is dead-lettered."
+    ),
+    Variable(
+        "RING_CONSUMER_BACKOFF_MS", "100", "First retry delay; doubles per attempt, capped at 5 s."
+    ),
+    Variable(
+        "RING_PLATFORM_FEE_BPS",
+        "500",
+        "Platform fee per slot in basis points (500 = 5 %), charged to Party A on top of the "
+        "commission; fixed on each task when it is drafted.",
+    ),
+    Variable("CIPHER_TOPIC", "", "Set to eventsourcing.cryptography:AESCipher to encrypt events."),
+    Variable("CIPHER_KEY", "", "Base64 AES key for CIPHER_TOPIC (`ring keys cipher` makes one)."),
+    Variable("RING_DATA_DIR", ".ring", "Where the embedded PostgreSQL keeps its data."),
+    Variable("RING_EMBEDDED_PG_PORT", "54320", "Port of the embedded PostgreSQL (`make run`)."),
+    Variable(
+        "RING_EMBEDDED_KAFKA_PORT", "19092", "Port of the embedded Tansu broker (`make run`)."
+    ),
+    Variable(
+        "RING_EMBEDDED",
+        "true",
+        "`make run` starts embedded PostgreSQL and Tansu; false uses the URLs above as they are.",
+    ),
+    Variable("RING_LOG_LEVEL", "INFO", "Python log level."),
+    Variable("OTEL_SERVICE_NAME", "", "Service name on traces; empty means ring-<service>."),
+    Variable(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "",
+        "OTLP/HTTP collector; traces are exported only when this is set.",
+    ),
+    Variable(
+        "RING_BLOB_STORE",
+        "fs",
+        "Where voucher files are kept: `fs` (content-addressed files under RING_BLOB_DIR) or "
+        "`s3` (an S3-compatible bucket, RING_S3_*).",
+    ),
+    Variable("RING_BLOB_DIR", ".ring/blobs", "Root directory of the filesystem blob store."),
+    Variable(
+        "RING_S3_ENDPOINT",
+        "",
+        "S3-compatible endpoint URL (e.g. https://s3.eu-central-1.amazonaws.com or a MinIO URL); "
+        "path-style addressing.",
+    ),
+    Variable("RING_S3_BUCKET", "", "Bucket of the S3 blob store."),
+    Variable("RING_S3_ACCESS_KEY", "", "Access key id of the S3 blob store."),
+    Variable("RING_S3_SECRET_KEY", "", "Secret access key of the S3 blob store."),
+    Variable("RING_S3_REGION", "us-east-1", "Region used to sign S3 requests (SigV4)."),
+    Variable(
+        "RING_VOUCHER_MAX_FILE_BYTES",
+        "10485760",
+        "Largest voucher file accepted, in bytes (10 MiB); larger uploads get 413.",
+    ),
+    Variable("RING_VOUCHER_MAX_FILES", "10", "Most files one voucher may carry."),
+    Variable(
+        "RING_VOUCHER_REVIEW_WINDOW_HOURS",
+        "72",
+        "Hours Party A has to review a voucher before it is approved automatically.",
+    ),
+    Variable(
+        "RING_TIMER_POLL_INTERVAL_MS",
+        "1000",
+        "How often a service's durable timers are checked for due ones.",
+    ),
+    Variable(
+        "RING_PAYMENTS_PROVIDER",
+        "simulated",
+        "Ledger payment provider: simulated (confirms deposits at once) or webhook (deposits stay "
+        "pending until POST /payments/webhook confirms them).",
+    ),
+    Variable(
+        "RING_PAYMENTS_WEBHOOK_SECRET",
+        "",
+        "HMAC-SHA256 secret of the ledger's payment webhook (X-Ring-Signature); empty refuses it.",
+    ),
+    Variable(
+        "RING_WITHDRAWAL_CLEARANCE_HOURS",
+        "24",
+        "Whole hours a payout waits between request and payment (then `ring ledger payouts`).",
+    ),
+)
+
+_DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
+
+
+class DatabaseAddress(msgspec.Struct, frozen=True, kw_only=True):
+    """Connection parts of a PostgreSQL URL."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseAddress:
+        """Split ``postgresql://user:password@host:port/dbname`` into its parts."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise SettingsError(f"RING_DATABASE_URL must start with postgresql://, got {url!r}")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=(parts.path or "/").lstrip("/") or "postgres",
+        )
+
+    def url(self, dbname: str | None = None) -> str:
+        """Return the address as a libpq connection URL."""
+        auth = self.user if not self.password else f"{self.user}:{self.password}"
+        return f"postgresql://{auth}@{self.host}:{self.port}/{dbname or self.dbname}"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Configuration of one Ring process."""
+
+    service: str
+    database_url: str
+    db_schema: str
+    kafka_bootstrap: str
+    kafka_enable_idempotence: bool
+    kafka_session_timeout_ms: int
+    kafka_heartbeat_interval_ms: int
+    topic_partitions: int
+    topic_replication: int
+    http_host: str
+    http_port: int
+    relay_batch_size: int
+    relay_poll_interval_ms: int
+    relay_loss_check_interval_ms: int
+    consumer_max_attempts: int
+    consumer_backoff_ms: int
+    cipher_topic: str
+    cipher_key: str
+    data_dir: str
+    log_level: str
+
+    @property
+    def database(self) -> DatabaseAddress:
+        """The parsed database address."""
+        return DatabaseAddress.parse(self.database_url)
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """Environment for an ``eventsourcing`` Application on this service's schema."""
+        db = self.database
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": db.dbname,
+            "POSTGRES_HOST": db.host,
+            "POSTGRES_PORT": str(db.port),
+            "POSTGRES_USER": db.user,
+            "POSTGRES_PASSWORD": db.password,
+            "POSTGRES_SCHEMA": self.db_schema,
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+            "POSTGRES_PRE_PING": "y",
+            "CREATE_TABLE": "y",
+            "PROCESS_RECORDER_TOPIC": "ring_runtime.recorder:RingProcessRecorder",
+        }
+        if self.cipher_topic:
+            env["CIPHER_TOPIC"] = self.cipher_topic
+            env["CIPHER_KEY"] = self.cipher_key
+        return env
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Ring cannot use."""
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "no", "n", "off", ""):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {value!r}") from None
+
+
+def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings of ``service`` from ``environ`` (default: the process environment).
+
+    Raises:
+        SettingsError: a variable is set to a value that cannot be used; the message names it.
+    """
+    source = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return source.get(name, _DEFAULTS[name])
+
+    cipher_topic = get("CIPHER_TOPIC")
+    if cipher_topic and not get("CIPHER_KEY"):
+        raise SettingsError("CIPHER_TOPIC is set but CIPHER_KEY is empty; run `ring keys cipher`")
+    port = get("RING_HTTP_PORT")
+    return Settings(
+        service=service,
+        database_url=get("RING_DATABASE_URL"),
+        db_schema=get("RING_DB_SCHEMA") or service.replace("-", "_"),
+        kafka_bootstrap=get("RING_KAFKA_BOOTSTRAP"),
+        kafka_enable_idempotence=_flag(
+            "RING_KAFKA_ENABLE_IDEMPOTENCE", get("RING_KAFKA_ENABLE_IDEMPOTENCE")
+        ),
+        kafka_session_timeout_ms=_int(
+            "RING_KAFKA_SESSION_TIMEOUT_MS", get("RING_KAFKA_SESSION_TIMEOUT_MS")
+        ),
+        kafka_heartbeat_interval_ms=_int(
+            "RING_KAFKA_HEARTBEAT_INTERVAL_MS", get("RING_KAFKA_HEARTBEAT_INTERVAL_MS")
+        ),
+        topic_partitions=_int("RING_TOPIC_PARTITIONS", get("RING_TOPIC_PARTITIONS")),
+        topic_replication=_int("RING_TOPIC_REPLICATION", get("RING_TOPIC_REPLICATION")),
+        http_host=get("RING_HTTP_HOST"),
+        http_port=_int("RING_HTTP_PORT", port) if port else SERVICE_PORTS.get(service, 8100),
+        relay_batch_size=_int("RING_RELAY_BATCH_SIZE", get("RING_RELAY_BATCH_SIZE")),
+        relay_poll_interval_ms=_int(
+            "RING_RELAY_POLL_INTERVAL_MS", get("RING_RELAY_POLL_INTERVAL_MS")
+        ),
+        relay_loss_check_interval_ms=_int(
+            "RING_RELAY_LOSS_CHECK_INTERVAL_MS", get("RING_RELAY_LOSS_CHECK_INTERVAL_MS")
+        ),
+        consumer_max_attempts=_int("RING_CONSUMER_MAX_ATTEMPTS", get("RING_CONSUMER_MAX_ATTEMPTS")),
+        consumer_backoff_ms=_int("RING_CONSUMER_BACKOFF_MS", get("RING_CONSUMER_BACKOFF_MS")),
+        cipher_topic=cipher_topic,
+        cipher_key=get("CIPHER_KEY"),
+        data_dir=get("RING_DATA_DIR"),
+        log_level=get("RING_LOG_LEVEL"),
+    )

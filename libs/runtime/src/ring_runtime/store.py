@@ -1,0 +1,110 @@
+"""Event-store wiring: an ``eventsourcing`` Application on PostgreSQL, one schema per service.
+
+A :class:`RingApplication` records domain events with a *process recorder*, so the events a
+consumer causes and the consumer's tracking position commit in one transaction. Consumers do not
+pass the tracking around: :func:`processing` puts it in a context variable for the duration of a
+message, and :meth:`RingApplication.save` attaches it to the first save it sees.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import ProcessRecorder, Recording, Tracking
+from psycopg import sql
+
+from ring_runtime.settings import Settings
+
+TApplication = TypeVar("TApplication", bound="RingApplication")
+
+
+@dataclass
+class _PendingTracking:
+    tracking: Tracking
+    recorded: bool = field(default=False)
+
+
+_current: contextvars.ContextVar[_PendingTracking | None] = contextvars.ContextVar(
+    "ring_pending_tracking", default=None
+)
+
+
+@contextmanager
+def processing(tracking: Tracking) -> Iterator[_PendingTracking]:
+    """Attach ``tracking`` to the next :meth:`RingApplication.save` in this context.
+
+    Yields the pending record; ``recorded`` tells whether a save consumed it, so the caller can
+    record the position alone when the message caused no new events.
+    """
+    pending = _PendingTracking(tracking)
+    token = _current.set(pending)
+    try:
+        yield pending
+    finally:
+        _current.reset(token)
+
+
+class RingApplication(Application[UUID]):
+    """Base of every service application: process recorder plus implicit tracking."""
+
+    def construct_recorder(self) -> ProcessRecorder:
+        """Record events with a process recorder so tracking can commit with them."""
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        """The recorder, typed as the process recorder it is."""
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """Save pending events; inside :func:`processing`, commit the tracking with them."""
+        pending = _current.get()
+        if pending is None or pending.recorded:
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=pending.tracking)
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        pending.recorded = True
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
+    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
+        """Run ``work``; its saved events and ``tracking`` commit in one transaction.
+
+        When ``work`` saves nothing, the position is recorded on its own.
+        """
+        with processing(tracking) as pending:
+            work()
+        if not pending.recorded:
+            self.process_recorder.insert_tracking(tracking)
+
+    def position(self, tracking_name: str) -> int:
+        """Last recorded position under ``tracking_name`` (0 when none)."""
+        return self.process_recorder.max_tracking_id(tracking_name) or 0
+
+
+def create_application(cls: type[TApplication], settings: Settings) -> TApplication:
+    """Construct ``cls`` on the service's PostgreSQL schema, creating the schema if needed."""
+    ensure_schema(settings.database_url, settings.db_schema)
+    return cls(env=settings.eventsourcing_env())
+
+
+def ensure_schema(database_url: str, schema: str) -> None:
+    """Create ``schema`` if it does not exist."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

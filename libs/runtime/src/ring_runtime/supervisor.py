@@ -1,0 +1,283 @@
+"""Run several OS processes in the foreground: prefixed output, restart on crash, clean stop.
+
+Each child runs in its own process group (``start_new_session``) so that stopping it reaches
+everything it started, and Ctrl-C in the terminal reaches only the supervisor, which then stops
+the children in order. A crashed child is reported and restarted with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from ring_runtime.embedded._process import die_with_parent
+
+_COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
+_RESET = "\x1b[0m"
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One process to supervise.
+
+    Attributes:
+        name: label printed in front of every output line.
+        argv: program and arguments.
+        env: complete environment of the child (default: the supervisor's).
+        cwd: working directory (default: the supervisor's).
+    """
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Exponential backoff between restarts of a crashed child.
+
+    Attributes:
+        initial_delay: wait before the first restart (seconds); doubles on every crash.
+        max_delay: cap of the wait.
+        healthy_after: a child that ran this long counts as healthy; the backoff starts over.
+    """
+
+    initial_delay: float = 1.0
+    max_delay: float = 30.0
+    healthy_after: float = 60.0
+
+    def delay(self, consecutive_crashes: int) -> float:
+        """Wait before restarting after the ``consecutive_crashes``-th crash in a row (>= 1)."""
+        return float(min(self.initial_delay * 2 ** max(consecutive_crashes - 1, 0), self.max_delay))
+
+
+def describe_exit(returncode: int) -> str:
+    """Human wording of a process exit status (negative means killed by a signal)."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"was killed by signal {name}"
+    return f"exited with code {returncode}"
+
+
+@dataclass
+class _Child:
+    spec: ChildSpec
+    process: asyncio.subprocess.Process | None = None
+    crashes: int = 0
+    restarts: int = 0
+    exits: list[int] = field(default_factory=list)
+
+
+class Supervisor:
+    """Start, watch and stop a set of child processes.
+
+    Args:
+        specs: the children, started in this order.
+        policy: restart backoff.
+        output: where prefixed child output and supervisor messages go.
+        color: color the prefixes; default when ``output`` is a TTY.
+        stop_timeout: seconds between SIGTERM and SIGKILL when stopping a child.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[ChildSpec],
+        *,
+        policy: RestartPolicy | None = None,
+        output: TextIO | None = None,
+        color: bool | None = None,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.policy = policy or RestartPolicy()
+        self.output = output or sys.stdout
+        self.color = self.output.isatty() if color is None else color
+        self.stop_timeout = stop_timeout
+        self._children = {spec.name: _Child(spec) for spec in specs}
+        self._width = max([len(s.name) for s in specs] + [len("ring")])
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- public API -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Spawn every child (in order) and keep watching them in background tasks."""
+        for index, child in enumerate(self._children.values()):
+            await self._spawn(child)
+            task = asyncio.create_task(self._watch(child, index), name=f"watch-{child.spec.name}")
+            self._tasks.append(task)
+
+    async def wait(self) -> None:
+        """Return once :meth:`request_stop` was called."""
+        await self._stopping.wait()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` / :meth:`wait` to return; safe to call from a signal handler."""
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Stop every child: SIGTERM to its process group, SIGKILL after ``stop_timeout``."""
+        self._stopping.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def run(
+        self, on_started: Callable[[], Coroutine[None, None, None]] | None = None
+    ) -> None:
+        """Start everything, run until SIGINT/SIGTERM (or :meth:`request_stop`), then stop.
+
+        Args:
+            on_started: coroutine function run in the background once every child is spawned
+                (e.g. wait for health and print a banner); cancelled when stopping.
+        """
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
+        follow_up: asyncio.Task[None] | None = None
+        try:
+            await self.start()
+            if on_started is not None:
+                follow_up = asyncio.create_task(on_started())
+            await self.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            if follow_up is not None:
+                follow_up.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follow_up
+            await self.stop()
+
+    def pids(self) -> dict[str, int]:
+        """Process id of every child currently running, by name."""
+        return {
+            name: child.process.pid
+            for name, child in self._children.items()
+            if child.process is not None and child.process.returncode is None
+        }
+
+    def restarts(self) -> dict[str, int]:
+        """How many times each child was restarted after a crash."""
+        return {name: child.restarts for name, child in self._children.items()}
+
+    def say(self, message: str) -> None:
+        """Print a supervisor message, prefixed like the children's lines."""
+        self._write("ring", message, color="1")
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _spawn(self, child: _Child) -> None:
+        spec = child.spec
+        child.process = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=dict(spec.env) if spec.env is not None else None,
+            cwd=spec.cwd,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
+        )
+
+    async def _watch(self, child: _Child, index: int) -> None:
+        color = _COLORS[index % len(_COLORS)]
+        while True:
+            process = child.process
+            assert process is not None
+            started = time.monotonic()
+            code = await self._run_once(child, process, color)
+            if self._stopping.is_set():
+                return
+            child.exits.append(code)
+            if time.monotonic() - started >= self.policy.healthy_after:
+                child.crashes = 0
+            if not await self._restart_after_crash(child):
+                return
+
+    async def _run_once(
+        self, child: _Child, process: asyncio.subprocess.Process, color: str
+    ) -> int:
+        """Pump the output of ``process`` until it exits or a stop is requested."""
+        pump = asyncio.create_task(self._pump(child.spec.name, process, color))
+        exited = asyncio.create_task(process.wait())
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not exited.done():
+            await self._terminate(child)
+        code = await exited
+        _kill_group(process.pid, signal.SIGKILL)
+        try:
+            await asyncio.wait_for(pump, 2.0)
+        except TimeoutError:
+            self.say(f"{child.spec.name}: output still open after exit; detached")
+        return code
+
+    async def _restart_after_crash(self, child: _Child) -> bool:
+        """Report the crash, wait the backoff, respawn; False when a stop came first."""
+        while True:
+            child.crashes += 1
+            delay = self.policy.delay(child.crashes)
+            last = describe_exit(child.exits[-1]) if child.exits else "could not start"
+            self.say(
+                f"{child.spec.name} {last}; restarting in {delay:g} s "
+                f"(crash {child.crashes} in a row)"
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return False
+            try:
+                await self._spawn(child)
+            except OSError as error:
+                self.say(f"{child.spec.name} could not be started: {error}")
+                continue
+            child.restarts += 1
+            return True
+
+    async def _pump(self, name: str, process: asyncio.subprocess.Process, color: str) -> None:
+        stream = process.stdout
+        assert stream is not None
+        pending = b""
+        while chunk := await stream.read(65536):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self._write(name, line.decode(errors="replace").rstrip("\r"), color)
+        if pending:
+            self._write(name, pending.decode(errors="replace"), color)
+
+    def _write(self, name: str, text: str, color: str) -> None:
+        label = f"{name:<{self._width}}"
+        if self.color:
+            label = f"\x1b[{color}m{label}{_RESET}"
+        self.output.write(f"{label} | {text}\n")
+        self.output.flush()
+
+    async def _terminate(self, child: _Child) -> None:
+        process = child.process
+        if process is None or process.returncode is not None:
+            return
+        _kill_group(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(process.wait()), self.stop_timeout)
+        except TimeoutError:
+            self.say(f"{child.spec.name} did not stop in {self.stop_timeout:g} s; killing it")
+            _kill_group(process.pid, signal.SIGKILL)
+            await process.wait()
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

@@ -1,0 +1,42 @@
+"""Test support: pytest fixtures (``ring_runtime.testing.fixtures``) and settings helpers."""
+
+from __future__ import annotations
+
+from ring_runtime.settings import Settings, load_settings
+
+#: Consumer group timings for tests: a group join on Tansu takes half the session timeout.
+TEST_KAFKA_TIMINGS = {
+    "RING_KAFKA_SESSION_TIMEOUT_MS": "2000",
+    "RING_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+}
+
+
+def settings_for(
+    service: str,
+    postgres_url: str,
+    kafka_bootstrap: str,
+    schema: str,
+    **overrides: str,
+) -> Settings:
+    """Settings of ``service`` pointed at the test servers and schema.
+
+    Args:
+        service: service name (``task``, ``ledger``…).
+        postgres_url: from the ``postgres_url`` fixture.
+        kafka_bootstrap: from the ``kafka_bootstrap`` fixture.
+        schema: from the ``db_schema`` fixture.
+        **overrides: more variables, by name (``RING_RELAY_BATCH_SIZE="10"``); they win.
+
+    The process environment is not read, so a developer's shell cannot change a test.
+    """
+    environ = {
+        "RING_DATABASE_URL": postgres_url,
+        "RING_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "RING_DB_SCHEMA": schema,
+        **TEST_KAFKA_TIMINGS,
+        **overrides,
+    }
+    return load_settings(service, environ=environ)
+
+
+__all__ = ["TEST_KAFKA_TIMINGS", "settings_for"]

@@ -1,0 +1,122 @@
+"""The exactly-once rules of ExactlyOnceProcessor, on an in-memory tracking target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from ring_events.envelope import Envelope
+from ring_events.task import TaskCancelled, TaskPublished
+from ring_events.topics import TASK_EVENTS
+from ring_runtime.consumer import ExactlyOnceProcessor, Outcome
+
+
+class MemoryTarget:
+    """Positions and effects kept together, as a real target commits them together."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, int] = {}
+        self.effects: list[str] = []
+
+    def position(self, tracking_name: str) -> int:
+        return self.positions.get(tracking_name, 0)
+
+    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
+        effects = len(self.effects)
+        work()
+        if self.position(tracking.application_name) >= tracking.notification_id:
+            del self.effects[effects:]  # the transaction rolls back with its effects
+            raise IntegrityError("position does not advance")
+        self.positions[tracking.application_name] = tracking.notification_id
+
+
+TASK = uuid4()
+OWNER = uuid4()
+
+
+def envelope(notification_id: int, previous: int, event=None) -> Envelope:
+    now = datetime.now(UTC)
+    return Envelope(
+        event=event or TaskCancelled(task_id=TASK, owner_id=OWNER, occurred_at=now),
+        topic=TASK_EVENTS,
+        key=str(TASK),
+        notification_id=notification_id,
+        previous_notification_id=previous,
+        event_id=str(uuid4()),
+        occurred_at=now,
+        correlation_id="c",
+        causation_id="c",
+        source="task",
+    )
+
+
+@pytest.fixture
+def target() -> MemoryTarget:
+    return MemoryTarget()
+
+
+@pytest.fixture
+def processor(target: MemoryTarget) -> ExactlyOnceProcessor:
+    return ExactlyOnceProcessor(
+        "test", TASK_EVENTS, target, {TaskCancelled: lambda e, env: target.effects.append("x")}
+    )
+
+
+def test_next_event_applies_and_a_redelivery_does_not(processor, target):
+    assert processor.process(envelope(3, 0)) is Outcome.APPLIED
+    assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
+    assert target.effects == ["x"]
+
+
+def test_an_old_event_after_newer_ones_changes_nothing(processor, target):
+    processor.process(envelope(3, 0))
+    processor.process(envelope(7, 3))
+    assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
+    assert target.effects == ["x", "x"]
+    assert target.position(processor.tracking_name(str(TASK))) == 7
+
+
+def test_a_gap_is_skipped_until_the_missing_event_arrives(processor, target):
+    assert processor.process(envelope(7, 3)) is Outcome.OUT_OF_SEQUENCE
+    assert target.effects == []
+    assert processor.process(envelope(3, 0)) is Outcome.APPLIED
+    assert processor.process(envelope(7, 3)) is Outcome.APPLIED  # the republished sequence
+    assert target.effects == ["x", "x"]
+
+
+def test_unhandled_types_still_advance_the_chain(processor, target):
+    published = TaskPublished(
+        task_id=TASK,
+        owner_id=OWNER,
+        title="t",
+        deadline=datetime.now(UTC),
+        commission_minor=1,
+        currency="CNY",
+        slots=1,
+        occurred_at=datetime.now(UTC),
+    )
+    assert processor.process(envelope(2, 0, published)) is Outcome.APPLIED
+    assert processor.process(envelope(5, 2)) is Outcome.APPLIED
+    assert target.effects == ["x"]
+
+
+def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target):
+    def racing_handler(event, env) -> None:
+        target.positions[f"test|{TASK_EVENTS}|{TASK}"] = 3  # another replica committed first
+
+    processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: racing_handler})
+    assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
+
+
+def test_a_failing_handler_records_no_position(target):
+    def failing(event, env) -> None:
+        raise RuntimeError("boom")
+
+    processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: failing})
+    with pytest.raises(RuntimeError, match="boom"):
+        processor.process(envelope(3, 0))
+    assert target.positions == {}

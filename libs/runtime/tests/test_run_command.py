@@ -1,0 +1,105 @@
+"""``ring run``: pure helpers, and the whole command with fake services in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ring_runtime.commands.run import banner, service_order, service_specs, service_url
+from ring_runtime.embedded import free_port
+
+
+def test_gateway_starts_last() -> None:
+    assert service_order(["task", "gateway", "ledger"]) == ["ledger", "task", "gateway"]
+
+
+def test_each_service_is_its_own_serve_process() -> None:
+    specs = service_specs(["task"], {"RING_X": "1"})
+    assert specs[0].argv[1:] == ["-m", "ring_runtime.commands.serve", "task"]
+    assert specs[0].env is not None
+    assert specs[0].env["RING_X"] == "1"
+    assert specs[0].env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_banner_names_gateway_docs_and_admin_command() -> None:
+    text = banner({"task": service_url("task", {}), "gateway": service_url("gateway", {})})
+    assert "http://127.0.0.1:8000" in text
+    assert "http://127.0.0.1:8000/schema" in text
+    assert ".venv/bin/ring admin create EMAIL --password-stdin" in text
+
+
+def test_banner_without_gateway_lists_services() -> None:
+    text = banner({"task": service_url("task", {}), "ledger": service_url("ledger", {})})
+    assert "http://127.0.0.1:8101" in text
+    assert "http://127.0.0.1:8104" in text
+
+
+_DRIVER = """
+import sys
+from ring_runtime.commands import run as command
+from ring_runtime.supervisor import ChildSpec
+
+child = "import os, time; print('child up', os.getpid(), flush=True); time.sleep(120)"
+command.installed_services = lambda: ["fake"]
+command.service_specs = lambda names, env: [
+    ChildSpec("fake", [sys.executable, "-c", child], env)
+]
+command.run.main(["--health-timeout", "1"], prog_name="ring run", standalone_mode=True)
+"""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.integration
+def test_ring_run_starts_infrastructure_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "RING_DATA_DIR": str(tmp_path / "data"),
+        "RING_EMBEDDED_PG_PORT": str(free_port()),
+        "RING_EMBEDDED_KAFKA_PORT": str(free_port()),
+    }
+    driver = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert driver.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = driver.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "not healthy after" in line:
+            break
+    output = "".join(lines)
+    assert "starting PostgreSQL" in output, output
+    assert "ready in" in output, output
+    assert "fake | child up" in output, output
+    child_pid = int(output.split("child up ")[1].split()[0])
+    postgres_pid = int((tmp_path / "data" / "postgres" / "postmaster.pid").read_text().split()[0])
+    assert _pid_alive(child_pid)
+    assert _pid_alive(postgres_pid)
+
+    driver.send_signal(signal.SIGINT)
+    rest, _ = driver.communicate(timeout=60)
+    assert driver.returncode == 0, output + rest
+    assert "stopped." in rest
+    assert not _pid_alive(child_pid)
+    assert not _pid_alive(postgres_pid)

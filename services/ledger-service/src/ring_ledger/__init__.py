@@ -1,0 +1,1 @@
+"""Ring ledger-service: double-entry ledger, task escrow, settlement and payouts."""

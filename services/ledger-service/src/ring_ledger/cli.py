@@ -1,0 +1,80 @@
+"""``ring ledger …``: operator commands of the ledger (audit, payouts).
+
+Both connect to the ledger's event store as configured by the environment (``RING_DATABASE_URL``,
+``RING_DB_SCHEMA``…), like the service process itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from ring_ledger.application import Ledger
+from ring_ledger.domain import Violation
+from ring_runtime.settings import SettingsError, load_settings
+from ring_runtime.store import create_application
+
+#: The audit's checks and the violation codes each one reports.
+CHECKS: tuple[tuple[str, frozenset[str]], ...] = (
+    (
+        "posting sets sum to zero per currency",
+        frozenset({"unbalanced_postings", "unbalanced_pending"}),
+    ),
+    ("no must-not-go-negative account is negative", frozenset({"negative_balance"})),
+    ("every escrow equals the open obligations of its task", frozenset({"escrow_mismatch"})),
+)
+
+
+@click.group()
+def ledger() -> None:
+    """The double-entry ledger: audit and payouts."""
+
+
+@ledger.command()
+def check() -> None:
+    """Audit the ledger; exits 1 when an invariant is broken."""
+    with _configured_ledger() as app:
+        violations = app.check()
+        report = render_report(violations, accounts=len(app.accounts()), escrows=len(app.escrows()))
+    click.echo(report)
+    sys.exit(1 if violations else 0)
+
+
+@ledger.command()
+def payouts() -> None:
+    """Pay every withdrawal whose clearance period is over."""
+    with _configured_ledger() as app:
+        paid = app.pay_due_withdrawals()
+    for withdrawal in paid:
+        click.echo(
+            f"paid {withdrawal.id}: {withdrawal.amount_minor} {withdrawal.currency} "
+            f"to {withdrawal.party_id}"
+        )
+    click.echo(f"{len(paid)} withdrawal(s) paid")
+
+
+def render_report(violations: list[Violation], *, accounts: int, escrows: int) -> str:
+    """A readable ``ledger check`` report: one line per check, then each violation."""
+    lines = [f"ledger check: {accounts} account(s), {escrows} escrow(s)"]
+    for title, codes in CHECKS:
+        found = [v for v in violations if v.code in codes]
+        lines.append(f"  [{'FAIL' if found else ' ok '}] {title}")
+        lines += [f"         {v.code} {v.subject}: {v.detail}" for v in found]
+    verdict = f"FAILED: {len(violations)} violation(s)" if violations else "OK: no violations"
+    return "\n".join([*lines, verdict])
+
+
+@contextmanager
+def _configured_ledger() -> Iterator[Ledger]:
+    try:
+        settings = load_settings("ledger")
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    app = create_application(Ledger, settings)
+    try:
+        yield app
+    finally:
+        app.close()

@@ -1,0 +1,16 @@
+"""Subscribers of the ledger: integration events of other contexts → ``Ledger`` commands.
+
+Each upstream context has its own module with a ``processor(...)`` factory; :func:`processors`
+lists them for ``main.create_app``.
+"""
+
+from __future__ import annotations
+
+from ring_ledger.application import Ledger
+from ring_ledger.consumers import tasks
+from ring_runtime.consumer import ExactlyOnceProcessor
+
+
+def processors(ledger: Ledger) -> list[ExactlyOnceProcessor]:
+    """Every exactly-once consumer the ledger service runs."""
+    return [tasks.processor(ledger)]

@@ -1,0 +1,253 @@
+"""SettlementSaga: the money side of one task's life, as an explicit state machine.
+
+States (of the task's escrow)::
+
+    (new) ──request_funding──► REQUESTED ──► RESERVED ──close──► CLOSED
+                                   │  ▲
+                                   ▼  │ request_funding (the owner topped up and re-published)
+                                REJECTED ──close──► CLOSED
+
+``REQUESTED`` lives only inside the command that decides the outcome: the request and its
+outcome (and the postings of a reservation) are recorded in one atomic save.
+
+Named steps, each recorded in the same save as the ledger postings it causes:
+
+===================  ======================  ===================================  ==================
+step                 trigger                 postings                             compensation
+===================  ======================  ===================================  ==================
+reserve_escrow       task.publish_requested  A.available → task escrow            release_unused
+settle_commission    order.approved          escrow → B.available, fee → platform none (paid out)
+execute_outcome      dispute resolution      escrow → B share, fee share, rest A  none (final)
+release_unused       task.cancelled/         escrow (every open slot) → A         — (it *is* the
+                     task.completed                                               compensation)
+===================  ======================  ===================================  ==================
+
+A rejected reservation needs no compensation: nothing was held. Per order the saga remembers
+the outcome (``settled`` or ``resolved``), so a slot leaves escrow at most once per order.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ring_ledger.domain.errors import LedgerError
+from ring_ledger.domain.ids import derive_id
+
+
+class SagaState(StrEnum):
+    """Where a task's escrow is in its life."""
+
+    REQUESTED = "requested"
+    RESERVED = "reserved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+class OrderOutcome(StrEnum):
+    """How one order's slot left escrow."""
+
+    SETTLED = "settled"
+    RESOLVED = "resolved"
+
+
+def saga_uuid(task_id: str) -> UUID:
+    """The SettlementSaga aggregate id of ``task_id`` (also the key of its public events)."""
+    return derive_id("settlement-saga", task_id)
+
+
+class SettlementSaga(Aggregate):
+    """Coordinates reserve → settle / resolve → release for one task."""
+
+    @staticmethod
+    def create_id(task_id: str, **_: Any) -> UUID:
+        """One saga per task."""
+        return saga_uuid(task_id)
+
+    @event("Started")
+    def __init__(self, task_id: str, owner_id: str, currency: str) -> None:
+        self.task_id = task_id
+        self.owner_id = owner_id
+        self.currency = currency
+        self.state: SagaState | None = None
+        self.slots = 0
+        self.slot_minor = 0
+        self.attempts = 0
+        self.orders: dict[str, OrderOutcome] = {}
+
+    # ------------------------------------------------------------------ reserve_escrow
+
+    @property
+    def can_request_funding(self) -> bool:
+        """A first request, or a new one after a rejection."""
+        return self.state in (None, SagaState.REJECTED)
+
+    def request_funding(self, slots: int, commission_minor: int, fee_minor: int) -> None:
+        """Step ``reserve_escrow`` begins: the owner asked to publish the task."""
+        if not self.can_request_funding:
+            raise IllegalSagaStep(f"funding of task {self.task_id!r} is {self.state}")
+        self._funding_requested(slots, commission_minor, fee_minor, self.attempts + 1)
+
+    @event("FundingRequested")
+    def _funding_requested(
+        self, slots: int, commission_minor: int, fee_minor: int, attempt: int
+    ) -> None:
+        self.state = SagaState.REQUESTED
+        self.slots = slots
+        self.slot_minor = commission_minor + fee_minor
+        self.attempts = attempt
+
+    @property
+    def required_minor(self) -> int:
+        """What funding the task takes: ``slots x (commission + fee)``."""
+        return self.slots * self.slot_minor
+
+    def reserve(self) -> None:
+        """Step ``reserve_escrow`` succeeded; the hold is saved together with this event."""
+        self._require(SagaState.REQUESTED, step="reserve")
+        self._reserved(self.task_id, self.owner_id, self.required_minor, self.currency, self.slots)
+
+    @event("FundsReserved")
+    def _reserved(
+        self, task_id: str, owner_id: str, amount_minor: int, currency: str, slots: int
+    ) -> None:
+        self.state = SagaState.RESERVED
+
+    def reject(self, shortfall_minor: int) -> None:
+        """Step ``reserve_escrow`` failed: the owner lacks ``shortfall_minor``; nothing held."""
+        self._require(SagaState.REQUESTED, step="reject")
+        required = self.required_minor
+        self._rejected(
+            self.task_id,
+            self.owner_id,
+            required,
+            required - shortfall_minor,
+            shortfall_minor,
+            self.currency,
+        )
+
+    @event("FundsRejected")
+    def _rejected(
+        self,
+        task_id: str,
+        owner_id: str,
+        required_minor: int,
+        available_minor: int,
+        shortfall_minor: int,
+        currency: str,
+    ) -> None:
+        self.state = SagaState.REJECTED
+
+    # ------------------------------------------------------------------ per order
+
+    def outcome(self, order_id: str) -> OrderOutcome | None:
+        """How ``order_id``'s slot left escrow, if it did."""
+        return self.orders.get(order_id)
+
+    def settle_commission(
+        self, order_id: str, provider_id: str, commission_minor: int, fee_minor: int
+    ) -> None:
+        """Step ``settle_commission``: record a settlement whose postings share this save."""
+        self._require_open_order(order_id)
+        self._commission_settled(
+            self.task_id, order_id, provider_id, commission_minor, fee_minor, self.currency
+        )
+
+    @event("CommissionSettled")
+    def _commission_settled(
+        self,
+        task_id: str,
+        order_id: str,
+        provider_id: str,
+        commission_minor: int,
+        fee_minor: int,
+        currency: str,
+    ) -> None:
+        self.orders[order_id] = OrderOutcome.SETTLED
+
+    def execute_outcome(
+        self,
+        order_id: str,
+        provider_id: str,
+        provider_share_percent: int,
+        provider_minor: int,
+        fee_minor: int,
+        refunded_minor: int,
+    ) -> None:
+        """Step ``execute_outcome``: a dispute resolution paid the order's slot."""
+        self._require_open_order(order_id)
+        self._outcome_executed(
+            self.task_id,
+            order_id,
+            provider_id,
+            provider_share_percent,
+            provider_minor,
+            fee_minor,
+            refunded_minor,
+            self.currency,
+        )
+
+    @event("DisputeOutcomeExecuted")
+    def _outcome_executed(
+        self,
+        task_id: str,
+        order_id: str,
+        provider_id: str,
+        provider_share_percent: int,
+        provider_minor: int,
+        fee_minor: int,
+        refunded_minor: int,
+        currency: str,
+    ) -> None:
+        self.orders[order_id] = OrderOutcome.RESOLVED
+
+    # ------------------------------------------------------------------ release_unused
+
+    def close(self, reason: str, released_slots: int, refund_minor: int) -> None:
+        """The task ended (``reason``): record the refund of unused slots, then close."""
+        if self.state is SagaState.CLOSED:
+            raise IllegalSagaStep(f"the saga of task {self.task_id!r} is already closed")
+        if released_slots:
+            self._require(SagaState.RESERVED, step="release unused escrow")
+            self._escrow_refunded(
+                self.task_id, self.owner_id, refund_minor, self.currency, released_slots, reason
+            )
+        self._closed(reason)
+
+    @event("EscrowRefunded")
+    def _escrow_refunded(
+        self,
+        task_id: str,
+        owner_id: str,
+        amount_minor: int,
+        currency: str,
+        slots: int,
+        reason: str,
+    ) -> None:
+        """Unused slots went back to the owner (the postings share this save)."""
+
+    @event("Closed")
+    def _closed(self, reason: str) -> None:
+        self.state = SagaState.CLOSED
+
+    # ------------------------------------------------------------------ guards
+
+    def _require(self, *allowed: SagaState, step: str) -> None:
+        if self.state not in allowed:
+            raise IllegalSagaStep(
+                f"cannot {step}: the saga of task {self.task_id!r} is {self.state}"
+            )
+
+    def _require_open_order(self, order_id: str) -> None:
+        self._require(SagaState.RESERVED, step=f"pay order {order_id!r}")
+        if order_id in self.orders:
+            raise IllegalSagaStep(f"order {order_id!r} was already {self.orders[order_id]}")
+
+
+class IllegalSagaStep(LedgerError):
+    """A step does not fit the saga's state (e.g. settling an order of an unfunded task)."""
+
+    code = "illegal_saga_step"

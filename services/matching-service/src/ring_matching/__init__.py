@@ -1,0 +1,1 @@
+"""Ring matching-service: providers, task board, performance records, recommendations."""

@@ -1,0 +1,77 @@
+"""Wiring of the matching service: ``create_app(settings)`` and the :data:`SERVICE` entry point."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+
+from ring_matching import domain
+from ring_matching.api import BlocklistController, BoardController, ProviderController
+from ring_matching.application import Providers
+from ring_matching.integration import DOMAIN_TO_PUBLIC, TOPIC
+from ring_matching.projections.board import BoardProjection, InvalidCursor
+from ring_matching.projections.directory import ProviderDirectoryProjection
+from ring_matching.projections.performance import PerformanceProjection
+from ring_matching.recommendations import Matchmaker
+from ring_runtime.process import create_service_app
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.relay import EventTranslator
+from ring_runtime.service import ServiceDefinition
+from ring_runtime.settings import Settings
+from ring_runtime.store import create_application
+
+TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
+
+#: Each client-caused domain error, mapped once to its HTTP status.
+ERROR_STATUSES: dict[type[Exception], int] = {
+    domain.ProviderNotFound: HTTP_404_NOT_FOUND,
+    domain.TaskNotOnBoard: HTTP_404_NOT_FOUND,
+    domain.NotYourself: HTTP_403_FORBIDDEN,
+    domain.InvalidQualification: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.ReasonRequired: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.CannotBlockSelf: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.AlreadyVerified: HTTP_409_CONFLICT,
+    domain.IllegalTransition: HTTP_409_CONFLICT,
+    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
+    InvalidCursor: HTTP_400_BAD_REQUEST,
+}
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The matching service process: API, relay of ``ring.matching.events``, read models."""
+    providers = create_application(Providers, settings)
+    store = ProjectionStore(settings.database_url, settings.db_schema, "matching")
+    board = BoardProjection(store)
+    directory = ProviderDirectoryProjection(store)
+    performance = PerformanceProjection(store)
+    store.open([*board.ddl(), *directory.ddl(), *performance.ddl()])
+    return create_service_app(
+        settings=settings,
+        title="Ring matching-service (internal)",
+        route_handlers=[ProviderController, BlocklistController, BoardController],
+        application=providers,
+        translator=TRANSLATOR,
+        processors=[board.processor(), directory.processor(), performance.processor()],
+        domain_errors=ERROR_STATUSES,
+        dependencies={
+            "providers": providers,
+            "board": board,
+            "performance": performance,
+            "matchmaker": Matchmaker(providers, board, directory, performance),
+        },
+        on_shutdown=[store.close, providers.close],
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="matching",
+    create_app=create_app,
+    application_name=Providers.name,
+    translator=TRANSLATOR,
+)

@@ -1,0 +1,255 @@
+"""Performance records of providers, built exactly once from ``ring.task.events``.
+
+One row per order (``perf_orders``) records when it was accepted, first submitted, approved,
+settled or expired, how often it was rejected, and what was settled; task deadlines are kept in
+``perf_tasks``. A record is aggregated from those rows at read time, so events of different
+aggregates (a task and its orders) may arrive in any order.
+
+Plugging in other contexts: ``perf_orders`` already has ``disputed`` / ``dispute_lost`` columns
+for dispute events (``disputes_lost`` is 0 until ring.dispute.events exists), and settlements
+from the ledger would fill ``settled_minor`` / ``currency`` exactly as ``order.settled`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from psycopg.sql import SQL, Composed, Identifier
+
+from ring_events.envelope import Envelope
+from ring_events.task import (
+    OrderAccepted,
+    OrderApplied,
+    OrderApproved,
+    OrderEvent,
+    OrderExpired,
+    OrderRejected,
+    OrderSettled,
+    OrderSubmitted,
+    TaskCreated,
+)
+from ring_events.topics import TASK_EVENTS
+from ring_matching.scoring import RecordFigures
+from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.projection import ProjectionStore
+
+
+class Earnings(msgspec.Struct, frozen=True, kw_only=True):
+    """Commission settled to the provider in one currency."""
+
+    currency: str
+    amount_minor: int
+
+
+class PerformanceView(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's performance record.
+
+    Attributes:
+        orders_taken: orders accepted (the provider could start work).
+        orders_completed: orders whose work the owner approved.
+        orders_expired: orders whose deadline passed before hand-in.
+        approvals / rejections: review outcomes; an order may be rejected and then approved.
+        approval_rate: ``approvals / (approvals + rejections)``; ``None`` before any review.
+        submitted / on_time: orders handed in, and those first handed in by the deadline.
+        on_time_rate: ``on_time`` over hand-ins whose task deadline is known; ``None`` before.
+        disputes_lost: disputes decided against the provider (0 until dispute events exist).
+        earnings: settled commission per currency, in minor units.
+        average_submit_seconds: mean time from acceptance to first hand-in.
+    """
+
+    provider_id: UUID
+    orders_taken: int = 0
+    orders_completed: int = 0
+    orders_expired: int = 0
+    approvals: int = 0
+    rejections: int = 0
+    approval_rate: float | None = None
+    submitted: int = 0
+    on_time: int = 0
+    on_time_rate: float | None = None
+    disputes_lost: int = 0
+    earnings: list[Earnings] = []
+    average_submit_seconds: float | None = None
+
+    def figures(self) -> RecordFigures:
+        """The counts the score uses."""
+        return RecordFigures(
+            orders_taken=self.orders_taken,
+            orders_completed=self.orders_completed,
+            approvals=self.approvals,
+            rejections=self.rejections,
+            submitted=self.submitted,
+            on_time=self.on_time,
+            disputes_lost=self.disputes_lost,
+            average_submit_seconds=self.average_submit_seconds,
+        )
+
+
+class PerformanceProjection:
+    """Writes ``perf_orders`` / ``perf_tasks`` and aggregates records from them."""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self.store = store
+        self.orders = store.table("perf_orders")
+        self.tasks = store.table("perf_tasks")
+
+    def ddl(self) -> list[Composed]:
+        """Statements creating the tables and indexes."""
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (order_id uuid PRIMARY KEY, task_id uuid NOT NULL, "
+                "provider_id uuid NOT NULL, owner_id uuid NOT NULL, "
+                "accepted_at timestamptz, first_submitted_at timestamptz, "
+                "approved_at timestamptz, settled_at timestamptz, expired_at timestamptz, "
+                "rejections int NOT NULL DEFAULT 0, settled_minor bigint, currency text, "
+                "disputed boolean NOT NULL DEFAULT false, "
+                "dispute_lost boolean NOT NULL DEFAULT false)"
+            ).format(self.orders),
+            SQL("CREATE INDEX IF NOT EXISTS perf_orders_provider ON {} (provider_id)").format(
+                self.orders
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (task_id uuid PRIMARY KEY, "
+                "deadline timestamptz NOT NULL)"
+            ).format(self.tasks),
+        ]
+
+    def handlers(self) -> Mapping[type[Any], Handler]:
+        """Integration event type → record update."""
+        return {
+            TaskCreated: self._task_created,
+            OrderApplied: self._applied,
+            OrderAccepted: self._first_time("accepted_at"),
+            OrderSubmitted: self._first_time("first_submitted_at"),
+            OrderApproved: self._first_time("approved_at"),
+            OrderRejected: self._rejected,
+            OrderExpired: self._first_time("expired_at"),
+            OrderSettled: self._settled,
+        }
+
+    def processor(self) -> ExactlyOnceProcessor:
+        """The exactly-once consumer keeping the records up to date."""
+        return ExactlyOnceProcessor("performance", TASK_EVENTS, self.store, self.handlers())
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def _task_created(self, event: TaskCreated, _: Envelope) -> None:
+        self.store.connection().execute(
+            SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self.tasks),
+            (event.task_id, event.deadline),
+        )
+
+    def _applied(self, event: OrderApplied, _: Envelope) -> None:
+        self._ensure_order(event)
+
+    def _first_time(self, column: str) -> Handler:
+        """Record when the order first reached a step (a later repeat keeps the first)."""
+
+        def update(event: OrderEvent, _: Envelope) -> None:
+            self._ensure_order(event)
+            self.store.connection().execute(
+                SQL("UPDATE {t} SET {c} = COALESCE({c}, %s) WHERE order_id = %s").format(
+                    t=self.orders, c=Identifier(column)
+                ),
+                (event.occurred_at, event.order_id),
+            )
+
+        return update
+
+    def _rejected(self, event: OrderRejected, _: Envelope) -> None:
+        self._ensure_order(event)
+        self.store.connection().execute(
+            SQL("UPDATE {} SET rejections = rejections + 1 WHERE order_id = %s").format(
+                self.orders
+            ),
+            (event.order_id,),
+        )
+
+    def _settled(self, event: OrderSettled, _: Envelope) -> None:
+        self._ensure_order(event)
+        self.store.connection().execute(
+            SQL(
+                "UPDATE {} SET settled_at = %s, settled_minor = %s, currency = %s "
+                "WHERE order_id = %s"
+            ).format(self.orders),
+            (event.occurred_at, event.commission_minor, event.currency, event.order_id),
+        )
+
+    def _ensure_order(self, event: OrderEvent) -> None:
+        self.store.connection().execute(
+            SQL(
+                "INSERT INTO {} (order_id, task_id, provider_id, owner_id) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+            ).format(self.orders),
+            (event.order_id, event.task_id, event.provider_id, event.owner_id),
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def records(self, provider_ids: list[UUID]) -> dict[UUID, PerformanceView]:
+        """Records of ``provider_ids``; a provider without orders gets an empty record."""
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT o.provider_id, "
+                    "count(*) FILTER (WHERE accepted_at IS NOT NULL) AS orders_taken, "
+                    "count(*) FILTER (WHERE approved_at IS NOT NULL) AS orders_completed, "
+                    "count(*) FILTER (WHERE expired_at IS NOT NULL) AS orders_expired, "
+                    "coalesce(sum(rejections), 0) AS rejections, "
+                    "count(*) FILTER (WHERE first_submitted_at IS NOT NULL) AS submitted, "
+                    "count(*) FILTER (WHERE first_submitted_at IS NOT NULL "
+                    "  AND t.deadline IS NOT NULL) AS judged, "
+                    "count(*) FILTER (WHERE first_submitted_at <= t.deadline) AS on_time, "
+                    "count(*) FILTER (WHERE dispute_lost) AS disputes_lost, "
+                    "avg(extract(epoch FROM first_submitted_at - accepted_at)) AS avg_submit "
+                    "FROM {} o LEFT JOIN {} t USING (task_id) "
+                    "WHERE o.provider_id = ANY(%s) GROUP BY o.provider_id"
+                ).format(self.orders, self.tasks),
+                (provider_ids,),
+            ).fetchall()
+            earned = conn.execute(
+                SQL(
+                    "SELECT provider_id, currency, sum(settled_minor) AS amount FROM {} "
+                    "WHERE settled_at IS NOT NULL AND provider_id = ANY(%s) "
+                    "GROUP BY provider_id, currency ORDER BY currency"
+                ).format(self.orders),
+                (provider_ids,),
+            ).fetchall()
+        earnings: dict[UUID, list[Earnings]] = {}
+        for row in earned:
+            earnings.setdefault(row["provider_id"], []).append(
+                Earnings(currency=row["currency"], amount_minor=int(row["amount"]))
+            )
+        found = {row["provider_id"]: _view(row, earnings) for row in rows}
+        return {pid: found.get(pid, PerformanceView(provider_id=pid)) for pid in provider_ids}
+
+    def record(self, provider_id: UUID) -> PerformanceView:
+        """The record of one provider."""
+        return self.records([provider_id])[provider_id]
+
+
+def _view(row: dict[str, Any], earnings: dict[UUID, list[Earnings]]) -> PerformanceView:
+    approvals, rejections = int(row["orders_completed"]), int(row["rejections"])
+    submitted, on_time = int(row["submitted"]), int(row["on_time"])
+    judged = int(row["judged"])
+    reviews = approvals + rejections
+    average = row["avg_submit"]
+    return PerformanceView(
+        provider_id=row["provider_id"],
+        orders_taken=int(row["orders_taken"]),
+        orders_completed=approvals,
+        orders_expired=int(row["orders_expired"]),
+        approvals=approvals,
+        rejections=rejections,
+        approval_rate=round(approvals / reviews, 4) if reviews else None,
+        submitted=submitted,
+        on_time=on_time,
+        # a hand-in whose task deadline has not reached this read model yet is not judged
+        on_time_rate=round(on_time / judged, 4) if judged else None,
+        disputes_lost=int(row["disputes_lost"]),
+        earnings=earnings.get(row["provider_id"], []),
+        average_submit_seconds=float(average) if average is not None else None,
+    )

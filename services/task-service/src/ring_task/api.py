@@ -1,0 +1,281 @@
+"""Internal HTTP API of the task service: thin controllers mapping requests to ``Tasks`` calls.
+
+The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+here as ``actor``); every command checks that user against the task or order it touches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from ring_task.application import Tasks
+from ring_task.domain import Order, Task
+from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
+
+Text = Annotated[str, msgspec.Meta(max_length=10_000)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class TaskCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What Party A may set when drafting a task."""
+
+    title: Title
+    description: Text = ""
+    requirements: Text = ""
+    acceptance_criteria: Text = ""
+    deadline: datetime
+    commission_minor: Annotated[int, msgspec.Meta(gt=0, le=10**12)]
+    currency: Currency
+    slots: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    required_skills: Annotated[list[Skill], msgspec.Meta(max_length=20)] = []
+    approval_required: bool = False
+
+
+class Created(msgspec.Struct, frozen=True, kw_only=True):
+    """A resource was created."""
+
+    id: UUID
+    status: str
+
+
+class TaskView(msgspec.Struct, frozen=True, kw_only=True):
+    """A task as its parties see it."""
+
+    id: UUID
+    owner_id: UUID
+    title: str
+    description: str
+    requirements: str
+    acceptance_criteria: str
+    deadline: datetime
+    commission_minor: int
+    fee_minor: int
+    currency: str
+    slots: int
+    slots_left: int
+    reserved_minor: int
+    required_skills: list[str]
+    approval_required: bool
+    status: str
+    version: int
+
+    @classmethod
+    def of(cls, task: Task) -> TaskView:
+        """The view of ``task``."""
+        return cls(
+            id=task.id,
+            owner_id=task.owner_id,
+            title=task.title,
+            description=task.description,
+            requirements=task.requirements,
+            acceptance_criteria=task.acceptance_criteria,
+            deadline=task.deadline,
+            commission_minor=task.commission_minor,
+            fee_minor=task.fee_minor,
+            currency=task.currency,
+            slots=task.slots,
+            slots_left=task.slots_left,
+            reserved_minor=task.escrow_minor,
+            required_skills=list(task.required_skills),
+            approval_required=task.approval_required,
+            status=str(task.status),
+            version=task.version,
+        )
+
+
+class OrderStepView(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of an order's history."""
+
+    status: str
+    at: datetime
+    note: str
+
+
+class OrderView(msgspec.Struct, frozen=True, kw_only=True):
+    """An order with its full history."""
+
+    id: UUID
+    task_id: UUID
+    owner_id: UUID
+    provider_id: UUID
+    status: str
+    commission_minor: int
+    fee_minor: int
+    currency: str
+    deadline: datetime
+    history: list[OrderStepView]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderView:
+        """The view of ``order``."""
+        return cls(
+            id=order.id,
+            task_id=order.task_id,
+            owner_id=order.owner_id,
+            provider_id=order.provider_id,
+            status=str(order.status),
+            commission_minor=order.commission_minor,
+            fee_minor=order.fee_minor,
+            currency=order.currency,
+            deadline=order.deadline,
+            history=[
+                OrderStepView(status=str(s.status), at=s.at, note=s.note) for s in order.history
+            ],
+        )
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A decision that must give a reason."""
+
+    reason: Reason
+
+
+class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A decision whose reason is optional."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class Progress(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A progress report."""
+
+    percent: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class Submission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Work handed in, with the voucher proving it."""
+
+    voucher_id: UUID | None = None
+
+
+class TaskController(Controller):
+    """Tasks: draft, publish, cancel, read, list, take."""
+
+    path = "/tasks"
+    tags = ["tasks"]
+
+    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateTask")
+    async def create_task(self, actor: UUID, data: TaskCreate, tasks: Tasks) -> Created:
+        """Draft a task owned by the acting Party A."""
+        fields = msgspec.structs.asdict(data)
+        task_id = await asyncio.to_thread(tasks.create_task, actor, **fields)
+        return Created(id=task_id, status="draft")
+
+    @post("/{task_id:uuid}/publish", status_code=HTTP_202_ACCEPTED, operation_id="PublishTask")
+    async def publish_task(self, actor: UUID, task_id: UUID, tasks: Tasks) -> TaskView:
+        """Ask to publish; the task is ``funding`` until the ledger holds the commission."""
+        await asyncio.to_thread(tasks.publish, task_id, actor)
+        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+
+    @post("/{task_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelTask")
+    async def cancel_task(self, actor: UUID, task_id: UUID, tasks: Tasks) -> TaskView:
+        """The owner withdraws the task; unused escrow is refunded."""
+        await asyncio.to_thread(tasks.cancel, task_id, actor)
+        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+
+    @get("/{task_id:uuid}", operation_id="GetTask")
+    async def get_task(self, task_id: UUID, tasks: Tasks) -> TaskView:
+        """One task, read from its events (always current)."""
+        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+
+    @get("/", operation_id="ListTasks")
+    async def list_tasks(
+        self,
+        board: TaskBoardProjection,
+        status: str | None = "published",
+        skill: str | None = None,
+        min_commission: Annotated[int | None, Parameter(ge=0)] = None,
+        currency: str | None = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        owner_id: UUID | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> TaskBoardPage:
+        """The task board: newest first, filtered, one page per call (eventually consistent)."""
+        query = BoardQuery(
+            status=status or None,
+            skill=skill,
+            min_commission=min_commission,
+            currency=currency,
+            q=q,
+            owner_id=owner_id,
+            cursor=cursor,
+            limit=limit,
+        )
+        return await asyncio.to_thread(board.list, query)
+
+    @post("/{task_id:uuid}/orders", status_code=HTTP_201_CREATED, operation_id="TakeOrder")
+    async def take_order(self, actor: UUID, task_id: UUID, tasks: Tasks) -> Created:
+        """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed."""
+        order_id = await asyncio.to_thread(tasks.take_order, task_id, actor)
+        order = await asyncio.to_thread(tasks.get_order, order_id)
+        return Created(id=order_id, status=str(order.status))
+
+
+class OrderController(Controller):
+    """Orders: approve or decline applications, progress, submission, review."""
+
+    path = "/orders"
+    tags = ["orders"]
+
+    @get("/{order_id:uuid}", operation_id="GetOrder")
+    async def get_order(self, actor: UUID, order_id: UUID, tasks: Tasks) -> OrderView:
+        """One order with its history; only its owner and provider may read it."""
+        order = await asyncio.to_thread(tasks.get_order_for, order_id, actor)
+        return OrderView.of(order)
+
+    @post("/{order_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveApplication")
+    async def approve_application(self, actor: UUID, order_id: UUID, tasks: Tasks) -> OrderView:
+        """The task owner admits the application."""
+        await asyncio.to_thread(tasks.approve_application, order_id, actor)
+        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+
+    @post("/{order_id:uuid}/decline", status_code=HTTP_200_OK, operation_id="DeclineApplication")
+    async def decline_application(
+        self, actor: UUID, order_id: UUID, data: OptionalReason, tasks: Tasks
+    ) -> OrderView:
+        """The task owner turns the application down; the slot is free again."""
+        await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
+        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+
+    @post("/{order_id:uuid}/progress", status_code=HTTP_200_OK, operation_id="ReportProgress")
+    async def report_progress(
+        self, actor: UUID, order_id: UUID, data: Progress, tasks: Tasks
+    ) -> OrderView:
+        """The provider reports progress."""
+        await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
+        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+
+    @post("/{order_id:uuid}/submission", status_code=HTTP_200_OK, operation_id="SubmitWork")
+    async def submit_work(
+        self, actor: UUID, order_id: UUID, data: Submission, tasks: Tasks
+    ) -> OrderView:
+        """The provider hands the work in."""
+        await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
+        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+
+    @post("/{order_id:uuid}/approval", status_code=HTTP_200_OK, operation_id="ApproveWork")
+    async def approve_work(self, actor: UUID, order_id: UUID, tasks: Tasks) -> OrderView:
+        """The task owner accepts the work; the ledger settles the commission."""
+        await asyncio.to_thread(tasks.approve_order, order_id, actor)
+        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+
+    @post("/{order_id:uuid}/rejection", status_code=HTTP_200_OK, operation_id="RejectWork")
+    async def reject_work(
+        self, actor: UUID, order_id: UUID, data: Decision, tasks: Tasks
+    ) -> OrderView:
+        """The task owner rejects the work with a reason; the provider may resubmit."""
+        await asyncio.to_thread(tasks.reject_order, order_id, actor, data.reason)
+        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))

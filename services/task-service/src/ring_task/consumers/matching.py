@@ -1,0 +1,65 @@
+"""``ring.matching.events`` → the task service's provider standing (see :mod:`ring_task.providers`).
+
+Each handler records one fact; the runtime commits it with the tracking position, so a
+redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ring_events.envelope import Envelope
+from ring_events.matching import (
+    ProviderBlocked,
+    ProviderQualificationSubmitted,
+    ProviderRegistered,
+    ProviderReinstated,
+    ProviderRejected,
+    ProviderSuspended,
+    ProviderUnblocked,
+    ProviderVerified,
+)
+from ring_events.topics import MATCHING_EVENTS
+from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_task.providers import ProviderStandingProjection
+
+
+def processor(standings: ProviderStandingProjection) -> ExactlyOnceProcessor:
+    """The exactly-once consumer keeping provider standing up to date."""
+    return ExactlyOnceProcessor(
+        "provider-standing", MATCHING_EVENTS, standings.store, handlers(standings)
+    )
+
+
+def handlers(standings: ProviderStandingProjection) -> Mapping[type[Any], Handler]:
+    """Matching event type → standing update."""
+
+    def verification(status: str) -> Handler:
+        def record(event: Any, _: Envelope) -> None:
+            standings.record_verification(event.provider_id, status)
+
+        return record
+
+    def suspension(suspended: bool) -> Handler:
+        def record(event: Any, _: Envelope) -> None:
+            standings.record_suspension(event.provider_id, suspended)
+
+        return record
+
+    def block(blocked: bool) -> Handler:
+        def record(event: Any, _: Envelope) -> None:
+            standings.record_block(event.owner_id, event.provider_id, blocked)
+
+        return record
+
+    return {
+        ProviderRegistered: verification("registered"),
+        ProviderQualificationSubmitted: verification("pending"),
+        ProviderVerified: verification("verified"),
+        ProviderRejected: verification("rejected"),
+        ProviderSuspended: suspension(True),
+        ProviderReinstated: suspension(False),
+        ProviderBlocked: block(True),
+        ProviderUnblocked: block(False),
+    }

@@ -1,0 +1,760 @@
+"""Task and Order aggregates: Party A's pre-funded demand and the slots Party B takes.
+
+Pure domain code: no I/O and no clock reads; every command takes the instant ``at`` it happens.
+Commands check invariants, then trigger an explicitly declared event class; only the event
+mutates state, so replaying stored events never re-runs a check. Stored event classes must
+never be renamed or moved (their path is stored with each event); evolve them with
+``class_version`` and ``upcast_vX_vY``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, NamedTuple
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+#: A task offers at most this many slots.
+MAX_SLOTS = 1000
+#: Fee rates are in basis points: 10 000 bps = 100 %.
+BPS_PER_UNIT = 10_000
+
+#: ISO 4217 codes the platform settles in.
+CURRENCIES = frozenset(
+    {"CNY", "USD", "EUR", "GBP", "JPY", "HKD", "SGD", "AUD", "CAD", "CHF", "KRW", "TWD", "MOP"}
+)
+
+
+def platform_fee(commission_minor: int, fee_bps: int) -> int:
+    """Platform fee per slot, in minor units, for a commission and a rate in basis points.
+
+    Rounding rule: the exact fee ``commission_minor * fee_bps / 10 000`` is rounded half up
+    to the minor unit (0.5 fen and above become 1 fen), in integers only, never floats.
+    """
+    if commission_minor < 0:
+        raise ValueError("commission must not be negative")
+    if not 0 <= fee_bps <= BPS_PER_UNIT:
+        raise ValueError(f"fee rate must be 0..{BPS_PER_UNIT} bps, got {fee_bps}")
+    return (commission_minor * fee_bps + BPS_PER_UNIT // 2) // BPS_PER_UNIT
+
+
+class TaskStatus(StrEnum):
+    """Where a task is in its life: draft → funding → published → completed."""
+
+    DRAFT = "draft"
+    FUNDING = "funding"
+    PUBLISHED = "published"
+    COMPLETED = "completed"
+    FUNDING_FAILED = "funding_failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Task(Aggregate):
+    """Party A's task: commission per slot, held in escrow, taken slot by slot by providers."""
+
+    class Created(Aggregate.Created):
+        owner_id: UUID
+        title: str
+        description: str
+        requirements: str
+        acceptance_criteria: str
+        deadline: datetime
+        commission_minor: int
+        currency: str
+        fee_minor: int
+        slots: int
+        required_skills: list[str]
+        approval_required: bool
+        at: datetime
+
+    @event(Created)
+    def __init__(
+        self,
+        owner_id: UUID,
+        title: str,
+        description: str,
+        requirements: str,
+        acceptance_criteria: str,
+        deadline: datetime,
+        commission_minor: int,
+        currency: str,
+        fee_minor: int,
+        slots: int,
+        required_skills: list[str],
+        approval_required: bool,
+        at: datetime,
+    ) -> None:
+        self.owner_id = owner_id
+        self.title = title
+        self.description = description
+        self.requirements = requirements
+        self.acceptance_criteria = acceptance_criteria
+        self.deadline = deadline
+        self.commission_minor = commission_minor
+        self.currency = currency
+        self.fee_minor = fee_minor
+        self.slots = slots
+        self.required_skills = tuple(required_skills)
+        self.approval_required = approval_required
+        self.created_at = at
+        self.status = TaskStatus.DRAFT
+        self.open_orders: dict[UUID, UUID] = {}  # order id → provider id
+        self.settled_orders: list[UUID] = []
+        self.refunded_orders: list[UUID] = []
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        owner_id: UUID,
+        title: str,
+        description: str,
+        requirements: str,
+        acceptance_criteria: str,
+        deadline: datetime,
+        commission_minor: int,
+        currency: str,
+        slots: int,
+        required_skills: tuple[str, ...] | list[str],
+        approval_required: bool,
+        fee_bps: int,
+        now: datetime,
+    ) -> Task:
+        """Draft a task after checking its terms; the fee is fixed now from ``fee_bps``."""
+        if not title.strip():
+            raise InvalidTaskDetails("a task needs a title")
+        if deadline.tzinfo is None or deadline <= now:
+            raise InvalidDeadline("the deadline must be a timezone-aware instant in the future")
+        if not 1 <= slots <= MAX_SLOTS:
+            raise InvalidSlots(f"slots must be 1..{MAX_SLOTS}, got {slots}")
+        if commission_minor <= 0:
+            raise InvalidCommission("the commission must be a positive amount of minor units")
+        if currency not in CURRENCIES:
+            raise UnsupportedCurrency(f"currency {currency!r} is not supported")
+        return cls(
+            owner_id=owner_id,
+            title=title.strip(),
+            description=description,
+            requirements=requirements,
+            acceptance_criteria=acceptance_criteria,
+            deadline=deadline,
+            commission_minor=commission_minor,
+            currency=currency,
+            fee_minor=platform_fee(commission_minor, fee_bps),
+            slots=slots,
+            required_skills=sorted({skill.strip() for skill in required_skills if skill.strip()}),
+            approval_required=approval_required,
+            at=now,
+        )
+
+    @property
+    def slots_left(self) -> int:
+        """Slots a provider may still take."""
+        used = len(self.open_orders) + len(self.settled_orders) + len(self.refunded_orders)
+        return self.slots - used
+
+    @property
+    def escrow_minor(self) -> int:
+        """What the ledger holds for this task once funded: every slot's commission and fee."""
+        return self.slots * (self.commission_minor + self.fee_minor)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    class PublishRequested(Aggregate.Event):
+        owner_id: UUID
+        slots: int
+        commission_minor: int
+        fee_minor: int
+        currency: str
+        at: datetime
+
+    def publish(self, at: datetime) -> None:
+        """Ask the ledger to hold the commission; the task waits in ``funding``."""
+        self._require(TaskStatus.DRAFT, TaskStatus.FUNDING_FAILED, action="publish")
+        if at >= self.deadline:
+            raise DeadlinePassed("the deadline has passed; the task can no longer be published")
+        self.trigger_event(
+            self.PublishRequested,
+            owner_id=self.owner_id,
+            slots=self.slots,
+            commission_minor=self.commission_minor,
+            fee_minor=self.fee_minor,
+            currency=self.currency,
+            at=at,
+        )
+
+    @event(PublishRequested)
+    def _publish_requested(self) -> None:
+        self.status = TaskStatus.FUNDING
+
+    class Published(Aggregate.Event):
+        owner_id: UUID
+        title: str
+        deadline: datetime
+        commission_minor: int
+        currency: str
+        slots: int
+        required_skills: list[str]
+        at: datetime
+
+    def mark_published(self, at: datetime) -> None:
+        """Escrow holds the commission: put the task on the board."""
+        self._require(TaskStatus.FUNDING, action="mark published")
+        self.trigger_event(
+            self.Published,
+            owner_id=self.owner_id,
+            title=self.title,
+            deadline=self.deadline,
+            commission_minor=self.commission_minor,
+            currency=self.currency,
+            slots=self.slots,
+            required_skills=list(self.required_skills),
+            at=at,
+        )
+
+    @event(Published)
+    def _published(self) -> None:
+        self.status = TaskStatus.PUBLISHED
+
+    class FundingFailed(Aggregate.Event):
+        owner_id: UUID
+        reason: str
+        at: datetime
+
+    def mark_funding_failed(self, reason: str, at: datetime) -> None:
+        """The ledger could not hold the commission; the owner may publish again later."""
+        self._require(TaskStatus.FUNDING, action="mark funding failed")
+        self.trigger_event(self.FundingFailed, owner_id=self.owner_id, reason=reason, at=at)
+
+    @event(FundingFailed)
+    def _funding_failed(self) -> None:
+        self.status = TaskStatus.FUNDING_FAILED
+
+    class Cancelled(Aggregate.Event):
+        owner_id: UUID
+        at: datetime
+
+    def cancel(self, at: datetime) -> None:
+        """Withdraw the task. Not while funding is undecided, nor while orders are open."""
+        self._require(
+            TaskStatus.DRAFT, TaskStatus.FUNDING_FAILED, TaskStatus.PUBLISHED, action="cancel"
+        )
+        self._require_no_open_orders(action="cancel")
+        self.trigger_event(self.Cancelled, owner_id=self.owner_id, at=at)
+
+    @event(Cancelled)
+    def _cancelled(self) -> None:
+        self.status = TaskStatus.CANCELLED
+
+    class Expired(Aggregate.Event):
+        owner_id: UUID
+        at: datetime
+
+    def expire(self, at: datetime) -> None:
+        """Close the board entry at the deadline; open orders run to their end."""
+        self._require(TaskStatus.PUBLISHED, action="expire")
+        if at < self.deadline:
+            raise DeadlineNotReached("the task cannot expire before its deadline")
+        self.trigger_event(self.Expired, owner_id=self.owner_id, at=at)
+
+    @event(Expired)
+    def _expired(self) -> None:
+        self.status = TaskStatus.EXPIRED
+
+    class Completed(Aggregate.Event):
+        owner_id: UUID
+        settled_slots: int
+        at: datetime
+
+    def complete(self, at: datetime) -> None:
+        """Close the task: no order open, and every slot used up or the task expired."""
+        self._require(TaskStatus.PUBLISHED, TaskStatus.EXPIRED, action="complete")
+        self._require_no_open_orders(action="complete")
+        if self.status is TaskStatus.PUBLISHED and self.slots_left:
+            raise IllegalTransition("a published task completes once every slot is used up")
+        self.trigger_event(
+            self.Completed,
+            owner_id=self.owner_id,
+            settled_slots=len(self.settled_orders),
+            at=at,
+        )
+
+    @event(Completed)
+    def _completed(self) -> None:
+        self.status = TaskStatus.COMPLETED
+
+    # -- slot accounting -------------------------------------------------------------------
+
+    class SlotTaken(Aggregate.Event):
+        order_id: UUID
+        provider_id: UUID
+        at: datetime
+
+    def take_slot(self, order_id: UUID, provider_id: UUID, at: datetime) -> None:
+        """Reserve one slot for ``order_id``: published, before the deadline, one per provider."""
+        if self.status is not TaskStatus.PUBLISHED:
+            raise TaskNotOpen(f"the task is {self.status}, not open for orders")
+        if at >= self.deadline:
+            raise DeadlinePassed("the task's deadline has passed")
+        if provider_id == self.owner_id:
+            raise OwnTask("the owner cannot take their own task")
+        if provider_id in self.open_orders.values():
+            raise AlreadyHoldsSlot("the provider already holds a slot of this task")
+        if self.slots_left <= 0:
+            raise NoSlotsLeft("every slot of the task is taken")
+        self.trigger_event(self.SlotTaken, order_id=order_id, provider_id=provider_id, at=at)
+
+    @event(SlotTaken)
+    def _slot_taken(self, order_id: UUID, provider_id: UUID) -> None:
+        self.open_orders[order_id] = provider_id
+
+    class SlotReleased(Aggregate.Event):
+        order_id: UUID
+        at: datetime
+
+    def release_slot(self, order_id: UUID, at: datetime) -> None:
+        """Free the slot of an order that ended without settlement."""
+        self._require_open(order_id)
+        self.trigger_event(self.SlotReleased, order_id=order_id, at=at)
+
+    @event(SlotReleased)
+    def _slot_released(self, order_id: UUID) -> None:
+        del self.open_orders[order_id]
+
+    class SlotSettled(Aggregate.Event):
+        order_id: UUID
+        at: datetime
+
+    def settle_slot(self, order_id: UUID, at: datetime) -> None:
+        """Count the slot of a settled order as used for good."""
+        self._require_open(order_id)
+        self.trigger_event(self.SlotSettled, order_id=order_id, at=at)
+
+    @event(SlotSettled)
+    def _slot_settled(self, order_id: UUID) -> None:
+        del self.open_orders[order_id]
+        self.settled_orders.append(order_id)
+
+    class SlotRefunded(Aggregate.Event):
+        order_id: UUID
+        at: datetime
+
+    def refund_slot(self, order_id: UUID, at: datetime) -> None:
+        """Retire the slot of an order whose commission a dispute refunded to the owner.
+
+        The slot is not offered again: its escrow went back to the owner.
+        """
+        self._require_open(order_id)
+        self.trigger_event(self.SlotRefunded, order_id=order_id, at=at)
+
+    @event(SlotRefunded)
+    def _slot_refunded(self, order_id: UUID) -> None:
+        del self.open_orders[order_id]
+        self.refunded_orders.append(order_id)
+
+    # -- guards ----------------------------------------------------------------------------
+
+    def _require(self, *allowed: TaskStatus, action: str) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(f"cannot {action} a task that is {self.status}")
+
+    def _require_no_open_orders(self, action: str) -> None:
+        if self.open_orders:
+            raise OpenOrdersRemain(f"cannot {action}: {len(self.open_orders)} order(s) open")
+
+    def _require_open(self, order_id: UUID) -> None:
+        if order_id not in self.open_orders:
+            raise SlotNotHeld(f"order {order_id} holds no slot of this task")
+
+
+class OrderStatus(StrEnum):
+    """Where an order is: applied → accepted → in_progress → submitted → approved → settled."""
+
+    APPLIED = "applied"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    SETTLED = "settled"
+    DECLINED = "declined"
+    REJECTED = "rejected"
+    DISPUTED = "disputed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+#: Orders whose work is not handed in (or was rejected): they expire at the deadline.
+WORKING = frozenset(
+    {OrderStatus.APPLIED, OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS, OrderStatus.REJECTED}
+)
+#: Orders in these statuses are over; their slot is settled or released.
+FINISHED = frozenset(
+    {
+        OrderStatus.SETTLED,
+        OrderStatus.DECLINED,
+        OrderStatus.EXPIRED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+    }
+)
+
+
+class OrderStep(NamedTuple):
+    """One line of an order's history."""
+
+    status: OrderStatus
+    at: datetime
+    note: str
+
+
+class Order(Aggregate):
+    """One slot of a task taken by a provider, from application to settlement.
+
+    Every event carries the task and both parties, so each one can be published on its own.
+    """
+
+    class Applied(Aggregate.Created):
+        task_id: UUID
+        owner_id: UUID
+        provider_id: UUID
+        deadline: datetime
+        commission_minor: int
+        fee_minor: int
+        currency: str
+        at: datetime
+
+    @event(Applied)
+    def __init__(
+        self,
+        task_id: UUID,
+        owner_id: UUID,
+        provider_id: UUID,
+        deadline: datetime,
+        commission_minor: int,
+        fee_minor: int,
+        currency: str,
+        at: datetime,
+    ) -> None:
+        self.task_id = task_id
+        self.owner_id = owner_id
+        self.provider_id = provider_id
+        self.deadline = deadline
+        self.commission_minor = commission_minor
+        self.fee_minor = fee_minor
+        self.currency = currency
+        self.status = OrderStatus.APPLIED
+        self.percent = 0
+        self.voucher_id: UUID | None = None
+        self.history = [OrderStep(OrderStatus.APPLIED, at, "")]
+
+    class Step(Aggregate.Event):
+        """An event moving the order to ``STATUS``; ``note`` goes into the history."""
+
+        STATUS: ClassVar[OrderStatus]
+        task_id: UUID
+        owner_id: UUID
+        provider_id: UUID
+        at: datetime
+
+        @property
+        def note(self) -> str:
+            return ""
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = self.STATUS
+            aggregate.history.append(OrderStep(self.STATUS, self.at, self.note))
+
+    class Accepted(Step):
+        STATUS = OrderStatus.ACCEPTED
+
+    class Declined(Step):
+        STATUS = OrderStatus.DECLINED
+        reason: str
+
+        @property
+        def note(self) -> str:
+            return self.reason
+
+    class Progressed(Step):
+        STATUS = OrderStatus.IN_PROGRESS
+        percent: int
+        progress_note: str
+
+        @property
+        def note(self) -> str:
+            return f"{self.percent}% {self.progress_note}".strip()
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.percent = self.percent
+
+    class Submitted(Step):
+        STATUS = OrderStatus.SUBMITTED
+        voucher_id: UUID | None
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.voucher_id = self.voucher_id
+
+    class Approved(Step):
+        STATUS = OrderStatus.APPROVED
+        commission_minor: int
+        fee_minor: int
+        currency: str
+
+    class Rejected(Step):
+        STATUS = OrderStatus.REJECTED
+        reason: str
+
+        @property
+        def note(self) -> str:
+            return self.reason
+
+    class Disputed(Step):
+        STATUS = OrderStatus.DISPUTED
+
+    class Settled(Step):
+        STATUS = OrderStatus.SETTLED
+        commission_minor: int
+        currency: str
+
+    class Refunded(Step):
+        STATUS = OrderStatus.REFUNDED
+
+    class Expired(Step):
+        STATUS = OrderStatus.EXPIRED
+
+    class Cancelled(Step):
+        STATUS = OrderStatus.CANCELLED
+
+    @property
+    def is_settled(self) -> bool:
+        """True once the commission reached the provider."""
+        return self.status is OrderStatus.SETTLED
+
+    @property
+    def holds_slot(self) -> bool:
+        """True while the order occupies one of the task's slots."""
+        return self.status not in FINISHED
+
+    def accept(self, at: datetime) -> None:
+        """The owner admits the application; the provider may start."""
+        self._move(self.Accepted, {OrderStatus.APPLIED}, at)
+
+    def decline(self, reason: str, at: datetime) -> None:
+        """The owner turns the application down; the caller releases the slot."""
+        self._move(self.Declined, {OrderStatus.APPLIED}, at, reason=reason)
+
+    def report_progress(self, percent: int, note: str, at: datetime) -> None:
+        """The provider reports how far the work is (0..100 %)."""
+        if not 0 <= percent <= 100:
+            raise InvalidProgress(f"progress must be 0..100 %, got {percent}")
+        allowed = {OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS, OrderStatus.REJECTED}
+        self._move(self.Progressed, allowed, at, percent=percent, progress_note=note)
+
+    def submit(self, voucher_id: UUID | None, at: datetime) -> None:
+        """The provider hands in the work; after a rejection this is a resubmission."""
+        allowed = {OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS, OrderStatus.REJECTED}
+        self._move(self.Submitted, allowed, at, voucher_id=voucher_id)
+
+    def approve(self, at: datetime) -> None:
+        """The owner accepts the work; the ledger settles the commission."""
+        self._move(
+            self.Approved,
+            {OrderStatus.SUBMITTED},
+            at,
+            commission_minor=self.commission_minor,
+            fee_minor=self.fee_minor,
+            currency=self.currency,
+        )
+
+    def reject(self, reason: str, at: datetime) -> None:
+        """The owner rejects the work with a reason; the provider may resubmit or dispute."""
+        if not reason.strip():
+            raise ReasonRequired("a rejection needs a reason")
+        self._move(self.Rejected, {OrderStatus.SUBMITTED}, at, reason=reason)
+
+    def dispute(self, at: datetime) -> None:
+        """A party opened a dispute about the submitted or rejected work."""
+        self._move(self.Disputed, {OrderStatus.SUBMITTED, OrderStatus.REJECTED}, at)
+
+    def settle(self, at: datetime) -> None:
+        """The commission reached the provider (after approval, or a dispute released it).
+
+        Raises :class:`OrderAlreadySettled` on a second settlement, so a commission is never
+        counted twice; the application turns that into a no-op for redelivered messages.
+        """
+        if self.is_settled:
+            raise OrderAlreadySettled("the order is already settled")
+        self._move(
+            self.Settled,
+            {OrderStatus.APPROVED, OrderStatus.DISPUTED},
+            at,
+            commission_minor=self.commission_minor,
+            currency=self.currency,
+        )
+
+    def refund(self, at: datetime) -> None:
+        """A dispute ended with the commission refunded to the owner."""
+        self._move(self.Refunded, {OrderStatus.DISPUTED}, at)
+
+    def expire(self, at: datetime) -> None:
+        """The deadline passed before the work was handed in."""
+        if at < self.deadline:
+            raise DeadlineNotReached("the order cannot expire before the task's deadline")
+        self._move(self.Expired, WORKING, at)
+
+    def cancel(self, at: datetime) -> None:
+        """The provider withdraws before handing in the work."""
+        allowed = {OrderStatus.APPLIED, OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS}
+        self._move(self.Cancelled, allowed, at)
+
+    def _move(
+        self,
+        step: type[Order.Step],
+        allowed: set[OrderStatus] | frozenset[OrderStatus],
+        at: datetime,
+        **details: Any,
+    ) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(f"cannot move an order from {self.status} to {step.STATUS}")
+        self.trigger_event(
+            step,
+            task_id=self.task_id,
+            owner_id=self.owner_id,
+            provider_id=self.provider_id,
+            at=at,
+            **details,
+        )
+
+
+def open_order(task: Task, provider_id: UUID, now: datetime) -> Order:
+    """A provider takes a slot of ``task``: the new order, accepted at once unless the task
+    requires the owner's approval. The caller saves ``task`` and the order together."""
+    order = Order(
+        task_id=task.id,
+        owner_id=task.owner_id,
+        provider_id=provider_id,
+        deadline=task.deadline,
+        commission_minor=task.commission_minor,
+        fee_minor=task.fee_minor,
+        currency=task.currency,
+        at=now,
+    )
+    task.take_slot(order.id, provider_id, now)
+    if not task.approval_required:
+        order.accept(now)
+    return order
+
+
+# -- exceptions: each has a stable machine-readable ``code`` ---------------------------------
+
+
+class TaskServiceError(Exception):
+    """Base of every error a client of the task service can cause."""
+
+    code: ClassVar[str] = "task_service_error"
+
+
+class TaskNotFound(TaskServiceError):
+    code = "task_not_found"
+
+
+class OrderNotFound(TaskServiceError):
+    code = "order_not_found"
+
+
+class NotTaskOwner(TaskServiceError):
+    code = "not_task_owner"
+
+
+class NotOrderParty(TaskServiceError):
+    code = "not_order_party"
+
+
+class InvalidTaskDetails(TaskServiceError):
+    code = "invalid_task_details"
+
+
+class InvalidDeadline(TaskServiceError):
+    code = "invalid_deadline"
+
+
+class InvalidSlots(TaskServiceError):
+    code = "invalid_slots"
+
+
+class InvalidCommission(TaskServiceError):
+    code = "invalid_commission"
+
+
+class UnsupportedCurrency(TaskServiceError):
+    code = "unsupported_currency"
+
+
+class IllegalTransition(TaskServiceError):
+    code = "illegal_transition"
+
+
+class TaskNotOpen(TaskServiceError):
+    code = "task_not_open"
+
+
+class DeadlinePassed(TaskServiceError):
+    code = "deadline_passed"
+
+
+class DeadlineNotReached(TaskServiceError):
+    code = "deadline_not_reached"
+
+
+class NoSlotsLeft(TaskServiceError):
+    code = "no_slots_left"
+
+
+class OwnTask(TaskServiceError):
+    code = "own_task"
+
+
+class AlreadyHoldsSlot(TaskServiceError):
+    code = "already_holds_slot"
+
+
+class SlotNotHeld(TaskServiceError):
+    code = "slot_not_held"
+
+
+class OpenOrdersRemain(TaskServiceError):
+    code = "open_orders_remain"
+
+
+class InvalidProgress(TaskServiceError):
+    code = "invalid_progress"
+
+
+class ReasonRequired(TaskServiceError):
+    code = "reason_required"
+
+
+class OrderAlreadySettled(TaskServiceError):
+    code = "order_already_settled"
+
+
+class ConcurrentUpdate(TaskServiceError):
+    code = "concurrent_update"
+
+
+class ProviderNotVerified(TaskServiceError):
+    code = "provider_not_verified"
+
+
+class ProviderSuspended(TaskServiceError):
+    code = "provider_suspended"
+
+
+class ProviderBlocked(TaskServiceError):
+    code = "provider_blocked"

@@ -1,0 +1,86 @@
+"""Wiring of the task service: ``create_app(settings)`` and the :data:`SERVICE` entry point."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+
+from ring_runtime.process import create_service_app
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.relay import EventTranslator
+from ring_runtime.service import ServiceDefinition
+from ring_runtime.settings import Settings
+from ring_runtime.store import create_application
+from ring_task import domain
+from ring_task.api import OrderController, TaskController
+from ring_task.application import Tasks
+from ring_task.consumers import processors
+from ring_task.integration import DOMAIN_TO_PUBLIC, TOPIC
+from ring_task.projections import InvalidCursor, TaskBoardProjection
+from ring_task.providers import ProviderStandingProjection
+
+TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
+
+#: Each client-caused domain error, mapped once to its HTTP status.
+ERROR_STATUSES: dict[type[Exception], int] = {
+    domain.TaskNotFound: HTTP_404_NOT_FOUND,
+    domain.OrderNotFound: HTTP_404_NOT_FOUND,
+    domain.NotTaskOwner: HTTP_403_FORBIDDEN,
+    domain.NotOrderParty: HTTP_403_FORBIDDEN,
+    domain.OwnTask: HTTP_403_FORBIDDEN,
+    domain.InvalidTaskDetails: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.InvalidDeadline: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.InvalidSlots: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.InvalidCommission: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.UnsupportedCurrency: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.InvalidProgress: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.ReasonRequired: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.IllegalTransition: HTTP_409_CONFLICT,
+    domain.TaskNotOpen: HTTP_409_CONFLICT,
+    domain.DeadlinePassed: HTTP_409_CONFLICT,
+    domain.DeadlineNotReached: HTTP_409_CONFLICT,
+    domain.NoSlotsLeft: HTTP_409_CONFLICT,
+    domain.AlreadyHoldsSlot: HTTP_409_CONFLICT,
+    domain.SlotNotHeld: HTTP_409_CONFLICT,
+    domain.OpenOrdersRemain: HTTP_409_CONFLICT,
+    domain.OrderAlreadySettled: HTTP_409_CONFLICT,
+    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
+    domain.ProviderNotVerified: HTTP_403_FORBIDDEN,
+    domain.ProviderSuspended: HTTP_403_FORBIDDEN,
+    domain.ProviderBlocked: HTTP_403_FORBIDDEN,
+    InvalidCursor: HTTP_400_BAD_REQUEST,
+}
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The task service process: API, relay of ``ring.task.events``, task-board consumer."""
+    tasks = create_application(Tasks, settings)
+    store = ProjectionStore(settings.database_url, settings.db_schema, "task_board")
+    board = TaskBoardProjection(store)
+    store.open(board.ddl())
+    standings_store = ProjectionStore(settings.database_url, settings.db_schema, "providers")
+    standings = ProviderStandingProjection(standings_store)
+    standings_store.open(standings.ddl())
+    tasks.use_provider_standings(standings)
+    return create_service_app(
+        settings=settings,
+        title="Ring task-service (internal)",
+        route_handlers=[TaskController, OrderController],
+        application=tasks,
+        translator=TRANSLATOR,
+        processors=[board.processor(), *processors(tasks, standings)],
+        domain_errors=ERROR_STATUSES,
+        dependencies={"tasks": tasks, "board": board},
+        on_shutdown=[store.close, standings_store.close, tasks.close],
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="task", create_app=create_app, application_name=Tasks.name, translator=TRANSLATOR
+)

@@ -1,0 +1,133 @@
+"""Provider standing as the task service sees it: its own read model of ``ring.matching.events``.
+
+``take_order`` must refuse providers that are not verified, are suspended, or are blocked by
+the task's owner, without calling the matching service in the command path. The matching
+service publishes every verification, suspension and block; the consumer in
+:mod:`ring_task.consumers.matching` records them here, and :class:`Tasks` asks the
+:class:`ProviderStandings` port before opening an order. A provider the task service has never
+heard of is not verified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from psycopg.sql import SQL, Composed
+
+from ring_runtime.projection import ProjectionStore
+from ring_task.domain import ProviderBlocked, ProviderNotVerified, ProviderSuspended
+
+#: Verification of a provider no matching event has mentioned yet.
+UNKNOWN = "unknown"
+#: The only verification that lets a provider take orders.
+VERIFIED = "verified"
+
+
+@dataclass(frozen=True)
+class ProviderStanding:
+    """What decides whether a provider may take an order on one owner's task."""
+
+    verification: str
+    suspended: bool
+    blocked_by_owner: bool
+
+    def check_may_take(self) -> None:
+        """Raise the refusal that applies, if any (verification, then suspension, then block).
+
+        Raises:
+            ProviderNotVerified: no verified qualification.
+            ProviderSuspended: an admin suspended the provider.
+            ProviderBlocked: the task's owner blocked the provider.
+        """
+        if self.verification != VERIFIED:
+            raise ProviderNotVerified(
+                f"the provider is not verified (status {self.verification}); "
+                "a verified qualification is needed to take orders"
+            )
+        if self.suspended:
+            raise ProviderSuspended("the provider is suspended and may not take orders")
+        if self.blocked_by_owner:
+            raise ProviderBlocked("the task's owner has blocked this provider")
+
+
+class ProviderStandings(Protocol):
+    """Port through which ``take_order`` learns a provider's standing."""
+
+    def standing(self, provider_id: UUID, owner_id: UUID) -> ProviderStanding:
+        """The standing of ``provider_id`` towards the tasks of ``owner_id``."""
+        ...
+
+
+class ProviderStandingProjection:
+    """Writes and reads ``provider_standing`` and ``provider_blocks``."""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self.store = store
+        self.providers = store.table("provider_standing")
+        self.blocks = store.table("provider_blocks")
+
+    def ddl(self) -> list[Composed]:
+        """Statements creating the two tables."""
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (provider_id uuid PRIMARY KEY, "
+                "verification text NOT NULL, suspended boolean NOT NULL DEFAULT false)"
+            ).format(self.providers),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (owner_id uuid NOT NULL, provider_id uuid NOT NULL, "
+                "PRIMARY KEY (owner_id, provider_id))"
+            ).format(self.blocks),
+        ]
+
+    # -- updates (inside ProjectionStore.apply) --------------------------------------------
+
+    def record_verification(self, provider_id: UUID, verification: str) -> None:
+        """The provider's verification is now ``verification``."""
+        self.store.connection().execute(
+            SQL(
+                "INSERT INTO {} (provider_id, verification) VALUES (%s, %s) "
+                "ON CONFLICT (provider_id) DO UPDATE SET verification = EXCLUDED.verification"
+            ).format(self.providers),
+            (provider_id, verification),
+        )
+
+    def record_suspension(self, provider_id: UUID, suspended: bool) -> None:
+        """The provider is now suspended, or no longer."""
+        self.store.connection().execute(
+            SQL(
+                "INSERT INTO {} (provider_id, verification, suspended) VALUES (%s, %s, %s) "
+                "ON CONFLICT (provider_id) DO UPDATE SET suspended = EXCLUDED.suspended"
+            ).format(self.providers),
+            (provider_id, UNKNOWN, suspended),
+        )
+
+    def record_block(self, owner_id: UUID, provider_id: UUID, blocked: bool) -> None:
+        """``owner_id`` now blocks ``provider_id``, or no longer."""
+        statement = (
+            SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING")
+            if blocked
+            else SQL("DELETE FROM {} WHERE owner_id = %s AND provider_id = %s")
+        )
+        self.store.connection().execute(statement.format(self.blocks), (owner_id, provider_id))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def standing(self, provider_id: UUID, owner_id: UUID) -> ProviderStanding:
+        """The standing of ``provider_id`` towards the tasks of ``owner_id``."""
+        with self.store.reading() as conn:
+            row = conn.execute(
+                SQL(
+                    "SELECT (SELECT verification FROM {p} WHERE provider_id = %s) AS verification, "
+                    "(SELECT suspended FROM {p} WHERE provider_id = %s) AS suspended, "
+                    "EXISTS (SELECT 1 FROM {b} WHERE owner_id = %s AND provider_id = %s) AS blocked"
+                ).format(p=self.providers, b=self.blocks),
+                (provider_id, provider_id, owner_id, provider_id),
+            ).fetchone()
+        assert row is not None  # a SELECT without FROM always returns one row
+        return ProviderStanding(
+            verification=row["verification"] or UNKNOWN,
+            suspended=bool(row["suspended"]),
+            blocked_by_owner=bool(row["blocked"]),
+        )

@@ -1,0 +1,1 @@
+"""Ring voucher-service: proof of completion, checked, stored by content, reviewed."""

@@ -1,0 +1,170 @@
+"""Internal HTTP API of the voucher service: thin controllers mapping requests to ``Vouchers``.
+
+The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+here as ``actor``). Uploads are multipart: any number of ``files`` parts and one ``note``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from ring_voucher.application import Vouchers
+from ring_voucher.domain import NoteTooLong, Voucher
+from ring_voucher.files import UnsupportedFileType
+
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class FileView(msgspec.Struct, frozen=True, kw_only=True):
+    """One file of a voucher."""
+
+    sha256: str
+    size: int
+    content_type: str
+
+
+class VoucherStepView(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a voucher's history."""
+
+    status: str
+    at: datetime
+    note: str
+
+
+class VoucherView(msgspec.Struct, frozen=True, kw_only=True):
+    """A voucher as its parties see it, with the fake-voucher flags."""
+
+    id: UUID
+    order_id: UUID
+    task_id: UUID
+    status: str
+    files: list[FileView]
+    flags: list[str]
+    duplicate_of: list[UUID]
+    note: str
+    resubmission_of: UUID | None
+    review_due: datetime
+    approved_automatically: bool
+    history: list[VoucherStepView]
+    version: int
+
+    @classmethod
+    def of(cls, voucher: Voucher) -> VoucherView:
+        """The view of ``voucher``."""
+        return cls(
+            id=voucher.id,
+            order_id=voucher.order_id,
+            task_id=voucher.task_id,
+            status=str(voucher.status),
+            files=[
+                FileView(sha256=f.sha256, size=f.size, content_type=f.content_type)
+                for f in voucher.files
+            ],
+            flags=list(voucher.flags),
+            duplicate_of=list(voucher.duplicate_of),
+            note=voucher.note,
+            resubmission_of=voucher.resubmission_of,
+            review_due=voucher.review_due,
+            approved_automatically=voucher.approved_automatically,
+            history=[
+                VoucherStepView(status=str(s.status), at=s.at, note=s.note) for s in voucher.history
+            ],
+            version=voucher.version,
+        )
+
+
+class VoucherCreated(msgspec.Struct, frozen=True, kw_only=True):
+    """A voucher was handed in: its id and the content address of each file, in upload order."""
+
+    id: UUID
+    sha256: list[str]
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why the owner rejects a voucher."""
+
+    reason: Reason
+
+
+class OrderVoucherController(Controller):
+    """Vouchers of an order: hand one in, list them."""
+
+    path = "/orders"
+    tags = ["vouchers"]
+
+    @post("/{order_id:uuid}/vouchers", status_code=HTTP_201_CREATED, operation_id="SubmitVoucher")
+    async def create_voucher(
+        self, actor: UUID, order_id: UUID, request: Request[Any, Any, Any], vouchers: Vouchers
+    ) -> VoucherCreated:
+        """The order's provider hands in files (multipart ``files``) and a ``note``."""
+        form = await request.form()
+        max_bytes = vouchers.config.max_file_bytes
+        uploads = [await _read(part, max_bytes) for part in form.getall("files") if part]
+        note = form.get("note") or ""
+        if not isinstance(note, str):
+            raise NoteTooLong("the note must be a text field")
+        voucher = await asyncio.to_thread(vouchers.submit, order_id, actor, uploads, note)
+        return VoucherCreated(id=voucher.id, sha256=[f.sha256 for f in voucher.files])
+
+    @get("/{order_id:uuid}/vouchers", operation_id="ListOrderVouchers")
+    async def list_vouchers(
+        self, actor: UUID, order_id: UUID, vouchers: Vouchers
+    ) -> list[VoucherView]:
+        """Every voucher of the order, oldest first (resubmissions keep the history)."""
+        found = await asyncio.to_thread(vouchers.vouchers_of_order, order_id, actor)
+        return [VoucherView.of(v) for v in found]
+
+
+class VoucherController(Controller):
+    """One voucher: read it, approve it, reject it."""
+
+    path = "/vouchers"
+    tags = ["vouchers"]
+
+    @get("/{voucher_id:uuid}", operation_id="GetVoucher")
+    async def get_voucher(self, actor: UUID, voucher_id: UUID, vouchers: Vouchers) -> VoucherView:
+        """The voucher with its files, flags and history; for the order's parties."""
+        return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor))
+
+    @post("/{voucher_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveVoucher")
+    async def approve_voucher(
+        self, actor: UUID, voucher_id: UUID, vouchers: Vouchers
+    ) -> VoucherView:
+        """The task owner accepts the voucher; settlement follows."""
+        await asyncio.to_thread(vouchers.approve, voucher_id, actor)
+        return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
+
+    @post("/{voucher_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectVoucher")
+    async def reject_voucher(
+        self, actor: UUID, voucher_id: UUID, data: Rejection, vouchers: Vouchers
+    ) -> VoucherView:
+        """The task owner rejects the voucher with a reason; the provider may resubmit."""
+        await asyncio.to_thread(vouchers.reject, voucher_id, actor, data.reason)
+        return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
+
+
+def order_voucher_controller(max_request_bytes: int) -> type[OrderVoucherController]:
+    """:class:`OrderVoucherController` accepting multipart bodies up to ``max_request_bytes``."""
+    return type(
+        "OrderVoucherController",
+        (OrderVoucherController,),
+        {"request_max_body_size": max_request_bytes},
+    )
+
+
+async def _read(part: object, max_bytes: int) -> bytes:
+    """The bytes of one ``files`` part; reads at most one byte past the limit."""
+    if not isinstance(part, UploadFile):
+        raise UnsupportedFileType("every `files` part must be a file upload")
+    try:
+        return await part.read(max_bytes + 1)
+    finally:
+        await part.close()

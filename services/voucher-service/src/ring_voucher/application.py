@@ -1,0 +1,247 @@
+"""The voucher service's commands: get → act → save, retried when another writer got there first.
+
+Handing in a voucher checks the uploads (limits, type by magic bytes) and the order's parties
+*before* anything is stored, then stores the files by content, flags reused content and saves
+the voucher with its order's trail in one transaction. Reviews and the automatic approval are
+idempotent where the platform drives them (timers, redelivery).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from ring_runtime.store import RingApplication
+from ring_runtime.timers import Clock, SystemClock
+from ring_voucher.blobs import BlobStore
+from ring_voucher.config import VoucherConfig
+from ring_voucher.domain import (
+    ConcurrentUpdate,
+    NoFiles,
+    NotOrderParty,
+    NotOrderProvider,
+    NotTaskOwner,
+    OrderNotFound,
+    OrderNotOpen,
+    TooManyFiles,
+    Voucher,
+    VoucherFile,
+    VoucherNotFound,
+    VoucherStatus,
+    VoucherTrail,
+)
+from ring_voucher.files import inspect_upload
+from ring_voucher.fingerprints import Matches
+from ring_voucher.projections import OPEN_FOR_VOUCHERS, OrderView
+
+T = TypeVar("T")
+
+#: How often a command is tried before a conflict is reported to the caller.
+MAX_ATTEMPTS = 20
+#: Upper bound of the random pause after the first conflict; it grows with each attempt.
+BACKOFF_SECONDS = 0.002
+
+
+class OrderDirectory(Protocol):
+    """The orders the service knows (its projection of ``ring.task.events``)."""
+
+    def get(self, order_id: UUID) -> OrderView | None:
+        """The order, or ``None`` when unknown."""
+        ...
+
+
+class FingerprintLookup(Protocol):
+    """Finds earlier vouchers of other orders with the same or look-alike files."""
+
+    def matches(self, order_id: UUID, files: Sequence[VoucherFile]) -> Matches:
+        """Matches of ``files`` on orders other than ``order_id``."""
+        ...
+
+
+class Vouchers(RingApplication):
+    """Vouchers handed in by providers and reviewed by task owners."""
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        orders: OrderDirectory,
+        fingerprints: FingerprintLookup,
+        blobs: BlobStore,
+        config: VoucherConfig,
+        clock: Clock | None = None,
+        catch_up: Callable[[], Any] = lambda: None,
+    ) -> None:
+        """Args:
+        env: eventsourcing environment.
+        orders: the order directory (parties and status).
+        fingerprints: the fingerprint index.
+        blobs: where files are stored.
+        config: limits and the review window.
+        clock: source of "now" (default: the wall clock).
+        catch_up: brings local read models (fingerprints, timers) up to date with the store.
+        """
+        super().__init__(env=env)
+        self.orders = orders
+        self.fingerprints = fingerprints
+        self.blobs = blobs
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.catch_up = catch_up
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def submit(
+        self, order_id: UUID, actor_id: UUID, uploads: Sequence[bytes], note: str
+    ) -> Voucher:
+        """The order's provider hands in ``uploads`` as a voucher; returns the new voucher.
+
+        Raises:
+            OrderNotFound, NotOrderProvider, OrderNotOpen: the order does not allow it.
+            NoFiles, TooManyFiles, FileTooLarge, UnsupportedFileType: the uploads are refused;
+                nothing is stored.
+            VoucherUnderReview, OrderAlreadyApproved: the order's trail does not allow it.
+        """
+        order = self._known_order(order_id)
+        if order.provider_id != actor_id:
+            raise NotOrderProvider("only the order's provider may hand in a voucher")
+        if order.status not in OPEN_FOR_VOUCHERS:
+            raise OrderNotOpen(f"the order is {order.status}; it takes no voucher")
+        if not uploads:
+            raise NoFiles("a voucher needs at least one file")
+        if len(uploads) > self.config.max_files:
+            raise TooManyFiles(f"a voucher may carry at most {self.config.max_files} files")
+        inspected = [inspect_upload(data, self.config.max_file_bytes) for data in uploads]
+        files = [
+            VoucherFile(sha256=f.sha256, size=f.size, content_type=f.content_type, phash=f.phash)
+            for f in inspected
+        ]
+        self._trail(order_id).check_open()
+        for upload in inspected:
+            self.blobs.put(upload.sha256, upload.data, upload.content_type)
+
+        def act() -> Voucher:
+            trail = self._trail(order_id)
+            trail.check_open()
+            self.catch_up()
+            matches = self.fingerprints.matches(order_id, files)
+            now = self.clock.now()
+            voucher = Voucher.submit(
+                order_id=order_id,
+                task_id=order.task_id,
+                owner_id=order.owner_id,
+                provider_id=order.provider_id,
+                files=files,
+                note=note,
+                flags=matches.flags,
+                duplicate_of=matches.duplicate_of,
+                resubmission_of=trail.latest,
+                review_due=now + self.config.review_window,
+                at=now,
+            )
+            trail.add(voucher.id)
+            self.save(voucher, trail)
+            return voucher
+
+        voucher = self._retrying(act)
+        self.catch_up()
+        return voucher
+
+    def approve(self, voucher_id: UUID, actor_id: UUID) -> None:
+        """The task owner accepts the voucher; the order is then approved and settled."""
+        self._decide(voucher_id, actor_id, lambda v: v.approve(self.clock.now()))
+
+    def reject(self, voucher_id: UUID, actor_id: UUID, reason: str) -> None:
+        """The task owner turns the voucher down with a reason."""
+        self._decide(voucher_id, actor_id, lambda v: v.reject(reason, self.clock.now()))
+
+    def auto_approve(self, voucher_id: UUID) -> bool:
+        """Approve a voucher whose review window ran out; no-op if already decided.
+
+        Returns whether this call approved it. Runs inside the timer poller's claim, which
+        locks the timer row, so it must not catch up the local projection (that would wait for
+        the same row); the follower cancels the fired timer later, a no-op by then.
+        """
+
+        def act() -> bool:
+            voucher = self.get_voucher(voucher_id)
+            if voucher.is_decided:
+                return False
+            voucher.approve(self.clock.now(), automatic=True)
+            self._save_decision(voucher)
+            return True
+
+        return self._retrying(act)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_voucher(self, voucher_id: UUID) -> Voucher:
+        """The current state of a voucher."""
+        voucher = self._get(voucher_id)
+        if not isinstance(voucher, Voucher):
+            raise VoucherNotFound(f"voucher {voucher_id} not found")
+        return voucher
+
+    def get_voucher_for(self, voucher_id: UUID, actor_id: UUID) -> Voucher:
+        """The voucher, if ``actor_id`` is its task owner or its provider."""
+        voucher = self.get_voucher(voucher_id)
+        if actor_id not in (voucher.owner_id, voucher.provider_id):
+            raise NotOrderParty(f"user {actor_id} is not a party of voucher {voucher_id}")
+        return voucher
+
+    def vouchers_of_order(self, order_id: UUID, actor_id: UUID) -> list[Voucher]:
+        """Every voucher of the order, oldest first, for a party of the order."""
+        order = self._known_order(order_id)
+        if actor_id not in (order.owner_id, order.provider_id):
+            raise NotOrderParty(f"user {actor_id} is not a party of order {order_id}")
+        return [self.get_voucher(v) for v in self._trail(order_id).voucher_ids]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _decide(self, voucher_id: UUID, actor_id: UUID, change: Callable[[Voucher], None]) -> None:
+        def act() -> None:
+            voucher = self.get_voucher(voucher_id)
+            if voucher.owner_id != actor_id:
+                raise NotTaskOwner("only the task's owner may review the voucher")
+            change(voucher)
+            self._save_decision(voucher)
+
+        self._retrying(act)
+        self.catch_up()
+
+    def _save_decision(self, voucher: Voucher) -> None:
+        trail = self._trail(voucher.order_id)
+        trail.decided(voucher.id, approved=voucher.status is VoucherStatus.APPROVED)
+        self.save(voucher, trail)
+
+    def _known_order(self, order_id: UUID) -> OrderView:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(f"order {order_id} not found")
+        return order
+
+    def _trail(self, order_id: UUID) -> VoucherTrail:
+        trail = self._get(VoucherTrail.create_id(order_id))
+        if isinstance(trail, VoucherTrail):
+            return trail
+        return VoucherTrail(order_id=order_id)
+
+    def _get(self, aggregate_id: UUID) -> object:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _retrying(self, command: Callable[[], T]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return command()
+            except IntegrityError:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
+        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")

@@ -1,0 +1,114 @@
+"""A local projection of the service's own event store: fingerprints and review timers.
+
+It reads the notification log of the ``Vouchers`` application in order (gapless in commit order
+there, see ADR 0001 §6) and applies each event together with its position in one transaction,
+so neither an index row nor a timer can be lost or doubled, even across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import psycopg
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL, Composed
+
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.store import RingApplication
+
+log = logging.getLogger("ring.voucher.follower")
+
+#: Applies one domain event inside the follower's transaction.
+LocalHandler = Callable[[Any, psycopg.Connection[dict[str, Any]]], None]
+
+
+class OwnEventsFollower:
+    """Applies the application's own domain events to local tables, each exactly once."""
+
+    def __init__(
+        self,
+        name: str,
+        application: RingApplication,
+        store: ProjectionStore,
+        handlers: Mapping[type[Any], LocalHandler],
+        *,
+        batch_size: int = 200,
+    ) -> None:
+        self.name = name
+        self.application = application
+        self.store = store
+        self.handlers = dict(handlers)
+        self.batch_size = batch_size
+        self.positions = store.table("local_positions")
+        self._topics = [get_topic(cls) for cls in self.handlers]
+        self._stopping = asyncio.Event()
+
+    def ddl(self) -> list[Composed]:
+        """Statement creating the position table."""
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, notification_id bigint NOT NULL)"
+            ).format(self.positions)
+        ]
+
+    def catch_up(self) -> int:
+        """Apply every event recorded since the last call; returns how many were applied.
+
+        Concurrent callers (threads, replicas) serialize on the position row.
+        """
+        applied = 0
+        while True:
+            count = self._apply_batch()
+            applied += count
+            if count < self.batch_size:
+                return applied
+
+    def _apply_batch(self) -> int:
+        with self.store.reading() as conn, conn.transaction():
+            conn.execute(
+                SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(self.positions),
+                (self.name,),
+            )
+            row = conn.execute(
+                SQL("SELECT notification_id FROM {} WHERE name = %s FOR UPDATE").format(
+                    self.positions
+                ),
+                (self.name,),
+            ).fetchone()
+            assert row is not None
+            notifications = self.application.recorder.select_notifications(
+                start=int(row["notification_id"]),
+                limit=self.batch_size,
+                topics=self._topics,
+                inclusive_of_start=False,
+            )
+            for notification in notifications:
+                domain_event = self.application.mapper.to_domain_event(notification)
+                self.handlers[type(domain_event)](domain_event, conn)
+            if notifications:
+                conn.execute(
+                    SQL("UPDATE {} SET notification_id = %s WHERE name = %s").format(
+                        self.positions
+                    ),
+                    (notifications[-1].id, self.name),
+                )
+        return len(notifications)
+
+    async def run(self, interval: float) -> None:
+        """Catch up every ``interval`` seconds until :meth:`stop`."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.to_thread(self.catch_up)
+            except psycopg.Error:
+                log.exception("%s: catching up failed; trying again", self.name)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+            except TimeoutError:
+                continue
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (call from the event loop running it)."""
+        self._stopping.set()

@@ -1,0 +1,184 @@
+"""Wiring of the voucher service: ``create_app(settings)`` and the :data:`SERVICE` entry point.
+
+Besides the API, the relay of ``ring.voucher.events`` and the order-directory consumer, the
+process runs two loops: the follower of its own events (fingerprint index, review timers) and
+the durable timer poller that approves vouchers whose review window ran out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from litestar import Litestar
+from litestar.status_codes import (
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+
+from ring_runtime.process import create_service_app
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.relay import EventTranslator
+from ring_runtime.service import ServiceDefinition
+from ring_runtime.settings import Settings
+from ring_runtime.store import ensure_schema
+from ring_runtime.timers import Clock, DurableTimers, SystemClock, Timer
+from ring_voucher import domain, files
+from ring_voucher.api import VoucherController, order_voucher_controller
+from ring_voucher.application import Vouchers
+from ring_voucher.blobs import BlobStore, blob_store_from_config
+from ring_voucher.config import VoucherConfig
+from ring_voucher.fingerprints import FingerprintIndex
+from ring_voucher.follower import OwnEventsFollower
+from ring_voucher.integration import DOMAIN_TO_PUBLIC, TOPIC
+from ring_voucher.projections import OrderDirectoryProjection
+
+TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
+#: Purpose of the timer approving a voucher whose review window ran out.
+AUTO_APPROVE = "voucher.auto_approve"
+
+#: Each client-caused error, mapped once to its HTTP status.
+ERROR_STATUSES: dict[type[Exception], int] = {
+    domain.VoucherNotFound: HTTP_404_NOT_FOUND,
+    domain.OrderNotFound: HTTP_404_NOT_FOUND,
+    domain.NotOrderProvider: HTTP_403_FORBIDDEN,
+    domain.NotTaskOwner: HTTP_403_FORBIDDEN,
+    domain.NotOrderParty: HTTP_403_FORBIDDEN,
+    domain.OrderNotOpen: HTTP_409_CONFLICT,
+    domain.NoFiles: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.TooManyFiles: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.NoteTooLong: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.ReasonRequired: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.AlreadyDecided: HTTP_409_CONFLICT,
+    domain.VoucherUnderReview: HTTP_409_CONFLICT,
+    domain.OrderAlreadyApproved: HTTP_409_CONFLICT,
+    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
+    files.FileTooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    files.UnsupportedFileType: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+@dataclass
+class BackgroundWork:
+    """The follower and the timer poller, started and stopped with the app."""
+
+    follower: OwnEventsFollower
+    timers: DurableTimers
+    interval: float
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Catch up once, then keep both loops running."""
+        await asyncio.to_thread(self.follower.catch_up)
+        self.tasks = [
+            asyncio.create_task(self.follower.run(self.interval), name="voucher-follower"),
+            asyncio.create_task(self.timers.run(self.interval), name="voucher-timers"),
+        ]
+
+    async def stop(self) -> None:
+        """Let both loops finish their round."""
+        self.follower.stop()
+        self.timers.stop()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+@dataclass(frozen=True)
+class VoucherParts:
+    """The running parts of a voucher app, for operators' tools and tests."""
+
+    vouchers: Vouchers
+    timers: DurableTimers
+    follower: OwnEventsFollower
+    store: ProjectionStore
+
+
+def create_app(
+    settings: Settings,
+    *,
+    config: VoucherConfig | None = None,
+    clock: Clock | None = None,
+    blobs: BlobStore | None = None,
+) -> Litestar:
+    """The voucher service process.
+
+    Args:
+        settings: process settings.
+        config: voucher limits, review window, blob store (default: from the environment).
+        clock: source of "now" for submissions, reviews and timers (default: wall clock).
+        blobs: blob store (default: the one ``config`` names).
+    """
+    config = config or VoucherConfig.from_environ()
+    clock = clock or SystemClock()
+    ensure_schema(settings.database_url, settings.db_schema)
+    store = ProjectionStore(settings.database_url, settings.db_schema, "voucher_views")
+    orders = OrderDirectoryProjection(store)
+    fingerprints = FingerprintIndex(store)
+    vouchers = Vouchers(
+        env=settings.eventsourcing_env(),
+        orders=orders,
+        fingerprints=fingerprints,
+        blobs=blobs or blob_store_from_config(config),
+        config=config,
+        clock=clock,
+    )
+
+    def auto_approve(timer: Timer) -> None:
+        vouchers.auto_approve(timer.aggregate_id)
+
+    timers = DurableTimers(
+        settings.database_url, settings.db_schema, clock, {AUTO_APPROVE: auto_approve}
+    )
+    follower = OwnEventsFollower(
+        "voucher-local",
+        vouchers,
+        store,
+        local_handlers(fingerprints, timers),
+    )
+    store.open([*orders.ddl(), *fingerprints.ddl(), *follower.ddl()])
+    timers.open()
+    vouchers.catch_up = follower.catch_up
+    background = BackgroundWork(follower, timers, config.timer_poll_interval)
+    app = create_service_app(
+        settings=settings,
+        title="Ring voucher-service (internal)",
+        route_handlers=[order_voucher_controller(config.max_request_bytes), VoucherController],
+        application=vouchers,
+        translator=TRANSLATOR,
+        processors=[orders.processor()],
+        domain_errors=ERROR_STATUSES,
+        dependencies={"vouchers": vouchers},
+        on_shutdown=[timers.close, store.close, vouchers.close],
+    )
+    app.on_startup.append(background.start)
+    app.on_shutdown.insert(0, background.stop)
+    app.state.voucher_parts = VoucherParts(vouchers, timers, follower, store)
+    return app
+
+
+def local_handlers(fingerprints: FingerprintIndex, timers: DurableTimers) -> dict[type[Any], Any]:
+    """Own domain event → local table updates (fingerprints, review timer)."""
+
+    def submitted(event: domain.Voucher.Submitted, conn: psycopg.Connection[Any]) -> None:
+        voucher_files = [domain.VoucherFile.of_record(record) for record in event.files]
+        fingerprints.record(conn, event.originator_id, event.order_id, voucher_files)
+        timers.schedule(AUTO_APPROVE, event.originator_id, event.review_due, conn)
+
+    def decided(event: domain.Voucher.Decision, conn: psycopg.Connection[Any]) -> None:
+        timers.cancel(AUTO_APPROVE, event.originator_id, conn)
+
+    return {
+        domain.Voucher.Submitted: submitted,
+        domain.Voucher.Approved: decided,
+        domain.Voucher.Rejected: decided,
+    }
+
+
+SERVICE = ServiceDefinition(
+    name="voucher", create_app=create_app, application_name=Vouchers.name, translator=TRANSLATOR
+)

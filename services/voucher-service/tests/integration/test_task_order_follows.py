@@ -1,0 +1,94 @@
+"""Across services: a voucher handed in and approved moves the task-service order along.
+
+Both services run in-process on their own schemas and share the broker; the only link between
+them is ``ring.task.events`` → voucher-service and ``ring.voucher.events`` → task-service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+from psycopg import sql
+
+from ring_runtime.settings import Settings
+from ring_runtime.store import create_application
+from ring_runtime.testing import settings_for
+from ring_runtime.timers import ManualClock
+from ring_task.application import Tasks
+from ring_task.main import create_app as create_task_app
+from ring_voucher.config import VoucherConfig
+from ring_voucher.main import create_app as create_voucher_app
+
+from .conftest import actor, eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def task_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Settings]:
+    """A task service on a schema of its own. Voucher events of other tests' orders are
+    unknown here; one attempt parks them at once instead of retrying."""
+    schema = f"t_task_{uuid4().hex[:12]}"
+    yield settings_for(
+        "task",
+        postgres_url,
+        kafka_bootstrap,
+        schema,
+        RING_RELAY_POLL_INTERVAL_MS="20",
+        RING_CONSUMER_MAX_ATTEMPTS="1",
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+async def test_an_approved_voucher_approves_the_order(
+    task_settings: Settings, voucher_settings: Settings, config: VoucherConfig, clock: ManualClock
+) -> None:
+    owner, provider = uuid4(), uuid4()
+    task_app = create_task_app(task_settings)
+    tasks = create_application(Tasks, task_settings)
+    task_id = tasks.create_task(
+        owner,
+        title="Photograph the finished shelves",
+        deadline=datetime.now(UTC) + timedelta(days=7),
+        commission_minor=20_000,
+        currency="CNY",
+        slots=1,
+    )
+    tasks.publish(task_id, owner)
+    tasks.mark_funded(task_id)
+    order_id = tasks.take_order(task_id, provider)
+
+    voucher_app = create_voucher_app(voucher_settings, config=config, clock=clock)
+    async with AsyncTestClient(task_app) as task_client, AsyncTestClient(voucher_app) as client:
+
+        async def order_known() -> bool:
+            found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
+            return found.status_code == 200
+
+        await eventually(order_known)
+        created = await client.post(
+            f"/orders/{order_id}/vouchers",
+            files=[("files", ("shelves.pdf", b"%PDF-1.7 shelves", "application/pdf"))],
+            data={"note": "all shelves mounted"},
+            headers=actor(provider),
+        )
+        assert created.status_code == 201, created.text
+
+        async def order_status(expected: str) -> bool:
+            found = await task_client.get(f"/orders/{order_id}", headers=actor(owner))
+            return bool(found.json()["status"] == expected)
+
+        await eventually(lambda: order_status("submitted"))
+        voucher_id = created.json()["id"]
+        approved = await client.post(f"/vouchers/{voucher_id}/approve", headers=actor(owner))
+        assert approved.status_code == 200, approved.text
+        await eventually(lambda: order_status("approved"))
+        order = tasks.get_order(order_id)
+        assert str(order.voucher_id) == voucher_id
+    tasks.close()

@@ -1,0 +1,169 @@
+"""Uploads through the API on real PostgreSQL: flags for reused files and look-alike images,
+refusal of disguised executables and oversize files with nothing stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from httpx import Response
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from ring_runtime.settings import Settings
+from ring_runtime.timers import ManualClock
+from ring_voucher.config import VoucherConfig
+from ring_voucher.main import create_app
+
+from .conftest import (
+    MAX_FILE_BYTES,
+    actor,
+    count_rows,
+    picture,
+    resized_jpeg,
+    seed_order,
+    stored_blobs,
+)
+
+pytestmark = pytest.mark.integration
+
+Client = AsyncTestClient[Litestar]
+
+ELF = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00" + b"\x00" * 512
+
+
+@pytest.fixture
+async def client(
+    voucher_settings: Settings, config: VoucherConfig, clock: ManualClock
+) -> AsyncIterator[Client]:
+    async with AsyncTestClient(create_app(voucher_settings, config=config, clock=clock)) as c:
+        yield c
+
+
+async def _submit(
+    client: Client, order_id: UUID, provider: UUID, *files: tuple[str, bytes, str]
+) -> Response:
+    return await client.post(
+        f"/orders/{order_id}/vouchers",
+        files=[("files", f) for f in files],
+        data={"note": "work done"},
+        headers=actor(provider),
+    )
+
+
+async def test_the_same_file_on_two_orders_is_flagged(
+    client: Client, voucher_settings: Settings
+) -> None:
+    owner, provider = uuid4(), uuid4()
+    proof = picture(11)
+    first = await _submit(
+        client,
+        seed_order(voucher_settings, owner, provider),
+        provider,
+        ("a.png", proof, "image/png"),
+    )
+    assert first.status_code == 201, first.text
+    other_provider = uuid4()
+    second_order = seed_order(voucher_settings, owner, other_provider)
+    second = await _submit(client, second_order, other_provider, ("b.png", proof, "image/png"))
+    assert second.status_code == 201, second.text
+    assert second.json()["sha256"] == first.json()["sha256"]
+
+    view = await client.get(f"/vouchers/{second.json()['id']}", headers=actor(owner))
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert body["flags"] == ["duplicate_content"]
+    assert body["duplicate_of"] == [first.json()["id"]]
+    assert body["files"][0]["content_type"] == "image/png"
+    clean = await client.get(f"/vouchers/{first.json()['id']}", headers=actor(owner))
+    assert clean.json()["flags"] == []
+
+
+async def test_a_resized_copy_of_an_image_is_flagged(
+    client: Client, voucher_settings: Settings
+) -> None:
+    owner = uuid4()
+    original = picture(21, size=(640, 480))
+    copy = resized_jpeg(original, (320, 240))
+    first_provider, second_provider = uuid4(), uuid4()
+    first = await _submit(
+        client,
+        seed_order(voucher_settings, owner, first_provider),
+        first_provider,
+        ("photo.png", original, "image/png"),
+    )
+    second = await _submit(
+        client,
+        seed_order(voucher_settings, owner, second_provider),
+        second_provider,
+        ("photo-small.jpg", copy, "image/jpeg"),
+    )
+    assert first.status_code == second.status_code == 201, second.text
+    body = (await client.get(f"/vouchers/{second.json()['id']}", headers=actor(owner))).json()
+    assert body["flags"] == ["similar_image"]
+    assert body["duplicate_of"] == [first.json()["id"]]
+    assert body["files"][0]["content_type"] == "image/jpeg"
+
+
+async def test_a_renamed_executable_is_refused(
+    client: Client, voucher_settings: Settings, blob_dir: Path
+) -> None:
+    provider = uuid4()
+    order_id = seed_order(voucher_settings, uuid4(), provider)
+    response = await _submit(client, order_id, provider, ("holiday.png", ELF, "image/png"))
+    assert response.status_code == 415, response.text
+    assert response.json()["error"]["code"] == "unsupported_file_type"
+    assert stored_blobs(blob_dir) == []
+    assert count_rows(voucher_settings, "vouchers_events") == 0
+
+
+async def test_an_oversize_upload_is_refused_and_nothing_is_stored(
+    client: Client, voucher_settings: Settings, blob_dir: Path
+) -> None:
+    provider = uuid4()
+    order_id = seed_order(voucher_settings, uuid4(), provider)
+    small = picture(3)
+    big = b"%PDF-1.7\n" + b"0" * MAX_FILE_BYTES
+    response = await _submit(
+        client,
+        order_id,
+        provider,
+        ("ok.png", small, "image/png"),
+        ("big.pdf", big, "application/pdf"),
+    )
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert error["code"] == "file_too_large"
+    assert str(MAX_FILE_BYTES) in error["message"]
+    assert stored_blobs(blob_dir) == []
+    assert count_rows(voucher_settings, "vouchers_events") == 0
+    assert count_rows(voucher_settings, "voucher_file_hashes") == 0
+    assert count_rows(voucher_settings, "timers") == 0
+
+
+async def test_strangers_and_too_many_files_are_refused(
+    client: Client, voucher_settings: Settings
+) -> None:
+    owner, provider = uuid4(), uuid4()
+    order_id = seed_order(voucher_settings, owner, provider)
+    pdf = ("r.pdf", b"%PDF-1.7 report", "application/pdf")
+    stranger = await _submit(client, order_id, uuid4(), pdf)
+    assert stranger.status_code == 403
+    assert stranger.json()["error"]["code"] == "not_order_provider"
+    too_many = await _submit(client, order_id, provider, pdf, pdf, pdf, pdf)
+    assert too_many.status_code == 422
+    assert too_many.json()["error"]["code"] == "too_many_files"
+    created = await _submit(client, order_id, provider, pdf)
+    voucher_id = created.json()["id"]
+    assert (await client.get(f"/vouchers/{voucher_id}", headers=actor(uuid4()))).status_code == 403
+    by_provider = await client.post(f"/vouchers/{voucher_id}/approve", headers=actor(provider))
+    assert by_provider.status_code == 403
+    rejected = await client.post(
+        f"/vouchers/{voucher_id}/reject", json={"reason": "unreadable"}, headers=actor(owner)
+    )
+    assert rejected.status_code == 200
+    assert rejected.json()["status"] == "rejected"
+    listing = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
+    assert [v["status"] for v in listing.json()] == ["rejected"]

@@ -1,0 +1,211 @@
+"""docker-compose.yml checked by Docker Compose itself (`docker compose config`), then by rule."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ring_runtime.settings import SERVICE_PORTS
+
+from .support import ALL_RING_TOPICS, RING_VARIABLES, ROOT, compose_binary, run
+
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+#: Variables of third-party images, by compose service: names must start with one of these.
+THIRD_PARTY_PREFIXES = {
+    "postgres": ("POSTGRES_",),
+    "kafka": ("KAFKA_", "CLUSTER_ID"),
+    "kafka-init": ("KAFKA_",),
+    "jaeger": ("COLLECTOR_",),
+    "otel-collector": (),
+}
+
+#: Variables of .env.example that are not Ring settings, and who reads them.
+COMPOSE_ONLY_VARIABLES = {
+    "RING_IMAGE_TAG": "compose: tag of the images it builds",
+    "POSTGRES_USER": "postgres image",
+    "POSTGRES_PASSWORD": "postgres image",
+    "POSTGRES_DB": "postgres image",
+}
+
+
+def compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
+    """Run `docker compose` on our file in a clean environment (no host variables leak in)."""
+    command: list[str | Path] = [
+        compose_binary(),
+        "-f",
+        COMPOSE_FILE,
+        "--env-file",
+        env_file,
+        *args,
+    ]
+    return run(command, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    """The fully resolved model, every profile included."""
+    result = compose("--profile", "observability", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    model: dict[str, Any] = json.loads(result.stdout)
+    return model
+
+
+@pytest.fixture(scope="module")
+def ring_services(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Compose services built from our Dockerfile, by the SERVICE build argument."""
+    found = {}
+    for name, service in config["services"].items():
+        build = service.get("build")
+        if build:
+            assert Path(build["context"]) == ROOT, f"{name}: build context is not the repo root"
+            assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+            found[build["args"]["SERVICE"]] = service | {"compose_name": name}
+    return found
+
+
+def env_example() -> dict[str, str]:
+    pairs = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            pairs[name.strip()] = value.strip()
+    return pairs
+
+
+@pytest.mark.parametrize("profiles", [[], ["--profile", "observability"]], ids=["default", "obs"])
+def test_docker_compose_config_accepts_the_file(profiles: list[str]) -> None:
+    result = compose(*profiles, "config", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "warn" not in result.stderr.lower(), result.stderr
+
+
+def test_compose_binary_is_the_real_docker_compose() -> None:
+    result = run([compose_binary(), "version"])
+    assert result.returncode == 0
+    assert re.search(r"Docker Compose version v2\.\d+", result.stdout), result.stdout
+
+
+def test_defaults_in_the_compose_file_equal_env_example(tmp_path: Path) -> None:
+    """`docker compose up` without a .env file runs exactly what .env.example describes."""
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    with_example = compose("--profile", "observability", "config")
+    without = compose("--profile", "observability", "config", env_file=empty)
+    assert with_example.returncode == without.returncode == 0, without.stderr
+    assert with_example.stdout == without.stdout
+
+
+def test_every_registered_service_runs_in_compose_and_nothing_else(
+    registered: set[str], ring_services: dict[str, dict[str, Any]]
+) -> None:
+    assert set(ring_services) == registered
+    for name, service in ring_services.items():
+        assert service["compose_name"] == name
+        assert service["image"].startswith(f"ring-{name}:")
+
+
+def test_ring_services_are_hardened_and_wait_for_their_dependencies(
+    ring_services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in ring_services.items():
+        assert service["user"] == "10001:10001", name
+        assert service["read_only"] is True, name
+        assert service["cap_drop"] == ["ALL"], name
+        assert any(t.startswith("/tmp") for t in service["tmpfs"]), name
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+        assert "/ready" in service["healthcheck"]["test"], name
+
+
+def test_ring_services_use_container_and_apache_kafka_settings(
+    ring_services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in ring_services.items():
+        env = service["environment"]
+        assert env["RING_HTTP_HOST"] == "0.0.0.0"
+        assert env["RING_HTTP_PORT"] == str(SERVICE_PORTS[name])
+        assert env["RING_KAFKA_BOOTSTRAP"] == "kafka:9092"
+        assert env["RING_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+        assert env["RING_KAFKA_SESSION_TIMEOUT_MS"] == "45000"
+        assert env["RING_KAFKA_HEARTBEAT_INTERVAL_MS"] == "3000"
+        assert env["RING_TOPIC_REPLICATION"] == "1"
+        assert env["RING_DATABASE_URL"].startswith("postgresql://")
+        assert "@postgres:5432/" in env["RING_DATABASE_URL"]
+        published = {p["target"] for p in service.get("ports", [])}
+        assert published <= {SERVICE_PORTS[name]}
+
+
+def test_every_environment_name_is_a_ring_setting_or_the_image_own(
+    config: dict[str, Any], ring_services: dict[str, dict[str, Any]]
+) -> None:
+    ring_compose_names = {s["compose_name"] for s in ring_services.values()}
+    for name, service in config["services"].items():
+        for variable in service.get("environment", {}):
+            if name in ring_compose_names or variable.startswith("RING_"):
+                assert variable in RING_VARIABLES, f"{name}: {variable} is read by no service"
+            else:
+                prefixes = THIRD_PARTY_PREFIXES[name]
+                assert variable.startswith(prefixes), f"{name}: unexpected {variable}"
+
+
+def test_env_example_names_only_settings_and_compose_variables() -> None:
+    names = set(env_example())
+    unknown = names - RING_VARIABLES - set(COMPOSE_ONLY_VARIABLES)
+    assert not unknown, f".env.example names variables nobody reads: {sorted(unknown)}"
+    referenced = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    assert referenced == names, "compose file and .env.example must name the same variables"
+
+
+def test_kafka_is_apache_kafka_in_kraft_mode_without_auto_created_topics(
+    config: dict[str, Any],
+) -> None:
+    kafka = config["services"]["kafka"]
+    assert re.fullmatch(r"apache/kafka:3\.9\.\d+", kafka["image"])
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "INTERNAL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    # a KRaft cluster id is a base64url UUID: 22 characters
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", env["CLUSTER_ID"])
+    assert kafka["healthcheck"]["test"]
+    init = config["services"]["kafka-init"]
+    assert init["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert init["restart"] == "no"
+
+
+def test_kafka_init_creates_every_ring_topic_with_event_retention() -> None:
+    script = (ROOT / "deploy" / "compose" / "kafka-init.sh").read_text()
+    declared = re.search(r'EVENT_TOPICS="([^"]+)"', script)
+    assert declared, "kafka-init.sh declares no EVENT_TOPICS"
+    events = set(declared.group(1).split())
+    created = events | {f"{topic}.dlq" for topic in events}
+    assert created == ALL_RING_TOPICS
+    assert 'create "$topic" -1' in script  # event topics keep every record
+    assert "cleanup.policy=delete" in script
+    assert run(["sh", "-n", ROOT / "deploy" / "compose" / "kafka-init.sh"]).returncode == 0
+
+
+def test_observability_profile_wires_collector_and_jaeger(config: dict[str, Any]) -> None:
+    collector = config["services"]["otel-collector"]
+    jaeger = config["services"]["jaeger"]
+    assert collector["profiles"] == ["observability"]
+    assert jaeger["profiles"] == ["observability"]
+    assert collector["image"].startswith("otel/opentelemetry-collector-contrib:")
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    collector_config = (ROOT / "deploy" / "compose" / "otel-collector.yaml").read_text()
+    assert "0.0.0.0:4318" in collector_config  # OTLP/HTTP, what the services export to
+    assert "jaeger:4317" in collector_config
+    assert "http://otel-collector:4318" in ENV_EXAMPLE.read_text()
+
+
+def test_default_profile_starts_no_observability_service() -> None:
+    result = compose("config", "--services")
+    assert result.returncode == 0, result.stderr
+    assert {"otel-collector", "jaeger"}.isdisjoint(result.stdout.split())

@@ -1,0 +1,419 @@
+"""deploy/k8s as kustomize renders it: schema-valid for a pinned Kubernetes, then checked by rule.
+
+Built-in kinds are validated by `kubernetes-validate` (strict: unknown fields fail). The custom
+resources (Strimzi, CloudNativePG) have no schema in that package, so the fields their
+operators require, and the values Ring relies on, are checked here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from ring_runtime.settings import SERVICE_PORTS
+
+from .support import ALL_RING_TOPICS, K8S, OVERLAYS, RING_VARIABLES, kustomize
+
+#: The Kubernetes version the manifests must be valid for (oldest one we support).
+KUBERNETES_VERSION = "1.33.0"
+
+CUSTOM_KINDS = {
+    ("kafka.strimzi.io/v1beta2", "Kafka"),
+    ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
+    ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("postgresql.cnpg.io/v1", "Cluster"),
+}
+TARGETS = ("base", *OVERLAYS, "gateway")
+Doc = dict[str, Any]
+
+
+def of_kind(docs: list[Doc], kind: str) -> dict[str, Doc]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def ring_deployments(docs: list[Doc]) -> dict[str, Doc]:
+    return {
+        name: d
+        for name, d in of_kind(docs, "Deployment").items()
+        if d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "ring"
+    }
+
+
+def container(deployment: Doc) -> Doc:
+    (only,) = deployment["spec"]["template"]["spec"]["containers"]
+    found: Doc = only
+    return found
+
+
+def config_map(docs: list[Doc]) -> Doc:
+    (found,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("ring-config")
+    ]
+    return found
+
+
+# --- schema validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_built_in_resource_is_valid_for_the_pinned_kubernetes(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    failures = []
+    for doc in renders[target]:
+        if (doc["apiVersion"], doc["kind"]) in CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            failures.append(f"{doc['kind']}/{doc['metadata']['name']}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            failures.append(f"{doc['kind']} ({doc['apiVersion']}) is no known kind")
+    assert not failures
+
+
+def test_the_validator_rejects_a_broken_manifest(renders: dict[str, list[Doc]]) -> None:
+    """Guard against a validator that silently accepts anything."""
+    broken = dict(ring_deployments(renders["prod"])["task"])
+    broken["spec"] = {**broken["spec"], "replicas": "three"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_names_are_unique(renders: dict[str, list[Doc]], target: str) -> None:
+    keys = Counter((d["kind"], d["metadata"]["name"]) for d in renders[target])
+    assert [k for k, n in keys.items() if n > 1] == []
+
+
+# --- services: what is deployed is what is registered ---------------------------------------
+
+
+@pytest.mark.parametrize("target", ["base", *OVERLAYS])
+def test_every_registered_service_has_deployment_service_and_pdb_and_nothing_else(
+    renders: dict[str, list[Doc]], registered: set[str], target: str
+) -> None:
+    docs = renders[target]
+    assert set(ring_deployments(docs)) == registered
+    assert set(of_kind(docs, "Service")) == registered
+    assert set(of_kind(docs, "PodDisruptionBudget")) == registered
+    folders = {p.name for p in (K8S / "base" / "services").iterdir() if p.is_dir()}
+    assert folders == registered
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_deployments_are_hardened_and_probed(renders: dict[str, list[Doc]], target: str) -> None:
+    for name, deployment in ring_deployments(renders[target]).items():
+        pod = deployment["spec"]["template"]["spec"]
+        c = container(deployment)
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] == 10001, name
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert pod["automountServiceAccountToken"] is False, name
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True, name
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False, name
+        assert c["securityContext"]["capabilities"]["drop"] == ["ALL"], name
+        tmp = {m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/tmp"}
+        assert tmp, f"{name}: /tmp is not mounted"
+        assert all("emptyDir" in v for v in pod["volumes"] if v["name"] in tmp), name
+        assert c["livenessProbe"]["httpGet"]["path"] == "/health", name
+        assert c["readinessProbe"]["httpGet"]["path"] == "/ready", name
+        assert set(c["resources"]["requests"]) == {"cpu", "memory"}, name
+        assert c["resources"]["limits"]["memory"], name
+        assert c["image"].split("/")[-1].startswith(f"ring-{name}"), name
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_ports_match_the_service_defaults(renders: dict[str, list[Doc]], target: str) -> None:
+    services = of_kind(renders[target], "Service")
+    for name, deployment in ring_deployments(renders[target]).items():
+        c = container(deployment)
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert [p["containerPort"] for p in c["ports"]] == [SERVICE_PORTS[name]]
+        assert env["RING_HTTP_PORT"] == str(SERVICE_PORTS[name])
+        assert services[name]["spec"]["ports"][0]["port"] == SERVICE_PORTS[name]
+        assert services[name]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_pdbs_select_their_deployment(renders: dict[str, list[Doc]], target: str) -> None:
+    pdbs = of_kind(renders[target], "PodDisruptionBudget")
+    for name, deployment in ring_deployments(renders[target]).items():
+        selector = pdbs[name]["spec"]["selector"]["matchLabels"]
+        assert selector == deployment["spec"]["selector"]["matchLabels"]
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_overlays_pin_every_image(renders: dict[str, list[Doc]], target: str) -> None:
+    """An `images:` entry per service: otherwise a Deployment would run `ring-<name>:latest`."""
+    for name, deployment in ring_deployments(renders[target]).items():
+        image = container(deployment)["image"]
+        assert ":" in image.rsplit("/", 1)[-1], f"{target}: {name} runs an untagged image"
+        assert not image.endswith(":latest"), name
+
+
+def test_dev_runs_one_replica_and_prod_several(renders: dict[str, list[Doc]]) -> None:
+    assert {d["spec"]["replicas"] for d in ring_deployments(renders["dev"]).values()} == {1}
+    assert all(d["spec"]["replicas"] >= 2 for d in ring_deployments(renders["prod"]).values())
+
+
+# --- settings and secrets ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_environment_name_is_a_ring_setting(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    docs = renders[target]
+    config = config_map(docs)
+    assert set(config["data"]) <= RING_VARIABLES
+    for name, deployment in ring_deployments(docs).items():
+        c = container(deployment)
+        assert {e["name"] for e in c["env"]} <= RING_VARIABLES, name
+        assert c["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}], name
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_settings_fit_kafka_and_the_topics(renders: dict[str, list[Doc]], target: str) -> None:
+    docs = renders[target]
+    data = config_map(docs)["data"]
+    (kafka,) = of_kind(docs, "Kafka").values()
+    plain = [
+        listener
+        for listener in kafka["spec"]["kafka"]["listeners"]
+        if listener["tls"] is False and listener["type"] == "internal"
+    ]
+    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
+    assert data["RING_KAFKA_BOOTSTRAP"] == bootstrap
+    assert data["RING_HTTP_HOST"] == "0.0.0.0"
+    assert data["RING_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    assert data["RING_KAFKA_SESSION_TIMEOUT_MS"] == "45000"
+    assert data["RING_KAFKA_HEARTBEAT_INTERVAL_MS"] == "3000"
+    assert data["CIPHER_TOPIC"] == "eventsourcing.cryptography:AESCipher"
+    topics = of_kind(docs, "KafkaTopic").values()
+    events = [t for t in topics if not t["spec"]["topicName"].endswith(".dlq")]
+    assert {str(t["spec"]["partitions"]) for t in events} == {data["RING_TOPIC_PARTITIONS"]}
+    assert {str(t["spec"]["replicas"]) for t in events} == {data["RING_TOPIC_REPLICATION"]}
+
+
+BLOB_STORE_KEYS = (
+    "RING_S3_ENDPOINT",
+    "RING_S3_BUCKET",
+    "RING_S3_REGION",
+    "RING_S3_ACCESS_KEY",
+    "RING_S3_SECRET_KEY",
+)
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_secrets_come_from_the_database_operator_and_the_cipher_secret(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    docs = renders[target]
+    (database,) = of_kind(docs, "Cluster").values()
+    secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
+    for name, deployment in ring_deployments(docs).items():
+        refs = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in container(deployment)["env"]
+            if "valueFrom" in e
+        }
+        expected = {"RING_DATABASE_URL", "CIPHER_KEY"}
+        if name == "voucher":  # voucher files live in an S3-compatible bucket in a cluster
+            expected |= set(BLOB_STORE_KEYS)
+            assert all(refs[k] == {"name": "ring-blob-store", "key": k} for k in BLOB_STORE_KEYS)
+        assert set(refs) == expected, name
+        # CloudNativePG writes the owner's connection URL to <cluster>-app, key `uri`
+        assert refs["RING_DATABASE_URL"] == {
+            "name": f"{database['metadata']['name']}-app",
+            "key": "uri",
+        }
+        cipher = refs["CIPHER_KEY"]["name"]
+        if target == "dev":
+            assert cipher in secrets  # generated, dev-only key
+        else:
+            assert cipher == "ring-cipher"  # created out of band
+    if target == "prod":
+        assert secrets == set(), "production manifests must not carry secrets"
+
+
+# --- network exposure -------------------------------------------------------------------------
+
+
+def admits_from_outside(policy: Doc) -> bool:
+    """Whether a NetworkPolicy admits traffic from another namespace or outside the cluster."""
+    for rule in policy["spec"].get("ingress", []):
+        peers = rule.get("from")
+        if not peers:
+            return True  # no `from`: everyone
+        if any("namespaceSelector" in p or "ipBlock" in p for p in peers):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("target", ["base", *OVERLAYS])
+def test_nothing_is_reachable_from_outside_until_the_gateway_lands(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    docs = renders[target]
+    policies = of_kind(docs, "NetworkPolicy")
+    deny = policies["default-deny-ingress"]["spec"]
+    assert deny["podSelector"] == {}
+    assert deny["policyTypes"] == ["Ingress"]
+    assert "ingress" not in deny
+    same_namespace = policies["allow-same-namespace"]["spec"]["ingress"]
+    assert same_namespace == [{"from": [{"podSelector": {}}]}]
+    open_policies = {name for name, p in policies.items() if admits_from_outside(p)}
+    # only the database operator may reach the database pods from its own namespace
+    assert open_policies <= {"allow-cnpg-operator"}
+    if "allow-cnpg-operator" in policies:
+        assert policies["allow-cnpg-operator"]["spec"]["podSelector"] == {
+            "matchLabels": {"cnpg.io/cluster": "ring-database"}
+        }
+    kinds = {d["kind"] for d in docs}
+    assert {"Ingress", "HorizontalPodAutoscaler"}.isdisjoint(kinds)
+    for service in of_kind(docs, "Service").values():
+        assert service["spec"]["type"] == "ClusterIP"
+    listeners = [
+        listener
+        for kafka in of_kind(docs, "Kafka").values()
+        for listener in kafka["spec"]["kafka"]["listeners"]
+    ]
+    assert all(listener["type"] == "internal" for listener in listeners)
+    assert all(listener["networkPolicyPeers"] == [{"podSelector": {}}] for listener in listeners)
+
+
+def test_the_gateway_component_is_the_only_public_and_autoscaled_workload(
+    renders: dict[str, list[Doc]],
+) -> None:
+    docs = renders["gateway"]
+    policies = of_kind(docs, "NetworkPolicy")
+    public = {name for name, p in policies.items() if admits_from_outside(p)}
+    assert public == {"allow-gateway-from-ingress"}
+    selector = policies["allow-gateway-from-ingress"]["spec"]["podSelector"]
+    assert selector == {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
+    (hpa,) = of_kind(docs, "HorizontalPodAutoscaler").values()
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "gateway",
+    }
+    assert hpa["spec"]["minReplicas"] >= 2
+    gateway = ring_deployments(docs)["gateway"]
+    assert "replicas" not in gateway["spec"], "the HPA owns the gateway's replica count"
+    (ingress,) = of_kind(docs, "Ingress").values()
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == "gateway"
+    assert "gateway" in of_kind(docs, "Service")
+    assert "gateway" in of_kind(docs, "PodDisruptionBudget")
+
+
+def test_no_overlay_includes_the_gateway_component_yet(registered: set[str]) -> None:
+    for overlay in OVERLAYS:
+        text = (K8S / "overlays" / overlay / "kustomization.yaml").read_text()
+        included = any(line.strip() == "- ../../components/gateway" for line in text.splitlines())
+        assert included == ("gateway" in registered), overlay
+
+
+# --- custom resources: required fields and Ring's values --------------------------------------
+
+
+def require(doc: Doc, *path: str) -> Any:
+    value: Any = doc
+    for key in path:
+        missing = f"{doc['kind']}/{doc['metadata']['name']}: missing {'.'.join(path)}"
+        assert isinstance(value, dict), missing
+        assert key in value, missing
+        value = value[key]
+    return value
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_strimzi_kafka_is_kraft_with_node_pools(renders: dict[str, list[Doc]], target: str) -> None:
+    docs = renders[target]
+    (kafka,) = of_kind(docs, "Kafka").values()
+    annotations = require(kafka, "metadata", "annotations")
+    assert annotations["strimzi.io/kraft"] == "enabled"
+    assert annotations["strimzi.io/node-pools"] == "enabled"
+    assert "zookeeper" not in kafka["spec"]
+    listeners = require(kafka, "spec", "kafka", "listeners")
+    assert listeners
+    for listener in listeners:
+        assert {"name", "port", "type", "tls"} <= set(listener)
+    assert len({listener["port"] for listener in listeners}) == len(listeners)
+    require(kafka, "spec", "entityOperator", "topicOperator")
+    config = require(kafka, "spec", "kafka", "config")
+    assert config["auto.create.topics.enable"] is False
+    pools = of_kind(docs, "KafkaNodePool").values()
+    assert pools
+    roles = set()
+    for pool in pools:
+        assert (
+            require(pool, "metadata", "labels")["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        )
+        assert require(pool, "spec", "replicas") >= 1
+        roles |= set(require(pool, "spec", "roles"))
+        storage = require(pool, "spec", "storage")
+        assert storage["type"] in {"jbod", "persistent-claim", "ephemeral"}
+        for volume in storage.get("volumes", []):
+            assert {"id", "type"} <= set(volume)
+            assert volume["type"] != "persistent-claim" or "size" in volume
+    assert roles == {"controller", "broker"}
+    brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
+    if target == "prod":
+        assert brokers >= 3
+        assert config["default.replication.factor"] == 3
+        assert config["min.insync.replicas"] == 2
+        assert config["offsets.topic.replication.factor"] == 3
+    assert config["min.insync.replicas"] <= brokers
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_strimzi_topics_cover_every_ring_topic(renders: dict[str, list[Doc]], target: str) -> None:
+    docs = renders[target]
+    (kafka,) = of_kind(docs, "Kafka").values()
+    brokers = sum(p["spec"]["replicas"] for p in of_kind(docs, "KafkaNodePool").values())
+    topics = of_kind(docs, "KafkaTopic").values()
+    assert {require(t, "spec", "topicName") for t in topics} == ALL_RING_TOPICS
+    for topic in topics:
+        name = topic["spec"]["topicName"]
+        assert (
+            require(topic, "metadata", "labels")["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        )
+        assert require(topic, "spec", "partitions") >= 1
+        replicas = require(topic, "spec", "replicas")
+        config = require(topic, "spec", "config")
+        assert replicas <= brokers
+        assert config["min.insync.replicas"] < replicas or replicas == 1
+        assert config["cleanup.policy"] == "delete"
+        if name.endswith(".dlq"):
+            assert config["retention.ms"] > 0, name
+        else:
+            assert config["retention.ms"] == -1, f"{name} must keep every record"
+        if target == "prod":
+            assert replicas == 3, name
+            assert config["min.insync.replicas"] == 2, name
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_cloudnativepg_cluster(renders: dict[str, list[Doc]], target: str) -> None:
+    (cluster,) = of_kind(renders[target], "Cluster").values()
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    instances = require(cluster, "spec", "instances")
+    assert require(cluster, "spec", "storage", "size")
+    assert require(cluster, "spec", "bootstrap", "initdb", "database") == "ring"
+    assert require(cluster, "spec", "bootstrap", "initdb", "owner")
+    assert require(cluster, "spec", "imageName").startswith("ghcr.io/cloudnative-pg/postgresql:17")
+    assert instances == (1 if target == "dev" else 3)
+
+
+# --- the renderer itself ----------------------------------------------------------------------
+
+
+def test_kustomize_renders_deterministically() -> None:
+    assert kustomize(K8S / "overlays" / "prod") == kustomize(K8S / "overlays" / "prod")

@@ -1,0 +1,76 @@
+"""``make run`` smoke test: the whole platform starts, answers health checks, and SIGINT stops
+every process it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ring_runtime.embedded import free_port
+from ring_runtime.service import registered_services
+from ring_runtime.settings import SERVICE_PORTS
+
+pytestmark = pytest.mark.e2e
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path):
+    services = registered_services()
+    assert "task" in services
+    ports = {name: SERVICE_PORTS[name] for name in services}
+    busy = [p for p in ports.values() if _healthy(p)]
+    assert not busy, f"ports {busy} already serve something; stop it before this test"
+    env = {
+        **os.environ,
+        "RING_DATA_DIR": str(tmp_path / "ring"),
+        "RING_EMBEDDED_PG_PORT": str(free_port()),
+        "RING_EMBEDDED_KAFKA_PORT": str(free_port()),
+        "RING_LOG_LEVEL": "WARNING",
+    }
+    ring = Path(sys.executable).parent / "ring"
+    log = (tmp_path / "run.log").open("w+")
+    process = subprocess.Popen([str(ring), "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all(_healthy(p) for p in ports.values()):
+            assert process.poll() is None, _tail(log)
+            time.sleep(0.5)
+        assert all(_healthy(p) for p in ports.values()), _tail(log)
+        tree = psutil.Process(process.pid).children(recursive=True)
+        names = {p.name() for p in tree}
+        assert "postgres" in names, names
+        assert any("tansu" in n for n in names), names
+        assert len(tree) >= len(services) + 2
+        assert "ready" in _tail(log)
+
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    time.sleep(0.5)
+    alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, [(p.pid, p.name()) for p in alive]
+    assert not any(_healthy(p) for p in ports.values())
+    assert "stopped." in _tail(log)
+
+
+def _tail(log) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read()[-4000:]
