@@ -159,7 +159,14 @@ def test_overlays_pin_every_image(renders: dict[str, list[Doc]], target: str) ->
 
 def test_dev_runs_one_replica_and_prod_several(renders: dict[str, list[Doc]]) -> None:
     assert {d["spec"]["replicas"] for d in ring_deployments(renders["dev"]).values()} == {1}
-    assert all(d["spec"]["replicas"] >= 2 for d in ring_deployments(renders["prod"]).values())
+    prod = renders["prod"]
+    # an autoscaled Deployment (the gateway) has its count from its HPA, never below 2
+    autoscaled = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
+        for h in of_kind(prod, "HorizontalPodAutoscaler").values()
+    }
+    for name, deployment in ring_deployments(prod).items():
+        assert autoscaled.get(name, deployment["spec"].get("replicas", 0)) >= 2, name
 
 
 # --- settings and secrets ---------------------------------------------------------------------
@@ -224,7 +231,7 @@ def test_secrets_come_from_the_database_operator_and_the_cipher_secret(
             if "valueFrom" in e
         }
         expected = {"RING_DATABASE_URL", "CIPHER_KEY"}
-        if name == "voucher":  # voucher files live in an S3-compatible bucket in a cluster
+        if name in ("voucher", "dispute"):  # their files live in an S3-compatible bucket
             expected |= set(BLOB_STORE_KEYS)
             assert all(refs[k] == {"name": "ring-blob-store", "key": k} for k in BLOB_STORE_KEYS)
         assert set(refs) == expected, name
@@ -269,14 +276,23 @@ def test_nothing_is_reachable_from_outside_until_the_gateway_lands(
     same_namespace = policies["allow-same-namespace"]["spec"]["ingress"]
     assert same_namespace == [{"from": [{"podSelector": {}}]}]
     open_policies = {name for name, p in policies.items() if admits_from_outside(p)}
-    # only the database operator may reach the database pods from its own namespace
-    assert open_policies <= {"allow-cnpg-operator"}
+    # only the database operator may reach the database pods from its own namespace, and
+    # (once the gateway component is enabled) the ingress controller the gateway
+    assert open_policies <= {"allow-cnpg-operator", "allow-gateway-from-ingress"}
+    if "allow-gateway-from-ingress" in policies:
+        assert policies["allow-gateway-from-ingress"]["spec"]["podSelector"] == {
+            "matchLabels": {"app.kubernetes.io/name": "gateway"}
+        }
     if "allow-cnpg-operator" in policies:
         assert policies["allow-cnpg-operator"]["spec"]["podSelector"] == {
             "matchLabels": {"cnpg.io/cluster": "ring-database"}
         }
-    kinds = {d["kind"] for d in docs}
-    assert {"Ingress", "HorizontalPodAutoscaler"}.isdisjoint(kinds)
+    for ingress in of_kind(docs, "Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                assert path["backend"]["service"]["name"] == "gateway"
+    for hpa in of_kind(docs, "HorizontalPodAutoscaler").values():
+        assert hpa["spec"]["scaleTargetRef"]["name"] == "gateway"
     for service in of_kind(docs, "Service").values():
         assert service["spec"]["type"] == "ClusterIP"
     listeners = [

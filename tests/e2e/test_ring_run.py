@@ -56,7 +56,7 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
         assert "postgres" in names, names
         assert any("tansu" in n for n in names), names
         assert len(tree) >= len(services) + 2
-        assert "ready" in _tail(log)
+        assert "Ring is running" in _tail(log)
 
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)

@@ -12,10 +12,17 @@ from typing import Any, get_args
 import msgspec
 
 from ring_events.base import IntegrationEvent
+from ring_events.dispute import DisputeEventUnion
 from ring_events.ledger import LedgerEvent
 from ring_events.matching import MatchingEvent
 from ring_events.task import TaskEvent
-from ring_events.topics import LEDGER_EVENTS, MATCHING_EVENTS, TASK_EVENTS, VOUCHER_EVENTS
+from ring_events.topics import (
+    DISPUTE_EVENTS,
+    LEDGER_EVENTS,
+    MATCHING_EVENTS,
+    TASK_EVENTS,
+    VOUCHER_EVENTS,
+)
 from ring_events.voucher import VoucherEvent
 
 #: The tagged union of events published on each topic.
@@ -24,6 +31,7 @@ EVENT_UNIONS: dict[str, Any] = {
     MATCHING_EVENTS: MatchingEvent,
     LEDGER_EVENTS: LedgerEvent,
     VOUCHER_EVENTS: VoucherEvent,
+    DISPUTE_EVENTS: DisputeEventUnion,
 }
 
 _DECODERS: dict[str, msgspec.json.Decoder[IntegrationEvent]] = {

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from faststream.kafka import KafkaBroker
@@ -25,6 +25,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from ring_events.topics import dead_letter_topic
+from ring_runtime.audit import audit_trail
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.http import actor_id, correlation_middleware, exception_handlers
@@ -37,6 +38,18 @@ from ring_runtime.telemetry import configure_tracing
 log = logging.getLogger("ring.process")
 
 
+class BackgroundLoop(Protocol):
+    """A loop a service runs beside its API (a local projection, a timer poller…)."""
+
+    async def run(self, interval: float) -> None:
+        """Work every ``interval`` seconds until :meth:`stop`."""
+        ...
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after its current round."""
+        ...
+
+
 @dataclass
 class ServiceRuntime:
     """The running parts of a service process, kept on ``app.state.runtime``."""
@@ -47,7 +60,10 @@ class ServiceRuntime:
     bindings: list[KafkaConsumerBinding]
     dead_letters: DeadLetterStore
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    background: list[BackgroundLoop] = field(default_factory=list)
+    background_interval: float = 1.0
     _relay_task: asyncio.Task[None] | None = None
+    _background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Start the broker connection, the subscribers and the relay."""
@@ -56,6 +72,9 @@ class ServiceRuntime:
         await self.broker.start()
         if self.relay is not None:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        self._background_tasks = [
+            asyncio.create_task(loop.run(self.background_interval)) for loop in self.background
+        ]
 
     def topics(self) -> list[str]:
         """Topics this process writes or reads, created up front with Ring's partition count.
@@ -72,10 +91,15 @@ class ServiceRuntime:
         """Stop consumers between records and the relay after its batch, then the broker."""
         for binding in self.bindings:
             binding.stop()
+        for loop in self.background:
+            loop.stop()
+        await asyncio.gather(*self._background_tasks, return_exceptions=True)
         if self.relay is not None and self._relay_task is not None:
             self.relay.stop()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.wait_for(self._relay_task, timeout=10)
+            except TimeoutError:  # wait_for cancelled it; its position is already durable
+                log.warning("the relay did not stop within 10 s; it was cancelled")
         await self.broker.stop()
         for close in self.on_shutdown:
             await asyncio.to_thread(close)
@@ -144,6 +168,8 @@ def create_service_app(
     domain_errors: Mapping[type[Exception], int] | None = None,
     dependencies: Mapping[str, Any] | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
+    background: Sequence[BackgroundLoop] = (),
+    background_interval: float = 1.0,
 ) -> Litestar:
     """Build the litestar app of a service process.
 
@@ -157,6 +183,9 @@ def create_service_app(
         domain_errors: domain exception class → HTTP status.
         dependencies: values handed to controllers by name (e.g. ``{"tasks": tasks}``).
         on_shutdown: closers run after the broker stopped.
+        background: loops started after the broker and stopped before it (local projections,
+            timer pollers), each woken every ``background_interval`` seconds.
+        background_interval: seconds between rounds of the background loops.
     """
     configure_tracing(settings.service)
     broker = KafkaBroker(
@@ -183,6 +212,8 @@ def create_service_app(
         bindings=bindings,
         dead_letters=dead_letters,
         on_shutdown=list(on_shutdown),
+        background=list(background),
+        background_interval=background_interval,
     )
 
     @contextlib.asynccontextmanager
@@ -196,7 +227,7 @@ def create_service_app(
     provided = {name: _provide(value) for name, value in (dependencies or {}).items()}
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
     return Litestar(
-        route_handlers=[health, ready, *route_handlers],
+        route_handlers=[health, ready, audit_trail, *route_handlers],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "application": application}),
         exception_handlers=exception_handlers(domain_errors or {}),

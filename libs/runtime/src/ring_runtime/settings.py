@@ -158,6 +158,56 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "24",
         "Whole hours a payout waits between request and payment (then `ring ledger payouts`).",
     ),
+    Variable(
+        "RING_JWT_SECRET",
+        "",
+        "Gateway: HMAC key (HS256) signing access and refresh tokens. Production must set it "
+        "(32+ random bytes); empty means a development key generated once under RING_DATA_DIR.",
+    ),
+    Variable("RING_JWT_ISSUER", "ring-gateway", "Gateway: `iss` of the tokens it issues."),
+    Variable("RING_JWT_AUDIENCE", "ring-api", "Gateway: `aud` of the tokens it issues."),
+    Variable("RING_ACCESS_TOKEN_MINUTES", "15", "Gateway: lifetime of an access token."),
+    Variable("RING_REFRESH_TOKEN_DAYS", "14", "Gateway: lifetime of a refresh token."),
+    Variable("RING_TASK_URL", "http://127.0.0.1:8101", "Gateway: base URL of the task-service."),
+    Variable(
+        "RING_MATCHING_URL", "http://127.0.0.1:8102", "Gateway: base URL of the matching-service."
+    ),
+    Variable(
+        "RING_VOUCHER_URL", "http://127.0.0.1:8103", "Gateway: base URL of the voucher-service."
+    ),
+    Variable(
+        "RING_LEDGER_URL", "http://127.0.0.1:8104", "Gateway: base URL of the ledger-service."
+    ),
+    Variable(
+        "RING_IDEMPOTENCY_TTL_HOURS",
+        "24",
+        "Gateway: hours an Idempotency-Key and its first response are kept (PostgreSQL).",
+    ),
+    Variable(
+        "RING_AUTH_RATE_LIMIT_PER_MINUTE",
+        "10",
+        "Gateway: requests per minute to /v1/auth/* allowed per client IP and per email.",
+    ),
+    Variable(
+        "RING_PII_KEY",
+        "",
+        "Gateway: base64 key (32 bytes) encrypting personal data at rest (AES-GCM) and keying "
+        "email lookups (HMAC); production must set it, empty means a development key under "
+        "RING_DATA_DIR (`ring keys cipher` makes one).",
+    ),
+    Variable(
+        "RING_DISPUTE_RESPONSE_DAYS",
+        "5",
+        "Days the other party has to respond to a dispute before it goes to arbitration.",
+    ),
+    Variable(
+        "RING_DISPUTE_ARBITRATION_DAYS",
+        "3",
+        "Days arbitration may take before a dispute is flagged overdue in the admin queue.",
+    ),
+    Variable(
+        "RING_DISPUTE_URL", "http://127.0.0.1:8105", "Gateway: base URL of the dispute-service."
+    ),
 )
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}

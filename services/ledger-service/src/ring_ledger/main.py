@@ -26,6 +26,7 @@ from ring_ledger.config import payments_config
 from ring_ledger.consumers import processors
 from ring_ledger.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_ledger.payments import InvalidIdempotencyKey, InvalidSignature
+from ring_ledger.payout_timers import PayoutScheduler
 from ring_ledger.queries import InvalidPage
 from ring_ledger.settlements import SettlementTermsMismatch
 from ring_runtime.process import create_service_app
@@ -33,6 +34,7 @@ from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
+from ring_runtime.timers import Clock, SystemClock
 
 TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
 
@@ -73,12 +75,15 @@ ERROR_STATUSES: dict[type[Exception], int] = {
 }
 
 
-def create_app(settings: Settings) -> Litestar:
-    """The ledger process: API, relay of ``ring.ledger.events``, SettlementSaga consumer."""
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    """The ledger process: API, relay of ``ring.ledger.events``, SettlementSaga consumer, and
+    the payout timers (``clock`` defaults to the wall clock; tests inject a manual one)."""
     payments = payments_config()
     ledger = create_application(Ledger, settings)
     ledger.payment_provider = payments.provider
-    return create_service_app(
+    payouts = PayoutScheduler(ledger, settings, clock or SystemClock())
+    payouts.open()
+    app = create_service_app(
         settings=settings,
         title="Ring ledger-service (internal)",
         route_handlers=[DepositController, WalletController, WithdrawalController, check_ledger],
@@ -87,8 +92,11 @@ def create_app(settings: Settings) -> Litestar:
         processors=processors(ledger),
         domain_errors=ERROR_STATUSES,
         dependencies={"ledger": ledger, "webhook_secret": payments.webhook_secret},
-        on_shutdown=[ledger.close],
+        on_shutdown=[payouts.close, ledger.close],
+        background=[payouts.follower, payouts.timers],
     )
+    app.state.payouts = payouts
+    return app
 
 
 SERVICE = ServiceDefinition(

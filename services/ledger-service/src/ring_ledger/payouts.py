@@ -2,9 +2,10 @@
 
 ``request`` reserves the amount (a pending transfer, never more than available) together with
 the :class:`~ring_ledger.domain.Withdrawal` in one save. Once ``clears_at`` has passed (after
-``RING_WITHDRAWAL_CLEARANCE_HOURS``), :meth:`Payouts.complete_withdrawal` posts it; an operator
-or a scheduler calls it (``POST /withdrawals/{id}/complete``, or ``ring ledger payouts`` for
-every due one). Until then the party may cancel it, which voids the reservation.
+``RING_WITHDRAWAL_CLEARANCE_HOURS``), :meth:`Payouts.complete_withdrawal` posts it: a durable
+timer does so automatically (:mod:`ring_ledger.payout_timers`); operators can also run it
+(``POST /withdrawals/{id}/complete``, or ``ring ledger payouts`` for every due one). Until then
+the party may cancel it, which voids the reservation.
 """
 
 from __future__ import annotations

@@ -7,10 +7,8 @@ audited: :meth:`Ledger.check` must find no violation.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -93,20 +91,6 @@ def new_task(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, every: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    pytest.fail(f"condition not met within {within} s (last value: {last!r})")
 
 
 async def deposit(ledger: AsyncClient, party: UUID, amount_minor: int) -> None:

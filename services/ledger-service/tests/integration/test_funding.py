@@ -10,10 +10,11 @@ from httpx import AsyncClient
 
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
+from ring_runtime.testing import eventually
 from ring_task.application import Tasks
 from ring_task.domain import Task
 
-from .conftest import create_and_publish, deposit, eventually, task_status, wallet
+from .conftest import create_and_publish, deposit, task_status, wallet
 
 pytestmark = pytest.mark.integration
 

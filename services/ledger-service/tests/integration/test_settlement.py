@@ -21,18 +21,10 @@ from litestar.testing import AsyncTestClient
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import Settings
+from ring_runtime.testing import eventually
 from ring_task.main import create_app as create_task_app
 
-from .conftest import (
-    FAST,
-    actor,
-    approved_order,
-    create_and_publish,
-    deposit,
-    eventually,
-    task_status,
-    wallet,
-)
+from .conftest import FAST, actor, approved_order, create_and_publish, deposit, task_status, wallet
 
 pytestmark = pytest.mark.integration
 

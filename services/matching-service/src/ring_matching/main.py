@@ -15,10 +15,11 @@ from ring_matching import domain
 from ring_matching.api import BlocklistController, BoardController, ProviderController
 from ring_matching.application import Providers
 from ring_matching.integration import DOMAIN_TO_PUBLIC, TOPIC
-from ring_matching.projections.board import BoardProjection, InvalidCursor
+from ring_matching.projections.board import BoardProjection
 from ring_matching.projections.directory import ProviderDirectoryProjection
 from ring_matching.projections.performance import PerformanceProjection
 from ring_matching.recommendations import Matchmaker
+from ring_runtime.paging import InvalidCursor
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import EventTranslator

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -97,17 +96,3 @@ async def publish_funded_task(
     assert published.status_code == 202, published.text
     await asyncio.to_thread(tasks.mark_funded, UUID(task_id))
     return str(task_id)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 20.0, every: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    pytest.fail(f"condition not met within {within} s (last value: {last!r})")

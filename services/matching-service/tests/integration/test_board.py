@@ -10,9 +10,10 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.testing import eventually
 from ring_task.application import Tasks
 
-from .conftest import actor, eventually, publish_funded_task
+from .conftest import actor, publish_funded_task
 
 pytestmark = pytest.mark.integration
 

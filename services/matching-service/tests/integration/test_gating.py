@@ -15,10 +15,11 @@ from litestar.testing import AsyncTestClient
 
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
+from ring_runtime.testing import eventually
 from ring_task.application import Tasks
 from ring_task.providers import ProviderStanding, ProviderStandingProjection
 
-from .conftest import actor, eventually, publish_funded_task
+from .conftest import actor, publish_funded_task
 
 pytestmark = pytest.mark.integration
 

@@ -94,6 +94,12 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class TaskCancellation(TaskView, frozen=True, kw_only=True):
+    """A cancelled task, and how many unsubmitted orders were cancelled with it."""
+
+    cancelled_orders: int
+
+
 class OrderStepView(msgspec.Struct, frozen=True, kw_only=True):
     """One step of an order's history."""
 
@@ -180,10 +186,12 @@ class TaskController(Controller):
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
     @post("/{task_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelTask")
-    async def cancel_task(self, actor: UUID, task_id: UUID, tasks: Tasks) -> TaskView:
-        """The owner withdraws the task; unused escrow is refunded."""
-        await asyncio.to_thread(tasks.cancel, task_id, actor)
-        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+    async def cancel_task(self, actor: UUID, task_id: UUID, tasks: Tasks) -> TaskCancellation:
+        """The owner cancels the task (decision 0007): open orders whose work was not handed in
+        are cancelled with it, submitted work must be reviewed first, unused escrow is refunded."""
+        cancelled = await asyncio.to_thread(tasks.cancel, task_id, actor)
+        task = TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+        return TaskCancellation(**msgspec.structs.asdict(task), cancelled_orders=cancelled)
 
     @get("/{task_id:uuid}", operation_id="GetTask")
     async def get_task(self, task_id: UUID, tasks: Tasks) -> TaskView:

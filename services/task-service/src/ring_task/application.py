@@ -22,7 +22,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ring_runtime.store import RingApplication
+from ring_task.cancellation import check_cancellable
+from ring_task.disputes import withdraw_dispute
 from ring_task.domain import (
+    WORKING,
     ConcurrentUpdate,
     NotOrderParty,
     NotTaskOwner,
@@ -124,18 +127,6 @@ class Tasks(RingApplication):
             TaskStatus.FUNDING_FAILED,
             lambda task: task.mark_funding_failed(reason, at),
         )
-
-    def cancel(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> None:
-        """The owner withdraws the task."""
-        at = _at(now)
-
-        def act() -> None:
-            task = self.get_task(task_id)
-            _require_owner(task, actor_id)
-            task.cancel(at)
-            self.save(task)
-
-        self._retrying(act)
 
     def expire_task(self, task_id: UUID, now: datetime | None = None) -> None:
         """Take the task off the board at its deadline. No-op if already expired."""
@@ -451,6 +442,124 @@ class Tasks(RingApplication):
             except IntegrityError:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
         raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")
+
+    # -- disputes (ring.dispute.events, ring.ledger.events) ------------------------------------
+
+    def record_dispute_opened(self, order_id: UUID, now: datetime | None = None) -> None:
+        """A dispute was opened about the order: it is ``disputed`` (no approval, no payout
+        until the outcome). No-op unless the order is submitted or rejected (already disputed,
+        or the work was approved before the dispute arrived)."""
+        at = _at(now)
+
+        def act() -> None:
+            order = self.get_order(order_id)
+            if order.status in (OrderStatus.SUBMITTED, OrderStatus.REJECTED):
+                order.dispute(at)
+                self.save(order)
+
+        self._retrying(act)
+
+    def record_dispute_withdrawn(self, order_id: UUID, now: datetime | None = None) -> None:
+        """The dispute was withdrawn: the order returns to submitted or rejected. No-op unless
+        the order is disputed."""
+        at = _at(now)
+
+        def act() -> None:
+            order = self.get_order(order_id)
+            if order.status is OrderStatus.DISPUTED:
+                withdraw_dispute(order, at)
+                self.save(order)
+
+        self._retrying(act)
+
+    def record_dispute_outcome(
+        self, order_id: UUID, provider_share_percent: int, now: datetime | None = None
+    ) -> None:
+        """The ledger executed a dispute outcome: ``refunded`` at 0 %, else ``settled``.
+
+        The slot is retired with the order; the task completes in the same save when that was
+        its last open slot (the ledger then releases the unused escrow). No-op when the order
+        is already settled or refunded (redelivery).
+        """
+        at = _at(now)
+
+        def act() -> None:
+            order = self.get_order(order_id)
+            if order.status in (OrderStatus.SETTLED, OrderStatus.REFUNDED):
+                return
+            if order.status in (OrderStatus.SUBMITTED, OrderStatus.REJECTED):
+                order.dispute(at)  # the outcome overtook the dispute's opening
+            task = self.get_task(order.task_id)
+            if provider_share_percent == 0:
+                order.refund(at)
+                task.refund_slot(order.id, at)
+            else:
+                order.settle(at)
+                task.settle_slot(order.id, at)
+            _complete_when_done(task, at)
+            self.save(order, task)
+
+        self._retrying(act)
+
+    # -- timers (ring_task.timers) -------------------------------------------------------------
+
+    def expire_order_when_due(self, order_id: UUID, now: datetime | None = None) -> None:
+        """The task's deadline passed: an order whose work was not handed in expires and frees
+        its slot; the task completes when that was its last open order after it expired.
+        No-op for an order handed in or finished (idempotent timer handler)."""
+        at = _at(now)
+
+        def act() -> None:
+            order = self.get_order(order_id)
+            if order.status not in WORKING or at < order.deadline:
+                return
+            order.expire(at)
+            task = self.get_task(order.task_id)
+            task.release_slot(order.id, at)
+            _complete_when_done(task, at)
+            self.save(order, task)
+
+        self._retrying(act)
+
+    def expire_task_when_due(self, task_id: UUID, now: datetime | None = None) -> None:
+        """The task's deadline passed: it takes no new orders and expires; with no order open
+        it completes at once (the ledger releases the unused escrow). No-op unless published."""
+        at = _at(now)
+
+        def act() -> None:
+            task = self.get_task(task_id)
+            if task.status is not TaskStatus.PUBLISHED or at < task.deadline:
+                return
+            task.expire(at)
+            _complete_when_done(task, at)
+            self.save(task)
+
+        self._retrying(act)
+
+    # -- cancellation (ring_task.cancellation, decision 0007) ----------------------------------
+
+    def cancel(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> int:
+        """The owner cancels the task; open orders whose work was not handed in are cancelled
+        with it and their slots released; returns how many orders were cancelled.
+
+        Raises :class:`~ring_task.cancellation.SubmittedWorkPending` while an order is
+        submitted, approved (awaiting payment), rejected (may still be disputed) or disputed.
+        """
+        at = _at(now)
+
+        def act() -> int:
+            task = self.get_task(task_id)
+            _require_owner(task, actor_id)
+            orders = [self.get_order(order_id) for order_id in task.open_orders]
+            check_cancellable(task, orders)
+            for order in orders:
+                order.cancel(at)
+                task.release_slot(order.id, at)
+            task.cancel(at)
+            self.save(task, *orders)
+            return len(orders)
+
+        return self._retrying(act)
 
 
 def _at(now: datetime | None) -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from litestar import Litestar
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -11,19 +13,25 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
+from ring_runtime.paging import InvalidCursor
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
+from ring_runtime.timers import Clock, SystemClock
 from ring_task import domain
 from ring_task.api import OrderController, TaskController
 from ring_task.application import Tasks
-from ring_task.consumers import processors
+from ring_task.cancellation import SubmittedWorkPending
+from ring_task.consumers import disputes, processors
 from ring_task.integration import DOMAIN_TO_PUBLIC, TOPIC
-from ring_task.projections import InvalidCursor, TaskBoardProjection
+from ring_task.messages import OrderMessageController, OrderMessages
+from ring_task.order_queries import OrderListController, OrdersByParty
+from ring_task.projections import TaskBoardProjection
 from ring_task.providers import ProviderStandingProjection
+from ring_task.timers import task_timers
 
 TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
 
@@ -55,11 +63,20 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.ProviderSuspended: HTTP_403_FORBIDDEN,
     domain.ProviderBlocked: HTTP_403_FORBIDDEN,
     InvalidCursor: HTTP_400_BAD_REQUEST,
+    SubmittedWorkPending: HTTP_409_CONFLICT,
 }
 
 
-def create_app(settings: Settings) -> Litestar:
-    """The task service process: API, relay of ``ring.task.events``, task-board consumer."""
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, timer_poll_interval: float | None = None
+) -> Litestar:
+    """The task service process: API, relay of ``ring.task.events``, consumers, deadline timers.
+
+    Args:
+        settings: process settings.
+        clock: source of "now" for deadline timers (default: wall clock).
+        timer_poll_interval: seconds between timer rounds (default: RING_TIMER_POLL_INTERVAL_MS).
+    """
     tasks = create_application(Tasks, settings)
     store = ProjectionStore(settings.database_url, settings.db_schema, "task_board")
     board = TaskBoardProjection(store)
@@ -68,17 +85,49 @@ def create_app(settings: Settings) -> Litestar:
     standings = ProviderStandingProjection(standings_store)
     standings_store.open(standings.ddl())
     tasks.use_provider_standings(standings)
-    return create_service_app(
+    orders_store = ProjectionStore(settings.database_url, settings.db_schema, "orders_by_party")
+    orders_by_party = OrdersByParty(orders_store)
+    orders_store.open(orders_by_party.ddl())
+    deadlines = task_timers(settings, tasks, clock or SystemClock())
+    deadlines.open()
+    if timer_poll_interval is None:
+        timer_poll_interval = int(os.environ.get("RING_TIMER_POLL_INTERVAL_MS", "1000")) / 1000
+    app = create_service_app(
         settings=settings,
         title="Ring task-service (internal)",
-        route_handlers=[TaskController, OrderController],
+        route_handlers=[
+            TaskController,
+            OrderController,
+            OrderListController,
+            OrderMessageController,
+        ],
         application=tasks,
         translator=TRANSLATOR,
-        processors=[board.processor(), *processors(tasks, standings)],
+        processors=[
+            board.processor(),
+            orders_by_party.processor(),
+            *processors(tasks, standings),
+            *disputes.processors(tasks),
+        ],
         domain_errors=ERROR_STATUSES,
-        dependencies={"tasks": tasks, "board": board},
-        on_shutdown=[store.close, standings_store.close, tasks.close],
+        dependencies={
+            "tasks": tasks,
+            "board": board,
+            "orders_by_party": orders_by_party,
+            "messages": OrderMessages(tasks),
+        },
+        on_shutdown=[
+            deadlines.close,
+            store.close,
+            standings_store.close,
+            orders_store.close,
+            tasks.close,
+        ],
+        background=[deadlines.follower, deadlines.timers],
+        background_interval=timer_poll_interval,
     )
+    app.state.task_timers = deadlines
+    return app
 
 
 SERVICE = ServiceDefinition(

@@ -10,7 +10,6 @@ own, and ``slots_left`` is computed when the board is read.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ from ring_events.task import (
 )
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.paging import InvalidCursor, decode_cursor, encode_cursor
 from ring_runtime.projection import ProjectionStore
 
 
@@ -76,12 +76,6 @@ class BoardQuery(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: UUID | None = None
     cursor: str | None = None
     limit: int = 20
-
-
-class InvalidCursor(ValueError):
-    """The paging cursor was not issued by this board."""
-
-    code = "invalid_cursor"
 
 
 class TaskBoardProjection:
@@ -243,14 +237,12 @@ class TaskBoardProjection:
 
 
 def _encode_cursor(created_at: datetime, task_id: UUID) -> str:
-    raw = f"{created_at.isoformat()}|{task_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor(created_at.isoformat(), str(task_id))
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    created_at, task_id = decode_cursor(cursor, 2)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, task_id = raw.split("|", 1)
         return datetime.fromisoformat(created_at), UUID(task_id)
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise InvalidCursor(f"cursor {cursor!r} is not valid; start again without it") from None

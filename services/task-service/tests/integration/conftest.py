@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -49,20 +47,6 @@ def new_task(**overrides: Any) -> dict[str, Any]:
 def actor(user_id: UUID) -> dict[str, str]:
     """Headers of a request made by ``user_id`` (what the gateway sets)."""
     return {"X-Ring-Actor": str(user_id)}
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, every: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    pytest.fail(f"condition not met within {within} s (last value: {last!r})")
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from litestar.testing import AsyncTestClient
 from ring_events.registry import json_schema
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.settings import Settings
+from ring_runtime.testing import eventually
 from ring_task.main import create_app
 
-from .conftest import actor, eventually, new_task
+from .conftest import actor, new_task
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,9 @@ import pytest
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
+from ring_runtime.testing import eventually
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR
-
-from .conftest import eventually
 
 pytestmark = pytest.mark.integration
 

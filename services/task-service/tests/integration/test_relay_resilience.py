@@ -20,11 +20,11 @@ from ring_events.topics import TASK_EVENTS
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import TEST_KAFKA_TIMINGS
+from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR, create_app
 
-from .conftest import actor, eventually, new_task
+from .conftest import actor, new_task
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from ring_task.domain import (
     InvalidSlots,
     InvalidTaskDetails,
     NotTaskOwner,
-    OpenOrdersRemain,
+    OrderStatus,
     TaskNotFound,
     TaskServiceError,
     TaskStatus,
@@ -118,16 +118,14 @@ def test_publish_after_deadline_is_refused(
         app.publish(task_id, owner, now=DEADLINE)
 
 
-def test_cancel_needs_no_open_orders(
+def test_cancel_takes_unsubmitted_orders_with_it(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID]
 ) -> None:
     task_id = published()
     order_id = app.take_order(task_id, provider, now=NOW)
-    with pytest.raises(OpenOrdersRemain):
-        app.cancel(task_id, owner, now=NOW)
-    app.cancel_order(order_id, provider, now=NOW)
-    app.cancel(task_id, owner, now=NOW)
+    assert app.cancel(task_id, owner, now=NOW) == 1
     assert app.get_task(task_id).status is TaskStatus.CANCELLED
+    assert app.get_order(order_id).status is OrderStatus.CANCELLED
 
 
 def test_expire_only_at_the_deadline_then_complete(

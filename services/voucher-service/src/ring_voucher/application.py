@@ -17,9 +17,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from ring_runtime.blobs import BlobStore
 from ring_runtime.store import RingApplication
 from ring_runtime.timers import Clock, SystemClock
-from ring_voucher.blobs import BlobStore
 from ring_voucher.config import VoucherConfig
 from ring_voucher.domain import (
     ConcurrentUpdate,

@@ -12,7 +12,7 @@ Flags (shown to Party A and operators, never a rejection by themselves):
 order (a resubmission after a rejection) are not flagged.
 
 The tables are a local read model written from the service's own events (see
-:mod:`ring_voucher.follower`), so they are rebuilt exactly from the event store.
+:mod:`ring_runtime.local_projection`), so they are rebuilt exactly from the event store.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ the durable timer poller that approves vouchers whose review window ran out.
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from litestar import Litestar
@@ -22,6 +22,8 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
+from ring_runtime.blobs import BlobStore
+from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import EventTranslator
@@ -32,10 +34,15 @@ from ring_runtime.timers import Clock, DurableTimers, SystemClock, Timer
 from ring_voucher import domain, files
 from ring_voucher.api import VoucherController, order_voucher_controller
 from ring_voucher.application import Vouchers
-from ring_voucher.blobs import BlobStore, blob_store_from_config
+from ring_voucher.blobs import blob_store_from_config
 from ring_voucher.config import VoucherConfig
+from ring_voucher.disputes import (
+    DisputeAwareVouchers,
+    OrderDisputesProjection,
+    OrderUnderDispute,
+    guarded,
+)
 from ring_voucher.fingerprints import FingerprintIndex
-from ring_voucher.follower import OwnEventsFollower
 from ring_voucher.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_voucher.projections import OrderDirectoryProjection
 
@@ -61,31 +68,8 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     files.FileTooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     files.UnsupportedFileType: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    OrderUnderDispute: HTTP_409_CONFLICT,
 }
-
-
-@dataclass
-class BackgroundWork:
-    """The follower and the timer poller, started and stopped with the app."""
-
-    follower: OwnEventsFollower
-    timers: DurableTimers
-    interval: float
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def start(self) -> None:
-        """Catch up once, then keep both loops running."""
-        await asyncio.to_thread(self.follower.catch_up)
-        self.tasks = [
-            asyncio.create_task(self.follower.run(self.interval), name="voucher-follower"),
-            asyncio.create_task(self.timers.run(self.interval), name="voucher-timers"),
-        ]
-
-    async def stop(self) -> None:
-        """Let both loops finish their round."""
-        self.follower.stop()
-        self.timers.stop()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -118,8 +102,9 @@ def create_app(
     ensure_schema(settings.database_url, settings.db_schema)
     store = ProjectionStore(settings.database_url, settings.db_schema, "voucher_views")
     orders = OrderDirectoryProjection(store)
+    disputes = OrderDisputesProjection(store)
     fingerprints = FingerprintIndex(store)
-    vouchers = Vouchers(
+    vouchers = DisputeAwareVouchers(
         env=settings.eventsourcing_env(),
         orders=orders,
         fingerprints=fingerprints,
@@ -127,12 +112,19 @@ def create_app(
         config=config,
         clock=clock,
     )
+    vouchers.disputes = disputes
 
     def auto_approve(timer: Timer) -> None:
         vouchers.auto_approve(timer.aggregate_id)
 
+    def order_of(voucher_id: UUID) -> UUID:
+        return vouchers.get_voucher(voucher_id).order_id
+
     timers = DurableTimers(
-        settings.database_url, settings.db_schema, clock, {AUTO_APPROVE: auto_approve}
+        settings.database_url,
+        settings.db_schema,
+        clock,
+        {AUTO_APPROVE: guarded(auto_approve, order_of, disputes)},
     )
     follower = OwnEventsFollower(
         "voucher-local",
@@ -140,23 +132,23 @@ def create_app(
         store,
         local_handlers(fingerprints, timers),
     )
-    store.open([*orders.ddl(), *fingerprints.ddl(), *follower.ddl()])
+    store.open([*orders.ddl(), *fingerprints.ddl(), *follower.ddl(), *disputes.ddl()])
     timers.open()
     vouchers.catch_up = follower.catch_up
-    background = BackgroundWork(follower, timers, config.timer_poll_interval)
+    follower.catch_up()
     app = create_service_app(
         settings=settings,
         title="Ring voucher-service (internal)",
         route_handlers=[order_voucher_controller(config.max_request_bytes), VoucherController],
         application=vouchers,
         translator=TRANSLATOR,
-        processors=[orders.processor()],
+        processors=[orders.processor(), disputes.processor()],
         domain_errors=ERROR_STATUSES,
         dependencies={"vouchers": vouchers},
         on_shutdown=[timers.close, store.close, vouchers.close],
+        background=[follower, timers],
+        background_interval=config.timer_poll_interval,
     )
-    app.on_startup.append(background.start)
-    app.on_shutdown.insert(0, background.stop)
     app.state.voucher_parts = VoucherParts(vouchers, timers, follower, store)
     return app
 

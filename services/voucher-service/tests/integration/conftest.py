@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import random
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ from psycopg import sql
 
 from ring_events.topics import VOUCHER_EVENTS
 from ring_runtime.settings import Settings
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import eventually, settings_for
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
 
@@ -113,20 +110,6 @@ def resized_jpeg(data: bytes, size: tuple[int, int]) -> bytes:
 def actor(user_id: UUID) -> dict[str, str]:
     """Headers of a request made by ``user_id`` (what the gateway sets)."""
     return {"X-Ring-Actor": str(user_id)}
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 20.0, every: float = 0.05
-) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    pytest.fail(f"condition not met within {within} s (last value: {last!r})")
 
 
 async def voucher_records(bootstrap: str, key: str, expected: int) -> list[Any]:

@@ -17,14 +17,14 @@ from psycopg import sql
 
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import eventually, settings_for
 from ring_runtime.timers import ManualClock
 from ring_task.application import Tasks
 from ring_task.main import create_app as create_task_app
 from ring_voucher.config import VoucherConfig
 from ring_voucher.main import create_app as create_voucher_app
 
-from .conftest import actor, eventually
+from .conftest import actor
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ring_voucher.blobs import BlobNotFound, blob_store_from_config
-from ring_voucher.blobs.filesystem import FileSystemBlobStore
-from ring_voucher.blobs.s3 import EMPTY_SHA256, S3BlobStore, S3Location, sign_v4
+from ring_runtime.blobs import BlobNotFound
+from ring_runtime.blobs.filesystem import FileSystemBlobStore
+from ring_runtime.blobs.s3 import EMPTY_SHA256, S3BlobStore, S3Location, sign_v4
+from ring_voucher.blobs import blob_store_from_config
 from ring_voucher.config import VoucherConfig
 
 DATA = b"%PDF-1.7 proof"

@@ -7,10 +7,10 @@ lists them for ``main.create_app``.
 from __future__ import annotations
 
 from ring_ledger.application import Ledger
-from ring_ledger.consumers import tasks
+from ring_ledger.consumers import disputes, tasks
 from ring_runtime.consumer import ExactlyOnceProcessor
 
 
 def processors(ledger: Ledger) -> list[ExactlyOnceProcessor]:
     """Every exactly-once consumer the ledger service runs."""
-    return [tasks.processor(ledger)]
+    return [tasks.processor(ledger), disputes.processor(ledger)]

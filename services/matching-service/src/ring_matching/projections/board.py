@@ -13,7 +13,6 @@ with an opaque cursor.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +40,7 @@ from ring_events.task import (
 from ring_events.topics import TASK_EVENTS
 from ring_matching.domain import normalize_skills
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.paging import InvalidCursor, decode_cursor, encode_cursor
 from ring_runtime.projection import ProjectionStore
 
 
@@ -100,12 +100,6 @@ class BoardQuery(msgspec.Struct, frozen=True, kw_only=True):
     sort: BoardSort = BoardSort.NEWEST
     cursor: str | None = None
     limit: int = 20
-
-
-class InvalidCursor(ValueError):
-    """The paging cursor was not issued by this board for this sort order."""
-
-    code = "invalid_cursor"
 
 
 class BoardProjection:
@@ -302,19 +296,17 @@ def _task(row: dict[str, Any]) -> BoardTask:
 def _encode_cursor(last: BoardTask, sort: BoardSort) -> str:
     value = getattr(last, _ORDERING[sort][0])
     text = value.isoformat() if isinstance(value, datetime) else str(value)
-    raw = f"{sort}|{text}|{last.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor(str(sort), text, str(last.id))
 
 
 def _decode_cursor(cursor: str, sort: BoardSort) -> tuple[datetime | int, UUID]:
+    issued_for, text, task_id = decode_cursor(cursor, 3)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        issued_for, text, task_id = raw.split("|", 2)
         if issued_for != sort:
             raise ValueError("sort changed")
         value = int(text) if sort is BoardSort.COMMISSION else datetime.fromisoformat(text)
         return value, UUID(task_id)
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise InvalidCursor(
             f"cursor {cursor!r} is not valid for sort {sort!r}; start again without it"
         ) from None

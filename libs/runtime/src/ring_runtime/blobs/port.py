@@ -9,7 +9,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BlobStore(Protocol):
-    """Where voucher files are kept."""
+    """Where files (voucher proofs, dispute evidence) are kept."""
 
     def put(self, sha256: str, data: bytes, content_type: str) -> None:
         """Store ``data`` under ``sha256`` (idempotent: a name always holds the same bytes)."""

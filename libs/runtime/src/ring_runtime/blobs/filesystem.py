@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ring_voucher.blobs.port import BlobNotFound, check_name
+from ring_runtime.blobs.port import BlobNotFound, check_name
 
 
 class FileSystemBlobStore:

@@ -1,8 +1,9 @@
-"""A local projection of the service's own event store: fingerprints and review timers.
+"""Local projections: a service's own domain events applied to its own tables, exactly once.
 
-It reads the notification log of the ``Vouchers`` application in order (gapless in commit order
-there, see ADR 0001 §6) and applies each event together with its position in one transaction,
-so neither an index row nor a timer can be lost or doubled, even across restarts.
+An :class:`OwnEventsFollower` reads the notification log of the service's application in order
+(gapless in commit order there, see decision 0001 §6) and applies each event together with its
+position in one transaction, so neither a read-model row nor a timer it schedules can be lost
+or doubled, even across restarts. Used for indexes and durable timers (decision 0005).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from psycopg.sql import SQL, Composed
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.store import RingApplication
 
-log = logging.getLogger("ring.voucher.follower")
+log = logging.getLogger("ring.local_projection")
 
 #: Applies one domain event inside the follower's transaction.
 LocalHandler = Callable[[Any, psycopg.Connection[dict[str, Any]]], None]

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ring_voucher.blobs.port import BlobNotFound, check_name
+from ring_runtime.blobs.port import BlobNotFound, check_name
 
 #: SHA-256 of the empty payload (GET and HEAD requests).
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -1,0 +1,29 @@
+"""Waiting for eventually consistent state in tests: poll a condition, never sleep blindly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, within: float = 30.0, every: float = 0.1
+) -> T:
+    """Poll ``check`` until it returns a truthy value and return it.
+
+    Fails the test after ``within`` seconds, showing the last value seen.
+    """
+    deadline = time.monotonic() + within
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every)
+    pytest.fail(f"condition not met within {within} s (last value: {last!r})")

@@ -1,0 +1,1 @@
+"""Ring dispute-service: complaints, evidence, arbitration with SLA timers."""

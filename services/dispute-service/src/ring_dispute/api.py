@@ -1,0 +1,243 @@
+"""Internal HTTP API of the dispute service: thin controllers mapping requests to ``Disputes``.
+
+The gateway authenticates users, checks the admin role for ``/admin`` routes and passes the
+acting user's id in ``X-Ring-Actor`` (injected here as ``actor``; recorded on every step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from ring_dispute.application import Disputes
+from ring_dispute.domain import Dispute
+from ring_dispute.projections import OrderStepView
+from ring_dispute.queue import DisputeQueue, QueueEntry
+
+Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+Category = Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"]
+Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+
+
+class DisputeCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A complaint about an order."""
+
+    category: Category = "other"
+    reason: Statement
+
+
+class ResponseCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The other party's answer."""
+
+    statement: Statement
+
+
+class EvidenceCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A statement, optionally naming a stored file (content-addressed) by its SHA-256."""
+
+    statement: Statement
+    sha256: Sha256 | None = None
+
+
+class Resolution(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An admin's decision; ``provider_share_percent`` (1..99) is required for a split."""
+
+    outcome: Literal["release", "refund", "split"]
+    provider_share_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+
+
+class Created(msgspec.Struct, frozen=True, kw_only=True):
+    """A dispute was opened."""
+
+    id: UUID
+    status: str
+
+
+class EvidenceView(msgspec.Struct, frozen=True, kw_only=True):
+    """One piece of evidence."""
+
+    added_by: UUID
+    role: str
+    statement: str
+    sha256: str | None
+    at: datetime
+
+
+class DisputeView(msgspec.Struct, frozen=True, kw_only=True):
+    """A case with both parties' evidence and the order's history (when known)."""
+
+    id: UUID
+    order_id: UUID
+    task_id: UUID
+    owner_id: UUID
+    provider_id: UUID
+    opened_by: UUID
+    category: str
+    reason: str
+    status: str
+    opened_at: datetime
+    response_due: datetime
+    response: str | None
+    evidence: list[EvidenceView]
+    arbitration_due: datetime | None
+    escalated_automatically: bool
+    overdue: bool
+    outcome: str | None
+    provider_share_percent: int | None
+    resolved_by: UUID | None
+    order_status: str | None
+    order_history: list[OrderStepView]
+
+    @classmethod
+    def of(cls, dispute: Dispute, disputes: Disputes) -> DisputeView:
+        """The view of ``dispute`` now (overdue from the service clock)."""
+        order = disputes.order(dispute.order_id)
+        return cls(
+            id=dispute.id,
+            order_id=dispute.order_id,
+            task_id=dispute.task_id,
+            owner_id=dispute.owner_id,
+            provider_id=dispute.provider_id,
+            opened_by=dispute.opened_by,
+            category=dispute.category,
+            reason=dispute.reason,
+            status=str(dispute.status),
+            opened_at=dispute.opened_at,
+            response_due=dispute.response_due,
+            response=dispute.response,
+            evidence=[
+                EvidenceView(
+                    added_by=e.added_by,
+                    role=dispute.role_of(e.added_by),
+                    statement=e.statement,
+                    sha256=e.sha256,
+                    at=e.at,
+                )
+                for e in dispute.evidence
+            ],
+            arbitration_due=dispute.arbitration_due,
+            escalated_automatically=dispute.escalated_automatically,
+            overdue=dispute.is_overdue(disputes.clock.now()),
+            outcome=dispute.outcome,
+            provider_share_percent=dispute.provider_share_percent,
+            resolved_by=dispute.resolved_by,
+            order_status=order.status if order else None,
+            order_history=order.history if order else [],
+        )
+
+
+class OrderDisputeController(Controller):
+    """Opening a dispute about an order."""
+
+    path = "/orders"
+    tags = ["disputes"]
+
+    @post("/{order_id:uuid}/disputes", status_code=HTTP_201_CREATED, operation_id="OpenDispute")
+    async def create_dispute(
+        self, actor: UUID, order_id: UUID, data: DisputeCreate, disputes: Disputes
+    ) -> Created:
+        """A party of the order complains; the other party must respond in time."""
+        dispute_id = await asyncio.to_thread(
+            disputes.open_dispute, order_id, actor, data.category, data.reason
+        )
+        return Created(id=dispute_id, status="open")
+
+
+class DisputeController(Controller):
+    """A case as its parties see and work on it."""
+
+    path = "/disputes"
+    tags = ["disputes"]
+
+    @get("/{dispute_id:uuid}", operation_id="GetDispute")
+    async def get_dispute(self, actor: UUID, dispute_id: UUID, disputes: Disputes) -> DisputeView:
+        """The case with evidence and the order's history; parties only."""
+        dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
+        return DisputeView.of(dispute, disputes)
+
+    @post("/{dispute_id:uuid}/responses", status_code=HTTP_200_OK, operation_id="RespondDispute")
+    async def create_response(
+        self, actor: UUID, dispute_id: UUID, data: ResponseCreate, disputes: Disputes
+    ) -> DisputeView:
+        """The other party answers the complaint."""
+        await asyncio.to_thread(disputes.respond, dispute_id, actor, data.statement)
+        return await self._view(dispute_id, actor, disputes)
+
+    @post("/{dispute_id:uuid}/evidence", status_code=HTTP_200_OK, operation_id="AddEvidence")
+    async def create_evidence(
+        self, actor: UUID, dispute_id: UUID, data: EvidenceCreate, disputes: Disputes
+    ) -> DisputeView:
+        """A party adds a statement (and optionally a file's SHA-256)."""
+        await asyncio.to_thread(
+            disputes.add_evidence, dispute_id, actor, data.statement, data.sha256
+        )
+        return await self._view(dispute_id, actor, disputes)
+
+    @post(
+        "/{dispute_id:uuid}/arbitration",
+        status_code=HTTP_200_OK,
+        operation_id="RequestArbitration",
+    )
+    async def request_arbitration(
+        self, actor: UUID, dispute_id: UUID, disputes: Disputes
+    ) -> DisputeView:
+        """A party asks for arbitration once both sides have spoken."""
+        await asyncio.to_thread(disputes.request_arbitration, dispute_id, actor)
+        return await self._view(dispute_id, actor, disputes)
+
+    @post("/{dispute_id:uuid}/withdraw", status_code=HTTP_200_OK, operation_id="WithdrawDispute")
+    async def withdraw_dispute(
+        self, actor: UUID, dispute_id: UUID, disputes: Disputes
+    ) -> DisputeView:
+        """The opener withdraws the dispute before it is resolved."""
+        await asyncio.to_thread(disputes.withdraw, dispute_id, actor)
+        return await self._view(dispute_id, actor, disputes)
+
+    @staticmethod
+    async def _view(dispute_id: UUID, actor: UUID, disputes: Disputes) -> DisputeView:
+        dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
+        return DisputeView.of(dispute, disputes)
+
+
+class AdminDisputeController(Controller):
+    """The arbitration queue and decisions (the gateway lets admins only)."""
+
+    path = "/admin/disputes"
+    tags = ["admin"]
+
+    @get("/", operation_id="ListDisputes")
+    async def list_disputes(
+        self,
+        queue: DisputeQueue,
+        disputes: Disputes,
+        status: str | None = None,
+        overdue: bool | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> list[QueueEntry]:
+        """The queue, oldest first, filtered by status and by the overdue flag."""
+        await asyncio.to_thread(disputes.catch_up)
+        return await asyncio.to_thread(queue.list, status, overdue, limit)
+
+    @get("/{dispute_id:uuid}", operation_id="GetDisputeAsAdmin")
+    async def get_dispute(self, dispute_id: UUID, disputes: Disputes) -> DisputeView:
+        """Any case, with both parties' evidence and the order's history."""
+        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
+        return DisputeView.of(dispute, disputes)
+
+    @post("/{dispute_id:uuid}/resolve", status_code=HTTP_200_OK, operation_id="ResolveDispute")
+    async def resolve_dispute(
+        self, actor: UUID, dispute_id: UUID, data: Resolution, disputes: Disputes
+    ) -> DisputeView:
+        """Decide release / refund / split; the ledger executes it exactly once."""
+        await asyncio.to_thread(
+            disputes.resolve, dispute_id, actor, data.outcome, data.provider_share_percent
+        )
+        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
+        return DisputeView.of(dispute, disputes)

@@ -1,0 +1,88 @@
+"""Evidence files over HTTP: upload with a statement, download for parties and admins."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.status_codes import HTTP_201_CREATED
+
+from ring_dispute.api import DisputeView
+from ring_dispute.application import Disputes
+from ring_dispute.domain import Dispute, ReasonRequired
+from ring_dispute.files import MAX_FILE_BYTES, EmptyFile, EvidenceFileNotFound, EvidenceFiles
+
+
+class EvidenceFileController(Controller):
+    """``POST /disputes/{id}/evidence/files`` (multipart ``file`` + ``statement``) and downloads."""
+
+    path = "/disputes"
+    tags = ["disputes"]
+    request_max_body_size = MAX_FILE_BYTES + 64 * 1024
+
+    @post(
+        "/{dispute_id:uuid}/evidence/files",
+        status_code=HTTP_201_CREATED,
+        operation_id="AddEvidenceFile",
+    )
+    async def create_evidence_file(
+        self,
+        actor: UUID,
+        dispute_id: UUID,
+        request: Request[Any, Any, Any],
+        disputes: Disputes,
+        files: EvidenceFiles,
+    ) -> DisputeView:
+        """A party uploads one file with a statement; it is stored under its SHA-256."""
+        await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
+        form = await request.form()
+        part, statement = form.get("file"), form.get("statement") or ""
+        if not isinstance(part, UploadFile):
+            raise EmptyFile("a multipart `file` part is required")
+        if not isinstance(statement, str) or not statement.strip():
+            raise ReasonRequired("a `statement` text field is required")
+        try:
+            data = await part.read(MAX_FILE_BYTES + 1)
+        finally:
+            await part.close()
+        sha256 = await asyncio.to_thread(files.put, data)
+        await asyncio.to_thread(disputes.add_evidence, dispute_id, actor, statement, sha256)
+        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
+        return DisputeView.of(dispute, disputes)
+
+    @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFile")
+    async def get_evidence_file(
+        self, actor: UUID, dispute_id: UUID, sha256: str, disputes: Disputes, files: EvidenceFiles
+    ) -> Response[bytes]:
+        """A file referenced by the dispute's evidence; parties only."""
+        dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
+        return await _download(dispute, sha256, files)
+
+
+class AdminEvidenceFileController(Controller):
+    """Admins download any evidence file of a case."""
+
+    path = "/admin/disputes"
+    tags = ["admin"]
+
+    @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFileAsAdmin")
+    async def get_evidence_file(
+        self, dispute_id: UUID, sha256: str, disputes: Disputes, files: EvidenceFiles
+    ) -> Response[bytes]:
+        """A file referenced by the dispute's evidence."""
+        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
+        return await _download(dispute, sha256, files)
+
+
+async def _download(dispute: Dispute, sha256: str, files: EvidenceFiles) -> Response[bytes]:
+    if sha256 not in {e.sha256 for e in dispute.evidence}:
+        raise EvidenceFileNotFound(f"file {sha256} is not evidence of dispute {dispute.id}")
+    data = await asyncio.to_thread(files.get, sha256)
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{sha256}"'},
+    )

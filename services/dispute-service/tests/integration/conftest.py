@@ -1,0 +1,83 @@
+"""Fixtures for dispute-service integration tests: settings, clock, seeded orders, helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ring_dispute.config import DisputeConfig
+from ring_runtime.blobs import FileSystemBlobStore
+from ring_runtime.settings import Settings
+from ring_runtime.testing import settings_for
+from ring_runtime.timers import ManualClock
+
+FAST = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
+
+
+@pytest.fixture
+def dispute_settings(postgres_url: str, kafka_bootstrap: str, db_schema: str) -> Settings:
+    """Settings of a dispute service on this test's schema, relaying quickly."""
+    return settings_for("dispute", postgres_url, kafka_bootstrap, db_schema, **FAST)
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> FileSystemBlobStore:
+    """Evidence files of this test, in its own directory."""
+    return FileSystemBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def config() -> DisputeConfig:
+    """Default SLA (5 days to respond, 3 to arbitrate); timers are fired by the tests."""
+    return DisputeConfig(
+        response_window=timedelta(days=5),
+        arbitration_window=timedelta(days=3),
+        timer_poll_interval=3600,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC))
+
+
+def seed_order(settings: Settings, owner: UUID, provider: UUID, status: str = "submitted") -> UUID:
+    """Put an order into the dispute service's directory, as ``ring.task.events`` would."""
+    order_id = uuid4()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.dispute_orders (order_id, task_id, owner_id, provider_id, status) "
+                "VALUES (%s, %s, %s, %s, %s)"
+            ).format(sql.Identifier(settings.db_schema)),
+            (order_id, uuid4(), owner, provider, status),
+        )
+    return order_id
+
+
+def actor(user_id: UUID) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` (what the gateway sets)."""
+    return {"X-Ring-Actor": str(user_id)}
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, every: float = 0.1
+) -> Any:
+    """Poll ``check`` until it returns a truthy value; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every)
+    pytest.fail(f"condition not met within {within} s (last value: {last!r})")

@@ -1,0 +1,1 @@
+"""Ring gateway: the public HTTP API."""

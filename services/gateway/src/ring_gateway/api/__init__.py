@@ -1,0 +1,35 @@
+"""The gateway's public HTTP API (``/v1``)."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from ring_gateway.api.accounts import AdminProviderController, ProviderController, WalletController
+from ring_gateway.api.audit import audit_trail
+from ring_gateway.api.auth import AuthController, get_me
+from ring_gateway.api.disputes import (
+    AdminDisputeController,
+    DisputeController,
+    OrderDisputeController,
+)
+from ring_gateway.api.marketplace import OrderController, TaskController
+from ring_gateway.api.pending import PENDING_HANDLERS
+from ring_gateway.api.vouchers import VoucherController
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    AuthController,
+    get_me,
+    TaskController,
+    OrderController,
+    VoucherController,
+    WalletController,
+    ProviderController,
+    AdminProviderController,
+    OrderDisputeController,
+    DisputeController,
+    AdminDisputeController,
+    audit_trail,
+    *PENDING_HANDLERS,
+]
+
+__all__ = ["ROUTE_HANDLERS"]

@@ -1,0 +1,142 @@
+"""``/v1/auth/*`` and ``/v1/me``: register, login, refresh, profile."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from ring_gateway.api.schemas import LoginRequest, Me, RefreshRequest, Registered, RegisterRequest
+from ring_gateway.api.schemas import Tokens as TokensView
+from ring_gateway.api.support import Gateway, authenticate, example
+from ring_gateway.domain import Role
+from ring_gateway.tokens import Principal, TokenPair
+from ring_gateway.upstream import UpstreamUnavailable
+
+_USER_ID = "0b7c8f1e-5a51-4c3e-8f0e-3d1f0b8f7a10"
+_TOKENS = {
+    "access_token": "eyJhbGciOiJIUzI1NiIs…",
+    "token_type": "bearer",
+    "expires_in": 900,
+    "refresh_token": "eyJhbGciOiJIUzI1NiIs…",
+    "refresh_expires_in": 1209600,
+}
+
+
+def _limit(request: Request[Any, Any, Any], gw: Gateway, email: str | None = None) -> None:
+    client = request.client.host if request.client else "unknown"
+    keys = [f"ip:{client}"]
+    if email is not None:
+        keys.append(f"email:{gw.users.cipher.email_digest(email)}")
+    gw.auth_limiter.hit(*keys)
+
+
+def _tokens(pair: TokenPair) -> TokensView:
+    return TokensView(
+        access_token=pair.access_token,
+        token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expires_in=pair.refresh_expires_in,
+    )
+
+
+class AuthController(Controller):
+    """Accounts and tokens (rate limited per client IP and per email)."""
+
+    path = "/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        operation_id="Register",
+        responses=example(201, {"id": _USER_ID}, "The new user's id"),
+    )
+    async def register(
+        self, request: Request[Any, Any, Any], data: RegisterRequest, gw: NamedDependency[Gateway]
+    ) -> Registered:
+        """Create a Party A or Party B account (409 ``email_taken`` if the email is in use)."""
+        _limit(request, gw, data.email)
+        user_id = await asyncio.to_thread(
+            gw.users.register, data.email, data.password, Role(data.role), data.display_name
+        )
+        return Registered(id=user_id)
+
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        operation_id="Login",
+        responses=example(200, _TOKENS, "Access and refresh tokens"),
+    )
+    async def login(
+        self, request: Request[Any, Any, Any], data: LoginRequest, gw: NamedDependency[Gateway]
+    ) -> TokensView:
+        """Exchange email and password for tokens (401 ``invalid_credentials`` otherwise)."""
+        _limit(request, gw, data.email)
+        user = await asyncio.to_thread(gw.users.authenticate, data.email, data.password)
+        return _tokens(gw.tokens.issue(Principal(user_id=user.id, role=user.role)))
+
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        operation_id="RefreshTokens",
+        responses=example(200, _TOKENS, "A fresh pair of tokens"),
+    )
+    async def refresh(
+        self, request: Request[Any, Any, Any], data: RefreshRequest, gw: NamedDependency[Gateway]
+    ) -> TokensView:
+        """Exchange a valid refresh token for a new access and refresh token."""
+        _limit(request, gw)
+        principal = gw.tokens.verify(data.refresh_token, "refresh")
+        user = await asyncio.to_thread(gw.users.get_user, principal.user_id)
+        return _tokens(gw.tokens.issue(Principal(user_id=user.id, role=user.role)))
+
+
+@get(
+    "/v1/me",
+    operation_id="GetMe",
+    tags=["auth"],
+    responses=example(
+        200,
+        {
+            "id": _USER_ID,
+            "role": "party_b",
+            "email": "bob@example.com",
+            "display_name": "Bob",
+            "verification": "verified",
+        },
+        "The caller's profile",
+    ),
+)
+async def get_me(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Me:
+    """The caller's profile, role and (for Party B) verification status."""
+    principal = authenticate(request, gw)
+    profile = await asyncio.to_thread(gw.users.profile, principal.user_id)
+    verification = "not_applicable"
+    if profile.role is Role.PARTY_B:
+        verification = await _verification(gw, principal)
+    return Me(
+        id=profile.id,
+        role=str(profile.role),
+        email=profile.email,
+        display_name=profile.display_name,
+        verification=verification,
+    )
+
+
+async def _verification(gw: Gateway, principal: Principal) -> str:
+    try:
+        answer = await gw.upstreams.call(
+            "matching", "GET", f"/providers/{principal.user_id}", actor=principal.user_id
+        )
+    except UpstreamUnavailable:
+        return "unknown"
+    if answer.status == 404:
+        return "unsubmitted"
+    if answer.status != 200:
+        return "unknown"
+    return str(answer.json().get("verification", "unknown"))

@@ -1,0 +1,135 @@
+"""What every controller uses: the wiring object, authentication, role checks, forwarding."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+
+from ring_gateway.application import Users
+from ring_gateway.domain import Role
+from ring_gateway.errors import InvalidIdempotencyKey, RoleForbidden
+from ring_gateway.idempotency import (
+    IdempotencyStore,
+    StoredResponse,
+    request_fingerprint,
+    should_store,
+)
+from ring_gateway.ratelimit import RateLimiter
+from ring_gateway.tokens import InvalidToken, Principal, TokenService
+from ring_gateway.upstream import UpstreamResponse, Upstreams
+
+#: Header marking a response that was replayed for a repeated Idempotency-Key.
+REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+A, B, ADMIN = Role.PARTY_A, Role.PARTY_B, Role.ADMIN
+
+
+@dataclass
+class Gateway:
+    """The gateway's collaborators, handed to controllers as ``gw``."""
+
+    users: Users
+    tokens: TokenService
+    upstreams: Upstreams
+    idempotency: IdempotencyStore
+    auth_limiter: RateLimiter
+
+
+def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Principal:
+    """The caller of ``request`` from its ``Authorization: Bearer`` access token.
+
+    Raises:
+        InvalidToken: no bearer token, or not a valid access token.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("an `Authorization: Bearer <access token>` header is required")
+    return gw.tokens.verify(token.strip(), "access")
+
+
+def require(principal: Principal, *roles: Role) -> Principal:
+    """``principal`` if its role is one of ``roles``.
+
+    Raises:
+        RoleForbidden: it is not.
+    """
+    if principal.role not in roles:
+        allowed = ", ".join(str(r) for r in roles)
+        raise RoleForbidden(f"this operation is for {allowed}; you are {principal.role}")
+    return principal
+
+
+def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> Response[bytes]:
+    """The upstream's answer (or a stored one) as the gateway's response, unchanged."""
+    headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    return Response(
+        content=answer.body,
+        status_code=answer.status,
+        media_type=answer.content_type,
+        headers=headers,
+    )
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    gw: Gateway,
+    principal: Principal,
+    key: str | None,
+    run: Callable[[], Awaitable[UpstreamResponse]],
+    *,
+    required: bool,
+) -> Response[bytes]:
+    """Run ``run`` at most once per ``(user, Idempotency-Key)``; replay its first answer.
+
+    Raises:
+        InvalidIdempotencyKey: the key is missing although ``required``, or malformed.
+        IdempotencyKeyReused: the key was used for a different request (422).
+        RequestInProgress: the key's first request is still running (409).
+    """
+    if key is None:
+        if required:
+            raise InvalidIdempotencyKey("this operation needs an Idempotency-Key header")
+        return relay(await run())
+    if not _KEY_PATTERN.match(key):
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1-200 visible ASCII characters")
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    stored = await gw.idempotency.begin(principal.user_id, key, fingerprint)
+    if stored is not None:
+        return relay(stored, replayed=True)
+    try:
+        answer = await run()
+    except BaseException:
+        await gw.idempotency.release(principal.user_id, key, fingerprint)
+        raise
+    if should_store(answer.status):
+        final = StoredResponse(answer.status, answer.body, answer.content_type)
+        await gw.idempotency.complete(principal.user_id, key, fingerprint, final)
+    else:
+        await gw.idempotency.release(principal.user_id, key, fingerprint)
+    return relay(answer)
+
+
+def example(
+    status: int, value: Any, description: str = "Example answer"
+) -> dict[int, ResponseSpec]:
+    """An OpenAPI response entry with one example."""
+    return {
+        status: ResponseSpec(
+            data_container=dict[str, Any],
+            generate_examples=False,
+            description=description,
+            examples=[Example(summary=description, value=value)],
+        )
+    }
+
+
+ERROR_EXAMPLE = {"error": {"code": "forbidden", "message": "…", "details": None}}

@@ -1,0 +1,85 @@
+"""Vouchers: read and review (the order's parties; the voucher service checks who)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK
+
+from ring_gateway.api.marketplace import VOUCHER_EXAMPLE as _VOUCHER
+from ring_gateway.api.schemas import ReasonRequest
+from ring_gateway.api.support import ADMIN, A, B, Gateway, example, relay, require
+from ring_gateway.tokens import Principal
+
+
+class VoucherController(Controller):
+    """Vouchers: read and review."""
+
+    path = "/v1/vouchers"
+    tags = ["vouchers"]
+
+    @get(
+        "/{voucher_id:uuid}", operation_id="GetVoucher", responses=example(200, _VOUCHER, "Voucher")
+    )
+    async def get_voucher(
+        self,
+        voucher_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+    ) -> Response[bytes]:
+        """The voucher with its files, flags and duplicates (the order's parties)."""
+        require(principal, A, B, ADMIN)
+        return relay(
+            await gw.upstreams.call(
+                "voucher", "GET", f"/vouchers/{voucher_id}", actor=principal.user_id
+            )
+        )
+
+    @post(
+        "/{voucher_id:uuid}/approve",
+        status_code=HTTP_200_OK,
+        operation_id="ApproveVoucher",
+        responses=example(200, {**_VOUCHER, "status": "approved"}, "The approved voucher"),
+    )
+    async def approve_voucher(
+        self,
+        voucher_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+    ) -> Response[bytes]:
+        """The task owner accepts the voucher; the commission is settled."""
+        require(principal, A)
+        return relay(
+            await gw.upstreams.call(
+                "voucher", "POST", f"/vouchers/{voucher_id}/approve", actor=principal.user_id
+            )
+        )
+
+    @post(
+        "/{voucher_id:uuid}/reject",
+        status_code=HTTP_200_OK,
+        operation_id="RejectVoucher",
+        responses=example(200, {**_VOUCHER, "status": "rejected"}, "The rejected voucher"),
+    )
+    async def reject_voucher(
+        self,
+        voucher_id: FromPath[UUID],
+        data: ReasonRequest,
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+    ) -> Response[bytes]:
+        """The task owner rejects the voucher with a reason; the provider may resubmit."""
+        require(principal, A)
+        return relay(
+            await gw.upstreams.call(
+                "voucher",
+                "POST",
+                f"/vouchers/{voucher_id}/reject",
+                actor=principal.user_id,
+                json=msgspec.to_builtins(data),
+            )
+        )

@@ -1,0 +1,66 @@
+"""Gateway errors a client can cause, and their HTTP statuses (mapped once, here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.types import ExceptionHandlersMap
+
+from ring_gateway.domain import EmailTaken, InvalidCredentials, UserNotFound
+from ring_gateway.idempotency import IdempotencyKeyReused, RequestInProgress
+from ring_gateway.ratelimit import RateLimited
+from ring_gateway.tokens import InvalidToken
+from ring_gateway.upstream import UpstreamUnavailable
+from ring_runtime.http import error_response, exception_handlers
+
+
+class RoleForbidden(Exception):
+    """The caller's role may not use this operation."""
+
+    code = "forbidden"
+
+
+class InvalidIdempotencyKey(Exception):
+    """The ``Idempotency-Key`` header is missing where required, or malformed."""
+
+    code = "invalid_idempotency_key"
+
+
+class NotImplementedYet(Exception):
+    """The operation belongs to a service that has not landed yet."""
+
+    code = "not_implemented"
+
+
+ERROR_STATUSES: dict[type[Exception], int] = {
+    EmailTaken: 409,
+    InvalidCredentials: 401,
+    UserNotFound: 401,
+    RoleForbidden: 403,
+    InvalidIdempotencyKey: 400,
+    IdempotencyKeyReused: 422,
+    RequestInProgress: 409,
+    UpstreamUnavailable: 503,
+    NotImplementedYet: 501,
+}
+
+
+def _unauthorized(_: Request[Any, Any, Any], exc: InvalidToken) -> Response[Any]:
+    response = error_response(401, exc.code, str(exc))
+    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+def _rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:
+    response = error_response(429, exc.code, str(exc), {"retry_after": exc.retry_after})
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def gateway_exception_handlers() -> ExceptionHandlersMap:
+    """The shared handlers plus the gateway's own errors."""
+    handlers = exception_handlers(ERROR_STATUSES)
+    handlers[InvalidToken] = _unauthorized
+    handlers[RateLimited] = _rate_limited
+    return handlers

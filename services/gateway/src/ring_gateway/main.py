@@ -1,0 +1,154 @@
+"""Wiring of the gateway: ``create_app(settings)`` and the :data:`SERVICE` entry point.
+
+The gateway keeps users (event-sourced) and idempotency keys in its own schema, holds no Kafka
+connection, and reaches the internal services over HTTP with one shared ``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from ring_gateway.api import ROUTE_HANDLERS
+from ring_gateway.api.support import Gateway, authenticate
+from ring_gateway.application import Users
+from ring_gateway.config import GatewayConfig, gateway_config
+from ring_gateway.errors import gateway_exception_handlers
+from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
+from ring_gateway.pii import PersonalDataCipher
+from ring_gateway.ratelimit import RateLimiter
+from ring_gateway.tokens import TokenService
+from ring_gateway.upstream import Upstreams
+from ring_runtime.http import correlation_middleware
+from ring_runtime.process import _ping_database
+from ring_runtime.service import ServiceDefinition
+from ring_runtime.settings import Settings
+from ring_runtime.store import create_application
+from ring_runtime.telemetry import configure_tracing
+
+#: Timeout of one call to an internal service.
+UPSTREAM_TIMEOUT = httpx.Timeout(15.0, connect=2.0)
+
+
+@get("/health", operation_id="Health", tags=["operations"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness: the gateway process is up."""
+    return {"status": "ok"}
+
+
+@get("/ready", operation_id="Ready", tags=["operations"])
+async def ready(state: State) -> Response[dict[str, Any]]:
+    """Readiness: the gateway's store and every internal service answer."""
+    gw: Gateway = state.gateway
+    settings: Settings = state.settings
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.to_thread(_ping_database, settings.database_url)
+        checks["store"] = "ok"
+    except Exception as error:
+        checks["store"] = f"unreachable: {type(error).__name__}"
+    names = sorted(gw.upstreams.base_urls)
+    answers = await asyncio.gather(*(gw.upstreams.healthy(n) for n in names))
+    checks.update({n: "ok" if ok else "unreachable" for n, ok in zip(names, answers, strict=True)})
+    ok = all(v == "ok" for v in checks.values())
+    return Response(
+        {"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503
+    )
+
+
+def build_app(
+    settings: Settings,
+    config: GatewayConfig,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    idempotency: IdempotencyStore | None = None,
+    hasher: PasswordHasher | None = None,
+    users: Users | None = None,
+) -> Litestar:
+    """The gateway app.
+
+    Tests pass a ``transport`` to reach fake or in-process services, an in-memory
+    ``idempotency`` store and ``users`` application, and a cheap argon2 ``hasher``.
+    """
+    configure_tracing(settings.service)
+    users = users if users is not None else create_application(Users, settings)
+    users.configure(PersonalDataCipher(config.pii_key), hasher)
+    client = httpx.AsyncClient(transport=transport, timeout=UPSTREAM_TIMEOUT)
+    store = idempotency
+    pg_store: PostgresIdempotencyStore | None = None
+    if store is None:
+        pg_store = PostgresIdempotencyStore(
+            settings.database_url,
+            settings.db_schema,
+            timedelta(hours=config.idempotency_ttl_hours),
+        )
+        store = pg_store
+    gw = Gateway(
+        users=users,
+        tokens=TokenService(config),
+        upstreams=Upstreams(client, config.upstreams),
+        idempotency=store,
+        auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if pg_store is not None:
+            await asyncio.to_thread(pg_store.open)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            if pg_store is not None:
+                await asyncio.to_thread(pg_store.close)
+            await asyncio.to_thread(users.close)
+
+    def provide_gateway() -> Gateway:
+        return gw
+
+    return Litestar(
+        route_handlers=[health, ready, *ROUTE_HANDLERS],
+        lifespan=[lifespan],
+        state=State({"gateway": gw, "settings": settings, "application": users}),
+        dependencies={
+            "gw": Provide(provide_gateway, sync_to_thread=False),
+            "principal": Provide(authenticate, sync_to_thread=False),
+        },
+        exception_handlers=gateway_exception_handlers(),
+        middleware=[correlation_middleware],
+        openapi_config=OpenAPIConfig(
+            title="Ring public API",
+            version="1.0.0",
+            path="/schema",
+            description=(
+                "The public face of Ring. Authenticate with POST /v1/auth/login and send "
+                "`Authorization: Bearer <access_token>`. Errors are "
+                '`{"error": {"code", "message", "details"}}` with a stable code.'
+            ),
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The gateway process, configured from the environment."""
+    return build_app(settings, gateway_config())
+
+
+SERVICE = ServiceDefinition(name="gateway", create_app=create_app, application_name=Users.name)

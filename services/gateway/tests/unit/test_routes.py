@@ -1,0 +1,240 @@
+"""Role checks, forwarding with ``X-Ring-Actor``, error pass-through and unreachable upstreams."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from ring_gateway.application import Users
+from ring_gateway.config import GatewayConfig
+
+from .conftest import FakeServices, admin_headers, register
+
+TASK = {
+    "title": "Label images",
+    "deadline": "2030-01-01T00:00:00Z",
+    "commission_minor": 1000,
+    "currency": "CNY",
+    "slots": 2,
+}
+ANY_ID = "11111111-1111-1111-1111-111111111111"
+
+#: (method, path, body, roles allowed)
+MATRIX = [
+    ("POST", "/v1/tasks", TASK, {"party_a"}),
+    ("POST", f"/v1/tasks/{ANY_ID}/publish", None, {"party_a"}),
+    ("POST", f"/v1/tasks/{ANY_ID}/orders", None, {"party_b"}),
+    ("POST", "/v1/wallet/deposits", {"amount_minor": 5, "currency": "CNY"}, {"party_a"}),
+    ("POST", "/v1/wallet/withdrawals", {"amount_minor": 5, "currency": "CNY"}, {"party_b"}),
+    ("GET", "/v1/wallet?currency=CNY", None, {"party_a", "party_b"}),
+    ("POST", f"/v1/admin/providers/{ANY_ID}/verify", None, {"admin"}),
+    (
+        "POST",
+        "/v1/providers/me/qualifications",
+        {"kind": "license", "reference": "L-1", "skills": ["x"]},
+        {"party_b"},
+    ),
+    ("GET", f"/v1/tasks/{ANY_ID}", None, {"party_a", "party_b", "admin"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), MATRIX)
+async def test_role_matrix(
+    client: httpx.AsyncClient,
+    users: Users,
+    config: GatewayConfig,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    allowed: set[str],
+) -> None:
+    headers = {
+        "party_a": (await register(client, "party_a"))[1],
+        "party_b": (await register(client, "party_b"))[1],
+        "admin": admin_headers(users, config)[1],
+    }
+    for role, auth in headers.items():
+        response = await client.request(
+            method, path, json=body, headers={**auth, "Idempotency-Key": uuid4().hex}
+        )
+        if role in allowed:
+            assert response.status_code < 400, (role, response.text)
+        else:
+            assert response.status_code == 403, (role, response.text)
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_requests_are_forwarded_as_the_caller(
+    client: httpx.AsyncClient, fakes: FakeServices
+) -> None:
+    user_id, headers = await register(client, "party_a")
+    response = await client.get("/v1/wallet", params={"currency": "CNY"}, headers=headers)
+    assert response.json() == {"party": str(user_id), "currency": "CNY"}
+    method, path, actor, _ = fakes.calls[-1]
+    assert (method, path, actor) == ("GET", f"/wallets/{user_id}", str(user_id))
+
+
+async def test_upstream_errors_pass_through_unchanged(client: httpx.AsyncClient) -> None:
+    _, headers = await register(client, "party_a")
+    response = await client.post(f"/v1/tasks/{UUID(int=0)}/publish", headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_task_owner"
+
+
+async def test_unreachable_upstream_is_503_not_500(
+    client: httpx.AsyncClient, fakes: FakeServices
+) -> None:
+    _, headers = await register(client, "party_a")
+    fakes.down = True
+    response = await client.get(f"/v1/tasks/{ANY_ID}", headers=headers)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+    ready = await client.get("/ready")
+    assert ready.status_code == 503
+
+
+async def test_mass_assignment_is_refused(client: httpx.AsyncClient, fakes: FakeServices) -> None:
+    _, headers = await register(client, "party_a")
+    response = await client.post(
+        "/v1/tasks", json={**TASK, "owner_id": ANY_ID, "status": "published"}, headers=headers
+    )
+    assert response.status_code == 400
+    assert not fakes.calls
+
+
+async def test_board_query_is_forwarded(client: httpx.AsyncClient) -> None:
+    _, headers = await register(client, "party_b")
+    response = await client.get(
+        "/v1/tasks", params={"skill": "labeling", "min_commission": 5}, headers=headers
+    )
+    assert response.json()["query"] == {"skill": "labeling", "min_commission": "5", "limit": "20"}
+
+
+async def test_voucher_upload_is_forwarded_as_multipart(
+    client: httpx.AsyncClient, fakes: FakeServices
+) -> None:
+    _, headers = await register(client, "party_b")
+    response = await client.post(
+        f"/v1/orders/{ANY_ID}/vouchers",
+        files={"files": ("proof.png", b"\x89PNG....", "image/png")},
+        data={"note": "done"},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    assert response.json()["content_type"].startswith("multipart/form-data; boundary=")
+    assert b"proof.png" in fakes.calls[-1][3]
+
+
+async def test_not_yet_available_operations_answer_501(
+    client: httpx.AsyncClient, users: Users, config: GatewayConfig
+) -> None:
+    _, headers = await register(client, "party_a")
+    analytics = await client.get("/v1/analytics/me", headers=headers)
+    assert analytics.status_code == 501
+    assert analytics.json()["error"]["code"] == "not_implemented"
+    assert (await client.get("/v1/admin/analytics", headers=headers)).status_code == 403
+
+
+async def test_provider_profiles(client: httpx.AsyncClient) -> None:
+    b_id, b_headers = await register(client, "party_b")
+    _, a_headers = await register(client, "party_a")
+    assert (await client.get(f"/v1/providers/{b_id}", headers=a_headers)).status_code == 200
+    assert (await client.get(f"/v1/providers/{b_id}", headers=b_headers)).status_code == 200
+    other = await client.get(f"/v1/providers/{ANY_ID}", headers=b_headers)
+    assert other.status_code == 403
+
+
+async def test_health_and_openapi_examples(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    schema = (await client.get("/schema/openapi.json")).json()
+    operations = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/v1")
+    ]
+    assert len(operations) >= 30
+    for path, method, op in operations:
+        examples = [
+            ex
+            for response in op.get("responses", {}).values()
+            for content in response.get("content", {}).values()
+            for ex in content.get("examples", {}).values()
+        ]
+        assert examples, f"{method.upper()} {path} has no example"
+    assert "bearer" in schema["components"]["securitySchemes"]
+
+
+async def test_order_list_is_the_callers_and_forwards_filters(
+    client: httpx.AsyncClient, fakes: FakeServices, users: Users, config: GatewayConfig
+) -> None:
+    user_id, headers = await register(client, "party_b")
+    response = await client.get(
+        "/v1/orders", params={"status": "submitted", "cursor": "abc"}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json()["query"] == {"status": "submitted", "cursor": "abc", "limit": "20"}
+    assert fakes.calls[-1][:3] == ("GET", "/orders", str(user_id))
+    _, admin = admin_headers(users, config)
+    assert (await client.get("/v1/orders", headers=admin)).status_code == 403
+
+
+async def test_order_messages_are_forwarded_as_the_caller(
+    client: httpx.AsyncClient, fakes: FakeServices, users: Users, config: GatewayConfig
+) -> None:
+    user_id, headers = await register(client, "party_a")
+    sent = await client.post(
+        f"/v1/orders/{ANY_ID}/messages", json={"body": "Boxes or polygons?"}, headers=headers
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["author_id"] == str(user_id)
+    method, path, actor, body = fakes.calls[-1]
+    assert (method, path, actor) == ("POST", f"/orders/{ANY_ID}/messages", str(user_id))
+    assert body == b'{"body":"Boxes or polygons?"}'
+    thread = await client.get(f"/v1/orders/{ANY_ID}/messages", headers=headers)
+    assert thread.status_code == 200
+    fakes.calls.clear()
+    for bad in ({"body": ""}, {"body": "x", "author_id": ANY_ID}):
+        refused = await client.post(f"/v1/orders/{ANY_ID}/messages", json=bad, headers=headers)
+        assert refused.status_code == 400
+    _, admin = admin_headers(users, config)
+    forbidden = await client.post(
+        f"/v1/orders/{ANY_ID}/messages", json={"body": "hi"}, headers=admin
+    )
+    assert forbidden.status_code == 403
+    assert not fakes.calls
+
+
+async def test_audit_trail_comes_from_the_service_that_knows_the_aggregate(
+    client: httpx.AsyncClient, fakes: FakeServices, users: Users, config: GatewayConfig
+) -> None:
+    _, a_headers = await register(client, "party_a")
+    forbidden = await client.get(f"/v1/admin/audit/{ANY_ID}", headers=a_headers)
+    assert forbidden.status_code == 403
+    assert not fakes.calls
+    admin_id, admin = admin_headers(users, config)
+    found = await client.get(f"/v1/admin/audit/{ANY_ID}", headers=admin)
+    assert found.status_code == 200, found.text
+    assert found.json() == {"aggregate_id": ANY_ID, "service": "dispute"}
+    asked = {path for _, path, _, _ in fakes.calls}
+    assert asked == {f"/internal/audit/{ANY_ID}"}
+    assert len(fakes.calls) == 5  # task, matching, voucher, ledger, dispute
+    assert {actor for _, _, actor, _ in fakes.calls} == {str(admin_id)}
+
+    unknown = await client.get(f"/v1/admin/audit/{UUID(int=0)}", headers=admin)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "aggregate_not_found"
+
+    fakes.audit_down = {8103}  # the voucher service fails: "not found" is not certain
+    unsure = await client.get(f"/v1/admin/audit/{UUID(int=0)}", headers=admin)
+    assert unsure.status_code == 503
+    assert unsure.json()["error"]["details"] == {"services": ["voucher"]}
+    assert (await client.get(f"/v1/admin/audit/{ANY_ID}", headers=admin)).status_code == 200
+
+    fakes.down = True
+    down = await client.get(f"/v1/admin/audit/{ANY_ID}", headers=admin)
+    assert down.status_code == 503
+    assert down.json()["error"]["code"] == "upstream_unavailable"

@@ -1,0 +1,166 @@
+"""The conversation of an order's two parties: a small aggregate saved by the ``Tasks`` app.
+
+One :class:`Conversation` per order, its id derived from the order's (``uuid5``), so the first
+two messages of an order racing to create it conflict in the event store and the loser retries.
+Its events are private (absent from the relay's mapping): messages are never published.
+Only the task owner and the order's provider may read or write (``NotOrderParty`` → 403,
+unknown order → 404), as the order itself decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any, NamedTuple
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+from litestar import Controller, get, post
+from litestar.exceptions import ValidationException
+from litestar.status_codes import HTTP_201_CREATED
+
+from ring_task.application import Tasks
+from ring_task.domain import ConcurrentUpdate, Order
+
+#: Namespace of conversation ids (``uuid5(namespace, str(order_id))``).
+CONVERSATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://ring.invalid/task/order-conversation")
+MAX_ATTEMPTS = 5
+
+
+class Message(NamedTuple):
+    """One message of a conversation."""
+
+    id: UUID
+    author_id: UUID
+    body: str
+    at: datetime
+
+
+class Conversation(Aggregate):
+    """Messages between the task owner and the provider of one order, oldest first."""
+
+    @event("Started")
+    def __init__(self, order_id: UUID) -> None:
+        self.order_id = order_id
+        self.messages: list[Message] = []
+
+    @classmethod
+    def create_id(cls, order_id: UUID) -> UUID:
+        """The conversation id of ``order_id``."""
+        return uuid5(CONVERSATION_NAMESPACE, str(order_id))
+
+    @event("MessagePosted")
+    def post(self, message_id: UUID, author_id: UUID, body: str, at: datetime) -> None:
+        """Append a message."""
+        self.messages.append(Message(message_id, author_id, body, at))
+
+
+def conversation_id(order_id: UUID) -> UUID:
+    """The id of ``order_id``'s conversation."""
+    return Conversation.create_id(order_id)
+
+
+class OrderMessages:
+    """Commands and reads of order conversations on the ``Tasks`` application's store."""
+
+    def __init__(self, tasks: Tasks) -> None:
+        self.tasks = tasks
+
+    def post(
+        self, order_id: UUID, actor_id: UUID, body: str, now: datetime | None = None
+    ) -> Message:
+        """``actor_id`` (a party of the order) adds ``body`` to the order's conversation.
+
+        Raises:
+            OrderNotFound: no such order.
+            NotOrderParty: the actor is neither the task owner nor the provider.
+            ConcurrentUpdate: too many concurrent writers; retry.
+        """
+        self.tasks.get_order_for(order_id, actor_id)
+        at = now or datetime.now(UTC)
+        message_id = uuid4()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            conversation = self._load(order_id) or Conversation(order_id=order_id)
+            conversation.post(message_id=message_id, author_id=actor_id, body=body, at=at)
+            try:
+                self.tasks.save(conversation)
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.02 * attempt))
+                continue
+            return conversation.messages[-1]
+        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent messages; try again")
+
+    def list(self, order_id: UUID, actor_id: UUID) -> tuple[Order, list[Message]]:
+        """The order and its messages, oldest first, for one of its parties."""
+        order = self.tasks.get_order_for(order_id, actor_id)
+        conversation = self._load(order_id)
+        return order, list(conversation.messages) if conversation else []
+
+    def _load(self, order_id: UUID) -> Conversation | None:
+        try:
+            found: Any = self.tasks.repository.get(conversation_id(order_id))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Conversation) else None
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+class MessageCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A message to the other party of the order."""
+
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class MessageView(msgspec.Struct, frozen=True, kw_only=True):
+    """One message; ``role`` is ``owner`` (Party A) or ``provider`` (Party B)."""
+
+    id: UUID
+    order_id: UUID
+    author_id: UUID
+    role: str
+    body: str
+    at: datetime
+
+
+def _view(order: Order, message: Message) -> MessageView:
+    return MessageView(
+        id=message.id,
+        order_id=order.id,
+        author_id=message.author_id,
+        role="owner" if message.author_id == order.owner_id else "provider",
+        body=message.body,
+        at=message.at,
+    )
+
+
+class OrderMessageController(Controller):
+    """``POST`` / ``GET /orders/{id}/messages``: the parties' conversation."""
+
+    path = "/orders"
+    tags = ["orders"]
+
+    @post("/{order_id:uuid}/messages", status_code=HTTP_201_CREATED, operation_id="PostMessage")
+    async def post_message(
+        self, actor: UUID, order_id: UUID, data: MessageCreate, messages: OrderMessages
+    ) -> MessageView:
+        """A party of the order writes to the other."""
+        if not data.body.strip():
+            raise ValidationException("a message needs a non-blank `body`")
+        message = await asyncio.to_thread(messages.post, order_id, actor, data.body)
+        order = await asyncio.to_thread(messages.tasks.get_order, order_id)
+        return _view(order, message)
+
+    @get("/{order_id:uuid}/messages", operation_id="ListMessages")
+    async def list_messages(
+        self, actor: UUID, order_id: UUID, messages: OrderMessages
+    ) -> list[MessageView]:
+        """The conversation, oldest first (the order's parties only)."""
+        order, found = await asyncio.to_thread(messages.list, order_id, actor)
+        return [_view(order, m) for m in found]

@@ -1,0 +1,62 @@
+"""``GET /internal/audit/{id}`` (ring_runtime.audit) on the task service's real event store."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID, uuid4
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from ring_runtime.settings import Settings
+from ring_task.main import create_app
+from ring_task.messages import conversation_id
+
+from .conftest import actor, new_task
+
+pytestmark = pytest.mark.integration
+
+
+async def test_stored_events_of_any_aggregate_come_back_decoded(
+    task_settings: Settings, owner: UUID, verified_provider: object
+) -> None:
+    async with AsyncTestClient(create_app(task_settings)) as client:
+        created = await client.post("/tasks", json=new_task(slots=1), headers=actor(owner))
+        task_id = created.json()["id"]
+        assert (await client.post(f"/tasks/{task_id}/publish", headers=actor(owner))).is_success
+        await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
+
+        trail = await client.get(f"/internal/audit/{task_id}")
+        assert trail.status_code == 200, trail.text
+        body = trail.json()
+        assert (body["aggregate_id"], body["service"], body["truncated"]) == (
+            task_id,
+            "task",
+            False,
+        )
+        names = [e["name"] for e in body["events"]]
+        assert names == ["Task.Created", "Task.PublishRequested", "Task.Published"]
+        assert [e["version"] for e in body["events"]] == [1, 2, 3]
+        first = body["events"][0]
+        assert first["topic"].endswith("Task.Created")
+        assert first["timestamp"]
+        assert first["state"]["title"] == "Label 100 street images"
+        assert first["state"]["owner_id"] == str(owner)
+
+        provider = verified_provider()  # type: ignore[operator]
+        order = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+        order_id = order.json()["id"]
+        sent = await client.post(
+            f"/orders/{order_id}/messages", json={"body": "hello"}, headers=actor(provider)
+        )
+        assert sent.status_code == 201, sent.text
+        talk = (await client.get(f"/internal/audit/{conversation_id(UUID(order_id))}")).json()
+        assert [e["name"] for e in talk["events"]] == [
+            "Conversation.Started",
+            "Conversation.MessagePosted",
+        ]
+        assert talk["events"][1]["state"]["body"] == "hello"
+
+        unknown = await client.get(f"/internal/audit/{uuid4()}")
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "aggregate_not_found"
