@@ -9,13 +9,11 @@ every step, and ``ring ledger check`` passes at the end.
 from __future__ import annotations
 
 import io
-import os
 import random
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -24,7 +22,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS
 
 pytestmark = pytest.mark.e2e
@@ -44,47 +41,6 @@ def wait_for(check: Callable[[], Any], *, within: float = 60.0, what: str = "con
             return last
         time.sleep(0.2)
     pytest.fail(f"{what} not reached within {within} s (last: {last!r})")
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """``ring run`` on the embedded infrastructure; yields the environment the CLI needs."""
-    data = tmp_path_factory.mktemp("ring")
-    pg_port = free_port()
-    env = {
-        **os.environ,
-        "RING_DATA_DIR": str(data),
-        "RING_EMBEDDED_PG_PORT": str(pg_port),
-        "RING_EMBEDDED_KAFKA_PORT": str(free_port()),
-        "RING_LOG_LEVEL": "WARNING",
-    }
-    log = (data / "run.log").open("w+")
-    process = subprocess.Popen(
-        [str(BIN / "ring"), "run"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-
-    def up() -> bool:
-        assert process.poll() is None, log_tail(log)
-        try:
-            return httpx.get(f"{GATEWAY}/ready", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, within=150, what="platform ready")
-        yield {**env, "RING_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/ring"}
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def log_tail(log: Any) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-3000:]
 
 
 class Party:
@@ -270,3 +226,128 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
         timeout=60,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_authorization_matrix(platform: dict[str, str]) -> None:
+    """Every id-taking endpoint, called by a party that is not entitled to that object or
+    operation, is refused (403 or 404) and changes nothing."""
+    admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
+    created = subprocess.run(
+        [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
+        input="correct horse 9!\n",
+        env=platform,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    admin = Party("admin", admin_email)
+    owner, other_owner = Party("party_a"), Party("party_a")
+    provider, other_provider = Party("party_b"), Party("party_b")
+
+    deposit = owner.client.post(
+        "/v1/wallet/deposits",
+        json={"amount_minor": 20_000, "currency": "CNY"},
+        headers={"Idempotency-Key": str(uuid4())},
+    )
+    assert deposit.status_code in (200, 201), deposit.text
+    task_id = owner.client.post(
+        "/v1/tasks",
+        json={
+            "title": "Check 50 invoices",
+            "deadline": "2030-01-01T00:00:00Z",
+            "commission_minor": COMMISSION,
+            "currency": "CNY",
+            "slots": 1,
+        },
+    ).json()["id"]
+    owner.until("POST", f"/v1/tasks/{task_id}/publish", 202)
+    wait_for(
+        lambda: owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
+        what="task published",
+    )
+    provider.client.post(
+        "/v1/providers/me/qualifications",
+        json={"kind": "certificate", "reference": "C-2", "skills": ["accounting"]},
+    )
+    admin.until("POST", f"/v1/admin/providers/{provider.id}/verify", 200)
+    order_id = provider.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
+    voucher_id = upload(provider, order_id, seed=7)
+    owner.until("POST", f"/v1/vouchers/{voucher_id}/reject", 200, json={"reason": "incomplete"})
+    wait_for(lambda: "rejected" in statuses(provider, order_id), what="order rejected")
+    dispute_id = provider.until(
+        "POST",
+        f"/v1/orders/{order_id}/disputes",
+        201,
+        json={"reason": "all invoices were checked", "category": "unfair_rejection"},
+    ).json()["id"]
+    wait_for(lambda: statuses(owner, order_id)[-1] == "disputed", what="order disputed")
+
+    reason = {"reason": "because"}
+    statement = {"statement": "not mine to say"}
+    attempts: list[tuple[Party, str, str, dict[str, Any]]] = [
+        # another Party A on A's task, order, voucher and dispute
+        (other_owner, "POST", f"/v1/tasks/{task_id}/publish", {}),
+        (other_owner, "POST", f"/v1/tasks/{task_id}/cancel", {}),
+        (other_owner, "GET", f"/v1/tasks/{task_id}/candidates", {}),
+        (other_owner, "POST", f"/v1/orders/{order_id}/approve", {}),
+        (other_owner, "POST", f"/v1/orders/{order_id}/decline", {"json": reason}),
+        (other_owner, "GET", f"/v1/orders/{order_id}", {}),
+        (other_owner, "GET", f"/v1/orders/{order_id}/messages", {}),
+        (other_owner, "POST", f"/v1/orders/{order_id}/messages", {"json": {"body": "hi"}}),
+        (other_owner, "GET", f"/v1/vouchers/{voucher_id}", {}),
+        (other_owner, "POST", f"/v1/vouchers/{voucher_id}/approve", {}),
+        (other_owner, "POST", f"/v1/vouchers/{voucher_id}/reject", {"json": reason}),
+        (other_owner, "POST", f"/v1/orders/{order_id}/disputes", {"json": reason}),
+        (other_owner, "GET", f"/v1/disputes/{dispute_id}", {}),
+        (other_owner, "POST", f"/v1/disputes/{dispute_id}/evidence", {"json": statement}),
+        (other_owner, "POST", f"/v1/disputes/{dispute_id}/responses", {"json": statement}),
+        # another Party B on B's order, voucher and dispute
+        (other_provider, "GET", f"/v1/orders/{order_id}", {}),
+        (
+            other_provider,
+            "POST",
+            f"/v1/orders/{order_id}/progress",
+            {"json": {"percent": 50, "note": "x"}},
+        ),
+        (
+            other_provider,
+            "POST",
+            f"/v1/orders/{order_id}/vouchers",
+            {"files": {"files": ("x.png", png(8), "image/png")}, "data": {"note": "x"}},
+        ),
+        (other_provider, "GET", f"/v1/vouchers/{voucher_id}", {}),
+        (other_provider, "GET", f"/v1/disputes/{dispute_id}", {}),
+        (other_provider, "POST", f"/v1/disputes/{dispute_id}/withdraw", {}),
+        (other_provider, "POST", f"/v1/disputes/{dispute_id}/arbitration", {}),
+        # the wrong role altogether
+        (provider, "POST", f"/v1/tasks/{task_id}/publish", {}),
+        (provider, "POST", f"/v1/vouchers/{voucher_id}/approve", {}),
+        (provider, "GET", f"/v1/providers/{other_provider.id}", {}),
+        (owner, "POST", f"/v1/admin/providers/{other_provider.id}/verify", {}),
+        (
+            owner,
+            "POST",
+            f"/v1/admin/disputes/{dispute_id}/resolve",
+            {"json": {"outcome": "refund"}},
+        ),
+        (owner, "GET", f"/v1/admin/audit/{task_id}", {}),
+        (provider, "GET", "/v1/admin/disputes", {}),
+    ]
+    refused = {
+        f"{method} {path} as {party.email}": party.client.request(method, path, **kwargs)
+        for party, method, path, kwargs in attempts
+    }
+    wrong = {
+        k: (r.status_code, r.text[:200])
+        for k, r in refused.items()
+        if r.status_code not in (403, 404)
+    }
+    assert not wrong, wrong
+    assert all(r.json()["error"]["code"] for r in refused.values())
+
+    # nothing changed: the task is still published, the order still disputed, the voucher rejected
+    assert owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published"
+    assert statuses(owner, order_id)[-1] == "disputed"
+    assert owner.client.get(f"/v1/vouchers/{voucher_id}").json()["status"] == "rejected"
+    assert provider.client.get(f"/v1/disputes/{dispute_id}").json()["status"] != "withdrawn"

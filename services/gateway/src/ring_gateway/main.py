@@ -21,11 +21,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from ring_gateway.api import ROUTE_HANDLERS
-from ring_gateway.api.support import Gateway, authenticate
+from ring_gateway.api.support import Gateway, authenticate, refuse_nul_in_query
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
 from ring_gateway.errors import gateway_exception_handlers
 from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
+from ring_gateway.openapi import document_errors
 from ring_gateway.pii import PersonalDataCipher
 from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.tokens import TokenService
@@ -117,7 +118,7 @@ def build_app(
     def provide_gateway() -> Gateway:
         return gw
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, ready, *ROUTE_HANDLERS],
         lifespan=[lifespan],
         state=State({"gateway": gw, "settings": settings, "application": users}),
@@ -125,6 +126,7 @@ def build_app(
             "gw": Provide(provide_gateway, sync_to_thread=False),
             "principal": Provide(authenticate, sync_to_thread=False),
         },
+        before_request=refuse_nul_in_query,
         exception_handlers=gateway_exception_handlers(),
         middleware=[correlation_middleware],
         openapi_config=OpenAPIConfig(
@@ -144,6 +146,8 @@ def build_app(
             security=[{"bearer": []}],
         ),
     )
+    document_errors(app.openapi_schema)
+    return app
 
 
 def create_app(settings: Settings) -> Litestar:

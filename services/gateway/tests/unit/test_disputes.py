@@ -151,6 +151,19 @@ async def test_evidence_file_download(
     assert fakes.calls[-1][1] == f"/admin/disputes/{D}/files/{SHA}"
 
 
+@pytest.mark.parametrize("sha", ["%16" + "a" * 63, "A" * 64, "a" * 63, "not-a-digest"])
+async def test_evidence_file_download_refuses_a_malformed_digest(
+    client: httpx.AsyncClient, fakes: FakeServices, sha: str
+) -> None:
+    """Found by schemathesis: a control character in the digest made the upstream URL invalid (500)."""
+    _, auth = await register(client, "party_a")
+    before = len(fakes.calls)
+    response = await client.get(f"/v1/disputes/{D}/files/{sha}", headers=auth)
+    assert response.status_code in (400, 404)
+    assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert len(fakes.calls) == before
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [

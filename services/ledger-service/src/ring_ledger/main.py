@@ -29,6 +29,7 @@ from ring_ledger.payments import InvalidIdempotencyKey, InvalidSignature
 from ring_ledger.payout_timers import PayoutScheduler
 from ring_ledger.queries import InvalidPage
 from ring_ledger.settlements import SettlementTermsMismatch
+from ring_ledger.totals import ledger_totals
 from ring_runtime.process import create_service_app
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
@@ -86,7 +87,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     app = create_service_app(
         settings=settings,
         title="Ring ledger-service (internal)",
-        route_handlers=[DepositController, WalletController, WithdrawalController, check_ledger],
+        route_handlers=[
+            DepositController,
+            WalletController,
+            WithdrawalController,
+            check_ledger,
+            ledger_totals,
+        ],
         application=ledger,
         translator=TRANSLATOR,
         processors=processors(ledger),

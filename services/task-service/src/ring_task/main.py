@@ -22,6 +22,7 @@ from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.timers import Clock, SystemClock
 from ring_task import domain
+from ring_task.analytics import AnalyticsController, AnalyticsQueries
 from ring_task.api import OrderController, TaskController
 from ring_task.application import Tasks
 from ring_task.cancellation import SubmittedWorkPending
@@ -100,6 +101,7 @@ def create_app(
             OrderController,
             OrderListController,
             OrderMessageController,
+            AnalyticsController,
         ],
         application=tasks,
         translator=TRANSLATOR,
@@ -115,6 +117,7 @@ def create_app(
             "board": board,
             "orders_by_party": orders_by_party,
             "messages": OrderMessages(tasks),
+            "analytics": AnalyticsQueries(board, orders_by_party),
         },
         on_shutdown=[
             deadlines.close,

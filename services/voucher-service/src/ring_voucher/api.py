@@ -107,7 +107,7 @@ class OrderVoucherController(Controller):
         """The order's provider hands in files (multipart ``files``) and a ``note``."""
         form = await request.form()
         max_bytes = vouchers.config.max_file_bytes
-        uploads = [await _read(part, max_bytes) for part in form.getall("files") if part]
+        uploads = [await _read(part, max_bytes) for part in form.getall("files", []) if part]
         note = form.get("note") or ""
         if not isinstance(note, str):
             raise NoteTooLong("the note must be a text field")

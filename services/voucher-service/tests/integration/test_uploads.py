@@ -167,3 +167,27 @@ async def test_strangers_and_too_many_files_are_refused(
     assert rejected.json()["status"] == "rejected"
     listing = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
     assert [v["status"] for v in listing.json()] == ["rejected"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"data": {"note": "no files"}},
+        {"files": [("other", ("r.pdf", b"%PDF-1.7 report", "application/pdf"))]},
+    ],
+)
+async def test_an_upload_without_files_is_refused_not_a_500(
+    client: Client, voucher_settings: Settings, body: dict[str, object]
+) -> None:
+    """Found by schemathesis: without a ``files`` part the form lookup raised KeyError (500)."""
+    owner, provider = uuid4(), uuid4()
+    order_id = seed_order(voucher_settings, owner, provider)
+    answer = await client.post(
+        f"/orders/{order_id}/vouchers",
+        headers=actor(provider),
+        **body,  # type: ignore[arg-type]
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "no_files"
+    assert count_rows(voucher_settings, "vouchers_events") == 0

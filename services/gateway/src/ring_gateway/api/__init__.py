@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from ring_gateway.api.accounts import AdminProviderController, ProviderController, WalletController
+from ring_gateway.api.analytics import ANALYTICS_HANDLERS
 from ring_gateway.api.audit import audit_trail
 from ring_gateway.api.auth import AuthController, get_me
 from ring_gateway.api.disputes import (
@@ -13,7 +14,6 @@ from ring_gateway.api.disputes import (
     OrderDisputeController,
 )
 from ring_gateway.api.marketplace import OrderController, TaskController
-from ring_gateway.api.pending import PENDING_HANDLERS
 from ring_gateway.api.vouchers import VoucherController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -29,7 +29,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DisputeController,
     AdminDisputeController,
     audit_trail,
-    *PENDING_HANDLERS,
+    *ANALYTICS_HANDLERS,
 ]
 
 __all__ = ["ROUTE_HANDLERS"]

@@ -227,7 +227,11 @@ class DisputeController(Controller):
     async def get_evidence_file(
         self,
         dispute_id: FromPath[UUID],
-        sha256: FromPath[str],
+        # Validated here: an arbitrary string would be pasted into the upstream URL (500 on
+        # control characters, path games with "..").
+        sha256: Annotated[
+            str, Parameter(pattern="^[0-9a-f]{64}$", description="Lower-case hex SHA-256")
+        ],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:

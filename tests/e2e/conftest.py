@@ -1,0 +1,101 @@
+"""The running platform shared by the e2e modules that drive it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from ring_runtime.embedded import free_port
+from ring_runtime.settings import SERVICE_PORTS
+
+GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
+BIN = Path(sys.executable).parent
+
+
+def _answering() -> list[int]:
+    """The service ports that still answer."""
+    busy = []
+    for port in SERVICE_PORTS.values():
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+        except httpx.HTTPError:
+            continue
+        busy.append(port)
+    return busy
+
+
+def _until_services_gone(within: float = 60.0) -> None:
+    """Wait for every service port to go quiet: a service still shutting down from the previous
+    module would otherwise keep its port and serve this module's platform."""
+    deadline = time.monotonic() + within
+    while busy := _answering():
+        if time.monotonic() > deadline:
+            pytest.fail(f"ports {busy} still answer; stop whatever serves them first")
+        time.sleep(0.2)
+
+
+def _log_tail(log: IO[str]) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read()[-3000:]
+
+
+# Module scope, not session: every module gets a fresh platform and stops it before the next
+# module runs, so test_ring_run.py (which needs the service ports free) can share the session.
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """``ring run`` on the embedded infrastructure; yields the environment the CLI needs."""
+    _until_services_gone()
+    data = tmp_path_factory.mktemp("ring")
+    pg_port = free_port()
+    env = {
+        **os.environ,
+        "RING_DATA_DIR": str(data),
+        "RING_EMBEDDED_PG_PORT": str(pg_port),
+        "RING_EMBEDDED_KAFKA_PORT": str(free_port()),
+        "RING_LOG_LEVEL": "WARNING",
+        # Every party of every test signs in from 127.0.0.1: the default 10 a minute per IP
+        # would answer 429 to the second test of a module (the limiter has its own unit tests).
+        "RING_AUTH_RATE_LIMIT_PER_MINUTE": os.environ.get("RING_AUTH_RATE_LIMIT_PER_MINUTE", "600"),
+    }
+    log = (data / "run.log").open("w+")
+    process = subprocess.Popen(
+        [str(BIN / "ring"), "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+    def up() -> bool:
+        assert process.poll() is None, _log_tail(log)
+        try:
+            return httpx.get(f"{GATEWAY}/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 150
+        while not up():
+            if time.monotonic() > deadline:
+                pytest.fail(f"platform not ready within 150 s:\n{_log_tail(log)}")
+            time.sleep(0.2)
+        yield {**env, "RING_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/ring"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        _until_services_gone()
+
+
+def platform_log(env: dict[str, str]) -> str:
+    """The tail of the platform's combined log (for assertion messages)."""
+    return (Path(env["RING_DATA_DIR"]) / "run.log").read_text(errors="replace")[-3000:]
