@@ -27,12 +27,6 @@ class InvalidIdempotencyKey(Exception):
     code = "invalid_idempotency_key"
 
 
-class NotImplementedYet(Exception):
-    """The operation belongs to a service that has not landed yet."""
-
-    code = "not_implemented"
-
-
 ERROR_STATUSES: dict[type[Exception], int] = {
     EmailTaken: 409,
     InvalidCredentials: 401,
@@ -42,7 +36,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     IdempotencyKeyReused: 422,
     RequestInProgress: 409,
     UpstreamUnavailable: 503,
-    NotImplementedYet: 501,
 }
 
 
