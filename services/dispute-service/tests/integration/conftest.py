@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
@@ -67,17 +63,3 @@ def seed_order(settings: Settings, owner: UUID, provider: UUID, status: str = "s
 def actor(user_id: UUID) -> dict[str, str]:
     """Headers of a request made by ``user_id`` (what the gateway sets)."""
     return {"X-Ring-Actor": str(user_id)}
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, every: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    pytest.fail(f"condition not met within {within} s (last value: {last!r})")

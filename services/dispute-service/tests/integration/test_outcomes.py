@@ -30,12 +30,12 @@ from ring_ledger.main import create_app as create_ledger_app
 from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import eventually, settings_for
 from ring_runtime.timers import ManualClock
 from ring_task.main import create_app as create_task_app
 from ring_task.timers import TaskTimers
 
-from .conftest import FAST, actor, eventually
+from .conftest import FAST, actor
 
 pytestmark = pytest.mark.integration
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from ring_runtime.testing import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -66,13 +66,11 @@ async def test_party_a_funds_and_publishes_a_task(platform: AsyncTestClient[Lite
     assert published.status_code == 202, published.text
     assert published.json()["status"] in ("funding", "published")
 
-    deadline = time.monotonic() + 30
-    task: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        task = (await gateway.get(f"/v1/tasks/{task_id}", headers=a)).json()
-        if task["status"] == "published":
-            break
-        await asyncio.sleep(0.1)
+    async def published_task() -> dict[str, Any] | None:
+        found: dict[str, Any] = (await gateway.get(f"/v1/tasks/{task_id}", headers=a)).json()
+        return found if found["status"] == "published" else None
+
+    task = await eventually(published_task)
     assert task["status"] == "published", task
     assert task["slots_left"] == 2
     assert task["reserved_minor"] == 2 * (1000 + task["fee_minor"])

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from ring_ledger.main import create_app
 from ring_ledger.payout_timers import PAYOUT
 from ring_runtime.settings import Settings
+from ring_runtime.testing import eventually
 from ring_runtime.timers import ManualClock
 
 pytestmark = pytest.mark.integration
@@ -65,10 +66,10 @@ async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
             answer = await client.get(f"/withdrawals/{paid_id}", headers=_as(party))
             return answer.json()["status"]
 
-        deadline = asyncio.get_running_loop().time() + 20
-        while await paid_status() != "paid":
-            assert asyncio.get_running_loop().time() < deadline, "the payout timer never fired"
-            await asyncio.sleep(0.1)
+        async def paid() -> bool:
+            return await paid_status() == "paid"
+
+        await eventually(paid, within=20)  # the payout timer fired
         assert await asyncio.to_thread(payouts.timers.fire_due) == 0
         assert payouts.timers.pending(PAYOUT, UUID(paid_id)) is None
         paid = (await client.get(f"/withdrawals/{paid_id}", headers=_as(party))).json()

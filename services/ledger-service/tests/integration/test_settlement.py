@@ -206,4 +206,3 @@ async def _redeliver(bootstrap: str, key: str, event_type: str, *, times: int) -
             )
     finally:
         await producer.stop()
-    await asyncio.sleep(0)
