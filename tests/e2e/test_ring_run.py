@@ -56,7 +56,7 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
         assert "postgres" in names, names
         assert any("tansu" in n for n in names), names
         assert len(tree) >= len(services) + 2
-        assert "Ring is running" in _tail(log)
+        assert "Ring is running" in _whole(log)
 
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
@@ -67,10 +67,14 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
     alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, [(p.pid, p.name()) for p in alive]
     assert not any(_healthy(p) for p in ports.values())
-    assert "stopped." in _tail(log)
+    assert "stopped." in _whole(log)
+
+
+def _whole(log) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read()
 
 
 def _tail(log) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-4000:]
+    return _whole(log)[-4000:]
