@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
@@ -43,10 +42,8 @@ def _until_services_gone(within: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def _log_tail(log: IO[str]) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-3000:]
+def _log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
 
 
 # Module scope, not session: every module gets a fresh platform and stops it before the next
@@ -67,10 +64,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         # would answer 429 to the second test of a module (the limiter has its own unit tests).
         "RING_AUTH_RATE_LIMIT_PER_MINUTE": os.environ.get("RING_AUTH_RATE_LIMIT_PER_MINUTE", "600"),
     }
-    log = (data / "run.log").open("w+")
-    process = subprocess.Popen(
-        [str(BIN / "ring"), "run"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    log = data / "run.log"
+    # The child appends through its own descriptor and the fixture reads the file by path:
+    # reading a shared descriptor would move the offset the child writes at.
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(BIN / "ring"), "run"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
 
     def up() -> bool:
         assert process.poll() is None, _log_tail(log)
@@ -92,10 +92,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             process.wait(timeout=90)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
         _until_services_gone()
 
 
 def platform_log(env: dict[str, str]) -> str:
     """The tail of the platform's combined log (for assertion messages)."""
-    return (Path(env["RING_DATA_DIR"]) / "run.log").read_text(errors="replace")[-3000:]
+    return _log_tail(Path(env["RING_DATA_DIR"]) / "run.log")

@@ -218,6 +218,45 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     ]
     assert b1.client.get(f"/v1/orders/{order2}").status_code in (403, 404)
 
+    # Every list pages by cursor: B2's two vouchers one at a time, oldest first.
+    first = a.client.get(f"/v1/orders/{order2}/vouchers", params={"limit": 1}).json()
+    assert [v["id"] for v in first["items"]] == [voucher2]
+    rest = a.client.get(
+        f"/v1/orders/{order2}/vouchers", params={"limit": 1, "cursor": first["next_cursor"]}
+    ).json()
+    assert ([v["id"] for v in rest["items"]], rest["next_cursor"]) == ([resubmitted], None)
+    for text, author in (("Thanks!", a), ("Anytime", b1), ("More next week?", a)):
+        posted = author.client.post(f"/v1/orders/{order1}/messages", json={"body": text})
+        assert posted.status_code == 201, posted.text
+    page = b1.client.get(f"/v1/orders/{order1}/messages", params={"limit": 2}).json()
+    last = b1.client.get(
+        f"/v1/orders/{order1}/messages", params={"limit": 2, "cursor": page["next_cursor"]}
+    ).json()
+    assert [m["body"] for m in page["items"] + last["items"]] == [
+        "Thanks!",
+        "Anytime",
+        "More next week?",
+    ]
+    assert last["next_cursor"] is None
+
+    # B1's statement explains the balance; a payout can be read back and cancelled by B1 only.
+    statement = b1.client.get("/v1/wallet/statement", params={"currency": "CNY"}).json()
+    assert sum(p["credit_minor"] - p["debit_minor"] for p in statement["postings"]) == COMMISSION
+    payout = b1.client.post(
+        "/v1/wallet/withdrawals",
+        json={"amount_minor": 4_000, "currency": "CNY"},
+        headers={"Idempotency-Key": str(uuid4())},
+    )
+    assert payout.status_code == 201, payout.text
+    payout_id = payout.json()["id"]
+    assert b1.wallet()["available_minor"] == COMMISSION - 4_000
+    assert b2.client.get(f"/v1/wallet/withdrawals/{payout_id}").status_code in (403, 404)
+    assert b2.client.post(f"/v1/wallet/withdrawals/{payout_id}/cancel").status_code in (403, 404)
+    assert b1.client.get(f"/v1/wallet/withdrawals/{payout_id}").json()["status"] == "requested"
+    cancelled = b1.client.post(f"/v1/wallet/withdrawals/{payout_id}/cancel")
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    assert b1.wallet()["available_minor"] == COMMISSION
+
     check = subprocess.run(
         [str(BIN / "ring"), "ledger", "check"],
         env=platform,
@@ -296,6 +335,7 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
         (other_owner, "GET", f"/v1/orders/{order_id}/messages", {}),
         (other_owner, "POST", f"/v1/orders/{order_id}/messages", {"json": {"body": "hi"}}),
         (other_owner, "GET", f"/v1/vouchers/{voucher_id}", {}),
+        (other_owner, "GET", f"/v1/orders/{order_id}/vouchers", {}),
         (other_owner, "POST", f"/v1/vouchers/{voucher_id}/approve", {}),
         (other_owner, "POST", f"/v1/vouchers/{voucher_id}/reject", {"json": reason}),
         (other_owner, "POST", f"/v1/orders/{order_id}/disputes", {"json": reason}),
@@ -317,6 +357,8 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
             {"files": {"files": ("x.png", png(8), "image/png")}, "data": {"note": "x"}},
         ),
         (other_provider, "GET", f"/v1/vouchers/{voucher_id}", {}),
+        (other_provider, "GET", f"/v1/orders/{order_id}/vouchers", {}),
+        (other_provider, "GET", f"/v1/orders/{order_id}/messages", {}),
         (other_provider, "GET", f"/v1/disputes/{dispute_id}", {}),
         (other_provider, "POST", f"/v1/disputes/{dispute_id}/withdraw", {}),
         (other_provider, "POST", f"/v1/disputes/{dispute_id}/arbitration", {}),
@@ -345,6 +387,24 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     }
     assert not wrong, wrong
     assert all(r.json()["error"]["code"] for r in refused.values())
+
+    # Each party lists only the disputes of its own orders; admins page through the queue.
+    def dispute_ids(party: Party, path: str, **params: Any) -> list[str]:
+        found: list[str] = []
+        cursor: str | None = None
+        while True:
+            following = {"cursor": cursor} if cursor else {}
+            answer = party.client.get(path, params={**params, "limit": 1, **following})
+            assert answer.status_code == 200, answer.text
+            found += [d["id"] for d in answer.json()["items"]]
+            cursor = answer.json()["next_cursor"]
+            if cursor is None:
+                return found
+
+    assert dispute_ids(provider, "/v1/disputes") == [dispute_id]
+    assert dispute_ids(owner, "/v1/disputes") == [dispute_id]
+    assert dispute_ids(other_provider, "/v1/disputes") == []
+    assert dispute_id in dispute_ids(admin, "/v1/admin/disputes", status="open")
 
     # nothing changed: the task is still published, the order still disputed, the voucher rejected
     assert owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published"

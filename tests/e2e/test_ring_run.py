@@ -43,20 +43,26 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
         "RING_LOG_LEVEL": "WARNING",
     }
     ring = Path(sys.executable).parent / "ring"
-    log = (tmp_path / "run.log").open("w+")
-    process = subprocess.Popen([str(ring), "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = tmp_path / "run.log"
+    # The child appends through its own descriptor; the test reads the file by path, so reading
+    # never moves the offset the child writes at.
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(ring), "run"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     try:
+        # `ring run` prints its banner only once every service answered its health check.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not all(_healthy(p) for p in ports.values()):
+        while time.monotonic() < deadline and "Ring is running" not in _whole(log):
             assert process.poll() is None, _tail(log)
             time.sleep(0.5)
+        assert "Ring is running" in _whole(log), _tail(log)
         assert all(_healthy(p) for p in ports.values()), _tail(log)
         tree = psutil.Process(process.pid).children(recursive=True)
         names = {p.name() for p in tree}
         assert "postgres" in names, names
         assert any("tansu" in n for n in names), names
         assert len(tree) >= len(services) + 2
-        assert "Ring is running" in _whole(log)
 
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
@@ -70,11 +76,9 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
     assert "stopped." in _whole(log)
 
 
-def _whole(log) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()
+def _whole(log: Path) -> str:
+    return log.read_text(errors="replace")
 
 
-def _tail(log) -> str:
+def _tail(log: Path) -> str:
     return _whole(log)[-4000:]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
 from litestar import MediaType, Request, Response
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.params import Parameter
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -26,8 +27,17 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 from opentelemetry import propagate, trace
 
 from ring_runtime.context import causing
+from ring_runtime.paging import InvalidCursor
 
 log = logging.getLogger("ring.http")
+
+#: The ``cursor`` query parameter of a paged list: the ``next_cursor`` of the previous page.
+Cursor = Annotated[
+    str | None,
+    Parameter(max_length=500, description="`next_cursor` of the previous page; omit for the first"),
+]
+#: The ``limit`` query parameter of a paged (or top-N) list.
+Limit = Annotated[int, Parameter(ge=1, le=100)]
 _tracer = trace.get_tracer("ring.http")
 
 
@@ -67,7 +77,9 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
 
     Args:
         domain_statuses: domain exception class → HTTP status; each class has a ``code``.
+            A paging cursor the service did not issue is a 400 everywhere.
     """
+    domain_statuses = {InvalidCursor: HTTP_400_BAD_REQUEST, **domain_statuses}
 
     def domain(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         for cls in type(exc).__mro__:

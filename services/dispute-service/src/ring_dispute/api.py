@@ -19,7 +19,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ring_dispute.application import Disputes
 from ring_dispute.domain import Dispute
 from ring_dispute.projections import OrderStepView
-from ring_dispute.queue import DisputeQueue, QueueEntry
+from ring_dispute.queue import DisputePage, DisputeQueue
+from ring_runtime.http import Cursor, Limit
 
 Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 Category = Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"]
@@ -156,6 +157,22 @@ class DisputeController(Controller):
     path = "/disputes"
     tags = ["disputes"]
 
+    @get("/", operation_id="ListMyDisputes")
+    async def list_my_disputes(
+        self,
+        actor: UUID,
+        queue: DisputeQueue,
+        disputes: Disputes,
+        status: Annotated[str | None, Parameter(max_length=40)] = None,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> DisputePage:
+        """Disputes about the actor's orders (as owner or provider), oldest first."""
+        await asyncio.to_thread(disputes.catch_up)
+        return await asyncio.to_thread(
+            queue.list, status=status, party_id=actor, cursor=cursor, limit=limit
+        )
+
     @get("/{dispute_id:uuid}", operation_id="GetDispute")
     async def get_dispute(self, actor: UUID, dispute_id: UUID, disputes: Disputes) -> DisputeView:
         """The case with evidence and the order's history; parties only."""
@@ -217,13 +234,16 @@ class AdminDisputeController(Controller):
         self,
         queue: DisputeQueue,
         disputes: Disputes,
-        status: str | None = None,
+        status: Annotated[str | None, Parameter(max_length=40)] = None,
         overdue: bool | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    ) -> list[QueueEntry]:
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> DisputePage:
         """The queue, oldest first, filtered by status and by the overdue flag."""
         await asyncio.to_thread(disputes.catch_up)
-        return await asyncio.to_thread(queue.list, status, overdue, limit)
+        return await asyncio.to_thread(
+            queue.list, status=status, overdue=overdue, cursor=cursor, limit=limit
+        )
 
     @get("/{dispute_id:uuid}", operation_id="GetDisputeAsAdmin")
     async def get_dispute(self, dispute_id: UUID, disputes: Disputes) -> DisputeView:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg.sql import SQL, Composed
 
 from ring_dispute.domain import Dispute, DisputeStatus
+from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.timers import Clock, DurableTimers
 
@@ -42,6 +43,13 @@ class QueueEntry(msgspec.Struct, frozen=True, kw_only=True):
     response_due: datetime
     arbitration_due: datetime | None
     overdue: bool
+
+
+class DisputePage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the queue and the cursor of the next page (``None`` on the last page)."""
+
+    items: list[QueueEntry]
+    next_cursor: str | None
 
 
 class DisputeQueue:
@@ -122,10 +130,22 @@ class DisputeQueue:
         return apply
 
     def list(
-        self, status: str | None = None, overdue: bool | None = None, limit: int = 100
-    ) -> list[QueueEntry]:
-        """The queue, oldest first; ``overdue`` filters on the clock's now."""
-        now = self.clock.now()
+        self,
+        *,
+        status: str | None = None,
+        overdue: bool | None = None,
+        party_id: UUID | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> DisputePage:
+        """One page of the queue, oldest first; ``overdue`` is judged on the clock's now.
+
+        ``party_id`` narrows it to the disputes of that party's orders (as owner or provider).
+
+        Raises:
+            InvalidCursor: ``cursor`` was not made by this listing.
+        """
+        params: dict[str, Any] = {"now": self.clock.now(), "status": status, "party": party_id}
         overdue_sql = SQL("(status = 'arbitration' AND COALESCE(arbitration_due < %(now)s, FALSE))")
         where: list[SQL | Composed] = [SQL("TRUE")]
         if status:
@@ -134,9 +154,18 @@ class DisputeQueue:
             where.append(overdue_sql)
         elif overdue is False:
             where.append(SQL("NOT ") + overdue_sql)
+        if party_id:
+            where.append(SQL("(owner_id = %(party)s OR provider_id = %(party)s)"))
+        if cursor:
+            params["after_at"], params["after_id"] = decode_position(cursor)
+            where.append(SQL("(opened_at, id) > (%(after_at)s, %(after_id)s)"))
+        params["limit"] = limit + 1
         query = SQL(
             "SELECT *, {} AS overdue FROM {} WHERE {} ORDER BY opened_at, id LIMIT %(limit)s"
         ).format(overdue_sql, self.table, SQL(" AND ").join(where))
         with self.store.reading() as conn:
-            rows = conn.execute(query, {"now": now, "status": status, "limit": limit}).fetchall()
-        return [QueueEntry(**row) for row in rows]
+            rows = conn.execute(query, params).fetchall()
+        entries = [QueueEntry(**row) for row in rows]
+        page, more = entries[:limit], len(entries) > limit
+        following = encode_position(page[-1].opened_at, page[-1].id) if more else None
+        return DisputePage(items=page, next_cursor=following)

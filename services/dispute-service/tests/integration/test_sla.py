@@ -80,13 +80,14 @@ async def test_no_response_escalates_once_across_a_restart_then_overdue(
         assert (view["status"], view["escalated_automatically"]) == ("arbitration", True)
         assert view["overdue"] is False
 
-        queue = await client.get("/admin/disputes", params={"status": "arbitration"})
-        assert [e["id"] for e in queue.json()] == [str(dispute_id)]
-        assert queue.json()[0]["overdue"] is False
+        queue = (await client.get("/admin/disputes", params={"status": "arbitration"})).json()
+        assert [e["id"] for e in queue["items"]] == [str(dispute_id)]
+        assert queue["items"][0]["overdue"] is False
         clock.advance(timedelta(days=3, seconds=1))
         overdue = (await client.get("/admin/disputes", params={"overdue": "true"})).json()
-        assert [(e["id"], e["overdue"]) for e in overdue] == [(str(dispute_id), True)]
-        assert (await client.get("/admin/disputes", params={"overdue": "false"})).json() == []
+        assert [(e["id"], e["overdue"]) for e in overdue["items"]] == [(str(dispute_id), True)]
+        on_time = (await client.get("/admin/disputes", params={"overdue": "false"})).json()
+        assert on_time == {"items": [], "next_cursor": None}
         detail = (await client.get(f"/admin/disputes/{dispute_id}")).json()
         assert detail["overdue"] is True
 

@@ -254,14 +254,35 @@ async def test_openapi_documents_the_error_model_of_every_operation(
     assert set(answer.json()["error"]) == {"code", "message", "details"}
 
 
-async def test_openapi_documents_list_answers_as_arrays(client: httpx.AsyncClient) -> None:
-    """Found by schemathesis: list answers were documented as objects (``[]`` broke the schema)."""
+async def test_openapi_documents_the_shape_of_list_answers(client: httpx.AsyncClient) -> None:
+    """Found by schemathesis: list answers were documented as objects (``[]`` broke the schema).
+    Paged lists answer ``{items, next_cursor}`` objects; ranked top-N lists answer arrays."""
     schema = (await client.get("/schema/openapi.json")).json()
-    for path in ("/v1/admin/disputes", "/v1/orders/{order_id}/messages"):
+
+    def answer(path: str) -> dict[str, Any]:
         body = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
-        assert body["schema"]["type"] == "array", path
-    me = schema["paths"]["/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]
-    assert me["schema"]["type"] == "object"
+        return body  # type: ignore[no-any-return]
+
+    for path in PAGED_LISTS:
+        assert answer(path)["schema"]["type"] == "object", path
+        example = next(iter(answer(path)["examples"].values()))["value"]
+        assert isinstance(example["items"], list), path
+        names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
+        assert {"cursor", "limit"} <= names, path
+    for path in ("/v1/tasks/{task_id}/candidates", "/v1/providers/me/recommendations"):
+        assert answer(path)["schema"]["type"] == "array", path
+    assert answer("/v1/me")["schema"]["type"] == "object"
+
+
+#: Every cursor-paged list of the public API.
+PAGED_LISTS = (
+    "/v1/tasks",
+    "/v1/orders",
+    "/v1/orders/{order_id}/messages",
+    "/v1/orders/{order_id}/vouchers",
+    "/v1/disputes",
+    "/v1/admin/disputes",
+)
 
 
 @pytest.mark.parametrize(

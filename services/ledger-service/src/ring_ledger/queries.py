@@ -22,6 +22,8 @@ from ring_ledger.domain.wallet import wallet_uuid
 
 _ACCOUNT_OPENED = get_topic(Account.Opened)  # type: ignore[attr-defined]
 _ESCROW_FUNDED = get_topic(Escrow.Funded)  # type: ignore[attr-defined]
+#: Largest statement cursor: account versions are PostgreSQL bigints.
+MAX_CURSOR = 2**63 - 1
 
 
 class LedgerQueries(LedgerBase):
@@ -44,8 +46,8 @@ class LedgerQueries(LedgerBase):
         """Postings of the party's available account after ``cursor``, oldest first."""
         if type(limit) is not int or not 1 <= limit <= 1000:
             raise InvalidPage(f"limit must be an integer in [1, 1000], got {limit!r}")
-        if type(cursor) is not int or cursor < 0:
-            raise InvalidPage(f"cursor must be a non-negative integer, got {cursor!r}")
+        if type(cursor) is not int or not 0 <= cursor <= MAX_CURSOR:
+            raise InvalidPage(f"cursor must be an integer in [0, {MAX_CURSOR}], got {cursor!r}")
         key = AccountKey.available(party_id, check_currency(currency))
         events = list(self.events.get(key.id, gt=max(cursor, 1), limit=limit + 1))
         postings = [p for p in map(posting_from_event, events[:limit]) if p is not None]

@@ -33,6 +33,7 @@ from ring_ledger.domain import (
     WithdrawalNotFound,
     WithdrawalStatus,
 )
+from ring_ledger.queries import MAX_CURSOR, InvalidPage
 
 from .conftest import make_ledger
 
@@ -254,6 +255,10 @@ def test_statement_pages_postings_in_order(ledger: Ledger) -> None:
     assert rest.postings[-1].pending_debit_minor == 7
     assert rest.next_cursor is None
     assert ledger.statement("nobody", "CNY").postings == []
+    for cursor, limit in ((-1, 4), (MAX_CURSOR + 1, 4), (0, 0), (0, 1001)):
+        with pytest.raises(InvalidPage):
+            ledger.statement("A", "CNY", cursor=cursor, limit=limit)
+    assert ledger.statement("A", "CNY", cursor=MAX_CURSOR).postings == []
 
 
 def test_concurrent_publishes_fund_only_the_affordable_ones() -> None:

@@ -22,10 +22,10 @@ from ring_matching.domain import Blocklist, Provider
 from ring_matching.projections.board import BoardPage, BoardProjection, BoardQuery, BoardSort
 from ring_matching.projections.performance import PerformanceProjection, PerformanceView
 from ring_matching.recommendations import Candidate, Matchmaker, Recommendation
+from ring_runtime.http import Limit
 
 Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
 
 
 class QualificationSubmission(

@@ -9,6 +9,9 @@ Why blocks live on a :class:`Blocklist` per owner and not on :class:`Provider`: 
 Party A's decision about its own tasks, not a fact about the provider's qualification. Keeping
 it on A's own aggregate means blocking needs no registered provider, A's blocks never contend
 with admin decisions on the provider, and "whom has A blocked" is one aggregate read.
+
+:func:`dispute_lost_by_provider` is the rule the performance record uses to count an
+arbitrator's decision against a provider.
 """
 
 from __future__ import annotations
@@ -29,6 +32,25 @@ BLOCKLIST_NAMESPACE = UUID("8f6b2f0e-4c1d-4a57-9b7e-2d3c4b5a6e71")
 def normalize_skills(skills: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Skills compared case-insensitively: trimmed, lower-case, unique, sorted."""
     return tuple(sorted({skill.strip().lower() for skill in skills if skill.strip()}))
+
+
+#: A split leaves the provider this share of the slot or more without counting as lost.
+SPLIT_WON_FROM_PERCENT = 50
+
+
+def dispute_lost_by_provider(outcome: str, provider_share_percent: int) -> bool:
+    """Whether an arbitrator's decision counts against the provider's performance record.
+
+    ``refund`` (the owner gets the money back) is lost, ``release`` (the provider is paid in
+    full) is won, and a ``split`` is lost when the provider keeps less than half of the slot
+    (``provider_share_percent < 50``); an even split is not lost. A withdrawn dispute is never
+    decided, so it is not lost either.
+    """
+    if outcome == "refund":
+        return True
+    if outcome == "split":
+        return provider_share_percent < SPLIT_WON_FROM_PERCENT
+    return False
 
 
 class Verification(StrEnum):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.status_codes import (
-    HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
@@ -19,7 +18,6 @@ from ring_matching.projections.board import BoardProjection
 from ring_matching.projections.directory import ProviderDirectoryProjection
 from ring_matching.projections.performance import PerformanceProjection
 from ring_matching.recommendations import Matchmaker
-from ring_runtime.paging import InvalidCursor
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import EventTranslator
@@ -40,7 +38,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.AlreadyVerified: HTTP_409_CONFLICT,
     domain.IllegalTransition: HTTP_409_CONFLICT,
     domain.ConcurrentUpdate: HTTP_409_CONFLICT,
-    InvalidCursor: HTTP_400_BAD_REQUEST,
 }
 
 
@@ -58,7 +55,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[ProviderController, BlocklistController, BoardController],
         application=providers,
         translator=TRANSLATOR,
-        processors=[board.processor(), directory.processor(), performance.processor()],
+        processors=[board.processor(), directory.processor(), *performance.processors()],
         domain_errors=ERROR_STATUSES,
         dependencies={
             "providers": providers,

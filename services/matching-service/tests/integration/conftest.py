@@ -58,6 +58,13 @@ async def services(
 
 
 @pytest.fixture
+async def matching(matching_settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The matching service alone, in-process (for events published straight to the broker)."""
+    async with AsyncTestClient(create_matching_app(matching_settings)) as client:
+        yield client
+
+
+@pytest.fixture
 def tasks(task_settings: Settings) -> Iterator[Tasks]:
     """The task application on the task service's schema, to stand in for the ledger."""
     app = create_application(Tasks, task_settings)
@@ -68,6 +75,16 @@ def tasks(task_settings: Settings) -> Iterator[Tasks]:
 def actor(user_id: UUID) -> dict[str, str]:
     """Headers of a request made by ``user_id`` (what the gateway sets)."""
     return {"X-Ring-Actor": str(user_id)}
+
+
+async def qualify(matching: AsyncTestClient[Any], provider: UUID) -> None:
+    """The provider submits a qualification: matching now knows it (and shows its record)."""
+    response = await matching.post(
+        f"/providers/{provider}/qualifications",
+        json={"kind": "certificate", "reference": "CVAT-42", "skills": ["labeling"]},
+        headers=actor(provider),
+    )
+    assert response.status_code == 201, response.text
 
 
 def new_task(**overrides: Any) -> dict[str, Any]:

@@ -19,20 +19,11 @@ from ring_runtime.testing import eventually
 from ring_task.application import Tasks
 from ring_task.providers import ProviderStanding, ProviderStandingProjection
 
-from .conftest import actor, publish_funded_task
+from .conftest import actor, publish_funded_task, qualify
 
 pytestmark = pytest.mark.integration
 
 Client = AsyncTestClient[Any]
-
-
-async def _qualify(matching: Client, provider: UUID) -> None:
-    response = await matching.post(
-        f"/providers/{provider}/qualifications",
-        json={"kind": "certificate", "reference": "CVAT-42", "skills": ["labeling"]},
-        headers=actor(provider),
-    )
-    assert response.status_code == 201, response.text
 
 
 async def _take(task: Client, task_id: str, provider: UUID) -> tuple[int, str]:
@@ -57,7 +48,7 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
     try:
         # Not verified: refused; verified: accepted once the task service has heard of it.
-        await _qualify(matching, verified_later)
+        await qualify(matching, verified_later)
         assert await _take(task, task_id, verified_later) == (403, "provider_not_verified")
         verify = await matching.post(f"/providers/{verified_later}/verify", headers=actor(admin))
         assert verify.status_code == 200, verify.text
@@ -68,7 +59,7 @@ async def test_verification_suspension_and_blocks_gate_orders(
         assert accepted == 201
 
         # Blocked by the owner: refused until unblocked.
-        await _qualify(matching, blocked)
+        await qualify(matching, blocked)
         await matching.post(f"/providers/{blocked}/verify", headers=actor(admin))
         block = await matching.post(f"/owners/{owner}/blocks/{blocked}", headers=actor(owner))
         assert block.status_code == 200, block.text
@@ -85,7 +76,7 @@ async def test_verification_suspension_and_blocks_gate_orders(
         assert await eventually(lambda: _first_success(task, task_id, blocked)) == 201
 
         # Suspended (before verification, same provider stream, so order is kept): refused.
-        await _qualify(matching, suspended)
+        await qualify(matching, suspended)
         await matching.post(f"/providers/{suspended}/suspend", headers=actor(admin))
         await matching.post(f"/providers/{suspended}/verify", headers=actor(admin))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID, uuid4
 
+import msgspec
 import pytest
 
 from ring_matching.scoring import (
@@ -122,6 +123,26 @@ def test_a_task_without_required_skills_fits_every_skill_set() -> None:
 def test_newcomers_start_in_the_middle_and_lost_disputes_weigh() -> None:
     assert record_fit(RecordFigures()) == pytest.approx(0.5)
     assert record_fit(WEAK) < record_fit(RecordFigures()) < record_fit(STRONG)
+
+
+def test_a_lost_dispute_ranks_a_provider_below_an_otherwise_identical_one() -> None:
+    task = _task()
+    # the lower id would win a tie, so only the lost dispute can put it second
+    disputed = ProviderProfile(
+        provider_id=UUID(int=1),
+        verification="verified",
+        skills=frozenset({"labeling", "python"}),
+        record=msgspec.structs.replace(STRONG, disputes_lost=1),
+    )
+    clean = ProviderProfile(
+        provider_id=UUID(int=2),
+        verification="verified",
+        skills=frozenset({"labeling", "python"}),
+        record=STRONG,
+    )
+    ranked = rank_providers(task, [disputed, clean], NOW)
+    assert _ids(ranked) == [clean.provider_id, disputed.provider_id]
+    assert ranked[1][1].record == pytest.approx(ranked[0][1].record - 0.5 / 20, abs=1e-4)
 
 
 def test_feasibility_compares_time_left_with_usual_turnaround() -> None:

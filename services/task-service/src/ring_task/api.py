@@ -16,6 +16,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from ring_runtime.http import Cursor, Limit
 from ring_task.application import Tasks
 from ring_task.domain import Order, Task
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
@@ -208,8 +209,8 @@ class TaskController(Controller):
         currency: str | None = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         owner_id: UUID | None = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: Cursor = None,
+        limit: Limit = 20,
     ) -> TaskBoardPage:
         """The task board: newest first, filtered, one page per call (eventually consistent)."""
         query = BoardQuery(

@@ -6,14 +6,12 @@ import os
 
 from litestar import Litestar
 from litestar.status_codes import (
-    HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from ring_runtime.paging import InvalidCursor
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import EventTranslator
@@ -63,7 +61,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.ProviderNotVerified: HTTP_403_FORBIDDEN,
     domain.ProviderSuspended: HTTP_403_FORBIDDEN,
     domain.ProviderBlocked: HTTP_403_FORBIDDEN,
-    InvalidCursor: HTTP_400_BAD_REQUEST,
     SubmittedWorkPending: HTTP_409_CONFLICT,
 }
 

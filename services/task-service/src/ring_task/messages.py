@@ -24,6 +24,8 @@ from litestar import Controller, get, post
 from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_201_CREATED
 
+from ring_runtime.http import Cursor, Limit
+from ring_runtime.paging import page_of_history
 from ring_task.application import Tasks
 from ring_task.domain import ConcurrentUpdate, Order
 
@@ -129,6 +131,13 @@ class MessageView(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
+class MessagePage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the conversation and the cursor of the next page (``None`` on the last)."""
+
+    items: list[MessageView]
+    next_cursor: str | None
+
+
 def _view(order: Order, message: Message) -> MessageView:
     return MessageView(
         id=message.id,
@@ -159,8 +168,14 @@ class OrderMessageController(Controller):
 
     @get("/{order_id:uuid}/messages", operation_id="ListMessages")
     async def list_messages(
-        self, actor: UUID, order_id: UUID, messages: OrderMessages
-    ) -> list[MessageView]:
-        """The conversation, oldest first (the order's parties only)."""
+        self,
+        actor: UUID,
+        order_id: UUID,
+        messages: OrderMessages,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> MessagePage:
+        """The conversation, oldest first (the order's parties only), a page at a time."""
         order, found = await asyncio.to_thread(messages.list, order_id, actor)
-        return [_view(order, m) for m in found]
+        page, following = page_of_history(found, scope=str(order_id), cursor=cursor, limit=limit)
+        return MessagePage(items=[_view(order, m) for m in page], next_cursor=following)

@@ -39,7 +39,8 @@ from ring_events.task import (
 )
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
-from ring_runtime.paging import InvalidCursor, decode_cursor, encode_cursor
+from ring_runtime.http import Cursor, Limit
+from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
 
 #: Status each published order event leaves the order in.
@@ -155,7 +156,7 @@ class OrdersByParty:
             clauses.append(SQL("task_id = %s"))
             params.append(task_id)
         if cursor:
-            created_at, last_id = _decode_cursor(cursor)
+            created_at, last_id = decode_position(cursor)
             clauses.append(SQL("(created_at, id) < (%s, %s)"))
             params.extend([created_at, last_id])
         statement = (
@@ -171,20 +172,8 @@ class OrdersByParty:
             rows = conn.execute(statement, params).fetchall()
         items = [OrderRow(**row) for row in rows]
         page, more = items[:limit], len(items) > limit
-        next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        next_cursor = encode_position(page[-1].created_at, page[-1].id) if more and page else None
         return OrderPage(items=page, next_cursor=next_cursor)
-
-
-def _encode_cursor(created_at: datetime, order_id: UUID) -> str:
-    return encode_cursor(created_at.isoformat(), str(order_id))
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    created_at, order_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(created_at), UUID(order_id)
-    except ValueError:
-        raise InvalidCursor(f"cursor {cursor!r} is not valid; start again without it") from None
 
 
 class OrderListController(Controller):
@@ -200,8 +189,8 @@ class OrderListController(Controller):
         orders_by_party: OrdersByParty,
         status: Annotated[str | None, Parameter(max_length=40)] = None,
         task_id: UUID | None = None,
-        cursor: Annotated[str | None, Parameter(max_length=500)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: Cursor = None,
+        limit: Limit = 20,
     ) -> OrderPage:
         """Orders where the actor is the task owner or the provider, newest first."""
         return await asyncio.to_thread(

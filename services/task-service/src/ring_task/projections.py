@@ -36,7 +36,7 @@ from ring_events.task import (
 )
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
-from ring_runtime.paging import InvalidCursor, decode_cursor, encode_cursor
+from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
 
 
@@ -213,7 +213,7 @@ class TaskBoardProjection:
             clauses.append(SQL("search @@ websearch_to_tsquery('simple', %s)"))
             params.append(query.q)
         if query.cursor:
-            created_at, last_id = _decode_cursor(query.cursor)
+            created_at, last_id = decode_position(query.cursor)
             clauses.append(SQL("(created_at, id) < (%s, %s)"))
             params.extend([created_at, last_id])
         where = SQL(" WHERE ") + SQL(" AND ").join(clauses) if clauses else SQL("")
@@ -232,17 +232,5 @@ class TaskBoardProjection:
             rows = conn.execute(statement, params).fetchall()
         items = [TaskBoardRow(**{**row, "currency": row["currency"].strip()}) for row in rows]
         page, more = items[: query.limit], len(items) > query.limit
-        cursor = _encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        cursor = encode_position(page[-1].created_at, page[-1].id) if more and page else None
         return TaskBoardPage(items=page, next_cursor=cursor)
-
-
-def _encode_cursor(created_at: datetime, task_id: UUID) -> str:
-    return encode_cursor(created_at.isoformat(), str(task_id))
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    created_at, task_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(created_at), UUID(task_id)
-    except ValueError:
-        raise InvalidCursor(f"cursor {cursor!r} is not valid; start again without it") from None

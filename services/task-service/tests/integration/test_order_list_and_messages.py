@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.paging import encode_cursor
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
 from ring_task.main import create_app
@@ -110,11 +111,30 @@ async def test_parties_converse_and_strangers_cannot(
 
         thread = await client.get(f"/orders/{order_id}/messages", headers=actor(provider))
         assert thread.status_code == 200
-        bodies = [m["body"] for m in thread.json()]
+        assert thread.json()["next_cursor"] is None
+        bodies = [m["body"] for m in thread.json()["items"]]
         assert bodies[0] == "Boxes or polygons?"
         assert sorted(bodies[1:]) == ["Boxes 0", "Boxes 1", "Boxes 2"]
-        roles = {m["body"]: m["role"] for m in thread.json()}
+        roles = {m["body"]: m["role"] for m in thread.json()["items"]}
         assert (roles["Boxes 0"], roles["Boxes 2"]) == ("provider", "owner")
+
+        first = await client.get(
+            f"/orders/{order_id}/messages", params={"limit": 3}, headers=actor(owner)
+        )
+        assert [m["body"] for m in first.json()["items"]] == bodies[:3]
+        rest = await client.get(
+            f"/orders/{order_id}/messages",
+            params={"limit": 3, "cursor": first.json()["next_cursor"]},
+            headers=actor(owner),
+        )
+        assert [m["body"] for m in rest.json()["items"]] == bodies[3:]
+        assert rest.json()["next_cursor"] is None
+        for foreign in (encode_cursor(str(uuid4()), "1"), encode_cursor(str(order_id), "x")):
+            refused_cursor = await client.get(
+                f"/orders/{order_id}/messages", params={"cursor": foreign}, headers=actor(owner)
+            )
+            assert refused_cursor.status_code == 400, refused_cursor.text
+            assert refused_cursor.json()["error"]["code"] == "invalid_cursor"
 
         stranger = uuid4()
         refused = await client.post(
@@ -132,6 +152,6 @@ async def test_parties_converse_and_strangers_cannot(
             bad = await client.post(f"/orders/{order_id}/messages", json=body, headers=actor(owner))
             assert bad.status_code == 400, (body, bad.text)
         after = await client.get(f"/orders/{order_id}/messages", headers=actor(owner))
-        assert len(after.json()) == 4
+        assert len(after.json()["items"]) == 4
         order = await client.get(f"/orders/{order_id}", headers=actor(owner))
         assert order.json()["status"] == "accepted"  # messages do not move the order

@@ -16,6 +16,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_runtime.http import Cursor, Limit
 from ring_voucher.application import Vouchers
 from ring_voucher.domain import NoteTooLong, Voucher
 from ring_voucher.files import UnsupportedFileType
@@ -81,6 +82,13 @@ class VoucherView(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class VoucherPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of an order's vouchers and the cursor of the next page (``None`` on the last)."""
+
+    items: list[VoucherView]
+    next_cursor: str | None
+
+
 class VoucherCreated(msgspec.Struct, frozen=True, kw_only=True):
     """A voucher was handed in: its id and the content address of each file, in upload order."""
 
@@ -116,11 +124,18 @@ class OrderVoucherController(Controller):
 
     @get("/{order_id:uuid}/vouchers", operation_id="ListOrderVouchers")
     async def list_vouchers(
-        self, actor: UUID, order_id: UUID, vouchers: Vouchers
-    ) -> list[VoucherView]:
-        """Every voucher of the order, oldest first (resubmissions keep the history)."""
-        found = await asyncio.to_thread(vouchers.vouchers_of_order, order_id, actor)
-        return [VoucherView.of(v) for v in found]
+        self,
+        actor: UUID,
+        order_id: UUID,
+        vouchers: Vouchers,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> VoucherPage:
+        """The order's vouchers, oldest first (resubmissions keep the history), a page at a time."""
+        found, following = await asyncio.to_thread(
+            vouchers.vouchers_of_order, order_id, actor, cursor=cursor, limit=limit
+        )
+        return VoucherPage(items=[VoucherView.of(v) for v in found], next_cursor=following)
 
 
 class VoucherController(Controller):

@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ring_runtime.blobs import BlobStore
+from ring_runtime.paging import page_of_history
 from ring_runtime.store import RingApplication
 from ring_runtime.timers import Clock, SystemClock
 from ring_voucher.config import VoucherConfig
@@ -195,12 +196,22 @@ class Vouchers(RingApplication):
             raise NotOrderParty(f"user {actor_id} is not a party of voucher {voucher_id}")
         return voucher
 
-    def vouchers_of_order(self, order_id: UUID, actor_id: UUID) -> list[Voucher]:
-        """Every voucher of the order, oldest first, for a party of the order."""
+    def vouchers_of_order(
+        self, order_id: UUID, actor_id: UUID, *, cursor: str | None = None, limit: int = 20
+    ) -> tuple[list[Voucher], str | None]:
+        """A page of the order's vouchers, oldest first, for a party of the order, and the
+        cursor of the next page.
+
+        Raises:
+            InvalidCursor: ``cursor`` was not issued for this order's vouchers.
+        """
         order = self._known_order(order_id)
         if actor_id not in (order.owner_id, order.provider_id):
             raise NotOrderParty(f"user {actor_id} is not a party of order {order_id}")
-        return [self.get_voucher(v) for v in self._trail(order_id).voucher_ids]
+        ids, following = page_of_history(
+            self._trail(order_id).voucher_ids, scope=str(order_id), cursor=cursor, limit=limit
+        )
+        return [self.get_voucher(v) for v in ids], following
 
     # -- plumbing ----------------------------------------------------------------------------
 

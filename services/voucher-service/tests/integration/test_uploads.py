@@ -166,7 +166,45 @@ async def test_strangers_and_too_many_files_are_refused(
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "rejected"
     listing = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
-    assert [v["status"] for v in listing.json()] == ["rejected"]
+    assert listing.json() == {"items": [listing.json()["items"][0]], "next_cursor": None}
+    assert listing.json()["items"][0]["status"] == "rejected"
+    outsider = await client.get(f"/orders/{order_id}/vouchers", headers=actor(uuid4()))
+    assert outsider.status_code == 403
+
+
+async def test_an_orders_vouchers_page_oldest_first(
+    client: Client, voucher_settings: Settings
+) -> None:
+    owner, provider = uuid4(), uuid4()
+    order_id = seed_order(voucher_settings, owner, provider)
+    handed_in = []
+    for attempt in range(3):
+        pdf = ("r.pdf", b"%PDF-1.7 report " + bytes([attempt]), "application/pdf")
+        created = await _submit(client, order_id, provider, pdf)
+        assert created.status_code == 201, created.text
+        handed_in.append(created.json()["id"])
+        if attempt < 2:
+            rejected = await client.post(
+                f"/vouchers/{handed_in[-1]}/reject", json={"reason": "blurry"}, headers=actor(owner)
+            )
+            assert rejected.status_code == 200, rejected.text
+
+    path = f"/orders/{order_id}/vouchers"
+    first = (await client.get(path, params={"limit": 2}, headers=actor(owner))).json()
+    assert [v["id"] for v in first["items"]] == handed_in[:2]
+    rest = await client.get(
+        path, params={"limit": 2, "cursor": first["next_cursor"]}, headers=actor(owner)
+    )
+    assert [(v["id"], v["status"]) for v in rest.json()["items"]] == [(handed_in[2], "submitted")]
+    assert rest.json()["next_cursor"] is None
+    other_order = seed_order(voucher_settings, owner, provider)
+    foreign = await client.get(
+        f"/orders/{other_order}/vouchers",
+        params={"cursor": first["next_cursor"]},
+        headers=actor(owner),
+    )
+    assert foreign.status_code == 400, foreign.text
+    assert foreign.json()["error"]["code"] == "invalid_cursor"
 
 
 @pytest.mark.parametrize(

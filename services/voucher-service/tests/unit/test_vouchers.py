@@ -68,7 +68,7 @@ def test_refused_uploads_store_nothing(world: World) -> None:
     with pytest.raises(UnsupportedFileType):
         world.submit(order_id, [PDF, b"\x7fELF\x02\x01\x01\x00"])
     assert world.blobs.blobs == {}
-    assert world.app.vouchers_of_order(order_id, world.owner) == []
+    assert world.app.vouchers_of_order(order_id, world.owner) == ([], None)
 
 
 def test_the_same_file_on_another_order_is_flagged(world: World) -> None:
@@ -101,8 +101,8 @@ def test_rejection_needs_a_reason_and_allows_a_resubmission(world: World) -> Non
     resubmitted = world.app.get_voucher(second)
     assert resubmitted.resubmission_of == first
     assert resubmitted.flags == (), "reusing a file on the same order is not suspicious"
-    history = world.app.vouchers_of_order(order_id, world.provider)
-    assert [v.id for v in history] == [first, second]
+    history, following = world.app.vouchers_of_order(order_id, world.provider)
+    assert ([v.id for v in history], following) == ([first, second], None)
     assert [s.status for s in history[0].history] == ["submitted", "rejected"]
     assert history[0].history[-1].note == "blurry photos"
 

@@ -11,11 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ring_gateway.api.marketplace import IdempotencyKey, Limit
+from ring_gateway.api.marketplace import IdempotencyKey
 from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonRequest
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, idempotent, relay, require
+from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, idempotent, require
 from ring_gateway.errors import RoleForbidden
 from ring_gateway.tokens import Principal
+from ring_runtime.http import Limit
 
 _ID = "0b7c8f1e-5a51-4c3e-8f0e-3d1f0b8f7a10"
 _PROVIDER = {
@@ -25,6 +26,34 @@ _PROVIDER = {
     "may_take_orders": True,
     "qualification": {"kind": "license", "reference": "LIC-42", "skills": ["labeling"]},
 }
+_WITHDRAWAL = {
+    "id": _ID,
+    "party_id": _ID,
+    "amount_minor": 10000,
+    "currency": "CNY",
+    "status": "requested",
+    "clears_at": "2026-11-29T08:00:00Z",
+}
+_STATEMENT = {
+    "party_id": _ID,
+    "currency": "CNY",
+    "postings": [
+        {
+            "sequence": 2,
+            "transfer_id": "deposit:0b7c8f1e",
+            "code": "deposit",
+            "debit_minor": 0,
+            "credit_minor": 50000,
+            "pending_debit_minor": 0,
+            "pending_credit_minor": 0,
+            "occurred_at": "2026-11-27T08:00:00Z",
+        }
+    ],
+    "next_cursor": None,
+}
+
+
+_NEXT = "`next_cursor` of the previous page; omit for the first"
 
 
 class WalletController(Controller):
@@ -48,14 +77,13 @@ class WalletController(Controller):
     ) -> Response[bytes]:
         """Available and reserved money of the caller in ``currency``."""
         require(principal, A, B)
-        return relay(
-            await gw.upstreams.call(
-                "ledger",
-                "GET",
-                f"/wallets/{principal.user_id}",
-                actor=principal.user_id,
-                params={"currency": currency},
-            )
+        return await forward(
+            gw,
+            principal,
+            "ledger",
+            "GET",
+            f"/wallets/{principal.user_id}",
+            params={"currency": currency},
         )
 
     @post(
@@ -130,6 +158,65 @@ class WalletController(Controller):
             required=True,
         )
 
+    @get(
+        "/withdrawals/{withdrawal_id:uuid}",
+        operation_id="GetWithdrawal",
+        responses=example(200, _WITHDRAWAL, "The payout"),
+    )
+    async def get_withdrawal(
+        self,
+        withdrawal_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+    ) -> Response[bytes]:
+        """One of the caller's payouts: ``requested`` (until ``clears_at``), ``paid``, or
+        ``cancelled``."""
+        require(principal, B)
+        return await forward(gw, principal, "ledger", "GET", f"/withdrawals/{withdrawal_id}")
+
+    @post(
+        "/withdrawals/{withdrawal_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        operation_id="CancelWithdrawal",
+        responses=example(200, {**_WITHDRAWAL, "status": "cancelled"}, "The cancelled payout"),
+    )
+    async def cancel_withdrawal(
+        self,
+        withdrawal_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+    ) -> Response[bytes]:
+        """The provider cancels a payout not yet paid; the amount is available again."""
+        require(principal, B)
+        return await forward(
+            gw, principal, "ledger", "POST", f"/withdrawals/{withdrawal_id}/cancel"
+        )
+
+    @get(
+        "/statement",
+        operation_id="GetStatement",
+        responses=example(200, _STATEMENT, "One page of the statement"),
+    )
+    async def get_statement(
+        self,
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+        currency: Annotated[str, Parameter(pattern="^[A-Z]{3}$")],
+        cursor: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description=_NEXT)] = None,
+        limit: Limit = 50,
+    ) -> Response[bytes]:
+        """Postings on the caller's available money in ``currency``, oldest first; pass
+        ``next_cursor`` as ``cursor`` for the next page."""
+        require(principal, A, B)
+        return await forward(
+            gw,
+            principal,
+            "ledger",
+            "GET",
+            f"/statements/{principal.user_id}",
+            params={"currency": currency, "cursor": cursor, "limit": limit},
+        )
+
 
 class ProviderController(Controller):
     """Provider profiles and the caller's own qualification."""
@@ -151,14 +238,13 @@ class ProviderController(Controller):
     ) -> Response[bytes]:
         """Party B submits a qualification for an admin's review."""
         require(principal, B)
-        return relay(
-            await gw.upstreams.call(
-                "matching",
-                "POST",
-                f"/providers/{principal.user_id}/qualifications",
-                actor=principal.user_id,
-                json=msgspec.to_builtins(data),
-            )
+        return await forward(
+            gw,
+            principal,
+            "matching",
+            "POST",
+            f"/providers/{principal.user_id}/qualifications",
+            data=data,
         )
 
     @get(
@@ -171,14 +257,13 @@ class ProviderController(Controller):
     ) -> Response[bytes]:
         """Open tasks ranked for the calling provider, best first."""
         require(principal, B)
-        return relay(
-            await gw.upstreams.call(
-                "matching",
-                "GET",
-                f"/providers/{principal.user_id}/recommendations",
-                actor=principal.user_id,
-                params={"limit": limit},
-            )
+        return await forward(
+            gw,
+            principal,
+            "matching",
+            "GET",
+            f"/providers/{principal.user_id}/recommendations",
+            params={"limit": limit},
         )
 
     @get(
@@ -195,11 +280,7 @@ class ProviderController(Controller):
         """Qualification and performance record (Party A, admins, and the provider itself)."""
         if principal.role is B and principal.user_id != provider_id:
             raise RoleForbidden("a provider may read only its own profile")
-        return relay(
-            await gw.upstreams.call(
-                "matching", "GET", f"/providers/{provider_id}", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "matching", "GET", f"/providers/{provider_id}")
 
 
 class AdminProviderController(Controller):
@@ -222,11 +303,7 @@ class AdminProviderController(Controller):
     ) -> Response[bytes]:
         """Accept the provider's pending qualification."""
         require(principal, ADMIN)
-        return relay(
-            await gw.upstreams.call(
-                "matching", "POST", f"/providers/{provider_id}/verify", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "matching", "POST", f"/providers/{provider_id}/verify")
 
     @post(
         "/{provider_id:uuid}/reject",
@@ -243,12 +320,6 @@ class AdminProviderController(Controller):
     ) -> Response[bytes]:
         """Refuse the provider's pending qualification with a reason."""
         require(principal, ADMIN)
-        return relay(
-            await gw.upstreams.call(
-                "matching",
-                "POST",
-                f"/providers/{provider_id}/reject",
-                actor=principal.user_id,
-                json=msgspec.to_builtins(data),
-            )
+        return await forward(
+            gw, principal, "matching", "POST", f"/providers/{provider_id}/reject", data=data
         )

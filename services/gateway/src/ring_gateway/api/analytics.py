@@ -60,6 +60,7 @@ _PARTY_B = {
         "submitted": 3,
         "on_time": 3,
         "on_time_rate": 1.0,
+        "disputes": 1,
         "disputes_lost": 0,
         "earnings": [{"currency": "CNY", "amount_minor": 30_000}],
         "average_submit_seconds": 5400.0,

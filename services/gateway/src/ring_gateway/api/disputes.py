@@ -16,8 +16,9 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, relay, require
+from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, forward_body, require
 from ring_gateway.tokens import Principal
+from ring_runtime.http import Cursor, Limit
 
 #: Largest evidence upload accepted by the gateway (the dispute service enforces its own limit).
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024 + 64 * 1024
@@ -129,14 +130,8 @@ class OrderDisputeController(Controller):
     ) -> Response[bytes]:
         """A party of the order complains about submitted or rejected work."""
         require(principal, A, B)
-        return relay(
-            await gw.upstreams.call(
-                "dispute",
-                "POST",
-                f"/orders/{order_id}/disputes",
-                actor=principal.user_id,
-                json=msgspec.to_builtins(data),
-            )
+        return await forward(
+            gw, principal, "dispute", "POST", f"/orders/{order_id}/disputes", data=data
         )
 
 
@@ -145,6 +140,27 @@ class DisputeController(Controller):
 
     path = "/v1/disputes"
     tags = ["disputes"]
+
+    @get(
+        "/",
+        operation_id="ListMyDisputes",
+        responses=example(
+            200, {"items": [_QUEUE_ENTRY], "next_cursor": None}, "Disputes about my orders"
+        ),
+    )
+    async def list_my_disputes(
+        self,
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+        status: Annotated[str | None, Parameter(max_length=40)] = None,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> Response[bytes]:
+        """Disputes about the caller's orders (as task owner or provider), oldest first; pass
+        ``next_cursor`` as ``cursor`` for the next page."""
+        require(principal, A, B)
+        params = {"status": status, "cursor": cursor, "limit": limit}
+        return await forward(gw, principal, "dispute", "GET", "/disputes", params=params)
 
     @get(
         "/{dispute_id:uuid}",
@@ -162,7 +178,7 @@ class DisputeController(Controller):
         path = f"/disputes/{dispute_id}"
         if principal.role == ADMIN:
             path = f"/admin/disputes/{dispute_id}"
-        return relay(await gw.upstreams.call("dispute", "GET", path, actor=principal.user_id))
+        return await forward(gw, principal, "dispute", "GET", path)
 
     @post(
         "/{dispute_id:uuid}/responses",
@@ -179,7 +195,9 @@ class DisputeController(Controller):
     ) -> Response[bytes]:
         """The other party answers the complaint, once."""
         require(principal, A, B)
-        return await _forward(gw, principal, f"/disputes/{dispute_id}/responses", data)
+        return await forward(
+            gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/responses", data=data
+        )
 
     @post(
         "/{dispute_id:uuid}/evidence",
@@ -203,21 +221,15 @@ class DisputeController(Controller):
         require(principal, A, B)
         content_type = request.headers.get("content-type", "")
         if content_type.lower().startswith("multipart/form-data"):
-            return relay(
-                await gw.upstreams.call(
-                    "dispute",
-                    "POST",
-                    f"/disputes/{dispute_id}/evidence/files",
-                    actor=principal.user_id,
-                    content=await request.body(),
-                    headers={"content-type": content_type},
-                )
-            )
+            path = f"/disputes/{dispute_id}/evidence/files"
+            return await forward_body(gw, principal, request, "dispute", path)
         try:
             data = msgspec.json.decode(await request.body(), type=EvidenceRequest)
         except msgspec.DecodeError as error:
             raise ValidationException(f"invalid evidence: {error}") from None
-        return await _forward(gw, principal, f"/disputes/{dispute_id}/evidence", data)
+        return await forward(
+            gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/evidence", data=data
+        )
 
     @get(
         "/{dispute_id:uuid}/files/{sha256:str}",
@@ -238,10 +250,8 @@ class DisputeController(Controller):
         """Download a file that is evidence of the case (parties, admins)."""
         require(principal, A, B, ADMIN)
         prefix = "/admin/disputes" if principal.role == ADMIN else "/disputes"
-        return relay(
-            await gw.upstreams.call(
-                "dispute", "GET", f"{prefix}/{dispute_id}/files/{sha256}", actor=principal.user_id
-            )
+        return await forward(
+            gw, principal, "dispute", "GET", f"{prefix}/{dispute_id}/files/{sha256}"
         )
 
     @post(
@@ -258,7 +268,9 @@ class DisputeController(Controller):
     ) -> Response[bytes]:
         """A party asks for arbitration once both sides have spoken."""
         require(principal, A, B)
-        return await _forward(gw, principal, f"/disputes/{dispute_id}/arbitration")
+        return await forward(
+            gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/arbitration"
+        )
 
     @post(
         "/{dispute_id:uuid}/withdraw",
@@ -274,7 +286,7 @@ class DisputeController(Controller):
     ) -> Response[bytes]:
         """The opener withdraws the dispute before it is resolved."""
         require(principal, A, B)
-        return await _forward(gw, principal, f"/disputes/{dispute_id}/withdraw")
+        return await forward(gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/withdraw")
 
 
 class AdminDisputeController(Controller):
@@ -286,7 +298,9 @@ class AdminDisputeController(Controller):
     @get(
         "/",
         operation_id="ListDisputes",
-        responses=example(200, [_QUEUE_ENTRY], "The queue, oldest first"),
+        responses=example(
+            200, {"items": [_QUEUE_ENTRY], "next_cursor": None}, "The queue, oldest first"
+        ),
     )
     async def list_disputes(
         self,
@@ -294,18 +308,16 @@ class AdminDisputeController(Controller):
         gw: NamedDependency[Gateway],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
         overdue: bool | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        cursor: Cursor = None,
+        limit: Limit = 100,
     ) -> Response[bytes]:
-        """The arbitration queue, filtered by ``status`` and the ``overdue`` flag."""
+        """The arbitration queue, oldest first, filtered by ``status`` and the ``overdue`` flag;
+        pass ``next_cursor`` as ``cursor`` for the next page."""
         require(principal, ADMIN)
-        params: dict[str, Any] = {"status": status, "limit": limit}
+        params: dict[str, Any] = {"status": status, "cursor": cursor, "limit": limit}
         if overdue is not None:
             params["overdue"] = "true" if overdue else "false"
-        return relay(
-            await gw.upstreams.call(
-                "dispute", "GET", "/admin/disputes", actor=principal.user_id, params=params
-            )
-        )
+        return await forward(gw, principal, "dispute", "GET", "/admin/disputes", params=params)
 
     @get(
         "/{dispute_id:uuid}",
@@ -320,11 +332,7 @@ class AdminDisputeController(Controller):
     ) -> Response[bytes]:
         """Any case, with both parties' evidence and the order's history."""
         require(principal, ADMIN)
-        return relay(
-            await gw.upstreams.call(
-                "dispute", "GET", f"/admin/disputes/{dispute_id}", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "dispute", "GET", f"/admin/disputes/{dispute_id}")
 
     @post(
         "/{dispute_id:uuid}/resolve",
@@ -345,13 +353,6 @@ class AdminDisputeController(Controller):
     ) -> Response[bytes]:
         """Decide ``release``, ``refund`` or ``split``; the ledger moves the money once."""
         require(principal, ADMIN)
-        return await _forward(gw, principal, f"/admin/disputes/{dispute_id}/resolve", data)
-
-
-async def _forward(
-    gw: Gateway, principal: Principal, path: str, data: msgspec.Struct | None = None
-) -> Response[bytes]:
-    body = msgspec.to_builtins(data) if data is not None else None
-    return relay(
-        await gw.upstreams.call("dispute", "POST", path, actor=principal.user_id, json=body)
-    )
+        return await forward(
+            gw, principal, "dispute", "POST", f"/admin/disputes/{dispute_id}/resolve", data=data
+        )

@@ -21,14 +21,23 @@ from ring_gateway.api.schemas import (
     ProgressRequest,
     TaskCreateRequest,
 )
-from ring_gateway.api.support import A, B, Gateway, example, idempotent, relay, require
+from ring_gateway.api.support import (
+    A,
+    B,
+    Gateway,
+    example,
+    forward,
+    forward_body,
+    idempotent,
+    require,
+)
 from ring_gateway.tokens import Principal
+from ring_runtime.http import Cursor, Limit
 
 IdempotencyKey = Annotated[
     str | None,
     Parameter(header="Idempotency-Key", description="Makes retries safe (kept 24 h by default)."),
 ]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
 #: Largest voucher upload accepted by the gateway (the voucher service enforces per-file limits).
 MAX_UPLOAD_BYTES = 110 * 1024 * 1024
 
@@ -124,11 +133,7 @@ class TaskController(Controller):
     ) -> Response[bytes]:
         """The owner asks to publish; the task is ``published`` once escrow holds the money."""
         require(principal, A)
-        return relay(
-            await gw.upstreams.call(
-                "task", "POST", f"/tasks/{task_id}/publish", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "task", "POST", f"/tasks/{task_id}/publish")
 
     @post(
         "/{task_id:uuid}/cancel",
@@ -147,11 +152,7 @@ class TaskController(Controller):
         """The owner cancels the task with its unsubmitted orders (409 `submitted_work_pending`
         while handed-in work awaits review); unused escrow is refunded."""
         require(principal, A)
-        return relay(
-            await gw.upstreams.call(
-                "task", "POST", f"/tasks/{task_id}/cancel", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "task", "POST", f"/tasks/{task_id}/cancel")
 
     @get(
         "/",
@@ -168,7 +169,7 @@ class TaskController(Controller):
         currency: str | None = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         owner_id: FromPath[UUID] | None = None,
-        cursor: str | None = None,
+        cursor: Cursor = None,
         limit: Limit = 20,
     ) -> Response[bytes]:
         """The task board, newest first; pass ``next_cursor`` as ``cursor`` for the next page."""
@@ -182,9 +183,7 @@ class TaskController(Controller):
             "cursor": cursor,
             "limit": limit,
         }
-        return relay(
-            await gw.upstreams.call("task", "GET", "/tasks", actor=principal.user_id, params=params)
-        )
+        return await forward(gw, principal, "task", "GET", "/tasks", params=params)
 
     @get("/{task_id:uuid}", operation_id="GetTask", responses=example(200, _TASK, "The task"))
     async def get_task(
@@ -194,9 +193,7 @@ class TaskController(Controller):
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
         """One task with ``status``, ``slots_left``, ``fee_minor`` and ``reserved_minor``."""
-        return relay(
-            await gw.upstreams.call("task", "GET", f"/tasks/{task_id}", actor=principal.user_id)
-        )
+        return await forward(gw, principal, "task", "GET", f"/tasks/{task_id}")
 
     @get(
         "/{task_id:uuid}/candidates",
@@ -212,14 +209,13 @@ class TaskController(Controller):
     ) -> Response[bytes]:
         """Providers ranked for the owner's task, best first."""
         require(principal, A)
-        return relay(
-            await gw.upstreams.call(
-                "matching",
-                "GET",
-                f"/tasks/{task_id}/candidates",
-                actor=principal.user_id,
-                params={"limit": limit},
-            )
+        return await forward(
+            gw,
+            principal,
+            "matching",
+            "GET",
+            f"/tasks/{task_id}/candidates",
+            params={"limit": limit},
         )
 
     @post(
@@ -264,7 +260,7 @@ class OrderController(Controller):
         gw: NamedDependency[Gateway],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
         task_id: UUID | None = None,
-        cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+        cursor: Cursor = None,
         limit: Limit = 20,
     ) -> Response[bytes]:
         """The caller's orders (as task owner or as provider), newest first; pass
@@ -272,11 +268,7 @@ class OrderController(Controller):
         ``GET /v1/orders/{id}`` is authoritative."""
         require(principal, A, B)
         params = {"status": status, "task_id": task_id, "cursor": cursor, "limit": limit}
-        return relay(
-            await gw.upstreams.call(
-                "task", "GET", "/orders", actor=principal.user_id, params=params
-            )
-        )
+        return await forward(gw, principal, "task", "GET", "/orders", params=params)
 
     @get("/{order_id:uuid}", operation_id="GetOrder", responses=example(200, _ORDER, "The order"))
     async def get_order(
@@ -287,9 +279,7 @@ class OrderController(Controller):
     ) -> Response[bytes]:
         """One order with its status and history (its parties only)."""
         require(principal, A, B)
-        return relay(
-            await gw.upstreams.call("task", "GET", f"/orders/{order_id}", actor=principal.user_id)
-        )
+        return await forward(gw, principal, "task", "GET", f"/orders/{order_id}")
 
     @post(
         "/{order_id:uuid}/approve",
@@ -305,11 +295,7 @@ class OrderController(Controller):
     ) -> Response[bytes]:
         """The task owner admits an application."""
         require(principal, A)
-        return relay(
-            await gw.upstreams.call(
-                "task", "POST", f"/orders/{order_id}/approve", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "task", "POST", f"/orders/{order_id}/approve")
 
     @post(
         "/{order_id:uuid}/decline",
@@ -326,11 +312,9 @@ class OrderController(Controller):
     ) -> Response[bytes]:
         """The task owner turns an application down."""
         require(principal, A)
-        body = msgspec.to_builtins(data or OptionalReasonRequest())
-        return relay(
-            await gw.upstreams.call(
-                "task", "POST", f"/orders/{order_id}/decline", actor=principal.user_id, json=body
-            )
+        path = f"/orders/{order_id}/decline"
+        return await forward(
+            gw, principal, "task", "POST", path, data=data or OptionalReasonRequest()
         )
 
     @post(
@@ -348,14 +332,8 @@ class OrderController(Controller):
     ) -> Response[bytes]:
         """The provider reports progress."""
         require(principal, B)
-        return relay(
-            await gw.upstreams.call(
-                "task",
-                "POST",
-                f"/orders/{order_id}/progress",
-                actor=principal.user_id,
-                json=msgspec.to_builtins(data),
-            )
+        return await forward(
+            gw, principal, "task", "POST", f"/orders/{order_id}/progress", data=data
         )
 
     @post(
@@ -373,33 +351,35 @@ class OrderController(Controller):
     ) -> Response[bytes]:
         """A party of the order writes to the other (kept with the order)."""
         require(principal, A, B)
-        return relay(
-            await gw.upstreams.call(
-                "task",
-                "POST",
-                f"/orders/{order_id}/messages",
-                actor=principal.user_id,
-                json=msgspec.to_builtins(data),
-            )
+        return await forward(
+            gw, principal, "task", "POST", f"/orders/{order_id}/messages", data=data
         )
 
     @get(
         "/{order_id:uuid}/messages",
         operation_id="ListMessages",
-        responses=example(200, [_MESSAGE], "The conversation, oldest first"),
+        responses=example(
+            200, {"items": [_MESSAGE], "next_cursor": None}, "The conversation, oldest first"
+        ),
     )
     async def list_messages(
         self,
         order_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> Response[bytes]:
-        """The order's conversation (its parties only)."""
+        """The order's conversation, oldest first (its parties only); pass ``next_cursor`` as
+        ``cursor`` for the next page."""
         require(principal, A, B)
-        return relay(
-            await gw.upstreams.call(
-                "task", "GET", f"/orders/{order_id}/messages", actor=principal.user_id
-            )
+        return await forward(
+            gw,
+            principal,
+            "task",
+            "GET",
+            f"/orders/{order_id}/messages",
+            params={"cursor": cursor, "limit": limit},
         )
 
     @post(
@@ -418,33 +398,31 @@ class OrderController(Controller):
     ) -> Response[bytes]:
         """The provider uploads proof of completion: multipart ``files`` parts and a ``note``."""
         require(principal, B)
-        content_type = request.headers.get("content-type", "")
-        return relay(
-            await gw.upstreams.call(
-                "voucher",
-                "POST",
-                f"/orders/{order_id}/vouchers",
-                actor=principal.user_id,
-                content=await request.body(),
-                headers={"content-type": content_type},
-            )
-        )
+        return await forward_body(gw, principal, request, "voucher", f"/orders/{order_id}/vouchers")
 
     @get(
         "/{order_id:uuid}/vouchers",
         operation_id="ListOrderVouchers",
-        responses=example(200, [VOUCHER_EXAMPLE], "The order's vouchers"),
+        responses=example(
+            200, {"items": [VOUCHER_EXAMPLE], "next_cursor": None}, "The order's vouchers"
+        ),
     )
     async def list_vouchers(
         self,
         order_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
+        cursor: Cursor = None,
+        limit: Limit = 20,
     ) -> Response[bytes]:
-        """Every voucher of the order, oldest first (its parties only)."""
+        """The order's vouchers, oldest first, resubmissions included (its parties only); pass
+        ``next_cursor`` as ``cursor`` for the next page."""
         require(principal, A, B)
-        return relay(
-            await gw.upstreams.call(
-                "voucher", "GET", f"/orders/{order_id}/vouchers", actor=principal.user_id
-            )
+        return await forward(
+            gw,
+            principal,
+            "voucher",
+            "GET",
+            f"/orders/{order_id}/vouchers",
+            params={"cursor": cursor, "limit": limit},
         )

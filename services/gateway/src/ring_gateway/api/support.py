@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -77,6 +78,45 @@ def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> 
         status_code=answer.status,
         media_type=answer.content_type,
         headers=headers,
+    )
+
+
+async def forward(
+    gw: Gateway,
+    principal: Principal,
+    service: str,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    data: msgspec.Struct | None = None,
+) -> Response[bytes]:
+    """Call ``service`` on behalf of the caller and relay its answer unchanged.
+
+    ``params`` that are ``None`` are left out of the query; ``data`` is sent as the JSON body.
+    """
+    body = msgspec.to_builtins(data) if data is not None else None
+    return relay(
+        await gw.upstreams.call(
+            service, method, path, actor=principal.user_id, params=params, json=body
+        )
+    )
+
+
+async def forward_body(
+    gw: Gateway, principal: Principal, request: Request[Any, Any, Any], service: str, path: str
+) -> Response[bytes]:
+    """POST the request's raw body with its content type (multipart uploads) to ``service`` on
+    behalf of the caller, and relay the answer unchanged."""
+    return relay(
+        await gw.upstreams.call(
+            service,
+            "POST",
+            path,
+            actor=principal.user_id,
+            content=await request.body(),
+            headers={"content-type": request.headers.get("content-type", "")},
+        )
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -12,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from ring_gateway.api.marketplace import VOUCHER_EXAMPLE as _VOUCHER
 from ring_gateway.api.schemas import ReasonRequest
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, relay, require
+from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, require
 from ring_gateway.tokens import Principal
 
 
@@ -33,11 +32,7 @@ class VoucherController(Controller):
     ) -> Response[bytes]:
         """The voucher with its files, flags and duplicates (the order's parties)."""
         require(principal, A, B, ADMIN)
-        return relay(
-            await gw.upstreams.call(
-                "voucher", "GET", f"/vouchers/{voucher_id}", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "voucher", "GET", f"/vouchers/{voucher_id}")
 
     @post(
         "/{voucher_id:uuid}/approve",
@@ -53,11 +48,7 @@ class VoucherController(Controller):
     ) -> Response[bytes]:
         """The task owner accepts the voucher; the commission is settled."""
         require(principal, A)
-        return relay(
-            await gw.upstreams.call(
-                "voucher", "POST", f"/vouchers/{voucher_id}/approve", actor=principal.user_id
-            )
-        )
+        return await forward(gw, principal, "voucher", "POST", f"/vouchers/{voucher_id}/approve")
 
     @post(
         "/{voucher_id:uuid}/reject",
@@ -74,12 +65,6 @@ class VoucherController(Controller):
     ) -> Response[bytes]:
         """The task owner rejects the voucher with a reason; the provider may resubmit."""
         require(principal, A)
-        return relay(
-            await gw.upstreams.call(
-                "voucher",
-                "POST",
-                f"/vouchers/{voucher_id}/reject",
-                actor=principal.user_id,
-                json=msgspec.to_builtins(data),
-            )
+        return await forward(
+            gw, principal, "voucher", "POST", f"/vouchers/{voucher_id}/reject", data=data
         )

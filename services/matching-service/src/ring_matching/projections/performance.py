@@ -1,13 +1,21 @@
-"""Performance records of providers, built exactly once from ``ring.task.events``.
+"""Performance records of providers, built exactly once from task and dispute events.
 
-One row per order (``perf_orders``) records when it was accepted, first submitted, approved,
-settled or expired, how often it was rejected, and what was settled; task deadlines are kept in
-``perf_tasks``. A record is aggregated from those rows at read time, so events of different
-aggregates (a task and its orders) may arrive in any order.
+Two exactly-once consumers write the same tables: ``performance`` reads ``ring.task.events``,
+``performance-disputes`` reads ``ring.dispute.events``. One row per order (``perf_orders``)
+records when it was accepted, first submitted, approved, settled or expired, how often it was
+rejected, what was settled, and whether it was disputed and the dispute lost; task deadlines
+are kept in ``perf_tasks``. A record is aggregated from those rows at read time, so events of
+different aggregates (a task, its orders, their disputes) may arrive in any order.
 
-Plugging in other contexts: ``perf_orders`` already has ``disputed`` / ``dispute_lost`` columns
-for dispute events (``disputes_lost`` is 0 until ring.dispute.events exists), and settlements
-from the ledger would fill ``settled_minor`` / ``currency`` exactly as ``order.settled`` does.
+Disputes lost (:func:`ring_matching.domain.dispute_lost_by_provider`): ``dispute.opened`` marks
+the order ``disputed``; ``dispute.resolved`` sets its ``dispute_lost`` flag when the decision
+went against the provider: ``refund`` is lost, ``release`` is won, ``split`` is lost when the
+provider's share is below 50 %. A withdrawn dispute is not lost. An order is resolved at most
+once (decision 0007), so ``disputes_lost`` counts orders whose flag is set, and a redelivered
+resolution sets the same flag again instead of counting twice.
+
+Settlements from the ledger would fill ``settled_minor`` / ``currency`` exactly as
+``order.settled`` does.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from uuid import UUID
 import msgspec
 from psycopg.sql import SQL, Composed, Identifier
 
+from ring_events.dispute import DisputeOpened, DisputeResolved
 from ring_events.envelope import Envelope
 from ring_events.task import (
     OrderAccepted,
@@ -31,7 +40,8 @@ from ring_events.task import (
     OrderSubmitted,
     TaskCreated,
 )
-from ring_events.topics import TASK_EVENTS
+from ring_events.topics import DISPUTE_EVENTS, TASK_EVENTS
+from ring_matching.domain import dispute_lost_by_provider
 from ring_matching.scoring import RecordFigures
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
@@ -55,7 +65,9 @@ class PerformanceView(msgspec.Struct, frozen=True, kw_only=True):
         approval_rate: ``approvals / (approvals + rejections)``; ``None`` before any review.
         submitted / on_time: orders handed in, and those first handed in by the deadline.
         on_time_rate: ``on_time`` over hand-ins whose task deadline is known; ``None`` before.
-        disputes_lost: disputes decided against the provider (0 until dispute events exist).
+        disputes: orders that went to a dispute (opened by either party).
+        disputes_lost: orders whose dispute an arbitrator decided against the provider
+            (refund, or a split leaving the provider less than half).
         earnings: settled commission per currency, in minor units.
         average_submit_seconds: mean time from acceptance to first hand-in.
     """
@@ -70,6 +82,7 @@ class PerformanceView(msgspec.Struct, frozen=True, kw_only=True):
     submitted: int = 0
     on_time: int = 0
     on_time_rate: float | None = None
+    disputes: int = 0
     disputes_lost: int = 0
     earnings: list[Earnings] = []
     average_submit_seconds: float | None = None
@@ -118,7 +131,7 @@ class PerformanceProjection:
         ]
 
     def handlers(self) -> Mapping[type[Any], Handler]:
-        """Integration event type → record update."""
+        """Task event type → record update."""
         return {
             TaskCreated: self._task_created,
             OrderApplied: self._applied,
@@ -130,9 +143,18 @@ class PerformanceProjection:
             OrderSettled: self._settled,
         }
 
-    def processor(self) -> ExactlyOnceProcessor:
-        """The exactly-once consumer keeping the records up to date."""
-        return ExactlyOnceProcessor("performance", TASK_EVENTS, self.store, self.handlers())
+    def dispute_handlers(self) -> Mapping[type[Any], Handler]:
+        """Dispute event type → record update."""
+        return {DisputeOpened: self._dispute_opened, DisputeResolved: self._dispute_resolved}
+
+    def processors(self) -> list[ExactlyOnceProcessor]:
+        """The exactly-once consumers keeping the records up to date, one per topic."""
+        return [
+            ExactlyOnceProcessor("performance", TASK_EVENTS, self.store, self.handlers()),
+            ExactlyOnceProcessor(
+                "performance-disputes", DISPUTE_EVENTS, self.store, self.dispute_handlers()
+            ),
+        ]
 
     # -- updates ---------------------------------------------------------------------------
 
@@ -178,7 +200,26 @@ class PerformanceProjection:
             (event.occurred_at, event.commission_minor, event.currency, event.order_id),
         )
 
-    def _ensure_order(self, event: OrderEvent) -> None:
+    def _dispute_opened(self, event: DisputeOpened, _: Envelope) -> None:
+        self._ensure_order(event)
+        self.store.connection().execute(
+            SQL("UPDATE {} SET disputed = true WHERE order_id = %s").format(self.orders),
+            (event.order_id,),
+        )
+
+    def _dispute_resolved(self, event: DisputeResolved, _: Envelope) -> None:
+        """Set (never add to) the order's ``dispute_lost`` flag: repeating it changes nothing."""
+        self._ensure_order(event)
+        lost = dispute_lost_by_provider(event.outcome, event.provider_share_percent)
+        self.store.connection().execute(
+            SQL(
+                "UPDATE {} SET disputed = true, dispute_lost = dispute_lost OR %s "
+                "WHERE order_id = %s"
+            ).format(self.orders),
+            (lost, event.order_id),
+        )
+
+    def _ensure_order(self, event: OrderEvent | DisputeOpened | DisputeResolved) -> None:
         self.store.connection().execute(
             SQL(
                 "INSERT INTO {} (order_id, task_id, provider_id, owner_id) "
@@ -203,6 +244,7 @@ class PerformanceProjection:
                     "count(*) FILTER (WHERE first_submitted_at IS NOT NULL "
                     "  AND t.deadline IS NOT NULL) AS judged, "
                     "count(*) FILTER (WHERE first_submitted_at <= t.deadline) AS on_time, "
+                    "count(*) FILTER (WHERE disputed) AS disputes, "
                     "count(*) FILTER (WHERE dispute_lost) AS disputes_lost, "
                     "avg(extract(epoch FROM first_submitted_at - accepted_at)) AS avg_submit "
                     "FROM {} o LEFT JOIN {} t USING (task_id) "
@@ -249,6 +291,7 @@ def _view(row: dict[str, Any], earnings: dict[UUID, list[Earnings]]) -> Performa
         on_time=on_time,
         # a hand-in whose task deadline has not reached this read model yet is not judged
         on_time_rate=round(on_time / judged, 4) if judged else None,
+        disputes=int(row["disputes"]),
         disputes_lost=int(row["disputes_lost"]),
         earnings=earnings.get(row["provider_id"], []),
         average_submit_seconds=float(average) if average is not None else None,
