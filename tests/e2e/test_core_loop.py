@@ -182,6 +182,14 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     order2 = b2.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
 
     voucher1 = upload(b1, order1, seed=1)
+    # A checks the proof before approving: the file comes back byte for byte, typed by content.
+    (file1,) = a.client.get(f"/v1/vouchers/{voucher1}").json()["files"]
+    proof = a.client.get(f"/v1/vouchers/{voucher1}/files/{file1['sha256']}")
+    assert (proof.status_code, proof.content) == (200, png(1))
+    assert proof.headers["content-type"] == "image/png"
+    stranger = b2.client.get(f"/v1/vouchers/{voucher1}/files/{file1['sha256']}")
+    assert stranger.status_code in (403, 404)
+    assert admin.client.get(f"/v1/vouchers/{voucher1}").json()["id"] == voucher1
     a.until("POST", f"/v1/vouchers/{voucher1}/approve", 200)
     wait_for(lambda: b1.wallet()["available_minor"] == COMMISSION, what="B1 paid")
     assert a.wallet()["reserved_minor"] == COMMISSION + FEE
@@ -312,6 +320,8 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     admin.until("POST", f"/v1/admin/providers/{provider.id}/verify", 200)
     order_id = provider.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
     voucher_id = upload(provider, order_id, seed=7)
+    (stored,) = owner.client.get(f"/v1/vouchers/{voucher_id}").json()["files"]
+    voucher_file = f"/v1/vouchers/{voucher_id}/files/{stored['sha256']}"
     owner.until("POST", f"/v1/vouchers/{voucher_id}/reject", 200, json={"reason": "incomplete"})
     wait_for(lambda: "rejected" in statuses(provider, order_id), what="order rejected")
     dispute_id = provider.until(
@@ -336,6 +346,7 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
         (other_owner, "POST", f"/v1/orders/{order_id}/messages", {"json": {"body": "hi"}}),
         (other_owner, "GET", f"/v1/vouchers/{voucher_id}", {}),
         (other_owner, "GET", f"/v1/orders/{order_id}/vouchers", {}),
+        (other_owner, "GET", voucher_file, {}),
         (other_owner, "POST", f"/v1/vouchers/{voucher_id}/approve", {}),
         (other_owner, "POST", f"/v1/vouchers/{voucher_id}/reject", {"json": reason}),
         (other_owner, "POST", f"/v1/orders/{order_id}/disputes", {"json": reason}),
@@ -358,6 +369,7 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
         ),
         (other_provider, "GET", f"/v1/vouchers/{voucher_id}", {}),
         (other_provider, "GET", f"/v1/orders/{order_id}/vouchers", {}),
+        (other_provider, "GET", voucher_file, {}),
         (other_provider, "GET", f"/v1/orders/{order_id}/messages", {}),
         (other_provider, "GET", f"/v1/disputes/{dispute_id}", {}),
         (other_provider, "POST", f"/v1/disputes/{dispute_id}/withdraw", {}),

@@ -28,7 +28,7 @@ from ring_events.topics import dead_letter_topic
 from ring_runtime.audit import audit_trail
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
-from ring_runtime.http import actor_id, correlation_middleware, exception_handlers
+from ring_runtime.http import actor_id, correlation_middleware, exception_handlers, refuse_nul
 from ring_runtime.kafka import ensure_topics
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.settings import Settings
@@ -233,6 +233,7 @@ def create_service_app(
         exception_handlers=exception_handlers(domain_errors or {}),
         dependencies=provided,
         middleware=[correlation_middleware],
+        before_request=refuse_nul,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
     )
 

@@ -21,17 +21,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from ring_gateway.api import ROUTE_HANDLERS
-from ring_gateway.api.support import Gateway, authenticate, refuse_nul_in_query
+from ring_gateway.api.support import Gateway, authenticate
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
 from ring_gateway.errors import gateway_exception_handlers
 from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
-from ring_gateway.openapi import document_errors
+from ring_gateway.openapi import document_errors, document_uploads
 from ring_gateway.pii import PersonalDataCipher
 from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.tokens import TokenService
 from ring_gateway.upstream import Upstreams
-from ring_runtime.http import correlation_middleware
+from ring_runtime.http import correlation_middleware, refuse_nul
 from ring_runtime.process import _ping_database
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -126,7 +126,7 @@ def build_app(
             "gw": Provide(provide_gateway, sync_to_thread=False),
             "principal": Provide(authenticate, sync_to_thread=False),
         },
-        before_request=refuse_nul_in_query,
+        before_request=refuse_nul,
         exception_handlers=gateway_exception_handlers(),
         middleware=[correlation_middleware],
         openapi_config=OpenAPIConfig(
@@ -147,6 +147,7 @@ def build_app(
         ),
     )
     document_errors(app.openapi_schema)
+    document_uploads(app.openapi_schema)
     return app
 
 

@@ -1,19 +1,23 @@
-"""The error answers every public operation can give, declared once in the OpenAPI document.
+"""What the OpenAPI document cannot learn from the handlers, declared once after it is built.
 
-Handlers declare their success answers (with an example); the error answers are the same for
-all of them, so they are added here after the document is built: the shared error model
-``{"error": {"code", "message", "details"}}`` (litestar's default 400 body would be wrong) for
-the statuses the gateway itself produces and those the services' answers pass through with.
+Handlers declare their success answers (with an example). The error answers are the same for
+all of them: the shared error model ``{"error": {"code", "message", "details"}}`` (litestar's
+default 400 body would be wrong) for the statuses the gateway itself produces and those the
+services' answers pass through with. Uploads are forwarded to their service as raw bodies, so
+their handlers declare no body: their multipart (and JSON) request bodies are declared here.
 """
 
 from __future__ import annotations
 
 from litestar.openapi.spec import (
+    Encoding,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Reference,
+    RequestBody,
     Schema,
 )
 
@@ -77,3 +81,74 @@ def document_errors(openapi: OpenAPI) -> None:
                 if status == 400 or str(status) not in responses:
                     responses[str(status)] = _error(description)
             operation.responses = responses
+
+
+_TOO_LARGE = "A file (or the whole upload) is larger than allowed (file_too_large)"
+_WRONG_TYPE = "A file is not of an accepted type, judged by its content (unsupported_file_type)"
+#: operationId → errors of an upload beyond those of every operation.
+UPLOAD_ERRORS: dict[str, dict[int, str]] = {
+    "SubmitVoucher": {413: _TOO_LARGE, 415: _WRONG_TYPE},
+    "AddEvidence": {413: _TOO_LARGE},
+}
+_BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+_STATEMENT = Schema(type=OpenAPIType.STRING, min_length=1, max_length=10_000)
+_ACCEPTED_TYPES = "image/png, image/jpeg, image/gif, image/webp, application/pdf, application/zip"
+
+#: operationId → request body of the operations whose body the gateway forwards untouched.
+UPLOADS: dict[str, RequestBody] = {
+    "SubmitVoucher": RequestBody(
+        required=True,
+        description="Proof of completion: one or more `files` parts and an optional `note`.",
+        content={
+            "multipart/form-data": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["files"],
+                    properties={
+                        "files": Schema(type=OpenAPIType.ARRAY, items=_BINARY, min_items=1),
+                        "note": Schema(type=OpenAPIType.STRING, max_length=2000),
+                    },
+                ),
+                encoding={"files": Encoding(content_type=_ACCEPTED_TYPES)},
+            )
+        },
+    ),
+    "AddEvidence": RequestBody(
+        required=True,
+        description="A statement (optionally naming an uploaded file by its SHA-256), or a "
+        "multipart upload of one `file` with its `statement`.",
+        content={
+            "application/json": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["statement"],
+                    properties={
+                        "statement": _STATEMENT,
+                        "sha256": Schema(type=OpenAPIType.STRING, pattern="^[0-9a-f]{64}$"),
+                    },
+                    additional_properties=False,
+                )
+            ),
+            "multipart/form-data": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["file", "statement"],
+                    properties={"file": _BINARY, "statement": _STATEMENT},
+                ),
+            ),
+        },
+    ),
+}
+
+
+def document_uploads(openapi: OpenAPI) -> None:
+    """Declare the request bodies and extra errors of the upload operations (in place)."""
+    for item in (openapi.paths or {}).values():
+        operation = item.post
+        if operation is None or operation.operation_id not in UPLOADS:
+            continue
+        operation.request_body = UPLOADS[operation.operation_id]
+        responses = operation.responses if operation.responses is not None else {}
+        for status, description in UPLOAD_ERRORS[operation.operation_id].items():
+            responses[str(status)] = _error(description)
+        operation.responses = responses

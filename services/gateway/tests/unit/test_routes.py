@@ -300,3 +300,51 @@ async def test_a_nul_in_the_query_is_refused_before_any_service(
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "validation_failed"
     assert len(fakes.calls) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/tasks", {"title": "Label\u0000cars", "commission_minor": 100, "currency": "CNY"}),
+        ("/v1/tasks", {"title": "Label cars", "required_skills": ["ok", "bad\u0000"]}),
+        (f"/v1/orders/{ANY_ID}/messages", {"body": "hello\u0000"}),
+        (f"/v1/orders/{ANY_ID}/decline", {"reason": "x", "nested": {"k\u0000": 1}}),
+    ],
+)
+async def test_a_nul_in_a_json_body_is_refused_before_any_service(
+    client: httpx.AsyncClient, fakes: FakeServices, path: str, body: dict[str, Any]
+) -> None:
+    """A NUL in a JSON string would be stored in an event, then fail every projection that
+    copies it into a PostgreSQL text column."""
+    _, auth = await register(client, "party_a")
+    before = len(fakes.calls)
+    answer = await client.post(path, json=body, headers=auth)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "validation_failed"
+    assert len(fakes.calls) == before
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(
+    client: httpx.AsyncClient, fakes: FakeServices
+) -> None:
+    """The text ``\\u0000`` (a backslash, then ``u0000``) is ordinary text and passes."""
+    _, auth = await register(client, "party_a")
+    answer = await client.post(
+        f"/v1/orders/{ANY_ID}/messages", json={"body": "type \\u0000 to test"}, headers=auth
+    )
+    assert answer.status_code < 400, answer.text
+    assert fakes.calls[-1][1].endswith("/messages")
+
+
+async def test_openapi_declares_the_bodies_of_uploads(client: httpx.AsyncClient) -> None:
+    """Uploads are forwarded as raw bodies; their documented bodies let clients (and the
+    fuzzer) send real files."""
+    schema = (await client.get("/schema/openapi.json")).json()
+    voucher = schema["paths"]["/v1/orders/{order_id}/vouchers"]["post"]
+    form = voucher["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["files"]
+    assert form["properties"]["files"]["items"]["format"] == "binary"
+    assert {"413", "415"} <= set(voucher["responses"])
+    evidence = schema["paths"]["/v1/disputes/{dispute_id}/evidence"]["post"]
+    assert set(evidence["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert "413" in evidence["responses"]

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -149,6 +149,14 @@ class VoucherController(Controller):
         """The voucher with its files, flags and history; for the order's parties."""
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor))
 
+    @get("/{voucher_id:uuid}/files/{sha256:str}", operation_id="GetVoucherFile")
+    async def get_voucher_file(
+        self, actor: UUID, voucher_id: UUID, sha256: str, vouchers: Vouchers
+    ) -> Response[bytes]:
+        """Download one file of the voucher; for the order's parties."""
+        voucher = await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor)
+        return await _download(vouchers, voucher, sha256)
+
     @post("/{voucher_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveVoucher")
     async def approve_voucher(
         self, actor: UUID, voucher_id: UUID, vouchers: Vouchers
@@ -164,6 +172,39 @@ class VoucherController(Controller):
         """The task owner rejects the voucher with a reason; the provider may resubmit."""
         await asyncio.to_thread(vouchers.reject, voucher_id, actor, data.reason)
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
+
+
+class AdminVoucherController(Controller):
+    """Any voucher and its files, for arbitration (the gateway lets admins only)."""
+
+    path = "/admin/vouchers"
+    tags = ["admin"]
+
+    @get("/{voucher_id:uuid}", operation_id="GetVoucherAsAdmin")
+    async def get_voucher(self, voucher_id: UUID, vouchers: Vouchers) -> VoucherView:
+        """Any voucher with its files, flags and history."""
+        return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
+
+    @get("/{voucher_id:uuid}/files/{sha256:str}", operation_id="GetVoucherFileAsAdmin")
+    async def get_voucher_file(
+        self, voucher_id: UUID, sha256: str, vouchers: Vouchers
+    ) -> Response[bytes]:
+        """Any file of any voucher."""
+        voucher = await asyncio.to_thread(vouchers.get_voucher, voucher_id)
+        return await _download(vouchers, voucher, sha256)
+
+
+async def _download(vouchers: Vouchers, voucher: Voucher, sha256: str) -> Response[bytes]:
+    """The file as an attachment, typed by the content sniffed at upload (never by the client)."""
+    file, data = await asyncio.to_thread(vouchers.file_of, voucher, sha256)
+    return Response(
+        data,
+        media_type=file.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{file.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def order_voucher_controller(max_request_bytes: int) -> type[OrderVoucherController]:

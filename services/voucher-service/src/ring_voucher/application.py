@@ -33,6 +33,7 @@ from ring_voucher.domain import (
     TooManyFiles,
     Voucher,
     VoucherFile,
+    VoucherFileNotFound,
     VoucherNotFound,
     VoucherStatus,
     VoucherTrail,
@@ -195,6 +196,17 @@ class Vouchers(RingApplication):
         if actor_id not in (voucher.owner_id, voucher.provider_id):
             raise NotOrderParty(f"user {actor_id} is not a party of voucher {voucher_id}")
         return voucher
+
+    def file_of(self, voucher: Voucher, sha256: str) -> tuple[VoucherFile, bytes]:
+        """One file of ``voucher``: what is known of it, and its bytes.
+
+        Raises:
+            VoucherFileNotFound: the voucher has no file with that content address.
+        """
+        for file in voucher.files:
+            if file.sha256 == sha256:
+                return file, self.blobs.get(sha256)
+        raise VoucherFileNotFound(f"voucher {voucher.id} has no file {sha256}")
 
     def vouchers_of_order(
         self, order_id: UUID, actor_id: UUID, *, cursor: str | None = None, limit: int = 20

@@ -284,6 +284,10 @@ class OrderNotFound(VoucherServiceError):
     code = "order_not_found"
 
 
+class VoucherFileNotFound(VoucherServiceError):
+    code = "voucher_file_not_found"
+
+
 class NotOrderProvider(VoucherServiceError):
     code = "not_order_provider"
 

@@ -32,7 +32,7 @@ from ring_runtime.settings import Settings
 from ring_runtime.store import ensure_schema
 from ring_runtime.timers import Clock, DurableTimers, SystemClock, Timer
 from ring_voucher import domain, files
-from ring_voucher.api import VoucherController, order_voucher_controller
+from ring_voucher.api import AdminVoucherController, VoucherController, order_voucher_controller
 from ring_voucher.application import Vouchers
 from ring_voucher.blobs import blob_store_from_config
 from ring_voucher.config import VoucherConfig
@@ -54,6 +54,7 @@ AUTO_APPROVE = "voucher.auto_approve"
 ERROR_STATUSES: dict[type[Exception], int] = {
     domain.VoucherNotFound: HTTP_404_NOT_FOUND,
     domain.OrderNotFound: HTTP_404_NOT_FOUND,
+    domain.VoucherFileNotFound: HTTP_404_NOT_FOUND,
     domain.NotOrderProvider: HTTP_403_FORBIDDEN,
     domain.NotTaskOwner: HTTP_403_FORBIDDEN,
     domain.NotOrderParty: HTTP_403_FORBIDDEN,
@@ -139,7 +140,11 @@ def create_app(
     app = create_service_app(
         settings=settings,
         title="Ring voucher-service (internal)",
-        route_handlers=[order_voucher_controller(config.max_request_bytes), VoucherController],
+        route_handlers=[
+            order_voucher_controller(config.max_request_bytes),
+            VoucherController,
+            AdminVoucherController,
+        ],
         application=vouchers,
         translator=TRANSLATOR,
         processors=[orders.processor(), disputes.processor()],

@@ -229,3 +229,38 @@ async def test_an_upload_without_files_is_refused_not_a_500(
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["code"] == "no_files"
     assert count_rows(voucher_settings, "vouchers_events") == 0
+
+
+async def test_the_owner_downloads_the_proof_strangers_cannot(
+    client: Client, voucher_settings: Settings
+) -> None:
+    owner, provider = uuid4(), uuid4()
+    order_id = seed_order(voucher_settings, owner, provider)
+    proof = picture(21)
+    # The client's claimed type is ignored: the download is typed by the sniffed content.
+    created = await _submit(client, order_id, provider, ("proof.bin", proof, "text/html"))
+    assert created.status_code == 201, created.text
+    voucher_id, (sha256,) = created.json()["id"], created.json()["sha256"]
+
+    for party in (owner, provider):
+        download = await client.get(f"/vouchers/{voucher_id}/files/{sha256}", headers=actor(party))
+        assert download.status_code == 200, download.text
+        assert download.content == proof
+        assert download.headers["content-type"] == "image/png"
+        assert download.headers["x-content-type-options"] == "nosniff"
+        assert download.headers["content-disposition"].startswith("attachment")
+    stranger = await client.get(f"/vouchers/{voucher_id}/files/{sha256}", headers=actor(uuid4()))
+    assert stranger.status_code == 403
+    other = "0" * 64
+    missing = await client.get(f"/vouchers/{voucher_id}/files/{other}", headers=actor(owner))
+    assert (missing.status_code, missing.json()["error"]["code"]) == (
+        404,
+        "voucher_file_not_found",
+    )
+
+    as_admin = await client.get(f"/admin/vouchers/{voucher_id}")
+    assert (as_admin.status_code, as_admin.json()["id"]) == (200, voucher_id)
+    admin_download = await client.get(f"/admin/vouchers/{voucher_id}/files/{sha256}")
+    assert admin_download.content == proof
+    unknown = await client.get(f"/admin/vouchers/{uuid4()}")
+    assert unknown.status_code == 404

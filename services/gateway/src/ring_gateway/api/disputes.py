@@ -16,7 +16,18 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, forward_body, require
+from ring_gateway.api.support import (
+    ADMIN,
+    A,
+    B,
+    ContentAddress,
+    Gateway,
+    collection,
+    example,
+    forward,
+    forward_body,
+    require,
+)
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Cursor, Limit
 
@@ -175,9 +186,7 @@ class DisputeController(Controller):
     ) -> Response[bytes]:
         """The case with both parties' evidence and the order's history (parties, admins)."""
         require(principal, A, B, ADMIN)
-        path = f"/disputes/{dispute_id}"
-        if principal.role == ADMIN:
-            path = f"/admin/disputes/{dispute_id}"
+        path = f"{collection(principal, 'disputes')}/{dispute_id}"
         return await forward(gw, principal, "dispute", "GET", path)
 
     @post(
@@ -239,17 +248,13 @@ class DisputeController(Controller):
     async def get_evidence_file(
         self,
         dispute_id: FromPath[UUID],
-        # Validated here: an arbitrary string would be pasted into the upstream URL (500 on
-        # control characters, path games with "..").
-        sha256: Annotated[
-            str, Parameter(pattern="^[0-9a-f]{64}$", description="Lower-case hex SHA-256")
-        ],
+        sha256: ContentAddress,
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
         """Download a file that is evidence of the case (parties, admins)."""
         require(principal, A, B, ADMIN)
-        prefix = "/admin/disputes" if principal.role == ADMIN else "/disputes"
+        prefix = collection(principal, "disputes")
         return await forward(
             gw, principal, "dispute", "GET", f"{prefix}/{dispute_id}/files/{sha256}"
         )

@@ -1,4 +1,5 @@
-"""Vouchers: read and review (the order's parties; the voucher service checks who)."""
+"""Vouchers: read, download and review (the order's parties, who the voucher service checks;
+admins read through the voucher service's admin routes)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ from litestar.status_codes import HTTP_200_OK
 
 from ring_gateway.api.marketplace import VOUCHER_EXAMPLE as _VOUCHER
 from ring_gateway.api.schemas import ReasonRequest
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, require
+from ring_gateway.api.support import (
+    ADMIN,
+    A,
+    B,
+    ContentAddress,
+    Gateway,
+    collection,
+    example,
+    forward,
+    require,
+)
 from ring_gateway.tokens import Principal
 
 
@@ -30,9 +41,29 @@ class VoucherController(Controller):
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
-        """The voucher with its files, flags and duplicates (the order's parties)."""
+        """The voucher with its files, flags and duplicates (the order's parties, admins)."""
         require(principal, A, B, ADMIN)
-        return await forward(gw, principal, "voucher", "GET", f"/vouchers/{voucher_id}")
+        prefix = collection(principal, "vouchers")
+        return await forward(gw, principal, "voucher", "GET", f"{prefix}/{voucher_id}")
+
+    @get(
+        "/{voucher_id:uuid}/files/{sha256:str}",
+        operation_id="GetVoucherFile",
+        responses=example(200, {"binary": "…"}, "The file, typed by its sniffed content"),
+    )
+    async def get_voucher_file(
+        self,
+        voucher_id: FromPath[UUID],
+        sha256: ContentAddress,
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+    ) -> Response[bytes]:
+        """Download one file of the voucher to check the work (the order's parties, admins)."""
+        require(principal, A, B, ADMIN)
+        prefix = collection(principal, "vouchers")
+        return await forward(
+            gw, principal, "voucher", "GET", f"{prefix}/{voucher_id}/files/{sha256}"
+        )
 
     @post(
         "/{voucher_id:uuid}/approve",

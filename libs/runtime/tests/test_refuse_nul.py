@@ -1,0 +1,58 @@
+"""The NUL guard every service runs before its handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar, post
+from litestar.testing import TestClient
+
+from ring_runtime.http import exception_handlers, refuse_nul
+
+received: list[Any] = []
+
+
+@post("/echo")
+async def echo(data: dict[str, Any]) -> dict[str, Any]:
+    received.append(data)
+    return data
+
+
+@pytest.fixture
+def client() -> TestClient[Litestar]:
+    received.clear()
+    app = Litestar([echo], before_request=refuse_nul, exception_handlers=exception_handlers({}))
+    return TestClient(app)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"title": "a\\u0000b"}',
+        b'{"tags": ["ok", "\\u0000"]}',
+        b'{"deep": {"key\\u0000": 1}}',
+    ],
+)
+def test_a_nul_in_json_text_is_a_400_and_reaches_no_handler(
+    client: TestClient[Litestar], body: bytes
+) -> None:
+    with client:
+        answer = client.post("/echo", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "validation_failed"
+    assert received == []
+
+
+def test_a_nul_in_the_query_is_a_400(client: TestClient[Litestar]) -> None:
+    with client:
+        answer = client.post("/echo?status=a%00b", json={"title": "fine"})
+    assert answer.status_code == 400
+    assert received == []
+
+
+def test_ordinary_text_and_an_escaped_backslash_pass(client: TestClient[Litestar]) -> None:
+    with client:
+        answer = client.post("/echo", json={"title": "a \\u0000 b", "n": 1})
+    assert answer.status_code == 201, answer.text
+    assert received == [{"title": "a \\u0000 b", "n": 1}]
