@@ -53,6 +53,19 @@ def test_round_trip_keeps_every_field() -> None:
     assert decode_envelope(TASK_EVENTS, key, value, headers) == envelope
 
 
+def test_a_partition_key_keys_the_record_and_the_aggregate_travels_in_a_header() -> None:
+    envelope = _envelope(partition_key="order-7")
+    key, value, headers = encode_envelope(envelope)
+    assert key == b"order-7"
+    assert dict(headers)[h.AGGREGATE_ID] == envelope.key.encode()
+    decoded = decode_envelope(TASK_EVENTS, key, value, headers)
+    assert (decoded.key, decoded.partition_key) == (envelope.key, "order-7")
+    assert decoded == envelope
+    plain_key, _, plain_headers = encode_envelope(_envelope())
+    assert h.AGGREGATE_ID not in dict(plain_headers)
+    assert decode_envelope(TASK_EVENTS, plain_key, value, plain_headers).partition_key is None
+
+
 def test_decodes_already_decoded_headers_and_missing_traceparent() -> None:
     envelope = _envelope(traceparent=None)
     key, value, headers = encode_envelope(envelope)

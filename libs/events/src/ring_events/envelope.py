@@ -1,7 +1,9 @@
 """The message around an integration event, and its Kafka wire form.
 
-On the wire, the key is the aggregate id, the value is the event's JSON (with its ``type``
-tag) and everything else travels in headers (see :mod:`ring_events.headers`).
+On the wire, the key is the aggregate id (or, where related aggregates must stay in order, a
+partition key such as the order id, with the aggregate id in the ``aggregate_id`` header), the
+value is the event's JSON (with its ``type`` tag) and everything else travels in headers (see
+:mod:`ring_events.headers`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str
     traceparent: str | None = None
     source: str
+    #: Kafka key when it is not ``key`` (the aggregate id): related aggregates that must stay
+    #: in order share a partition key; ``key`` then travels in the ``aggregate_id`` header.
+    partition_key: str | None = None
 
 
 class UndecodableMessage(ValueError):
@@ -64,8 +69,12 @@ def encode_envelope(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]
     ]
     if env.traceparent is not None:
         headers.append((h.TRACEPARENT, env.traceparent))
+    kafka_key = env.key
+    if env.partition_key is not None and env.partition_key != env.key:
+        headers.append((h.AGGREGATE_ID, env.key))
+        kafka_key = env.partition_key
     encoded = [(name, value.encode()) for name, value in headers]
-    return env.key.encode(), _ENCODER.encode(env.event), encoded
+    return kafka_key.encode(), _ENCODER.encode(env.event), encoded
 
 
 def decode_envelope(
@@ -97,10 +106,13 @@ def decode_envelope(
         raise UndecodableMessage(
             f"header {h.EVENT_TYPE}={declared!r} but value is {event_type(event)!r}"
         )
+    kafka_key = key.decode() if isinstance(key, bytes) else key
+    aggregate = fields.get(h.AGGREGATE_ID)
     return Envelope(
         event=event,
         topic=topic,
-        key=key.decode() if isinstance(key, bytes) else key,
+        key=aggregate or kafka_key,
+        partition_key=kafka_key if aggregate else None,
         notification_id=_integer(fields, h.NOTIFICATION_ID),
         previous_notification_id=_integer(fields, h.PREVIOUS_NOTIFICATION_ID),
         event_id=_required(fields, h.EVENT_ID),

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 #: Position of the event in the producing service's notification log (its outbox).
 NOTIFICATION_ID = "notification_id"
+#: Id of the aggregate the event belongs to, when the Kafka key is another id (a partition key
+#: that keeps related aggregates in order, e.g. every voucher of one order). Consumers track and
+#: chain positions per aggregate: this header if present, otherwise the Kafka key.
+AGGREGATE_ID = "aggregate_id"
 #: Notification id of the previous event *published* for the same aggregate, ``0`` if none;
 #: a consumer that has not seen that id for the key knows it missed a message.
 PREVIOUS_NOTIFICATION_ID = "previous_notification_id"

@@ -3,6 +3,8 @@
 A voucher is what Party B hands in for an order: files identified by their SHA-256, checked
 for reuse (``flags``), then approved by Party A (or automatically after the review window) or
 rejected with a reason. A resubmission is a new voucher on the same order (``resubmission_of``).
+The message key is the **order id**, so an order's vouchers are consumed in order; the voucher
+id is in the ``aggregate_id`` header.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Outbox relay: publishes a service's notification log to its context topic.
 
 The event store *is* the outbox. The relay reads published domain events in notification order,
-translates each into its public integration event, publishes it keyed by aggregate id with the
+translates each into its public integration event, publishes it keyed by aggregate id (or by the
+translator's partition key, which keeps related aggregates in one partition) with the
 Ring headers, and records its position only after the broker acknowledged the batch
 (at-least-once). One relay per service is active across replicas (a PostgreSQL advisory lock);
 the others wait as standbys.
@@ -57,10 +58,14 @@ class EventTranslator:
         topic: the context topic the service publishes to.
         mapping: domain event class → function building the integration event. A class absent
             from the mapping is private and never published.
+        partition_key: the Kafka key of an integration event when it must not be its aggregate
+            id: aggregates whose events must be consumed in order share one (and so one
+            partition). ``None`` keys every event by its aggregate id.
     """
 
     topic: str
     mapping: Mapping[type[Any], Translation]
+    partition_key: Callable[[IntegrationEvent], str] | None = None
 
     @property
     def stored_topics(self) -> list[str]:
@@ -199,10 +204,13 @@ class OutboxRelay:
         originator = str(row["originator_id"])
         event_id = str(uuid5(EVENT_ID_NAMESPACE, f"{originator}:{row['originator_version']}"))
         event = self.translator.translate(domain_event)
+        partition_key = self.translator.partition_key
+        shared = partition_key(event) if partition_key is not None else None
         return Envelope(
             event=event,
             topic=self.translator.topic,
             key=originator,
+            partition_key=shared if shared != originator else None,
             notification_id=int(row["notification_id"]),
             previous_notification_id=int(row["previous_notification_id"] or 0),
             event_id=event_id,

@@ -1,7 +1,7 @@
 """Which private domain events the voucher service publishes, and as which public events.
 
 Voucher events are published; the order trail (``VoucherTrail``) is private bookkeeping.
-The outbox relay uses :data:`TOPIC` and :data:`DOMAIN_TO_PUBLIC`.
+The outbox relay uses :data:`TOPIC`, :data:`DOMAIN_TO_PUBLIC` and :func:`partition_key`.
 """
 
 from __future__ import annotations
@@ -67,3 +67,16 @@ DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
     Voucher.Approved: _approved,
     Voucher.Rejected: _rejected,
 }
+
+
+def partition_key(event: IntegrationEvent) -> str:
+    """Every voucher event of one order goes to one partition, in the order it happened.
+
+    A resubmission is another voucher (aggregate). Keyed by voucher id, ``voucher.submitted`` of
+    the resubmission could be consumed before ``voucher.rejected`` of its predecessor (they
+    would sit in different partitions), and the order would refuse it. Consumers still track
+    per voucher: the voucher id travels in the ``aggregate_id`` header.
+    """
+    if not isinstance(event, public.VoucherEventFields):
+        raise TypeError(f"{type(event).__name__} is not a voucher event")
+    return str(event.order_id)

@@ -43,10 +43,10 @@ from ring_voucher.disputes import (
     guarded,
 )
 from ring_voucher.fingerprints import FingerprintIndex
-from ring_voucher.integration import DOMAIN_TO_PUBLIC, TOPIC
+from ring_voucher.integration import DOMAIN_TO_PUBLIC, TOPIC, partition_key
 from ring_voucher.projections import OrderDirectoryProjection
 
-TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
+TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC, partition_key=partition_key)
 #: Purpose of the timer approving a voucher whose review window ran out.
 AUTO_APPROVE = "voucher.auto_approve"
 

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from PIL import Image, ImageDraw
 from psycopg import sql
 
+from ring_events.headers import AGGREGATE_ID
 from ring_events.topics import VOUCHER_EVENTS
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually, settings_for
@@ -112,8 +113,9 @@ def actor(user_id: UUID) -> dict[str, str]:
     return {"X-Ring-Actor": str(user_id)}
 
 
-async def voucher_records(bootstrap: str, key: str, expected: int) -> list[Any]:
-    """At least ``expected`` records with ``key`` on ``ring.voucher.events``."""
+async def voucher_records(bootstrap: str, voucher_id: str, expected: int) -> list[Any]:
+    """At least ``expected`` records of voucher ``voucher_id`` on ``ring.voucher.events`` (the
+    Kafka key is the order id; the voucher id is the ``aggregate_id`` header)."""
     consumer = AIOKafkaConsumer(
         VOUCHER_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
@@ -124,7 +126,9 @@ async def voucher_records(bootstrap: str, key: str, expected: int) -> list[Any]:
         async def read() -> bool:
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
-                found.extend(r for r in records if r.key == key.encode())
+                found.extend(
+                    r for r in records if dict(r.headers).get(AGGREGATE_ID) == voucher_id.encode()
+                )
             return len(found) >= expected
 
         await eventually(read)

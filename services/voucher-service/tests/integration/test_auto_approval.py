@@ -53,6 +53,9 @@ async def test_auto_approval_fires_once_across_a_restart(
 
     types = [msgspec.json.decode(r.value)["type"] for r in records]
     assert types == ["voucher.submitted.v1", "voucher.approved.v1"]
+    # Keyed by the order: every voucher of an order shares a partition, in order.
+    assert {r.key for r in records} == {str(order_id).encode()}
+    assert len({r.partition for r in records}) == 1
     assert msgspec.json.decode(records[1].value)["automatic"] is True
     assert count_rows(voucher_settings, "timers") == 1
 

@@ -92,3 +92,66 @@ async def test_an_approved_voucher_approves_the_order(
         order = tasks.get_order(order_id)
         assert str(order.voucher_id) == voucher_id
     tasks.close()
+
+
+async def test_a_quick_resubmission_follows_its_rejection_in_order(
+    task_settings: Settings, voucher_settings: Settings, config: VoucherConfig, clock: ManualClock
+) -> None:
+    """Reject, resubmit and approve at once, without waiting for the task service: the two
+    vouchers are two aggregates, and only because their events share the order's partition
+    does the task service see the rejection before the resubmission."""
+    owner, provider = uuid4(), uuid4()
+    task_app = create_task_app(task_settings)
+    tasks = create_application(Tasks, task_settings)
+    task_id = tasks.create_task(
+        owner,
+        title="Count the stock in aisle 4",
+        deadline=datetime.now(UTC) + timedelta(days=7),
+        commission_minor=8_000,
+        currency="CNY",
+        slots=1,
+    )
+    tasks.publish(task_id, owner)
+    tasks.mark_funded(task_id)
+    order_id = tasks.take_order(task_id, provider)
+
+    voucher_app = create_voucher_app(voucher_settings, config=config, clock=clock)
+    async with AsyncTestClient(task_app) as task_client, AsyncTestClient(voucher_app) as client:
+
+        async def order_known() -> bool:
+            found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
+            return found.status_code == 200
+
+        await eventually(order_known)
+        handed_in = []
+        for attempt in range(2):
+            created = await client.post(
+                f"/orders/{order_id}/vouchers",
+                files=[("files", ("count.pdf", b"%PDF-1.7 count " + bytes([attempt]), "x/y"))],
+                headers=actor(provider),
+            )
+            assert created.status_code == 201, created.text
+            handed_in.append(created.json()["id"])
+            decision = "reject" if attempt == 0 else "approve"
+            body = {"json": {"reason": "aisle 5 counted"}} if attempt == 0 else {}
+            decided = await client.post(
+                f"/vouchers/{handed_in[-1]}/{decision}", headers=actor(owner), **body
+            )
+            assert decided.status_code == 200, decided.text
+
+        async def history() -> list[str] | None:
+            found = (await task_client.get(f"/orders/{order_id}", headers=actor(owner))).json()
+            steps = [step["status"] for step in found["history"]]
+            return steps if found["status"] == "approved" else None
+
+        steps = await eventually(history)
+        assert [s for s in steps if s in ("submitted", "rejected", "approved")] == [
+            "submitted",
+            "rejected",
+            "submitted",
+            "approved",
+        ]
+        assert str(tasks.get_order(order_id).voucher_id) == handed_in[1]
+        parked = task_app.state.runtime.dead_letters.list()
+        assert not [d for d in parked if d.key == str(order_id)], parked
+    tasks.close()
