@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -46,15 +47,11 @@ def task_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Settings]
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-async def test_an_approved_voucher_approves_the_order(
-    task_settings: Settings, voucher_settings: Settings, config: VoucherConfig, clock: ManualClock
-) -> None:
-    owner, provider = uuid4(), uuid4()
-    task_app = create_task_app(task_settings)
-    tasks = create_application(Tasks, task_settings)
+def _taken_order(tasks: Tasks, owner: UUID, provider: UUID, title: str) -> UUID:
+    """A funded one-slot task of ``owner`` and the order ``provider`` took on it."""
     task_id = tasks.create_task(
         owner,
-        title="Photograph the finished shelves",
+        title=title,
         deadline=datetime.now(UTC) + timedelta(days=7),
         commission_minor=20_000,
         currency="CNY",
@@ -62,16 +59,30 @@ async def test_an_approved_voucher_approves_the_order(
     )
     tasks.publish(task_id, owner)
     tasks.mark_funded(task_id)
-    order_id = tasks.take_order(task_id, provider)
+    return tasks.take_order(task_id, provider)
+
+
+async def _known_to_vouchers(client: AsyncTestClient[Any], order_id: UUID, provider: UUID) -> None:
+    """Wait until the voucher service's order directory has the order."""
+
+    async def known() -> bool:
+        found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
+        return found.status_code == 200
+
+    await eventually(known)
+
+
+async def test_an_approved_voucher_approves_the_order(
+    task_settings: Settings, voucher_settings: Settings, config: VoucherConfig, clock: ManualClock
+) -> None:
+    owner, provider = uuid4(), uuid4()
+    task_app = create_task_app(task_settings)
+    tasks = create_application(Tasks, task_settings)
+    order_id = _taken_order(tasks, owner, provider, "Photograph the finished shelves")
 
     voucher_app = create_voucher_app(voucher_settings, config=config, clock=clock)
     async with AsyncTestClient(task_app) as task_client, AsyncTestClient(voucher_app) as client:
-
-        async def order_known() -> bool:
-            found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
-            return found.status_code == 200
-
-        await eventually(order_known)
+        await _known_to_vouchers(client, order_id, provider)
         created = await client.post(
             f"/orders/{order_id}/vouchers",
             files=[("files", ("shelves.pdf", b"%PDF-1.7 shelves", "application/pdf"))],
@@ -103,26 +114,11 @@ async def test_a_quick_resubmission_follows_its_rejection_in_order(
     owner, provider = uuid4(), uuid4()
     task_app = create_task_app(task_settings)
     tasks = create_application(Tasks, task_settings)
-    task_id = tasks.create_task(
-        owner,
-        title="Count the stock in aisle 4",
-        deadline=datetime.now(UTC) + timedelta(days=7),
-        commission_minor=8_000,
-        currency="CNY",
-        slots=1,
-    )
-    tasks.publish(task_id, owner)
-    tasks.mark_funded(task_id)
-    order_id = tasks.take_order(task_id, provider)
+    order_id = _taken_order(tasks, owner, provider, "Count the stock in aisle 4")
 
     voucher_app = create_voucher_app(voucher_settings, config=config, clock=clock)
     async with AsyncTestClient(task_app) as task_client, AsyncTestClient(voucher_app) as client:
-
-        async def order_known() -> bool:
-            found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
-            return found.status_code == 200
-
-        await eventually(order_known)
+        await _known_to_vouchers(client, order_id, provider)
         handed_in = []
         for attempt in range(2):
             created = await client.post(
