@@ -40,6 +40,8 @@ ERROR_STATUSES: dict[type[Exception], int] = {
 
 
 def _unauthorized(_: Request[Any, Any, Any], exc: InvalidToken) -> Response[Any]:
+    """401 with the token error's own code: ``invalid_token``, or ``refresh_token_reused``
+    (:class:`~ring_gateway.sessions.RefreshTokenReused` is an :class:`InvalidToken`)."""
     response = error_response(401, exc.code, str(exc))
     response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response

@@ -21,6 +21,8 @@ from uuid import UUID
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from ring_gateway.tables import PurgedTable
+
 #: How long a request may hold its key before a retry may take it over.
 LEASE_SECONDS = 60
 
@@ -133,32 +135,34 @@ class MemoryIdempotencyStore:
             del self._entries[(user_id, key)]
 
 
-class PostgresIdempotencyStore:
+class PostgresIdempotencyStore(PurgedTable):
     """Durable store: one row per (user, key) in ``<schema>.idempotency_keys``."""
 
-    def __init__(self, database_url: str, schema: str, ttl: timedelta) -> None:
-        self._ttl = ttl
-        self._table = sql.Identifier(schema, "idempotency_keys")
-        self._pool = ConnectionPool(database_url, min_size=1, max_size=10, open=False)
-        self._last_purge = 0.0
+    name = "idempotency_keys"
 
-    def open(self) -> None:
-        """Open the pool and create the table if needed."""
-        self._pool.open(wait=True, timeout=30)
+    def __init__(self, pool: ConnectionPool, schema: str, ttl: timedelta) -> None:
+        super().__init__(pool, schema)
+        self._ttl = ttl
+
+    def ddl(self) -> list[sql.Composed]:
+        """The table, keyed by user and key."""
+        return [
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " user_id uuid NOT NULL, key text NOT NULL, fingerprint text NOT NULL,"
+                " created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL,"
+                " lease_until timestamptz NOT NULL, status integer, body bytea,"
+                " content_type text, PRIMARY KEY (user_id, key))"
+            ).format(self._table)
+        ]
+
+    def purge_expired(self) -> None:
+        """Delete keys kept longer than the TTL."""
         with self._pool.connection() as conn:
             conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} ("
-                    " user_id uuid NOT NULL, key text NOT NULL, fingerprint text NOT NULL,"
-                    " created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL,"
-                    " lease_until timestamptz NOT NULL, status integer, body bytea,"
-                    " content_type text, PRIMARY KEY (user_id, key))"
-                ).format(self._table)
+                sql.SQL("DELETE FROM {} WHERE expires_at < %s").format(self._table),
+                (datetime.now(UTC),),
             )
-
-    def close(self) -> None:
-        """Close the pool."""
-        self._pool.close()
 
     async def begin(self, user_id: UUID, key: str, fingerprint: str) -> StoredResponse | None:
         return await asyncio.to_thread(self._begin, user_id, key, fingerprint)
@@ -234,14 +238,4 @@ class PostgresIdempotencyStore:
                     "AND status IS NULL"
                 ).format(self._table),
                 (user_id, key, fingerprint),
-            )
-
-    def _maybe_purge(self) -> None:
-        if time.monotonic() - self._last_purge < 600:
-            return
-        self._last_purge = time.monotonic()
-        with self._pool.connection() as conn:
-            conn.execute(
-                sql.SQL("DELETE FROM {} WHERE expires_at < %s").format(self._table),
-                (datetime.now(UTC),),
             )

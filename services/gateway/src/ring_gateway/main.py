@@ -1,14 +1,15 @@
 """Wiring of the gateway: ``create_app(settings)`` and the :data:`SERVICE` entry point.
 
-The gateway keeps users (event-sourced) and idempotency keys in its own schema, holds no Kafka
-connection, and reaches the internal services over HTTP with one shared ``httpx.AsyncClient``.
+The gateway keeps users (event-sourced), idempotency keys and refresh sessions (two stores
+sharing one connection pool) in its own schema, holds no Kafka connection, and reaches the
+internal services over HTTP with one shared ``httpx.AsyncClient``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from psycopg_pool import ConnectionPool
 
 from ring_gateway.api import ROUTE_HANDLERS
 from ring_gateway.api.support import Gateway, authenticate
@@ -29,6 +31,7 @@ from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
 from ring_gateway.openapi import document_errors, document_uploads
 from ring_gateway.pii import PersonalDataCipher
 from ring_gateway.ratelimit import RateLimiter
+from ring_gateway.sessions import PostgresRefreshSessions, RefreshSessions
 from ring_gateway.tokens import TokenService
 from ring_gateway.upstream import Upstreams
 from ring_runtime.http import correlation_middleware, refuse_nul
@@ -74,45 +77,48 @@ def build_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     idempotency: IdempotencyStore | None = None,
+    sessions: RefreshSessions | None = None,
     hasher: PasswordHasher | None = None,
     users: Users | None = None,
 ) -> Litestar:
     """The gateway app.
 
-    Tests pass a ``transport`` to reach fake or in-process services, an in-memory
-    ``idempotency`` store and ``users`` application, and a cheap argon2 ``hasher``.
+    Tests pass a ``transport`` to reach fake or in-process services, in-memory
+    ``idempotency`` and ``sessions`` stores and ``users`` application, and a cheap argon2
+    ``hasher``. The stores not passed are PostgreSQL ones sharing one connection pool.
     """
     configure_tracing(settings.service)
     users = users if users is not None else create_application(Users, settings)
     users.configure(PersonalDataCipher(config.pii_key), hasher)
     client = httpx.AsyncClient(transport=transport, timeout=UPSTREAM_TIMEOUT)
-    store = idempotency
-    pg_store: PostgresIdempotencyStore | None = None
-    if store is None:
-        pg_store = PostgresIdempotencyStore(
-            settings.database_url,
-            settings.db_schema,
-            timedelta(hours=config.idempotency_ttl_hours),
-        )
-        store = pg_store
+    pool = ConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+    tables: list[Callable[[], None]] = []
+    if idempotency is None:
+        ttl = timedelta(hours=config.idempotency_ttl_hours)
+        idempotency = PostgresIdempotencyStore(pool, settings.db_schema, ttl)
+        tables.append(idempotency.create_table)
+    if sessions is None:
+        sessions = PostgresRefreshSessions(pool, settings.db_schema)
+        tables.append(sessions.create_table)
     gw = Gateway(
         users=users,
         tokens=TokenService(config),
         upstreams=Upstreams(client, config.upstreams),
-        idempotency=store,
+        idempotency=idempotency,
+        sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if pg_store is not None:
-            await asyncio.to_thread(pg_store.open)
+        if tables:
+            await asyncio.to_thread(_open_stores, pool, tables)
         try:
             yield
         finally:
             await client.aclose()
-            if pg_store is not None:
-                await asyncio.to_thread(pg_store.close)
+            if tables:
+                await asyncio.to_thread(pool.close)
             await asyncio.to_thread(users.close)
 
     def provide_gateway() -> Gateway:
@@ -149,6 +155,13 @@ def build_app(
     document_errors(app.openapi_schema)
     document_uploads(app.openapi_schema)
     return app
+
+
+def _open_stores(pool: ConnectionPool, tables: list[Callable[[], None]]) -> None:
+    """Open the stores' shared pool and create their tables if needed."""
+    pool.open(wait=True, timeout=30)
+    for create_table in tables:
+        create_table()
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -41,7 +41,8 @@ ERROR_SCHEMA = Schema(
 #: status → description, for every ``/v1`` operation (the services' answers pass through).
 API_ERRORS: dict[int, str] = {
     400: "Malformed request (validation_failed, invalid_idempotency_key, …)",
-    401: "Missing, invalid or expired token, or wrong credentials",
+    401: "Missing, invalid, expired or revoked token (invalid_token), a refresh token used "
+    "twice (refresh_token_reused: sign in again), or wrong credentials",
     403: "The caller's role or identity may not do this",
     404: "No such resource (or not visible to the caller)",
     409: "Conflicts with the current state, or a request with this key is in flight",

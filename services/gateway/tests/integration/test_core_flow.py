@@ -92,5 +92,6 @@ async def test_another_party_cannot_touch_the_task(platform: AsyncTestClient[Lit
     assert me.json()["verification"] == "unknown"  # matching is not running in this test
     ready = await gateway.get("/ready")
     assert ready.status_code == 503
+    assert ready.json()["store"] == "ok"
     assert ready.json()["task"] == "ok"
     assert ready.json()["matching"] == "unreachable"

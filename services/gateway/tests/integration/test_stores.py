@@ -1,4 +1,5 @@
-"""The gateway's PostgreSQL stores: idempotency keys and unique emails under concurrency."""
+"""The gateway's PostgreSQL stores: idempotency keys, refresh sessions and unique emails,
+under concurrency."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 import base64
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from uuid import uuid4
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
 
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from ring_gateway.application import Users
 from ring_gateway.cli import admin
@@ -23,6 +26,8 @@ from ring_gateway.idempotency import (
     StoredResponse,
 )
 from ring_gateway.pii import PersonalDataCipher
+from ring_gateway.sessions import PostgresRefreshSessions, RefreshTokenReused
+from ring_gateway.tokens import InvalidToken, Principal, RefreshClaims
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import settings_for
@@ -31,11 +36,25 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(postgres_url: str, db_schema: str) -> Iterator[PostgresIdempotencyStore]:
-    store = PostgresIdempotencyStore(postgres_url, db_schema, timedelta(hours=24))
-    store.open()
-    yield store
-    store.close()
+def pool(postgres_url: str) -> Iterator[ConnectionPool]:
+    pool = ConnectionPool(postgres_url, min_size=1, max_size=10, open=False)
+    pool.open(wait=True, timeout=30)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def store(pool: ConnectionPool, db_schema: str) -> PostgresIdempotencyStore:
+    store = PostgresIdempotencyStore(pool, db_schema, timedelta(hours=24))
+    store.create_table()
+    return store
+
+
+@pytest.fixture
+def sessions(pool: ConnectionPool, db_schema: str) -> PostgresRefreshSessions:
+    sessions = PostgresRefreshSessions(pool, db_schema)
+    sessions.create_table()
+    return sessions
 
 
 async def test_replay_mismatch_and_in_progress(store: PostgresIdempotencyStore) -> None:
@@ -65,6 +84,119 @@ async def test_concurrent_duplicates_lease_the_key_once(store: PostgresIdempoten
     )
     assert sum(1 for o in outcomes if o is None) == 1
     assert all(isinstance(o, RequestInProgress) for o in outcomes if o is not None)
+
+
+def _token(
+    family: UUID | None = None, user_id: UUID | None = None, lifetime: timedelta = timedelta(days=1)
+) -> RefreshClaims:
+    return RefreshClaims(
+        token_id=uuid4().hex,
+        family=family or uuid4(),
+        principal=Principal(user_id=user_id or uuid4(), role=Role.PARTY_A),
+        expires_at=datetime.now(UTC) + lifetime,
+    )
+
+
+def _successor(token: RefreshClaims) -> RefreshClaims:
+    return _token(token.family, token.principal.user_id)
+
+
+async def test_refresh_tokens_rotate_once_and_a_replay_revokes_the_family(
+    sessions: PostgresRefreshSessions,
+) -> None:
+    first = _token()
+    await sessions.start(first)
+    second, third = _successor(first), _successor(first)
+    await sessions.rotate(first, second)
+    await sessions.rotate(second, third)
+    with pytest.raises(RefreshTokenReused):
+        await sessions.rotate(first, _successor(first))
+    with pytest.raises(InvalidToken) as newest:
+        await sessions.rotate(third, _successor(first))
+    assert newest.value.code == "invalid_token"
+    with pytest.raises(InvalidToken):
+        await sessions.rotate(_token(), _token())  # unknown
+    expired = _token(lifetime=-timedelta(seconds=1))
+    await sessions.start(expired)
+    with pytest.raises(InvalidToken) as refused:
+        await sessions.rotate(expired, _successor(expired))
+    assert refused.value.code == "invalid_token"
+
+
+async def test_a_token_recorded_after_its_family_was_revoked_is_refused(
+    sessions: PostgresRefreshSessions,
+) -> None:
+    """A refresh racing the family's revocation records its successor unmarked: the family's
+    mark on its other tokens still refuses it."""
+    first = _token()
+    await sessions.start(first)
+    await sessions.end(first.family)
+    late = _successor(first)
+    await sessions.start(late)
+    with pytest.raises(InvalidToken) as refused:
+        await sessions.rotate(late, _successor(first))
+    assert refused.value.code == "invalid_token"
+
+
+async def test_logout_ends_one_family_or_every_family_of_a_user(
+    sessions: PostgresRefreshSessions,
+) -> None:
+    user = uuid4()
+    phone, laptop, tablet = _token(user_id=user), _token(user_id=user), _token(user_id=user)
+    someone_else = _token()
+    for token in (phone, laptop, tablet, someone_else):
+        await sessions.start(token)
+    await sessions.end(phone.family)
+    with pytest.raises(InvalidToken):
+        await sessions.rotate(phone, _successor(phone))
+    await sessions.rotate(laptop, _successor(laptop))
+    await sessions.end_all(user)
+    await sessions.end_all(user)  # idempotent
+    with pytest.raises(InvalidToken):
+        await sessions.rotate(tablet, _successor(tablet))
+    await sessions.rotate(someone_else, _successor(someone_else))
+
+
+async def test_concurrent_refreshes_with_one_token_succeed_once(
+    sessions: PostgresRefreshSessions,
+) -> None:
+    token = _token()
+    await sessions.start(token)
+    outcomes = await asyncio.gather(
+        *(sessions.rotate(token, _successor(token)) for _ in range(20)), return_exceptions=True
+    )
+    assert sum(1 for o in outcomes if o is None) == 1
+    assert sum(1 for o in outcomes if isinstance(o, RefreshTokenReused)) == 19
+
+
+async def test_expired_tokens_are_purged_but_a_live_familys_revocation_is_kept(
+    sessions: PostgresRefreshSessions, pool: ConnectionPool, db_schema: str
+) -> None:
+    past = -timedelta(seconds=1)
+    expired = _token(lifetime=past)
+    revoked_and_expired = _token(lifetime=past)
+    marked = _token(lifetime=past)
+    live_in_revoked_family = _successor(marked)
+    live = _token()
+    for token in (expired, revoked_and_expired, marked, live):
+        await sessions.start(token)
+    await sessions.end(revoked_and_expired.family)
+    await sessions.end(marked.family)
+    await sessions.start(live_in_revoked_family)  # recorded after the revocation, unmarked
+
+    sessions.purge_expired()
+
+    with pool.connection() as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT jti FROM {}").format(sql.Identifier(db_schema, "refresh_tokens"))
+        ).fetchall()
+    assert {jti for (jti,) in rows} == {
+        marked.token_id,
+        live_in_revoked_family.token_id,
+        live.token_id,
+    }
+    with pytest.raises(InvalidToken):
+        await sessions.rotate(live_in_revoked_family, _successor(marked))
 
 
 def test_concurrent_registrations_of_one_email(gateway_settings: Settings) -> None:

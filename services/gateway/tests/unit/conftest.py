@@ -19,6 +19,7 @@ from ring_gateway.config import GatewayConfig, gateway_config
 from ring_gateway.domain import Role
 from ring_gateway.idempotency import MemoryIdempotencyStore
 from ring_gateway.main import build_app
+from ring_gateway.sessions import MemoryRefreshSessions
 from ring_runtime.settings import load_settings
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -269,6 +270,7 @@ def app(config: GatewayConfig, fakes: FakeServices, users: Users) -> Litestar:
         config,
         transport=FakeTransport(fakes),
         idempotency=MemoryIdempotencyStore(),
+        sessions=MemoryRefreshSessions(),
         hasher=CHEAP_HASHER,
         users=users,
     )

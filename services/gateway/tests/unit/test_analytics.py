@@ -16,6 +16,7 @@ from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig
 from ring_gateway.idempotency import MemoryIdempotencyStore
 from ring_gateway.main import build_app
+from ring_gateway.sessions import MemoryRefreshSessions
 from ring_runtime.settings import load_settings
 
 from .conftest import CHEAP_HASHER, admin_headers, register
@@ -114,6 +115,7 @@ def app(config: GatewayConfig, sources: Sources, users: Users) -> Litestar:
         config,
         transport=SourcesTransport(sources, dict(config.upstreams)),
         idempotency=MemoryIdempotencyStore(),
+        sessions=MemoryRefreshSessions(),
         hasher=CHEAP_HASHER,
         users=users,
     )

@@ -81,3 +81,16 @@ async def test_bad_tokens_are_refused(
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_refresh_token_without_a_session_family_is_refused(
+    client: httpx.AsyncClient, config: GatewayConfig
+) -> None:
+    """Refresh tokens from before server-side sessions carry no ``fam``: sign in again."""
+    user_id, _ = await register(client, "party_a")
+    claims = _claims(config, str(user_id), role="party_a", typ="refresh", jti="j-1")
+    token = jwt.encode(claims, config.jwt_secret, "HS256")
+    for path in ("/v1/auth/refresh", "/v1/auth/logout"):
+        response = await client.post(path, json={"refresh_token": token})
+        assert response.status_code == 401, path
+        assert response.json()["error"]["code"] == "invalid_token"

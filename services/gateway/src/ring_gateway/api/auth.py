@@ -1,15 +1,24 @@
-"""``/v1/auth/*`` and ``/v1/me``: register, login, refresh, profile."""
+"""``/v1/auth/*`` and ``/v1/me``: register, login, refresh, logout, profile."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.openapi.spec import Example
+from litestar.params import Body
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from ring_gateway.api.schemas import LoginRequest, Me, RefreshRequest, Registered, RegisterRequest
+from ring_gateway.api.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    RefreshRequest,
+    Registered,
+    RegisterRequest,
+)
 from ring_gateway.api.schemas import Tokens as TokensView
 from ring_gateway.api.support import Gateway, authenticate, example
 from ring_gateway.domain import Role
@@ -24,6 +33,15 @@ _TOKENS = {
     "refresh_token": "eyJhbGciOiJIUzI1NiIs…",
     "refresh_expires_in": 1209600,
 }
+#: Logout answers 204 without a body, so its example is the request.
+_LOGOUT = Body(
+    examples=[
+        Example(
+            summary="End this session only",
+            value={"refresh_token": "eyJhbGciOiJIUzI1NiIs…", "all_sessions": False},
+        )
+    ]
+)
 
 
 def _limit(request: Request[Any, Any, Any], gw: Gateway, email: str | None = None) -> None:
@@ -75,10 +93,15 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], data: LoginRequest, gw: NamedDependency[Gateway]
     ) -> TokensView:
-        """Exchange email and password for tokens (401 ``invalid_credentials`` otherwise)."""
+        """Exchange email and password for tokens (401 ``invalid_credentials`` otherwise).
+
+        Starts a new session: its refresh tokens are rotated on every refresh.
+        """
         _limit(request, gw, data.email)
         user = await asyncio.to_thread(gw.users.authenticate, data.email, data.password)
-        return _tokens(gw.tokens.issue(Principal(user_id=user.id, role=user.role)))
+        pair = gw.tokens.issue(Principal(user_id=user.id, role=user.role))
+        await gw.sessions.start(pair.refresh_claims)
+        return _tokens(pair)
 
     @post(
         "/refresh",
@@ -89,11 +112,42 @@ class AuthController(Controller):
     async def refresh(
         self, request: Request[Any, Any, Any], data: RefreshRequest, gw: NamedDependency[Gateway]
     ) -> TokensView:
-        """Exchange a valid refresh token for a new access and refresh token."""
+        """Exchange a refresh token, once, for a new access and refresh token.
+
+        A refresh token presented a second time ends its whole session: 401
+        ``refresh_token_reused``, sign in again. A revoked, unknown or expired one is 401
+        ``invalid_token``.
+        """
         _limit(request, gw)
-        principal = gw.tokens.verify(data.refresh_token, "refresh")
-        user = await asyncio.to_thread(gw.users.get_user, principal.user_id)
-        return _tokens(gw.tokens.issue(Principal(user_id=user.id, role=user.role)))
+        presented = gw.tokens.verify_refresh(data.refresh_token)
+        user = await asyncio.to_thread(gw.users.get_user, presented.principal.user_id)
+        pair = gw.tokens.issue(Principal(user_id=user.id, role=user.role), presented.family)
+        await gw.sessions.rotate(presented, pair.refresh_claims)
+        return _tokens(pair)
+
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="Logout",
+    )
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[LogoutRequest, _LOGOUT],
+        gw: NamedDependency[Gateway],
+    ) -> None:
+        """End the session of a refresh token, or every session of its user (``all_sessions``).
+
+        Idempotent: a token whose session has already ended still gets 204, as long as it is
+        ours (401 ``invalid_token`` otherwise). Access tokens already issued stay valid until
+        they expire (``expires_in``, 15 minutes by default).
+        """
+        _limit(request, gw)
+        presented = gw.tokens.verify_refresh(data.refresh_token)
+        if data.all_sessions:
+            await gw.sessions.end_all(presented.principal.user_id)
+        else:
+            await gw.sessions.end(presented.family)
 
 
 @get(

@@ -46,6 +46,13 @@ class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     refresh_token: Annotated[str, msgspec.Meta(max_length=4096)]
 
 
+class LogoutRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The refresh token of the session to end; ``all_sessions`` ends every session of its user."""
+
+    refresh_token: Annotated[str, msgspec.Meta(max_length=4096)]
+    all_sessions: bool = False
+
+
 class QualificationRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A qualification for review."""
 

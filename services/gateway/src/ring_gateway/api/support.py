@@ -24,6 +24,7 @@ from ring_gateway.idempotency import (
     should_store,
 )
 from ring_gateway.ratelimit import RateLimiter
+from ring_gateway.sessions import RefreshSessions
 from ring_gateway.tokens import InvalidToken, Principal, TokenService
 from ring_gateway.upstream import UpstreamResponse, Upstreams
 
@@ -48,6 +49,7 @@ class Gateway:
     tokens: TokenService
     upstreams: Upstreams
     idempotency: IdempotencyStore
+    sessions: RefreshSessions
     auth_limiter: RateLimiter
 
 
@@ -61,7 +63,7 @@ def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) 
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("an `Authorization: Bearer <access token>` header is required")
-    return gw.tokens.verify(token.strip(), "access")
+    return gw.tokens.verify(token.strip())
 
 
 def require(principal: Principal, *roles: Role) -> Principal:
