@@ -17,6 +17,7 @@ import msgspec
 from eventsourcing.application import Application
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.params import FromPath
 
 from ring_runtime.http import error_response
 
@@ -79,7 +80,7 @@ def read_trail(application: Application[UUID], service: str, aggregate_id: UUID)
     operation_id="GetAuditTrail",
     tags=["operations"],
 )
-async def audit_trail(aggregate_id: UUID, state: State) -> Response[Any]:
+async def audit_trail(aggregate_id: FromPath[UUID], state: State) -> Response[Any]:
     """The aggregate's stored events, oldest first; 404 ``aggregate_not_found`` if unknown."""
     application: Application[UUID] = state.application
     service: str = state.runtime.settings.service

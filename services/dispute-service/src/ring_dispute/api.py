@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_dispute.application import Disputes
@@ -142,7 +142,7 @@ class OrderDisputeController(Controller):
 
     @post("/{order_id:uuid}/disputes", status_code=HTTP_201_CREATED, operation_id="OpenDispute")
     async def create_dispute(
-        self, actor: UUID, order_id: UUID, data: DisputeCreate, disputes: Disputes
+        self, actor: UUID, order_id: FromPath[UUID], data: DisputeCreate, disputes: Disputes
     ) -> Created:
         """A party of the order complains; the other party must respond in time."""
         dispute_id = await asyncio.to_thread(
@@ -174,14 +174,16 @@ class DisputeController(Controller):
         )
 
     @get("/{dispute_id:uuid}", operation_id="GetDispute")
-    async def get_dispute(self, actor: UUID, dispute_id: UUID, disputes: Disputes) -> DisputeView:
+    async def get_dispute(
+        self, actor: UUID, dispute_id: FromPath[UUID], disputes: Disputes
+    ) -> DisputeView:
         """The case with evidence and the order's history; parties only."""
         dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
         return DisputeView.of(dispute, disputes)
 
     @post("/{dispute_id:uuid}/responses", status_code=HTTP_200_OK, operation_id="RespondDispute")
     async def create_response(
-        self, actor: UUID, dispute_id: UUID, data: ResponseCreate, disputes: Disputes
+        self, actor: UUID, dispute_id: FromPath[UUID], data: ResponseCreate, disputes: Disputes
     ) -> DisputeView:
         """The other party answers the complaint."""
         await asyncio.to_thread(disputes.respond, dispute_id, actor, data.statement)
@@ -189,7 +191,7 @@ class DisputeController(Controller):
 
     @post("/{dispute_id:uuid}/evidence", status_code=HTTP_200_OK, operation_id="AddEvidence")
     async def create_evidence(
-        self, actor: UUID, dispute_id: UUID, data: EvidenceCreate, disputes: Disputes
+        self, actor: UUID, dispute_id: FromPath[UUID], data: EvidenceCreate, disputes: Disputes
     ) -> DisputeView:
         """A party adds a statement (and optionally a file's SHA-256)."""
         await asyncio.to_thread(
@@ -203,7 +205,7 @@ class DisputeController(Controller):
         operation_id="RequestArbitration",
     )
     async def request_arbitration(
-        self, actor: UUID, dispute_id: UUID, disputes: Disputes
+        self, actor: UUID, dispute_id: FromPath[UUID], disputes: Disputes
     ) -> DisputeView:
         """A party asks for arbitration once both sides have spoken."""
         await asyncio.to_thread(disputes.request_arbitration, dispute_id, actor)
@@ -211,7 +213,7 @@ class DisputeController(Controller):
 
     @post("/{dispute_id:uuid}/withdraw", status_code=HTTP_200_OK, operation_id="WithdrawDispute")
     async def withdraw_dispute(
-        self, actor: UUID, dispute_id: UUID, disputes: Disputes
+        self, actor: UUID, dispute_id: FromPath[UUID], disputes: Disputes
     ) -> DisputeView:
         """The opener withdraws the dispute before it is resolved."""
         await asyncio.to_thread(disputes.withdraw, dispute_id, actor)
@@ -253,7 +255,7 @@ class AdminDisputeController(Controller):
 
     @post("/{dispute_id:uuid}/resolve", status_code=HTTP_200_OK, operation_id="ResolveDispute")
     async def resolve_dispute(
-        self, actor: UUID, dispute_id: UUID, data: Resolution, disputes: Disputes
+        self, actor: UUID, dispute_id: FromPath[UUID], data: Resolution, disputes: Disputes
     ) -> DisputeView:
         """Decide release / refund / split; the ledger executes it exactly once."""
         await asyncio.to_thread(

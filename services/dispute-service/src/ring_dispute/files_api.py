@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED
 
 from ring_dispute.api import DisputeView
@@ -31,7 +32,7 @@ class EvidenceFileController(Controller):
     async def create_evidence_file(
         self,
         actor: UUID,
-        dispute_id: UUID,
+        dispute_id: FromPath[UUID],
         request: Request[Any, Any, Any],
         disputes: Disputes,
         files: EvidenceFiles,
@@ -55,7 +56,12 @@ class EvidenceFileController(Controller):
 
     @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFile")
     async def get_evidence_file(
-        self, actor: UUID, dispute_id: UUID, sha256: str, disputes: Disputes, files: EvidenceFiles
+        self,
+        actor: UUID,
+        dispute_id: FromPath[UUID],
+        sha256: FromPath[str],
+        disputes: Disputes,
+        files: EvidenceFiles,
     ) -> Response[bytes]:
         """A file referenced by the dispute's evidence; parties only."""
         dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
@@ -65,7 +66,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
         return {"id": str(uuid4()), "status": "draft"}
 
     @post("/tasks/{task_id:uuid}/publish", status_code=202)
-    async def publish(request: Request[Any, Any, Any], task_id: UUID) -> Response[Any]:
+    async def publish(request: Request[Any, Any, Any], task_id: FromPath[UUID]) -> Response[Any]:
         await record(request)
         if task_id.int == 0:
             error = {"code": "not_task_owner", "message": "not yours", "details": None}
@@ -73,7 +74,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
         return Response({"id": str(task_id), "status": "funding"}, status_code=202)
 
     @get("/tasks/{task_id:uuid}")
-    async def get_task(request: Request[Any, Any, Any], task_id: UUID) -> dict[str, Any]:
+    async def get_task(request: Request[Any, Any, Any], task_id: FromPath[UUID]) -> dict[str, Any]:
         await record(request)
         return {"id": str(task_id), "status": "published"}
 
@@ -83,7 +84,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
         return {"items": [], "next_cursor": None, "query": dict(request.query_params)}
 
     @post("/tasks/{task_id:uuid}/orders", status_code=201)
-    async def take(request: Request[Any, Any, Any], task_id: UUID) -> dict[str, Any]:
+    async def take(request: Request[Any, Any, Any], task_id: FromPath[UUID]) -> dict[str, Any]:
         await record(request)
         return {"id": str(uuid4()), "status": "accepted"}
 
@@ -102,27 +103,33 @@ def fake_app(fakes: FakeServices) -> Litestar:
         return {"id": str(uuid4()), "status": "requested"}
 
     @get("/wallets/{party_id:uuid}")
-    async def wallet(request: Request[Any, Any, Any], party_id: UUID) -> dict[str, Any]:
+    async def wallet(request: Request[Any, Any, Any], party_id: FromPath[UUID]) -> dict[str, Any]:
         await record(request)
         return {"party": str(party_id), "currency": request.query_params.get("currency")}
 
     @get("/providers/{provider_id:uuid}")
-    async def provider(request: Request[Any, Any, Any], provider_id: UUID) -> Response[Any]:
+    async def provider(
+        request: Request[Any, Any, Any], provider_id: FromPath[UUID]
+    ) -> Response[Any]:
         await record(request)
         return Response({"id": str(provider_id), "verification": "pending"})
 
     @post("/providers/{provider_id:uuid}/verify")
-    async def verify(request: Request[Any, Any, Any], provider_id: UUID) -> dict[str, Any]:
+    async def verify(
+        request: Request[Any, Any, Any], provider_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         await record(request)
         return {"id": str(provider_id), "verification": "verified"}
 
     @post("/providers/{provider_id:uuid}/qualifications", status_code=201)
-    async def qualify(request: Request[Any, Any, Any], provider_id: UUID) -> dict[str, Any]:
+    async def qualify(
+        request: Request[Any, Any, Any], provider_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         await record(request)
         return {"id": str(provider_id), "verification": "pending"}
 
     @get("/internal/audit/{aggregate_id:uuid}")
-    async def audit(request: Request[Any, Any, Any], aggregate_id: UUID) -> Response[Any]:
+    async def audit(request: Request[Any, Any, Any], aggregate_id: FromPath[UUID]) -> Response[Any]:
         await record(request)
         port = request.url.port
         if port in fakes.audit_down:
@@ -137,27 +144,33 @@ def fake_app(fakes: FakeServices) -> Litestar:
         return {"items": [], "next_cursor": None, "query": dict(request.query_params)}
 
     @post("/orders/{order_id:uuid}/messages", status_code=201)
-    async def post_message(request: Request[Any, Any, Any], order_id: UUID) -> dict[str, Any]:
+    async def post_message(
+        request: Request[Any, Any, Any], order_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         actor = await record(request)
         return {"id": str(uuid4()), "order_id": str(order_id), "author_id": actor}
 
     @get("/orders/{order_id:uuid}/messages")
-    async def list_messages(request: Request[Any, Any, Any], order_id: UUID) -> list[Any]:
+    async def list_messages(request: Request[Any, Any, Any], order_id: FromPath[UUID]) -> list[Any]:
         await record(request)
         return []
 
     @get("/orders/{order_id:uuid}")
-    async def get_order(request: Request[Any, Any, Any], order_id: UUID) -> dict[str, Any]:
+    async def get_order(
+        request: Request[Any, Any, Any], order_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         await record(request)
         return {"id": str(order_id), "status": "accepted"}
 
     @post("/orders/{order_id:uuid}/vouchers", status_code=201)
-    async def voucher(request: Request[Any, Any, Any], order_id: UUID) -> dict[str, Any]:
+    async def voucher(request: Request[Any, Any, Any], order_id: FromPath[UUID]) -> dict[str, Any]:
         await record(request)
         return {"id": str(uuid4()), "content_type": request.headers.get("content-type")}
 
     @post("/orders/{order_id:uuid}/disputes", status_code=201)
-    async def open_dispute(request: Request[Any, Any, Any], order_id: UUID) -> Response[Any]:
+    async def open_dispute(
+        request: Request[Any, Any, Any], order_id: FromPath[UUID]
+    ) -> Response[Any]:
         await record(request)
         if order_id.int == 0:
             error = {"code": "order_not_found", "message": "no such order", "details": None}
@@ -165,7 +178,9 @@ def fake_app(fakes: FakeServices) -> Litestar:
         return Response({"id": str(uuid4()), "status": "open"}, status_code=201)
 
     @get(["/disputes/{dispute_id:uuid}", "/admin/disputes/{dispute_id:uuid}"])
-    async def get_dispute(request: Request[Any, Any, Any], dispute_id: UUID) -> dict[str, Any]:
+    async def get_dispute(
+        request: Request[Any, Any, Any], dispute_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         await record(request)
         return {"id": str(dispute_id), "status": "open"}
 
@@ -179,12 +194,16 @@ def fake_app(fakes: FakeServices) -> Litestar:
         ],
         status_code=200,
     )
-    async def dispute_step(request: Request[Any, Any, Any], dispute_id: UUID) -> dict[str, Any]:
+    async def dispute_step(
+        request: Request[Any, Any, Any], dispute_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         await record(request)
         return {"id": str(dispute_id), "status": "open"}
 
     @post("/disputes/{dispute_id:uuid}/evidence/files", status_code=201)
-    async def evidence_file(request: Request[Any, Any, Any], dispute_id: UUID) -> dict[str, Any]:
+    async def evidence_file(
+        request: Request[Any, Any, Any], dispute_id: FromPath[UUID]
+    ) -> dict[str, Any]:
         await record(request)
         return {"id": str(dispute_id), "content_type": request.headers.get("content-type")}
 
@@ -195,7 +214,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
         ]
     )
     async def evidence_download(
-        request: Request[Any, Any, Any], dispute_id: UUID, sha: str
+        request: Request[Any, Any, Any], dispute_id: FromPath[UUID], sha: FromPath[str]
     ) -> Response[bytes]:
         await record(request)
         return Response(b"file-bytes", media_type="application/octet-stream")

@@ -11,6 +11,7 @@ from uuid import UUID
 import httpx
 import pytest
 from litestar import Litestar, Request, Response, get
+from litestar.params import FromPath
 
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig
@@ -70,7 +71,7 @@ def sources_app(sources: Sources, names: dict[int, str]) -> Litestar:
         return asked(request) or Response(TOTALS)
 
     @get("/wallets/{party_id:uuid}")
-    async def wallet(request: Request[Any, Any, Any], party_id: UUID) -> Response[Any]:
+    async def wallet(request: Request[Any, Any, Any], party_id: FromPath[UUID]) -> Response[Any]:
         currency = request.query_params["currency"]
         if currency == "XXX":
             error = {"code": "invalid_currency", "message": "no", "details": None}
@@ -79,7 +80,9 @@ def sources_app(sources: Sources, names: dict[int, str]) -> Litestar:
         return asked(request) or Response(body)
 
     @get("/providers/{provider_id:uuid}")
-    async def provider(request: Request[Any, Any, Any], provider_id: UUID) -> Response[Any]:
+    async def provider(
+        request: Request[Any, Any, Any], provider_id: FromPath[UUID]
+    ) -> Response[Any]:
         if sources.unknown_providers:
             error = {"code": "provider_not_found", "message": "no", "details": None}
             return asked(request) or Response({"error": error}, status_code=404)

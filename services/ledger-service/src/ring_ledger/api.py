@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_ledger.application import Ledger
@@ -213,7 +213,7 @@ class WalletController(Controller):
 
     @get("/wallets/{party_id:uuid}", operation_id="GetWallet")
     async def get_wallet(
-        self, actor: UUID, party_id: UUID, currency: str, ledger: Ledger
+        self, actor: UUID, party_id: FromPath[UUID], currency: str, ledger: Ledger
     ) -> WalletView:
         """Available and reserved money of the party in ``currency``."""
         _require_self(actor, party_id)
@@ -223,7 +223,7 @@ class WalletController(Controller):
     async def get_statement(
         self,
         actor: UUID,
-        party_id: UUID,
+        party_id: FromPath[UUID],
         currency: str,
         ledger: Ledger,
         cursor: int = 0,
@@ -259,7 +259,7 @@ class WithdrawalController(Controller):
 
     @get("/{withdrawal_id:uuid}", operation_id="GetWithdrawal")
     async def get_withdrawal(
-        self, actor: UUID, withdrawal_id: UUID, ledger: Ledger
+        self, actor: UUID, withdrawal_id: FromPath[UUID], ledger: Ledger
     ) -> WithdrawalView:
         """One of the acting party's withdrawals."""
         withdrawal = await asyncio.to_thread(ledger.get_withdrawal, withdrawal_id)
@@ -268,7 +268,7 @@ class WithdrawalController(Controller):
 
     @post("/{withdrawal_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelWithdrawal")
     async def cancel_withdrawal(
-        self, actor: UUID, withdrawal_id: UUID, ledger: Ledger
+        self, actor: UUID, withdrawal_id: FromPath[UUID], ledger: Ledger
     ) -> WithdrawalView:
         """The party cancels an unpaid payout; the amount is available again."""
         withdrawal = await asyncio.to_thread(ledger.get_withdrawal, withdrawal_id)
@@ -278,7 +278,9 @@ class WithdrawalController(Controller):
     @post(
         "/{withdrawal_id:uuid}/complete", status_code=HTTP_200_OK, operation_id="CompleteWithdrawal"
     )
-    async def complete_withdrawal(self, withdrawal_id: UUID, ledger: Ledger) -> WithdrawalView:
+    async def complete_withdrawal(
+        self, withdrawal_id: FromPath[UUID], ledger: Ledger
+    ) -> WithdrawalView:
         """Operator / scheduler: pay a payout whose clearance period is over (409 before)."""
         return WithdrawalView.of(await asyncio.to_thread(ledger.complete_withdrawal, withdrawal_id))
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_matching.application import Providers
@@ -119,7 +119,11 @@ class ProviderController(Controller):
         operation_id="SubmitQualification",
     )
     async def submit_qualification(
-        self, actor: UUID, provider_id: UUID, data: QualificationSubmission, providers: Providers
+        self,
+        actor: UUID,
+        provider_id: FromPath[UUID],
+        data: QualificationSubmission,
+        providers: Providers,
     ) -> ProviderView:
         """The acting provider hands in a qualification (registering on the first one)."""
         provider = await asyncio.to_thread(
@@ -134,14 +138,14 @@ class ProviderController(Controller):
 
     @post("/{provider_id:uuid}/verify", status_code=HTTP_200_OK, operation_id="VerifyProvider")
     async def verify_provider(
-        self, actor: UUID, provider_id: UUID, providers: Providers
+        self, actor: UUID, provider_id: FromPath[UUID], providers: Providers
     ) -> ProviderView:
         """An admin accepts the pending qualification."""
         return ProviderView.of(await asyncio.to_thread(providers.verify, provider_id, actor))
 
     @post("/{provider_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectProvider")
     async def reject_provider(
-        self, actor: UUID, provider_id: UUID, data: Rejection, providers: Providers
+        self, actor: UUID, provider_id: FromPath[UUID], data: Rejection, providers: Providers
     ) -> ProviderView:
         """An admin refuses the pending qualification with a reason."""
         provider = await asyncio.to_thread(providers.reject, provider_id, actor, data.reason)
@@ -149,7 +153,11 @@ class ProviderController(Controller):
 
     @post("/{provider_id:uuid}/suspend", status_code=HTTP_200_OK, operation_id="SuspendProvider")
     async def suspend_provider(
-        self, actor: UUID, provider_id: UUID, providers: Providers, data: Suspension | None = None
+        self,
+        actor: UUID,
+        provider_id: FromPath[UUID],
+        providers: Providers,
+        data: Suspension | None = None,
     ) -> ProviderView:
         """An admin stops the provider from taking new orders."""
         reason = data.reason if data else ""
@@ -160,7 +168,7 @@ class ProviderController(Controller):
         "/{provider_id:uuid}/reinstate", status_code=HTTP_200_OK, operation_id="ReinstateProvider"
     )
     async def reinstate_provider(
-        self, actor: UUID, provider_id: UUID, providers: Providers
+        self, actor: UUID, provider_id: FromPath[UUID], providers: Providers
     ) -> ProviderView:
         """An admin lifts the suspension."""
         return ProviderView.of(await asyncio.to_thread(providers.reinstate, provider_id, actor))
@@ -169,7 +177,7 @@ class ProviderController(Controller):
     async def get_provider(
         self,
         actor: UUID,
-        provider_id: UUID,
+        provider_id: FromPath[UUID],
         providers: Providers,
         performance: PerformanceProjection,
     ) -> ProviderView:
@@ -180,7 +188,7 @@ class ProviderController(Controller):
 
     @get("/{provider_id:uuid}/recommendations", operation_id="ListRecommendations")
     async def list_recommendations(
-        self, actor: UUID, provider_id: UUID, matchmaker: Matchmaker, limit: Limit = 20
+        self, actor: UUID, provider_id: FromPath[UUID], matchmaker: Matchmaker, limit: Limit = 20
     ) -> list[Recommendation]:
         """Open tasks ranked for the acting provider, best first."""
         now = datetime.now(UTC)
@@ -195,7 +203,11 @@ class BlocklistController(Controller):
 
     @post("/{provider_id:uuid}", status_code=HTTP_200_OK, operation_id="BlockProvider")
     async def block_provider(
-        self, actor: UUID, owner_id: UUID, provider_id: UUID, providers: Providers
+        self,
+        actor: UUID,
+        owner_id: FromPath[UUID],
+        provider_id: FromPath[UUID],
+        providers: Providers,
     ) -> BlocklistView:
         """The acting owner blocks a provider (repeating it changes nothing)."""
         blocklist = await asyncio.to_thread(providers.block, owner_id, actor, provider_id)
@@ -203,7 +215,11 @@ class BlocklistController(Controller):
 
     @delete("/{provider_id:uuid}", operation_id="UnblockProvider")
     async def unblock_provider(
-        self, actor: UUID, owner_id: UUID, provider_id: UUID, providers: Providers
+        self,
+        actor: UUID,
+        owner_id: FromPath[UUID],
+        provider_id: FromPath[UUID],
+        providers: Providers,
     ) -> None:
         """The acting owner lifts its block (repeating it changes nothing)."""
         await asyncio.to_thread(providers.unblock, owner_id, actor, provider_id)
@@ -250,7 +266,7 @@ class BoardController(Controller):
 
     @get("/tasks/{task_id:uuid}/candidates", operation_id="ListCandidates")
     async def list_candidates(
-        self, actor: UUID, task_id: UUID, matchmaker: Matchmaker, limit: Limit = 20
+        self, actor: UUID, task_id: FromPath[UUID], matchmaker: Matchmaker, limit: Limit = 20
     ) -> list[Candidate]:
         """Providers ranked for the acting owner's task, best first."""
         now = datetime.now(UTC)

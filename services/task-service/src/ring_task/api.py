@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from ring_runtime.http import Cursor, Limit
@@ -181,13 +181,15 @@ class TaskController(Controller):
         return Created(id=task_id, status="draft")
 
     @post("/{task_id:uuid}/publish", status_code=HTTP_202_ACCEPTED, operation_id="PublishTask")
-    async def publish_task(self, actor: UUID, task_id: UUID, tasks: Tasks) -> TaskView:
+    async def publish_task(self, actor: UUID, task_id: FromPath[UUID], tasks: Tasks) -> TaskView:
         """Ask to publish; the task is ``funding`` until the ledger holds the commission."""
         await asyncio.to_thread(tasks.publish, task_id, actor)
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
     @post("/{task_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelTask")
-    async def cancel_task(self, actor: UUID, task_id: UUID, tasks: Tasks) -> TaskCancellation:
+    async def cancel_task(
+        self, actor: UUID, task_id: FromPath[UUID], tasks: Tasks
+    ) -> TaskCancellation:
         """The owner cancels the task (decision 0007): open orders whose work was not handed in
         are cancelled with it, submitted work must be reviewed first, unused escrow is refunded."""
         cancelled = await asyncio.to_thread(tasks.cancel, task_id, actor)
@@ -195,7 +197,7 @@ class TaskController(Controller):
         return TaskCancellation(**msgspec.structs.asdict(task), cancelled_orders=cancelled)
 
     @get("/{task_id:uuid}", operation_id="GetTask")
-    async def get_task(self, task_id: UUID, tasks: Tasks) -> TaskView:
+    async def get_task(self, task_id: FromPath[UUID], tasks: Tasks) -> TaskView:
         """One task, read from its events (always current)."""
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
@@ -226,7 +228,7 @@ class TaskController(Controller):
         return await asyncio.to_thread(board.list, query)
 
     @post("/{task_id:uuid}/orders", status_code=HTTP_201_CREATED, operation_id="TakeOrder")
-    async def take_order(self, actor: UUID, task_id: UUID, tasks: Tasks) -> Created:
+    async def take_order(self, actor: UUID, task_id: FromPath[UUID], tasks: Tasks) -> Created:
         """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed."""
         order_id = await asyncio.to_thread(tasks.take_order, task_id, actor)
         order = await asyncio.to_thread(tasks.get_order, order_id)
@@ -240,20 +242,22 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @get("/{order_id:uuid}", operation_id="GetOrder")
-    async def get_order(self, actor: UUID, order_id: UUID, tasks: Tasks) -> OrderView:
+    async def get_order(self, actor: UUID, order_id: FromPath[UUID], tasks: Tasks) -> OrderView:
         """One order with its history; only its owner and provider may read it."""
         order = await asyncio.to_thread(tasks.get_order_for, order_id, actor)
         return OrderView.of(order)
 
     @post("/{order_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveApplication")
-    async def approve_application(self, actor: UUID, order_id: UUID, tasks: Tasks) -> OrderView:
+    async def approve_application(
+        self, actor: UUID, order_id: FromPath[UUID], tasks: Tasks
+    ) -> OrderView:
         """The task owner admits the application."""
         await asyncio.to_thread(tasks.approve_application, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
     @post("/{order_id:uuid}/decline", status_code=HTTP_200_OK, operation_id="DeclineApplication")
     async def decline_application(
-        self, actor: UUID, order_id: UUID, data: OptionalReason, tasks: Tasks
+        self, actor: UUID, order_id: FromPath[UUID], data: OptionalReason, tasks: Tasks
     ) -> OrderView:
         """The task owner turns the application down; the slot is free again."""
         await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
@@ -261,7 +265,7 @@ class OrderController(Controller):
 
     @post("/{order_id:uuid}/progress", status_code=HTTP_200_OK, operation_id="ReportProgress")
     async def report_progress(
-        self, actor: UUID, order_id: UUID, data: Progress, tasks: Tasks
+        self, actor: UUID, order_id: FromPath[UUID], data: Progress, tasks: Tasks
     ) -> OrderView:
         """The provider reports progress."""
         await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
@@ -269,21 +273,21 @@ class OrderController(Controller):
 
     @post("/{order_id:uuid}/submission", status_code=HTTP_200_OK, operation_id="SubmitWork")
     async def submit_work(
-        self, actor: UUID, order_id: UUID, data: Submission, tasks: Tasks
+        self, actor: UUID, order_id: FromPath[UUID], data: Submission, tasks: Tasks
     ) -> OrderView:
         """The provider hands the work in."""
         await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
     @post("/{order_id:uuid}/approval", status_code=HTTP_200_OK, operation_id="ApproveWork")
-    async def approve_work(self, actor: UUID, order_id: UUID, tasks: Tasks) -> OrderView:
+    async def approve_work(self, actor: UUID, order_id: FromPath[UUID], tasks: Tasks) -> OrderView:
         """The task owner accepts the work; the ledger settles the commission."""
         await asyncio.to_thread(tasks.approve_order, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
     @post("/{order_id:uuid}/rejection", status_code=HTTP_200_OK, operation_id="RejectWork")
     async def reject_work(
-        self, actor: UUID, order_id: UUID, data: Decision, tasks: Tasks
+        self, actor: UUID, order_id: FromPath[UUID], data: Decision, tasks: Tasks
     ) -> OrderView:
         """The task owner rejects the work with a reason; the provider may resubmit."""
         await asyncio.to_thread(tasks.reject_order, order_id, actor, data.reason)

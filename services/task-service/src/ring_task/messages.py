@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from litestar import Controller, get, post
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED
 
 from ring_runtime.http import Cursor, Limit
@@ -157,7 +158,7 @@ class OrderMessageController(Controller):
 
     @post("/{order_id:uuid}/messages", status_code=HTTP_201_CREATED, operation_id="PostMessage")
     async def post_message(
-        self, actor: UUID, order_id: UUID, data: MessageCreate, messages: OrderMessages
+        self, actor: UUID, order_id: FromPath[UUID], data: MessageCreate, messages: OrderMessages
     ) -> MessageView:
         """A party of the order writes to the other."""
         if not data.body.strip():
@@ -170,7 +171,7 @@ class OrderMessageController(Controller):
     async def list_messages(
         self,
         actor: UUID,
-        order_id: UUID,
+        order_id: FromPath[UUID],
         messages: OrderMessages,
         cursor: Cursor = None,
         limit: Limit = 50,

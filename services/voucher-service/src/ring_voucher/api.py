@@ -14,6 +14,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_runtime.http import Cursor, Limit
@@ -110,7 +111,11 @@ class OrderVoucherController(Controller):
 
     @post("/{order_id:uuid}/vouchers", status_code=HTTP_201_CREATED, operation_id="SubmitVoucher")
     async def create_voucher(
-        self, actor: UUID, order_id: UUID, request: Request[Any, Any, Any], vouchers: Vouchers
+        self,
+        actor: UUID,
+        order_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        vouchers: Vouchers,
     ) -> VoucherCreated:
         """The order's provider hands in files (multipart ``files``) and a ``note``."""
         form = await request.form()
@@ -126,7 +131,7 @@ class OrderVoucherController(Controller):
     async def list_vouchers(
         self,
         actor: UUID,
-        order_id: UUID,
+        order_id: FromPath[UUID],
         vouchers: Vouchers,
         cursor: Cursor = None,
         limit: Limit = 20,
@@ -145,13 +150,15 @@ class VoucherController(Controller):
     tags = ["vouchers"]
 
     @get("/{voucher_id:uuid}", operation_id="GetVoucher")
-    async def get_voucher(self, actor: UUID, voucher_id: UUID, vouchers: Vouchers) -> VoucherView:
+    async def get_voucher(
+        self, actor: UUID, voucher_id: FromPath[UUID], vouchers: Vouchers
+    ) -> VoucherView:
         """The voucher with its files, flags and history; for the order's parties."""
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor))
 
     @get("/{voucher_id:uuid}/files/{sha256:str}", operation_id="GetVoucherFile")
     async def get_voucher_file(
-        self, actor: UUID, voucher_id: UUID, sha256: str, vouchers: Vouchers
+        self, actor: UUID, voucher_id: FromPath[UUID], sha256: FromPath[str], vouchers: Vouchers
     ) -> Response[bytes]:
         """Download one file of the voucher; for the order's parties."""
         voucher = await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor)
@@ -159,7 +166,7 @@ class VoucherController(Controller):
 
     @post("/{voucher_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveVoucher")
     async def approve_voucher(
-        self, actor: UUID, voucher_id: UUID, vouchers: Vouchers
+        self, actor: UUID, voucher_id: FromPath[UUID], vouchers: Vouchers
     ) -> VoucherView:
         """The task owner accepts the voucher; settlement follows."""
         await asyncio.to_thread(vouchers.approve, voucher_id, actor)
@@ -167,7 +174,7 @@ class VoucherController(Controller):
 
     @post("/{voucher_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectVoucher")
     async def reject_voucher(
-        self, actor: UUID, voucher_id: UUID, data: Rejection, vouchers: Vouchers
+        self, actor: UUID, voucher_id: FromPath[UUID], data: Rejection, vouchers: Vouchers
     ) -> VoucherView:
         """The task owner rejects the voucher with a reason; the provider may resubmit."""
         await asyncio.to_thread(vouchers.reject, voucher_id, actor, data.reason)
