@@ -13,7 +13,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_dispute.application import Disputes
@@ -142,7 +143,11 @@ class OrderDisputeController(Controller):
 
     @post("/{order_id:uuid}/disputes", status_code=HTTP_201_CREATED, operation_id="OpenDispute")
     async def create_dispute(
-        self, actor: UUID, order_id: FromPath[UUID], data: DisputeCreate, disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        data: JSONBody[DisputeCreate],
+        disputes: NamedDependency[Disputes],
     ) -> Created:
         """A party of the order complains; the other party must respond in time."""
         dispute_id = await asyncio.to_thread(
@@ -160,9 +165,9 @@ class DisputeController(Controller):
     @get("/", operation_id="ListMyDisputes")
     async def list_my_disputes(
         self,
-        actor: UUID,
-        queue: DisputeQueue,
-        disputes: Disputes,
+        actor: NamedDependency[UUID],
+        queue: NamedDependency[DisputeQueue],
+        disputes: NamedDependency[Disputes],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
         cursor: Cursor = None,
         limit: Limit = 20,
@@ -175,7 +180,10 @@ class DisputeController(Controller):
 
     @get("/{dispute_id:uuid}", operation_id="GetDispute")
     async def get_dispute(
-        self, actor: UUID, dispute_id: FromPath[UUID], disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        dispute_id: FromPath[UUID],
+        disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The case with evidence and the order's history; parties only."""
         dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
@@ -183,7 +191,11 @@ class DisputeController(Controller):
 
     @post("/{dispute_id:uuid}/responses", status_code=HTTP_200_OK, operation_id="RespondDispute")
     async def create_response(
-        self, actor: UUID, dispute_id: FromPath[UUID], data: ResponseCreate, disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        dispute_id: FromPath[UUID],
+        data: JSONBody[ResponseCreate],
+        disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The other party answers the complaint."""
         await asyncio.to_thread(disputes.respond, dispute_id, actor, data.statement)
@@ -191,7 +203,11 @@ class DisputeController(Controller):
 
     @post("/{dispute_id:uuid}/evidence", status_code=HTTP_200_OK, operation_id="AddEvidence")
     async def create_evidence(
-        self, actor: UUID, dispute_id: FromPath[UUID], data: EvidenceCreate, disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        dispute_id: FromPath[UUID],
+        data: JSONBody[EvidenceCreate],
+        disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """A party adds a statement (and optionally a file's SHA-256)."""
         await asyncio.to_thread(
@@ -205,7 +221,10 @@ class DisputeController(Controller):
         operation_id="RequestArbitration",
     )
     async def request_arbitration(
-        self, actor: UUID, dispute_id: FromPath[UUID], disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        dispute_id: FromPath[UUID],
+        disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """A party asks for arbitration once both sides have spoken."""
         await asyncio.to_thread(disputes.request_arbitration, dispute_id, actor)
@@ -213,7 +232,10 @@ class DisputeController(Controller):
 
     @post("/{dispute_id:uuid}/withdraw", status_code=HTTP_200_OK, operation_id="WithdrawDispute")
     async def withdraw_dispute(
-        self, actor: UUID, dispute_id: FromPath[UUID], disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        dispute_id: FromPath[UUID],
+        disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The opener withdraws the dispute before it is resolved."""
         await asyncio.to_thread(disputes.withdraw, dispute_id, actor)
@@ -234,10 +256,10 @@ class AdminDisputeController(Controller):
     @get("/", operation_id="ListDisputes")
     async def list_disputes(
         self,
-        queue: DisputeQueue,
-        disputes: Disputes,
+        queue: NamedDependency[DisputeQueue],
+        disputes: NamedDependency[Disputes],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
-        overdue: bool | None = None,
+        overdue: FromQuery[bool | None] = None,
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> DisputePage:
@@ -248,14 +270,20 @@ class AdminDisputeController(Controller):
         )
 
     @get("/{dispute_id:uuid}", operation_id="GetDisputeAsAdmin")
-    async def get_dispute(self, dispute_id: UUID, disputes: Disputes) -> DisputeView:
+    async def get_dispute(
+        self, dispute_id: FromPath[UUID], disputes: NamedDependency[Disputes]
+    ) -> DisputeView:
         """Any case, with both parties' evidence and the order's history."""
         dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
         return DisputeView.of(dispute, disputes)
 
     @post("/{dispute_id:uuid}/resolve", status_code=HTTP_200_OK, operation_id="ResolveDispute")
     async def resolve_dispute(
-        self, actor: UUID, dispute_id: FromPath[UUID], data: Resolution, disputes: Disputes
+        self,
+        actor: NamedDependency[UUID],
+        dispute_id: FromPath[UUID],
+        data: JSONBody[Resolution],
+        disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """Decide release / refund / split; the ledger executes it exactly once."""
         await asyncio.to_thread(

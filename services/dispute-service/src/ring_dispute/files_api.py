@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -31,11 +32,11 @@ class EvidenceFileController(Controller):
     )
     async def create_evidence_file(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         dispute_id: FromPath[UUID],
         request: Request[Any, Any, Any],
-        disputes: Disputes,
-        files: EvidenceFiles,
+        disputes: NamedDependency[Disputes],
+        files: NamedDependency[EvidenceFiles],
     ) -> DisputeView:
         """A party uploads one file with a statement; it is stored under its SHA-256."""
         await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
@@ -57,11 +58,11 @@ class EvidenceFileController(Controller):
     @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFile")
     async def get_evidence_file(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         dispute_id: FromPath[UUID],
         sha256: FromPath[str],
-        disputes: Disputes,
-        files: EvidenceFiles,
+        disputes: NamedDependency[Disputes],
+        files: NamedDependency[EvidenceFiles],
     ) -> Response[bytes]:
         """A file referenced by the dispute's evidence; parties only."""
         dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
@@ -76,7 +77,11 @@ class AdminEvidenceFileController(Controller):
 
     @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFileAsAdmin")
     async def get_evidence_file(
-        self, dispute_id: UUID, sha256: str, disputes: Disputes, files: EvidenceFiles
+        self,
+        dispute_id: FromPath[UUID],
+        sha256: FromPath[str],
+        disputes: NamedDependency[Disputes],
+        files: NamedDependency[EvidenceFiles],
     ) -> Response[bytes]:
         """A file referenced by the dispute's evidence."""
         dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)

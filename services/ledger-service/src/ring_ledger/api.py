@@ -15,8 +15,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_ledger.application import Ledger
@@ -25,7 +26,7 @@ from ring_ledger.payments import SIGNATURE_HEADER, verify_signature
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key")]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key")]
 
 
 class MoneyRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -174,7 +175,11 @@ class DepositController(Controller):
 
     @post("/deposits", status_code=HTTP_201_CREATED, operation_id="CreateDeposit")
     async def create_deposit(
-        self, actor: UUID, data: MoneyRequest, ledger: Ledger, idempotency_key: IdempotencyKey
+        self,
+        actor: NamedDependency[UUID],
+        data: JSONBody[MoneyRequest],
+        ledger: NamedDependency[Ledger],
+        idempotency_key: IdempotencyKey,
     ) -> DepositView:
         """Deposit money; the same ``Idempotency-Key`` always answers with the same deposit."""
         deposit = await asyncio.to_thread(
@@ -188,7 +193,10 @@ class DepositController(Controller):
 
     @post("/payments/webhook", status_code=HTTP_200_OK, operation_id="ConfirmPayment")
     async def confirm_payment(
-        self, request: Request[Any, Any, Any], ledger: Ledger, webhook_secret: str
+        self,
+        request: Request[Any, Any, Any],
+        ledger: NamedDependency[Ledger],
+        webhook_secret: NamedDependency[str],
     ) -> DepositView:
         """The payment provider confirms (or fails) a pending deposit; body signed by HMAC."""
         body = await request.body()
@@ -213,7 +221,11 @@ class WalletController(Controller):
 
     @get("/wallets/{party_id:uuid}", operation_id="GetWallet")
     async def get_wallet(
-        self, actor: UUID, party_id: FromPath[UUID], currency: str, ledger: Ledger
+        self,
+        actor: NamedDependency[UUID],
+        party_id: FromPath[UUID],
+        currency: FromQuery[str],
+        ledger: NamedDependency[Ledger],
     ) -> WalletView:
         """Available and reserved money of the party in ``currency``."""
         _require_self(actor, party_id)
@@ -222,12 +234,12 @@ class WalletController(Controller):
     @get("/statements/{party_id:uuid}", operation_id="GetStatement")
     async def get_statement(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         party_id: FromPath[UUID],
-        currency: str,
-        ledger: Ledger,
-        cursor: int = 0,
-        limit: int = 50,
+        currency: FromQuery[str],
+        ledger: NamedDependency[Ledger],
+        cursor: FromQuery[int] = 0,
+        limit: FromQuery[int] = 50,
     ) -> StatementView:
         """Postings of the party's available account after ``cursor``, oldest first."""
         _require_self(actor, party_id)
@@ -245,7 +257,11 @@ class WithdrawalController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="CreateWithdrawal")
     async def create_withdrawal(
-        self, actor: UUID, data: MoneyRequest, ledger: Ledger, idempotency_key: IdempotencyKey
+        self,
+        actor: NamedDependency[UUID],
+        data: JSONBody[MoneyRequest],
+        ledger: NamedDependency[Ledger],
+        idempotency_key: IdempotencyKey,
     ) -> WithdrawalView:
         """Reserve a payout of the acting party's available money (never more than available)."""
         withdrawal = await asyncio.to_thread(
@@ -259,7 +275,10 @@ class WithdrawalController(Controller):
 
     @get("/{withdrawal_id:uuid}", operation_id="GetWithdrawal")
     async def get_withdrawal(
-        self, actor: UUID, withdrawal_id: FromPath[UUID], ledger: Ledger
+        self,
+        actor: NamedDependency[UUID],
+        withdrawal_id: FromPath[UUID],
+        ledger: NamedDependency[Ledger],
     ) -> WithdrawalView:
         """One of the acting party's withdrawals."""
         withdrawal = await asyncio.to_thread(ledger.get_withdrawal, withdrawal_id)
@@ -268,7 +287,10 @@ class WithdrawalController(Controller):
 
     @post("/{withdrawal_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelWithdrawal")
     async def cancel_withdrawal(
-        self, actor: UUID, withdrawal_id: FromPath[UUID], ledger: Ledger
+        self,
+        actor: NamedDependency[UUID],
+        withdrawal_id: FromPath[UUID],
+        ledger: NamedDependency[Ledger],
     ) -> WithdrawalView:
         """The party cancels an unpaid payout; the amount is available again."""
         withdrawal = await asyncio.to_thread(ledger.get_withdrawal, withdrawal_id)
@@ -279,14 +301,14 @@ class WithdrawalController(Controller):
         "/{withdrawal_id:uuid}/complete", status_code=HTTP_200_OK, operation_id="CompleteWithdrawal"
     )
     async def complete_withdrawal(
-        self, withdrawal_id: FromPath[UUID], ledger: Ledger
+        self, withdrawal_id: FromPath[UUID], ledger: NamedDependency[Ledger]
     ) -> WithdrawalView:
         """Operator / scheduler: pay a payout whose clearance period is over (409 before)."""
         return WithdrawalView.of(await asyncio.to_thread(ledger.complete_withdrawal, withdrawal_id))
 
 
 @get("/check", operation_id="CheckLedger", tags=["operations"])
-async def check_ledger(ledger: Ledger) -> CheckView:
+async def check_ledger(ledger: NamedDependency[Ledger]) -> CheckView:
     """Audit the ledger: sums zero per currency, no forbidden negative, escrow = obligations."""
     return CheckView.of(await asyncio.to_thread(ledger.check))
 

@@ -14,7 +14,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_matching.application import Providers
@@ -120,10 +121,10 @@ class ProviderController(Controller):
     )
     async def submit_qualification(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         provider_id: FromPath[UUID],
-        data: QualificationSubmission,
-        providers: Providers,
+        data: JSONBody[QualificationSubmission],
+        providers: NamedDependency[Providers],
     ) -> ProviderView:
         """The acting provider hands in a qualification (registering on the first one)."""
         provider = await asyncio.to_thread(
@@ -138,14 +139,21 @@ class ProviderController(Controller):
 
     @post("/{provider_id:uuid}/verify", status_code=HTTP_200_OK, operation_id="VerifyProvider")
     async def verify_provider(
-        self, actor: UUID, provider_id: FromPath[UUID], providers: Providers
+        self,
+        actor: NamedDependency[UUID],
+        provider_id: FromPath[UUID],
+        providers: NamedDependency[Providers],
     ) -> ProviderView:
         """An admin accepts the pending qualification."""
         return ProviderView.of(await asyncio.to_thread(providers.verify, provider_id, actor))
 
     @post("/{provider_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectProvider")
     async def reject_provider(
-        self, actor: UUID, provider_id: FromPath[UUID], data: Rejection, providers: Providers
+        self,
+        actor: NamedDependency[UUID],
+        provider_id: FromPath[UUID],
+        data: JSONBody[Rejection],
+        providers: NamedDependency[Providers],
     ) -> ProviderView:
         """An admin refuses the pending qualification with a reason."""
         provider = await asyncio.to_thread(providers.reject, provider_id, actor, data.reason)
@@ -154,10 +162,10 @@ class ProviderController(Controller):
     @post("/{provider_id:uuid}/suspend", status_code=HTTP_200_OK, operation_id="SuspendProvider")
     async def suspend_provider(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         provider_id: FromPath[UUID],
-        providers: Providers,
-        data: Suspension | None = None,
+        providers: NamedDependency[Providers],
+        data: JSONBody[Suspension | None] = None,
     ) -> ProviderView:
         """An admin stops the provider from taking new orders."""
         reason = data.reason if data else ""
@@ -168,7 +176,10 @@ class ProviderController(Controller):
         "/{provider_id:uuid}/reinstate", status_code=HTTP_200_OK, operation_id="ReinstateProvider"
     )
     async def reinstate_provider(
-        self, actor: UUID, provider_id: FromPath[UUID], providers: Providers
+        self,
+        actor: NamedDependency[UUID],
+        provider_id: FromPath[UUID],
+        providers: NamedDependency[Providers],
     ) -> ProviderView:
         """An admin lifts the suspension."""
         return ProviderView.of(await asyncio.to_thread(providers.reinstate, provider_id, actor))
@@ -176,10 +187,10 @@ class ProviderController(Controller):
     @get("/{provider_id:uuid}", operation_id="GetProvider")
     async def get_provider(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         provider_id: FromPath[UUID],
-        providers: Providers,
-        performance: PerformanceProjection,
+        providers: NamedDependency[Providers],
+        performance: NamedDependency[PerformanceProjection],
     ) -> ProviderView:
         """Qualification and standing (always current) with the performance record."""
         provider = await asyncio.to_thread(providers.get_provider, provider_id)
@@ -188,7 +199,11 @@ class ProviderController(Controller):
 
     @get("/{provider_id:uuid}/recommendations", operation_id="ListRecommendations")
     async def list_recommendations(
-        self, actor: UUID, provider_id: FromPath[UUID], matchmaker: Matchmaker, limit: Limit = 20
+        self,
+        actor: NamedDependency[UUID],
+        provider_id: FromPath[UUID],
+        matchmaker: NamedDependency[Matchmaker],
+        limit: Limit = 20,
     ) -> list[Recommendation]:
         """Open tasks ranked for the acting provider, best first."""
         now = datetime.now(UTC)
@@ -204,10 +219,10 @@ class BlocklistController(Controller):
     @post("/{provider_id:uuid}", status_code=HTTP_200_OK, operation_id="BlockProvider")
     async def block_provider(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         owner_id: FromPath[UUID],
         provider_id: FromPath[UUID],
-        providers: Providers,
+        providers: NamedDependency[Providers],
     ) -> BlocklistView:
         """The acting owner blocks a provider (repeating it changes nothing)."""
         blocklist = await asyncio.to_thread(providers.block, owner_id, actor, provider_id)
@@ -216,10 +231,10 @@ class BlocklistController(Controller):
     @delete("/{provider_id:uuid}", operation_id="UnblockProvider")
     async def unblock_provider(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         owner_id: FromPath[UUID],
         provider_id: FromPath[UUID],
-        providers: Providers,
+        providers: NamedDependency[Providers],
     ) -> None:
         """The acting owner lifts its block (repeating it changes nothing)."""
         await asyncio.to_thread(providers.unblock, owner_id, actor, provider_id)
@@ -233,18 +248,18 @@ class BoardController(Controller):
     @get("/board", operation_id="ListBoard")
     async def list_board(
         self,
-        board: BoardProjection,
-        status: str | None = "published",
-        skill: str | None = None,
+        board: NamedDependency[BoardProjection],
+        status: FromQuery[str | None] = "published",
+        skill: FromQuery[str | None] = None,
         min_commission: Annotated[int | None, Parameter(ge=0)] = None,
-        currency: str | None = None,
-        deadline_after: datetime | None = None,
-        deadline_before: datetime | None = None,
-        owner_id: UUID | None = None,
-        open_only: bool = True,
+        currency: FromQuery[str | None] = None,
+        deadline_after: FromQuery[datetime | None] = None,
+        deadline_before: FromQuery[datetime | None] = None,
+        owner_id: FromQuery[UUID | None] = None,
+        open_only: FromQuery[bool] = True,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-        sort: BoardSort = BoardSort.NEWEST,
-        cursor: str | None = None,
+        sort: FromQuery[BoardSort] = BoardSort.NEWEST,
+        cursor: FromQuery[str | None] = None,
         limit: Limit = 20,
     ) -> BoardPage:
         """Tasks on the board, filtered and sorted, one page per call (eventually consistent)."""
@@ -266,7 +281,11 @@ class BoardController(Controller):
 
     @get("/tasks/{task_id:uuid}/candidates", operation_id="ListCandidates")
     async def list_candidates(
-        self, actor: UUID, task_id: FromPath[UUID], matchmaker: Matchmaker, limit: Limit = 20
+        self,
+        actor: NamedDependency[UUID],
+        task_id: FromPath[UUID],
+        matchmaker: NamedDependency[Matchmaker],
+        limit: Limit = 20,
     ) -> list[Candidate]:
         """Providers ranked for the acting owner's task, best first."""
         now = datetime.now(UTC)

@@ -13,7 +13,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from ring_runtime.http import Cursor, Limit
@@ -174,21 +175,28 @@ class TaskController(Controller):
     tags = ["tasks"]
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="CreateTask")
-    async def create_task(self, actor: UUID, data: TaskCreate, tasks: Tasks) -> Created:
+    async def create_task(
+        self,
+        actor: NamedDependency[UUID],
+        data: JSONBody[TaskCreate],
+        tasks: NamedDependency[Tasks],
+    ) -> Created:
         """Draft a task owned by the acting Party A."""
         fields = msgspec.structs.asdict(data)
         task_id = await asyncio.to_thread(tasks.create_task, actor, **fields)
         return Created(id=task_id, status="draft")
 
     @post("/{task_id:uuid}/publish", status_code=HTTP_202_ACCEPTED, operation_id="PublishTask")
-    async def publish_task(self, actor: UUID, task_id: FromPath[UUID], tasks: Tasks) -> TaskView:
+    async def publish_task(
+        self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+    ) -> TaskView:
         """Ask to publish; the task is ``funding`` until the ledger holds the commission."""
         await asyncio.to_thread(tasks.publish, task_id, actor)
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
     @post("/{task_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelTask")
     async def cancel_task(
-        self, actor: UUID, task_id: FromPath[UUID], tasks: Tasks
+        self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> TaskCancellation:
         """The owner cancels the task (decision 0007): open orders whose work was not handed in
         are cancelled with it, submitted work must be reviewed first, unused escrow is refunded."""
@@ -197,20 +205,20 @@ class TaskController(Controller):
         return TaskCancellation(**msgspec.structs.asdict(task), cancelled_orders=cancelled)
 
     @get("/{task_id:uuid}", operation_id="GetTask")
-    async def get_task(self, task_id: FromPath[UUID], tasks: Tasks) -> TaskView:
+    async def get_task(self, task_id: FromPath[UUID], tasks: NamedDependency[Tasks]) -> TaskView:
         """One task, read from its events (always current)."""
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
     @get("/", operation_id="ListTasks")
     async def list_tasks(
         self,
-        board: TaskBoardProjection,
-        status: str | None = "published",
-        skill: str | None = None,
+        board: NamedDependency[TaskBoardProjection],
+        status: FromQuery[str | None] = "published",
+        skill: FromQuery[str | None] = None,
         min_commission: Annotated[int | None, Parameter(ge=0)] = None,
-        currency: str | None = None,
+        currency: FromQuery[str | None] = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-        owner_id: UUID | None = None,
+        owner_id: FromQuery[UUID | None] = None,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> TaskBoardPage:
@@ -228,7 +236,9 @@ class TaskController(Controller):
         return await asyncio.to_thread(board.list, query)
 
     @post("/{task_id:uuid}/orders", status_code=HTTP_201_CREATED, operation_id="TakeOrder")
-    async def take_order(self, actor: UUID, task_id: FromPath[UUID], tasks: Tasks) -> Created:
+    async def take_order(
+        self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+    ) -> Created:
         """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed."""
         order_id = await asyncio.to_thread(tasks.take_order, task_id, actor)
         order = await asyncio.to_thread(tasks.get_order, order_id)
@@ -242,14 +252,16 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @get("/{order_id:uuid}", operation_id="GetOrder")
-    async def get_order(self, actor: UUID, order_id: FromPath[UUID], tasks: Tasks) -> OrderView:
+    async def get_order(
+        self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+    ) -> OrderView:
         """One order with its history; only its owner and provider may read it."""
         order = await asyncio.to_thread(tasks.get_order_for, order_id, actor)
         return OrderView.of(order)
 
     @post("/{order_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveApplication")
     async def approve_application(
-        self, actor: UUID, order_id: FromPath[UUID], tasks: Tasks
+        self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
         """The task owner admits the application."""
         await asyncio.to_thread(tasks.approve_application, order_id, actor)
@@ -257,7 +269,11 @@ class OrderController(Controller):
 
     @post("/{order_id:uuid}/decline", status_code=HTTP_200_OK, operation_id="DeclineApplication")
     async def decline_application(
-        self, actor: UUID, order_id: FromPath[UUID], data: OptionalReason, tasks: Tasks
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        data: JSONBody[OptionalReason],
+        tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The task owner turns the application down; the slot is free again."""
         await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
@@ -265,7 +281,11 @@ class OrderController(Controller):
 
     @post("/{order_id:uuid}/progress", status_code=HTTP_200_OK, operation_id="ReportProgress")
     async def report_progress(
-        self, actor: UUID, order_id: FromPath[UUID], data: Progress, tasks: Tasks
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        data: JSONBody[Progress],
+        tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The provider reports progress."""
         await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
@@ -273,21 +293,31 @@ class OrderController(Controller):
 
     @post("/{order_id:uuid}/submission", status_code=HTTP_200_OK, operation_id="SubmitWork")
     async def submit_work(
-        self, actor: UUID, order_id: FromPath[UUID], data: Submission, tasks: Tasks
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        data: JSONBody[Submission],
+        tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The provider hands the work in."""
         await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
     @post("/{order_id:uuid}/approval", status_code=HTTP_200_OK, operation_id="ApproveWork")
-    async def approve_work(self, actor: UUID, order_id: FromPath[UUID], tasks: Tasks) -> OrderView:
+    async def approve_work(
+        self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+    ) -> OrderView:
         """The task owner accepts the work; the ledger settles the commission."""
         await asyncio.to_thread(tasks.approve_order, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
     @post("/{order_id:uuid}/rejection", status_code=HTTP_200_OK, operation_id="RejectWork")
     async def reject_work(
-        self, actor: UUID, order_id: FromPath[UUID], data: Decision, tasks: Tasks
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        data: JSONBody[Decision],
+        tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The task owner rejects the work with a reason; the provider may resubmit."""
         await asyncio.to_thread(tasks.reject_order, order_id, actor, data.reason)

@@ -21,8 +21,9 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from ring_runtime.http import Cursor, Limit
@@ -158,7 +159,11 @@ class OrderMessageController(Controller):
 
     @post("/{order_id:uuid}/messages", status_code=HTTP_201_CREATED, operation_id="PostMessage")
     async def post_message(
-        self, actor: UUID, order_id: FromPath[UUID], data: MessageCreate, messages: OrderMessages
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        data: JSONBody[MessageCreate],
+        messages: NamedDependency[OrderMessages],
     ) -> MessageView:
         """A party of the order writes to the other."""
         if not data.body.strip():
@@ -170,9 +175,9 @@ class OrderMessageController(Controller):
     @get("/{order_id:uuid}/messages", operation_id="ListMessages")
     async def list_messages(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        messages: OrderMessages,
+        messages: NamedDependency[OrderMessages],
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> MessagePage:

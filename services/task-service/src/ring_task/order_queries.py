@@ -20,7 +20,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
 from psycopg.sql import SQL, Composable, Composed
 
 from ring_events.envelope import Envelope
@@ -185,10 +186,10 @@ class OrderListController(Controller):
     @get("/", operation_id="ListOrders")
     async def list_orders(
         self,
-        actor: UUID,
-        orders_by_party: OrdersByParty,
+        actor: NamedDependency[UUID],
+        orders_by_party: NamedDependency[OrdersByParty],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
-        task_id: UUID | None = None,
+        task_id: FromQuery[UUID | None] = None,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> OrderPage:

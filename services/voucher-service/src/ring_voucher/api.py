@@ -14,7 +14,8 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_runtime.http import Cursor, Limit
@@ -112,10 +113,10 @@ class OrderVoucherController(Controller):
     @post("/{order_id:uuid}/vouchers", status_code=HTTP_201_CREATED, operation_id="SubmitVoucher")
     async def create_voucher(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
         request: Request[Any, Any, Any],
-        vouchers: Vouchers,
+        vouchers: NamedDependency[Vouchers],
     ) -> VoucherCreated:
         """The order's provider hands in files (multipart ``files``) and a ``note``."""
         form = await request.form()
@@ -130,9 +131,9 @@ class OrderVoucherController(Controller):
     @get("/{order_id:uuid}/vouchers", operation_id="ListOrderVouchers")
     async def list_vouchers(
         self,
-        actor: UUID,
+        actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        vouchers: Vouchers,
+        vouchers: NamedDependency[Vouchers],
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> VoucherPage:
@@ -151,14 +152,21 @@ class VoucherController(Controller):
 
     @get("/{voucher_id:uuid}", operation_id="GetVoucher")
     async def get_voucher(
-        self, actor: UUID, voucher_id: FromPath[UUID], vouchers: Vouchers
+        self,
+        actor: NamedDependency[UUID],
+        voucher_id: FromPath[UUID],
+        vouchers: NamedDependency[Vouchers],
     ) -> VoucherView:
         """The voucher with its files, flags and history; for the order's parties."""
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor))
 
     @get("/{voucher_id:uuid}/files/{sha256:str}", operation_id="GetVoucherFile")
     async def get_voucher_file(
-        self, actor: UUID, voucher_id: FromPath[UUID], sha256: FromPath[str], vouchers: Vouchers
+        self,
+        actor: NamedDependency[UUID],
+        voucher_id: FromPath[UUID],
+        sha256: FromPath[str],
+        vouchers: NamedDependency[Vouchers],
     ) -> Response[bytes]:
         """Download one file of the voucher; for the order's parties."""
         voucher = await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor)
@@ -166,7 +174,10 @@ class VoucherController(Controller):
 
     @post("/{voucher_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveVoucher")
     async def approve_voucher(
-        self, actor: UUID, voucher_id: FromPath[UUID], vouchers: Vouchers
+        self,
+        actor: NamedDependency[UUID],
+        voucher_id: FromPath[UUID],
+        vouchers: NamedDependency[Vouchers],
     ) -> VoucherView:
         """The task owner accepts the voucher; settlement follows."""
         await asyncio.to_thread(vouchers.approve, voucher_id, actor)
@@ -174,7 +185,11 @@ class VoucherController(Controller):
 
     @post("/{voucher_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectVoucher")
     async def reject_voucher(
-        self, actor: UUID, voucher_id: FromPath[UUID], data: Rejection, vouchers: Vouchers
+        self,
+        actor: NamedDependency[UUID],
+        voucher_id: FromPath[UUID],
+        data: JSONBody[Rejection],
+        vouchers: NamedDependency[Vouchers],
     ) -> VoucherView:
         """The task owner rejects the voucher with a reason; the provider may resubmit."""
         await asyncio.to_thread(vouchers.reject, voucher_id, actor, data.reason)
@@ -188,13 +203,15 @@ class AdminVoucherController(Controller):
     tags = ["admin"]
 
     @get("/{voucher_id:uuid}", operation_id="GetVoucherAsAdmin")
-    async def get_voucher(self, voucher_id: UUID, vouchers: Vouchers) -> VoucherView:
+    async def get_voucher(
+        self, voucher_id: FromPath[UUID], vouchers: NamedDependency[Vouchers]
+    ) -> VoucherView:
         """Any voucher with its files, flags and history."""
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
 
     @get("/{voucher_id:uuid}/files/{sha256:str}", operation_id="GetVoucherFileAsAdmin")
     async def get_voucher_file(
-        self, voucher_id: UUID, sha256: str, vouchers: Vouchers
+        self, voucher_id: FromPath[UUID], sha256: FromPath[str], vouchers: NamedDependency[Vouchers]
     ) -> Response[bytes]:
         """Any file of any voucher."""
         voucher = await asyncio.to_thread(vouchers.get_voucher, voucher_id)

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_gateway.api.marketplace import IdempotencyKey
@@ -99,7 +99,7 @@ class WalletController(Controller):
     async def create_deposit(
         self,
         request: Request[Any, Any, Any],
-        data: MoneyRequest,
+        data: JSONBody[MoneyRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
         idempotency_key: IdempotencyKey = None,
@@ -135,7 +135,7 @@ class WalletController(Controller):
     async def create_withdrawal(
         self,
         request: Request[Any, Any, Any],
-        data: MoneyRequest,
+        data: JSONBody[MoneyRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
         idempotency_key: IdempotencyKey = None,
@@ -203,7 +203,7 @@ class WalletController(Controller):
         gw: NamedDependency[Gateway],
         currency: Annotated[str, Parameter(pattern="^[A-Z]{3}$")],
         cursor: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description=_NEXT)] = None,
-        limit: Limit = 50,
+        limit: FromQuery[Limit] = 50,
     ) -> Response[bytes]:
         """Postings on the caller's available money in ``currency``, oldest first; pass
         ``next_cursor`` as ``cursor`` for the next page."""
@@ -232,7 +232,7 @@ class ProviderController(Controller):
     )
     async def submit_qualification(
         self,
-        data: QualificationRequest,
+        data: JSONBody[QualificationRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
@@ -314,7 +314,7 @@ class AdminProviderController(Controller):
     async def reject_provider(
         self,
         provider_id: FromPath[UUID],
-        data: ReasonRequest,
+        data: JSONBody[ReasonRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import Body
+from litestar.params import Body, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from ring_gateway.api.schemas import (
@@ -75,7 +75,10 @@ class AuthController(Controller):
         responses=example(201, {"id": _USER_ID}, "The new user's id"),
     )
     async def register(
-        self, request: Request[Any, Any, Any], data: RegisterRequest, gw: NamedDependency[Gateway]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RegisterRequest],
+        gw: NamedDependency[Gateway],
     ) -> Registered:
         """Create a Party A or Party B account (409 ``email_taken`` if the email is in use)."""
         _limit(request, gw, data.email)
@@ -91,7 +94,10 @@ class AuthController(Controller):
         responses=example(200, _TOKENS, "Access and refresh tokens"),
     )
     async def login(
-        self, request: Request[Any, Any, Any], data: LoginRequest, gw: NamedDependency[Gateway]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
+        gw: NamedDependency[Gateway],
     ) -> TokensView:
         """Exchange email and password for tokens (401 ``invalid_credentials`` otherwise).
 
@@ -110,7 +116,10 @@ class AuthController(Controller):
         responses=example(200, _TOKENS, "A fresh pair of tokens"),
     )
     async def refresh(
-        self, request: Request[Any, Any, Any], data: RefreshRequest, gw: NamedDependency[Gateway]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RefreshRequest],
+        gw: NamedDependency[Gateway],
     ) -> TokensView:
         """Exchange a refresh token, once, for a new access and refresh token.
 

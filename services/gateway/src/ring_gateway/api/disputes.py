@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_gateway.api.support import (
@@ -135,7 +135,7 @@ class OrderDisputeController(Controller):
     async def open_dispute(
         self,
         order_id: FromPath[UUID],
-        data: DisputeRequest,
+        data: JSONBody[DisputeRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
@@ -198,7 +198,7 @@ class DisputeController(Controller):
     async def respond(
         self,
         dispute_id: FromPath[UUID],
-        data: StatementRequest,
+        data: JSONBody[StatementRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
@@ -248,7 +248,7 @@ class DisputeController(Controller):
     async def get_evidence_file(
         self,
         dispute_id: FromPath[UUID],
-        sha256: ContentAddress,
+        sha256: FromPath[ContentAddress],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
@@ -312,7 +312,7 @@ class AdminDisputeController(Controller):
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
-        overdue: bool | None = None,
+        overdue: FromQuery[bool | None] = None,
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> Response[bytes]:
@@ -352,7 +352,7 @@ class AdminDisputeController(Controller):
     async def resolve_dispute(
         self,
         dispute_id: FromPath[UUID],
-        data: ResolutionRequest,
+        data: JSONBody[ResolutionRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:

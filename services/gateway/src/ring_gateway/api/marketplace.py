@@ -12,7 +12,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from ring_gateway.api.schemas import (
@@ -36,7 +36,9 @@ from ring_runtime.http import Cursor, Limit
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(header="Idempotency-Key", description="Makes retries safe (kept 24 h by default)."),
+    HeaderParameter(
+        name="Idempotency-Key", description="Makes retries safe (kept 24 h by default)."
+    ),
 ]
 #: Largest voucher upload accepted by the gateway (the voucher service enforces per-file limits).
 MAX_UPLOAD_BYTES = 110 * 1024 * 1024
@@ -103,7 +105,7 @@ class TaskController(Controller):
     async def create_task(
         self,
         request: Request[Any, Any, Any],
-        data: TaskCreateRequest,
+        data: JSONBody[TaskCreateRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
         idempotency_key: IdempotencyKey = None,
@@ -163,12 +165,12 @@ class TaskController(Controller):
         self,
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
-        status: str | None = None,
-        skill: str | None = None,
+        status: FromQuery[str | None] = None,
+        skill: FromQuery[str | None] = None,
         min_commission: Annotated[int | None, Parameter(ge=0)] = None,
-        currency: str | None = None,
+        currency: FromQuery[str | None] = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-        owner_id: FromPath[UUID] | None = None,
+        owner_id: FromQuery[UUID | None] = None,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> Response[bytes]:
@@ -259,7 +261,7 @@ class OrderController(Controller):
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
         status: Annotated[str | None, Parameter(max_length=40)] = None,
-        task_id: UUID | None = None,
+        task_id: FromQuery[UUID | None] = None,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> Response[bytes]:
@@ -308,7 +310,7 @@ class OrderController(Controller):
         order_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
-        data: OptionalReasonRequest | None = None,
+        data: JSONBody[OptionalReasonRequest | None] = None,
     ) -> Response[bytes]:
         """The task owner turns an application down."""
         require(principal, A)
@@ -326,7 +328,7 @@ class OrderController(Controller):
     async def report_progress(
         self,
         order_id: FromPath[UUID],
-        data: ProgressRequest,
+        data: JSONBody[ProgressRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
@@ -345,7 +347,7 @@ class OrderController(Controller):
     async def post_message(
         self,
         order_id: FromPath[UUID],
-        data: MessageRequest,
+        data: JSONBody[MessageRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from ring_gateway.api.marketplace import VOUCHER_EXAMPLE as _VOUCHER
@@ -54,7 +54,7 @@ class VoucherController(Controller):
     async def get_voucher_file(
         self,
         voucher_id: FromPath[UUID],
-        sha256: ContentAddress,
+        sha256: FromPath[ContentAddress],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
@@ -90,7 +90,7 @@ class VoucherController(Controller):
     async def reject_voucher(
         self,
         voucher_id: FromPath[UUID],
-        data: ReasonRequest,
+        data: JSONBody[ReasonRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
     ) -> Response[bytes]:
