@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, post
+from litestar.params import JSONBody
 from litestar.testing import TestClient
 
 from ring_runtime.http import exception_handlers, refuse_nul
@@ -14,7 +15,7 @@ received: list[Any] = []
 
 
 @post("/echo")
-async def echo(data: dict[str, Any]) -> dict[str, Any]:
+async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     received.append(data)
     return data
 
