@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import wait_until
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
@@ -35,11 +35,11 @@ def _answering() -> list[int]:
 def _until_services_gone(within: float = 60.0) -> None:
     """Wait for every service port to go quiet: a service still shutting down from the previous
     module would otherwise keep its port and serve this module's platform."""
-    deadline = time.monotonic() + within
-    while busy := _answering():
-        if time.monotonic() > deadline:
-            pytest.fail(f"ports {busy} still answer; stop whatever serves them first")
-        time.sleep(0.2)
+    wait_until(
+        lambda: not _answering(),
+        within=within,
+        what=lambda: f"ports {_answering()} quiet (stop whatever serves them first)",
+    )
 
 
 def _log_tail(log: Path) -> str:
@@ -80,11 +80,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             return False
 
     try:
-        deadline = time.monotonic() + 150
-        while not up():
-            if time.monotonic() > deadline:
-                pytest.fail(f"platform not ready within 150 s:\n{_log_tail(log)}")
-            time.sleep(0.2)
+        wait_until(up, within=150, what=lambda: f"platform ready:\n{_log_tail(log)}\n")
         yield {**env, "RING_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/ring"}
     finally:
         process.send_signal(signal.SIGINT)

@@ -12,8 +12,6 @@ import io
 import random
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -23,24 +21,13 @@ import pytest
 from PIL import Image
 
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 COMMISSION, FEE = 10_000, 500  # RING_PLATFORM_FEE_BPS default: 5 %
 BIN = Path(sys.executable).parent
-
-
-def wait_for(check: Callable[[], Any], *, within: float = 60.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns a truthy value."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    pytest.fail(f"{what} not reached within {within} s (last: {last!r})")
 
 
 class Party:
@@ -82,7 +69,9 @@ class Party:
             assert answer.status_code < 500, answer.text
             return answer if answer.status_code == status else None
 
-        return wait_for(attempt, within=within, what=f"{method} {path} → {status}: {answers[-1:]}")
+        return wait_until(
+            attempt, within=within, what=f"{method} {path} → {status}: {answers[-1:]}"
+        )
 
     def wallet(self) -> dict[str, int]:
         answer = self.client.get("/v1/wallet", params={"currency": "CNY"})
@@ -139,7 +128,7 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
         headers={"Idempotency-Key": str(uuid4())},
     )
     assert deposit.status_code in (200, 201), deposit.text
-    wait_for(lambda: a.wallet()["available_minor"] == 50_000, what="deposit visible")
+    wait_until(lambda: a.wallet()["available_minor"] == 50_000, what="deposit visible")
 
     draft = a.client.post(
         "/v1/tasks",
@@ -159,7 +148,7 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     assert draft.status_code == 201, draft.text
     task_id = draft.json()["id"]
     assert a.client.post(f"/v1/tasks/{task_id}/publish").status_code == 202
-    wait_for(
+    wait_until(
         lambda: a.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
         what="task published",
     )
@@ -191,23 +180,23 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     assert stranger.status_code in (403, 404)
     assert admin.client.get(f"/v1/vouchers/{voucher1}").json()["id"] == voucher1
     a.until("POST", f"/v1/vouchers/{voucher1}/approve", 200)
-    wait_for(lambda: b1.wallet()["available_minor"] == COMMISSION, what="B1 paid")
+    wait_until(lambda: b1.wallet()["available_minor"] == COMMISSION, what="B1 paid")
     assert a.wallet()["reserved_minor"] == COMMISSION + FEE
 
     voucher2 = upload(b2, order2, seed=2)
     rejected = a.until("POST", f"/v1/vouchers/{voucher2}/reject", 200, json={"reason": "blurry"})
     assert rejected.status_code == 200
-    wait_for(lambda: "rejected" in statuses(b2, order2), what="order 2 rejected")
+    wait_until(lambda: "rejected" in statuses(b2, order2), what="order 2 rejected")
     resubmitted = upload(b2, order2, seed=3)
     a.until("POST", f"/v1/vouchers/{resubmitted}/approve", 200)
-    wait_for(lambda: b2.wallet()["available_minor"] == COMMISSION, what="B2 paid")
+    wait_until(lambda: b2.wallet()["available_minor"] == COMMISSION, what="B2 paid")
 
     assert b1.wallet()["available_minor"] == COMMISSION  # paid exactly once
-    wait_for(lambda: a.wallet()["reserved_minor"] == 0, what="escrow used up")
+    wait_until(lambda: a.wallet()["reserved_minor"] == 0, what="escrow used up")
     assert a.wallet()["available_minor"] == 50_000 - 2 * (COMMISSION + FEE)
 
-    wait_for(lambda: statuses(b1, order1)[-1] == "settled", what="order 1 settled")
-    wait_for(lambda: statuses(b2, order2)[-1] == "settled", what="order 2 settled")
+    wait_until(lambda: statuses(b1, order1)[-1] == "settled", what="order 1 settled")
+    wait_until(lambda: statuses(b2, order2)[-1] == "settled", what="order 2 settled")
     assert [s for s in statuses(a, order1) if s != "in_progress"] == [
         "applied",
         "accepted",
@@ -309,7 +298,7 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
         },
     ).json()["id"]
     owner.until("POST", f"/v1/tasks/{task_id}/publish", 202)
-    wait_for(
+    wait_until(
         lambda: owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
         what="task published",
     )
@@ -323,14 +312,14 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     (stored,) = owner.client.get(f"/v1/vouchers/{voucher_id}").json()["files"]
     voucher_file = f"/v1/vouchers/{voucher_id}/files/{stored['sha256']}"
     owner.until("POST", f"/v1/vouchers/{voucher_id}/reject", 200, json={"reason": "incomplete"})
-    wait_for(lambda: "rejected" in statuses(provider, order_id), what="order rejected")
+    wait_until(lambda: "rejected" in statuses(provider, order_id), what="order rejected")
     dispute_id = provider.until(
         "POST",
         f"/v1/orders/{order_id}/disputes",
         201,
         json={"reason": "all invoices were checked", "category": "unfair_rejection"},
     ).json()["id"]
-    wait_for(lambda: statuses(owner, order_id)[-1] == "disputed", what="order disputed")
+    wait_until(lambda: statuses(owner, order_id)[-1] == "disputed", what="order disputed")
 
     reason = {"reason": "because"}
     statement = {"statement": "not mine to say"}

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from ring_runtime.embedded import free_port
 from ring_runtime.service import registered_services
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +51,13 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
             [str(ring), "run"], env=env, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        # `ring run` prints its banner only once every service answered its health check.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "Ring is running" not in _whole(log):
+
+        def banner() -> bool:
             assert process.poll() is None, _tail(log)
-            time.sleep(0.5)
-        assert "Ring is running" in _whole(log), _tail(log)
+            return "Ring is running" in _whole(log)
+
+        # `ring run` prints its banner only once every service answered its health check.
+        wait_until(banner, within=120, every=0.5, what=lambda: f"the banner:\n{_tail(log)}\n")
         assert all(_healthy(p) for p in ports.values()), _tail(log)
         tree = psutil.Process(process.pid).children(recursive=True)
         names = {p.name() for p in tree}
@@ -69,9 +70,13 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
     finally:
         if process.poll() is None:
             process.kill()
-    time.sleep(0.5)
-    alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, [(p.pid, p.name()) for p in alive]
+
+    def alive() -> list[psutil.Process]:
+        return [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    # Children reaped by `ring run` may take a moment to leave the process table.
+    wait_until(lambda: not alive(), within=5, every=0.1, what=lambda: f"no child left: {alive()}")
+    assert not alive(), [(p.pid, p.name()) for p in alive()]
     assert not any(_healthy(p) for p in ports.values())
     assert "stopped." in _whole(log)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ring_runtime.settings import Settings, load_settings
-from ring_runtime.testing.polling import eventually
+from ring_runtime.testing.polling import eventually, wait_until
 
 #: Consumer group timings for tests: a group join on Tansu takes half the session timeout.
 TEST_KAFKA_TIMINGS = {
@@ -40,4 +40,4 @@ def settings_for(
     return load_settings(service, environ=environ)
 
 
-__all__ = ["TEST_KAFKA_TIMINGS", "eventually", "settings_for"]
+__all__ = ["TEST_KAFKA_TIMINGS", "eventually", "settings_for", "wait_until"]

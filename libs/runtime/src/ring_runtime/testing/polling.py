@@ -27,3 +27,26 @@ async def eventually(
             return last
         await asyncio.sleep(every)
     pytest.fail(f"condition not met within {within} s (last value: {last!r})")
+
+
+def wait_until(
+    check: Callable[[], T],
+    *,
+    within: float = 60.0,
+    every: float = 0.2,
+    what: str | Callable[[], str] = "condition",
+) -> T:
+    """Blocking twin of :func:`eventually`, for tests that drive OS processes over HTTP.
+
+    Polls ``check`` until it returns a truthy value and returns it; fails the test after
+    ``within`` seconds naming ``what`` (a callable is asked only then, e.g. for a log tail).
+    """
+    deadline = time.monotonic() + within
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    detail = what() if callable(what) else what
+    pytest.fail(f"{detail} not reached within {within} s (last value: {last!r})")
