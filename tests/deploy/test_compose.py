@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.settings import BASE_SERVICE_PORTS
 
 from .support import ALL_RING_TOPICS, RING_VARIABLES, ROOT, compose_binary, run
 
@@ -130,7 +130,7 @@ def test_ring_services_use_container_and_apache_kafka_settings(
     for name, service in ring_services.items():
         env = service["environment"]
         assert env["RING_HTTP_HOST"] == "0.0.0.0"
-        assert env["RING_HTTP_PORT"] == str(SERVICE_PORTS[name])
+        assert env["RING_HTTP_PORT"] == str(BASE_SERVICE_PORTS[name])
         assert env["RING_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert env["RING_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
         assert env["RING_KAFKA_SESSION_TIMEOUT_MS"] == "45000"
@@ -139,7 +139,7 @@ def test_ring_services_use_container_and_apache_kafka_settings(
         assert env["RING_DATABASE_URL"].startswith("postgresql://")
         assert "@postgres:5432/" in env["RING_DATABASE_URL"]
         published = {p["target"] for p in service.get("ports", [])}
-        assert published <= {SERVICE_PORTS[name]}
+        assert published <= {BASE_SERVICE_PORTS[name]}
 
 
 def test_every_environment_name_is_a_ring_setting_or_the_image_own(

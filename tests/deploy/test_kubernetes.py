@@ -13,7 +13,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.settings import BASE_SERVICE_PORTS
 
 from .support import ALL_RING_TOPICS, K8S, OVERLAYS, RING_VARIABLES, kustomize
 
@@ -134,9 +134,9 @@ def test_ports_match_the_service_defaults(renders: dict[str, list[Doc]], target:
     for name, deployment in ring_deployments(renders[target]).items():
         c = container(deployment)
         env = {e["name"]: e.get("value") for e in c["env"]}
-        assert [p["containerPort"] for p in c["ports"]] == [SERVICE_PORTS[name]]
-        assert env["RING_HTTP_PORT"] == str(SERVICE_PORTS[name])
-        assert services[name]["spec"]["ports"][0]["port"] == SERVICE_PORTS[name]
+        assert [p["containerPort"] for p in c["ports"]] == [BASE_SERVICE_PORTS[name]]
+        assert env["RING_HTTP_PORT"] == str(BASE_SERVICE_PORTS[name])
+        assert services[name]["spec"]["ports"][0]["port"] == BASE_SERVICE_PORTS[name]
         assert services[name]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
 
 

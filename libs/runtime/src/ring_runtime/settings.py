@@ -14,14 +14,21 @@ from urllib.parse import unquote, urlsplit
 
 import msgspec
 
-#: Default HTTP port of each process (the gateway is the public face on 8000).
-SERVICE_PORTS: dict[str, int] = {
+#: Base HTTP port of each process (the gateway is the public face on 8000).
+BASE_SERVICE_PORTS: dict[str, int] = {
     "gateway": 8000,
     "task": 8101,
     "matching": 8102,
     "voucher": 8103,
     "ledger": 8104,
     "dispute": 8105,
+}
+
+#: Default HTTP port of each process: the base port plus ``RING_PORT_OFFSET``, so that two
+#: platforms (two checkouts running their end-to-end tests, say) can share one machine.
+SERVICE_PORTS: dict[str, int] = {
+    name: port + int(os.environ.get("RING_PORT_OFFSET", "0") or "0")
+    for name, port in BASE_SERVICE_PORTS.items()
 }
 
 
@@ -70,6 +77,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "",
         "Port of the process's HTTP API; empty means the service default "
         "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105).",
+    ),
+    Variable(
+        "RING_PORT_OFFSET",
+        "0",
+        "Added to every default service port (and to the gateway's upstream URLs under "
+        "`ring run`), so that two platforms can run side by side on one machine.",
     ),
     Variable("RING_RELAY_BATCH_SIZE", "500", "Notifications the outbox relay reads per batch."),
     Variable("RING_RELAY_POLL_INTERVAL_MS", "50", "Idle wait of the relay between store reads."),

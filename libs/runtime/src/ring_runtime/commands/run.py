@@ -48,8 +48,17 @@ def service_order(names: list[str]) -> list[str]:
 
 
 def service_specs(names: list[str], environ: Mapping[str, str]) -> list[ChildSpec]:
-    """One child per service: ``python -m ring_runtime.commands.serve NAME``."""
-    env = {**environ, "PYTHONUNBUFFERED": "1"}
+    """One child per service: ``python -m ring_runtime.commands.serve NAME``.
+
+    The gateway is told where each service listens unless ``RING_<SERVICE>_URL`` is set, so a
+    ``RING_PORT_OFFSET`` moves the upstreams with the services.
+    """
+    upstreams = {
+        f"RING_{name.upper()}_URL": service_url(name, environ)
+        for name in names
+        if name != GATEWAY and f"RING_{name.upper()}_URL" not in environ
+    }
+    env = {**upstreams, **environ, "PYTHONUNBUFFERED": "1"}
     return [
         ChildSpec(name, [sys.executable, "-m", "ring_runtime.commands.serve", name], env)
         for name in service_order(names)
