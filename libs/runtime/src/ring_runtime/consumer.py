@@ -15,7 +15,11 @@ restart) or changing partition counts cannot drop or double an effect. The reaso
 down in ``docs/decisions/0001-consumer-tracking.md``.
 
 A handler that fails is retried with exponential backoff; after the last attempt the message is
-parked on ``<topic>.dlq`` with the error, and in the service's ``dead_letters`` table.
+parked in the service's ``dead_letters`` table (and copied to ``<topic>.dlq``). An outage of
+PostgreSQL or the broker is not the message's fault: it is waited out without counting attempts
+(the consumer shows as failing in ``GET /ready`` meanwhile). A message is acknowledged only once
+its effect or its dead letter is durable; when neither can be stored the batch is not
+acknowledged and is delivered again.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from ring_events.topics import dead_letter_topic
 from ring_runtime.context import causing
 from ring_runtime.dead_letters import DeadLetter, DeadLetterStore
 from ring_runtime.kafka import consumer_config
+from ring_runtime.resilience import Backoff, TaskHealth, is_outage
 from ring_runtime.settings import Settings
 
 log = logging.getLogger("ring.consumer")
@@ -169,6 +174,7 @@ class KafkaConsumerBinding:
         self.dead_letters = dead_letters
         self._stopping = asyncio.Event()
         self.group_id = f"ring.{settings.service}.{processor.name}"
+        self.health = TaskHealth()
         self._rewound_at: dict[TopicPartition, float] = {}
 
     def subscribe(self, broker: KafkaBroker) -> None:
@@ -228,11 +234,25 @@ class KafkaConsumerBinding:
             return None
         attempts = max(1, self.settings.consumer_max_attempts)
         delay = self.settings.consumer_backoff_ms / 1000
+        outage = Backoff(initial=delay or 0.1, maximum=5.0)
         attempt = 1
         while True:
             try:
-                return await asyncio.to_thread(self.processor.process, envelope)
+                outcome = await asyncio.to_thread(self.processor.process, envelope)
             except Exception as error:
+                if is_outage(error):  # not the message's fault: wait, without using an attempt
+                    self.health.failed(error)
+                    wait = outage.next()
+                    log.warning(
+                        "%s: %s not processed, a dependency is down (%r); retrying in %.2f s",
+                        self.processor.name,
+                        envelope.notification_id,
+                        error,
+                        wait,
+                    )
+                    if await self._stopped_within(wait):
+                        raise NackMessage from error
+                    continue
                 if attempt >= attempts:
                     await self._park(record, broker, error, attempts=attempt)
                     return None
@@ -249,6 +269,9 @@ class KafkaConsumerBinding:
                     raise NackMessage from error  # shutting down: neither retried nor parked
                 delay = min(delay * 2, 5.0)
                 attempt += 1
+            else:
+                self.health.recovered()
+                return outcome
 
     def stop(self) -> None:
         """Stop between records: the current batch is abandoned without committing offsets."""
@@ -291,7 +314,21 @@ class KafkaConsumerBinding:
             error=reason,
             attempts=attempts,
         )
-        await asyncio.to_thread(self.dead_letters.add, letter)
+        try:
+            await asyncio.to_thread(self.dead_letters.add, letter)
+        except Exception as store_error:
+            # Neither the effect nor the dead letter is durable: leave the batch unacknowledged.
+            self.health.failed(store_error)
+            log.error(
+                "%s: cannot park %s[%s]@%s (%r); it will be delivered again",
+                self.processor.name,
+                record.topic,
+                record.partition,
+                record.offset,
+                store_error,
+            )
+            raise NackMessage from store_error
+        self.processor.stats.dead_lettered += 1
         headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
         headers.update(
             {
@@ -303,10 +340,19 @@ class KafkaConsumerBinding:
                 DLQ_ORIGINAL_OFFSET: str(record.offset),
             }
         )
-        await broker.publish(
-            record.value or b"",
-            topic=dead_letter_topic(record.topic),
-            key=record.key,
-            headers=headers,
-        )
-        self.processor.stats.dead_lettered += 1
+        try:
+            await broker.publish(
+                record.value or b"",
+                topic=dead_letter_topic(record.topic),
+                key=record.key,
+                headers=headers,
+            )
+        except Exception as publish_error:  # the table holds the letter; the topic is a copy
+            log.error(
+                "%s: dead letter of %s[%s]@%s kept in the table only: %r",
+                self.processor.name,
+                record.topic,
+                record.partition,
+                record.offset,
+                publish_error,
+            )

@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Composed
 
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.resilience import Backoff, TaskHealth
 from ring_runtime.store import RingApplication
 
 log = logging.getLogger("ring.local_projection")
@@ -46,6 +47,7 @@ class OwnEventsFollower:
         self.positions = store.table("local_positions")
         self._topics = [get_topic(cls) for cls in self.handlers]
         self._stopping = asyncio.Event()
+        self.health = TaskHealth()
 
     def ddl(self) -> list[Composed]:
         """Statement creating the position table."""
@@ -99,14 +101,26 @@ class OwnEventsFollower:
         return len(notifications)
 
     async def run(self, interval: float) -> None:
-        """Catch up every ``interval`` seconds until :meth:`stop`."""
+        """Catch up every ``interval`` seconds until :meth:`stop`.
+
+        A failure (PostgreSQL down) is retried with a growing delay; :attr:`health` shows it.
+        """
+        backoff = Backoff(initial=interval, maximum=max(interval, 5.0))
         while not self._stopping.is_set():
+            wait = interval
             try:
                 await asyncio.to_thread(self.catch_up)
-            except psycopg.Error:
-                log.exception("%s: catching up failed; trying again", self.name)
+            except Exception as error:  # an outage must not end the follower
+                self.health.failed(error)
+                wait = backoff.next()
+                log.warning(
+                    "%s: catching up failed (%r); trying again in %.1f s", self.name, error, wait
+                )
+            else:
+                self.health.recovered()
+                backoff.reset()
             try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
             except TimeoutError:
                 continue
 

@@ -4,6 +4,12 @@ Each service's ``main.create_app(settings)`` builds its application and read mod
 :func:`create_service_app` with its controllers, translator and consumers. The returned litestar
 app starts the Kafka broker, the relay and the subscribers on startup and stops them on shutdown,
 and answers ``GET /health`` and ``GET /ready``.
+
+Every long-running task waits out outages of PostgreSQL and the broker by itself (see
+:mod:`ring_runtime.resilience`); ``GET /ready`` answers 503 while any of them is failing. A task
+that ends while the process is not stopping is a bug that nothing inside the process can repair:
+the process exits at once with :data:`TASK_DIED_EXIT_CODE` so that its supervisor (``ring run``,
+Kubernetes) starts it afresh. All its state is durable, so this is an ordinary crash.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,15 +39,21 @@ from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.http import actor_id, correlation_middleware, exception_handlers, refuse_nul
 from ring_runtime.kafka import ensure_topics
 from ring_runtime.relay import EventTranslator, OutboxRelay
+from ring_runtime.resilience import TaskHealth
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
 from ring_runtime.telemetry import configure_tracing
 
 log = logging.getLogger("ring.process")
 
+#: Exit status of a process whose long-running task ended unexpectedly.
+TASK_DIED_EXIT_CODE = 70
+
 
 class BackgroundLoop(Protocol):
     """A loop a service runs beside its API (a local projection, a timer poller…)."""
+
+    health: TaskHealth
 
     async def run(self, interval: float) -> None:
         """Work every ``interval`` seconds until :meth:`stop`."""
@@ -64,6 +78,7 @@ class ServiceRuntime:
     background_interval: float = 1.0
     _relay_task: asyncio.Task[None] | None = None
     _background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: bool = False
 
     async def start(self) -> None:
         """Start the broker connection, the subscribers and the relay."""
@@ -71,10 +86,31 @@ class ServiceRuntime:
         await ensure_topics(self.settings, self.topics())
         await self.broker.start()
         if self.relay is not None:
-            self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+            self._relay_task = self._watched(self.relay.run(), "outbox-relay")
         self._background_tasks = [
-            asyncio.create_task(loop.run(self.background_interval)) for loop in self.background
+            self._watched(loop.run(self.background_interval), type(loop).__name__)
+            for loop in self.background
         ]
+
+    def _watched(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(self._task_ended)
+        return task
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        """Exit the process when a long-running task ends while nobody asked it to."""
+        if self._stopping:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.critical(
+            "%s ended unexpectedly (%r); exiting so that the supervisor restarts this process",
+            task.get_name(),
+            error if error is not None else "returned",
+            exc_info=error,
+        )
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(TASK_DIED_EXIT_CODE)
 
     def topics(self) -> list[str]:
         """Topics this process writes or reads, created up front with Ring's partition count.
@@ -89,6 +125,7 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Stop consumers between records and the relay after its batch, then the broker."""
+        self._stopping = True
         for binding in self.bindings:
             binding.stop()
         for loop in self.background:
@@ -105,7 +142,10 @@ class ServiceRuntime:
             await asyncio.to_thread(close)
 
     async def readiness(self) -> dict[str, Any]:
-        """Reachability of store and broker, and the relay and consumer counters."""
+        """Reachability of store and broker, health of every task, relay and consumer counters.
+
+        ``ok`` is false while the store or the broker is unreachable or any task is failing.
+        """
         checks: dict[str, Any] = {}
         try:
             await asyncio.to_thread(_ping_database, self.settings.database_url)
@@ -113,25 +153,36 @@ class ServiceRuntime:
         except psycopg.Error as error:
             checks["store"] = f"unreachable: {error}"
         checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        healths: list[TaskHealth] = []
         if self.relay is not None:
             stats = self.relay.stats
+            healths.append(stats.health)
             checks["relay"] = {
                 "leader": stats.is_leader,
                 "position": stats.position,
                 "published": stats.published,
                 "republishes": stats.republishes,
-                "last_error": stats.last_error,
+                "loss_checks": stats.loss_checks,
+                **stats.health.describe(),
             }
-        checks["consumers"] = {
-            b.processor.name: {
+        checks["consumers"] = {}
+        for b in self.bindings:
+            healths.append(b.health)
+            checks["consumers"][b.processor.name] = {
                 "group": b.group_id,
                 "applied": b.processor.stats.applied,
                 "duplicates": b.processor.stats.duplicates,
                 "out_of_sequence": b.processor.stats.out_of_sequence,
                 "dead_lettered": b.processor.stats.dead_lettered,
+                **b.health.describe(),
             }
-            for b in self.bindings
-        }
+        checks["background"] = {}
+        for loop in self.background:
+            healths.append(loop.health)
+            checks["background"][type(loop).__name__] = loop.health.describe()
+        checks["ok"] = (
+            checks["store"] == "ok" and checks["broker"] == "ok" and all(h.ok for h in healths)
+        )
         return checks
 
 
@@ -148,10 +199,10 @@ def health() -> dict[str, str]:
 
 @get("/ready", operation_id="Ready", tags=["operations"])
 async def ready(state: State) -> Response[dict[str, Any]]:
-    """Readiness: the event store and the broker are reachable."""
+    """Readiness: the event store and the broker are reachable and no task is failing."""
     runtime: ServiceRuntime = state.runtime
     checks = await runtime.readiness()
-    ok = checks["store"] == "ok" and checks["broker"] == "ok"
+    ok = checks.pop("ok")
     return Response(
         {"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503
     )

@@ -12,32 +12,43 @@ Every message carries ``previous_notification_id``: the notification id of the p
 republished message equals the message first published, and consumers can tell a gap from a
 duplicate (see ``docs/decisions/0001-consumer-tracking.md``).
 
-Broker data loss is detected by reading back, for every partition, the last record the relay
-wrote: if the topic is gone, the offset no longer exists, or another record sits there, the relay
-republishes the whole log from the first notification.
+Broker data loss is detected with a *loss marker*: a record with a random token that the relay
+writes to :data:`MARKER_TOPIC` when it first leads and after every republish, and whose
+partition and offset it keeps with its position. The relay checks that the marker is still there
+when it starts leading (before its first publish on the new connection) and every
+``RING_RELAY_LOSS_CHECK_INTERVAL_MS``. Publishing data never touches the marker topic, so no
+publish can hide a loss (the read-back of data offsets could: a batch published on an empty
+broker overwrote the very offsets it read back). Marker gone (topic missing, offset past the
+end, another token there) → the broker lost data → republish from the first notification.
+A check that cannot decide (broker unreachable or too slow) fails the round: nothing is
+published until a check succeeds.
+
+The relay outlives any outage of PostgreSQL or the broker: every failure ends the leadership
+round, and the relay retries with backoff, reporting its :class:`TaskHealth` to ``GET /ready``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError, OffsetOutOfRangeError
+from aiokafka.errors import OffsetOutOfRangeError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, encode_envelope
-from ring_events.headers import NOTIFICATION_ID
 from ring_runtime.kafka import ensure_topics, producer_config
-from ring_runtime.relay_log import RelayLog, RelayMark, RelayPosition
+from ring_runtime.relay_log import LossMarker, RelayLog, RelayPosition
+from ring_runtime.resilience import Backoff, TaskHealth
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
 
@@ -45,6 +56,10 @@ log = logging.getLogger("ring.relay")
 
 #: Namespace of deterministic integration event ids (uuid5 of originator id and version).
 EVENT_ID_NAMESPACE = UUID("5b0b7e0c-2f5e-4d7a-9a49-0e1f3c6d2a10")
+#: Topic holding every relay's loss markers (keyed by relay); consumed by no service.
+MARKER_TOPIC = "ring.relay.markers"
+#: How long a marker read-back may take before the check counts as undecided.
+MARKER_READ_TIMEOUT_MS = 3000
 
 Translation = Callable[[Any], IntegrationEvent]
 Connection = psycopg.Connection[dict[str, Any]]
@@ -90,7 +105,12 @@ class RelayStats:
     republishes: int = 0
     position: int = 0
     is_leader: bool = False
-    last_error: str | None = None
+    loss_checks: int = 0
+    health: TaskHealth = field(default_factory=TaskHealth)
+
+
+class UndecidedLossCheck(Exception):
+    """The marker could be neither read back nor proven gone; nothing may be published yet."""
 
 
 class OutboxRelay:
@@ -113,22 +133,43 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        """Relay until :meth:`stop`; waits as a standby while another replica holds the lock."""
+        """Relay until :meth:`stop`; waits as a standby while another replica holds the lock.
+
+        Any failure (PostgreSQL or broker unreachable, a check that cannot decide) ends the
+        round; the next one starts after a growing delay, on a new connection and producer.
+        """
+        backoff = Backoff(initial=0.5, maximum=5.0)
         while not self._stopping.is_set():
-            conn = await asyncio.to_thread(self.log.connect)
             try:
-                await asyncio.to_thread(self.log.create_table, conn)
-                if not await asyncio.to_thread(self.log.try_lock, conn):
-                    await self._sleep(2.0)
-                    continue
-                self.stats.is_leader = True
-                await self._lead(conn)
-            except Exception as error:  # keep relaying after any failure
-                self.stats.last_error = repr(error)
-                log.exception("relay of %s failed; retrying in 1 s", self.translator.topic)
-                await self._sleep(1.0)
-            finally:
-                self.stats.is_leader = False
+                await self._round()
+            except Exception as error:  # an outage of either dependency: wait it out
+                self.stats.health.failed(error)
+                delay = backoff.next()
+                log.warning(
+                    "relay of %s failed (%s: %s); retrying in %.1f s",
+                    self.translator.topic,
+                    type(error).__name__,
+                    error,
+                    delay,
+                )
+                await self._sleep(delay)
+            else:
+                backoff.reset()
+
+    async def _round(self) -> None:
+        """One attempt: connect, take the lock and relay while leading, or wait as standby."""
+        conn = await asyncio.to_thread(self.log.connect)
+        try:
+            await asyncio.to_thread(self.log.create_table, conn)
+            if not await asyncio.to_thread(self.log.try_lock, conn):
+                self.stats.health.recovered()
+                await self._sleep(2.0)
+                return
+            self.stats.is_leader = True
+            await self._lead(conn)
+        finally:
+            self.stats.is_leader = False
+            with contextlib.suppress(Exception):  # a broken connection may fail to close
                 await asyncio.to_thread(conn.close)
 
     def stop(self) -> None:
@@ -142,32 +183,34 @@ class OutboxRelay:
             return
 
     async def _lead(self, conn: Connection) -> None:
-        await ensure_topics(self.settings, [self.translator.topic])
+        await ensure_topics(self.settings, [self.translator.topic, MARKER_TOPIC])
         producer = AIOKafkaProducer(**producer_config(self.settings))
         checker = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="none",
         )
-        await producer.start()
-        await checker.start()
         try:
+            await producer.start()
+            await checker.start()
             position = await asyncio.to_thread(self.log.load, conn)
             self.stats.position = position.notification_id
             interval = self.settings.relay_loss_check_interval_ms / 1000
-            next_check = time.monotonic()
+            next_check = time.monotonic()  # the first check comes before the first publish
             while not self._stopping.is_set():
-                published = await self._publish_batch(conn, producer, position)
                 if time.monotonic() >= next_check:
-                    next_check = time.monotonic() + interval
                     if await self._must_republish(conn, checker, position):
-                        position = await self._start_republish(conn)
-                        continue
+                        position = await self._start_republish(conn, producer, position)
+                    next_check = time.monotonic() + interval
+                published = await self._publish_batch(conn, producer, position)
+                self.stats.health.recovered()
                 if not published:
                     await self._sleep(self.settings.relay_poll_interval_ms / 1000)
         finally:
-            await checker.stop()
-            await producer.stop()
+            with contextlib.suppress(Exception):
+                await checker.stop()
+            with contextlib.suppress(Exception):
+                await producer.stop()
 
     async def _publish_batch(
         self, conn: Connection, producer: AIOKafkaProducer, position: RelayPosition
@@ -182,11 +225,7 @@ class OutboxRelay:
             futures.append(
                 await producer.send(self.translator.topic, value=value, key=key, headers=headers)
             )
-        results = await asyncio.gather(*futures)
-        for envelope, metadata in zip(envelopes, results, strict=True):
-            position.marks[metadata.partition] = RelayMark(
-                metadata.offset, envelope.notification_id
-            )
+        await asyncio.gather(*futures)
         position.notification_id = envelopes[-1].notification_id
         await asyncio.to_thread(self.log.save, conn, position)
         self.stats.published += len(envelopes)
@@ -227,57 +266,68 @@ class OutboxRelay:
         if await asyncio.to_thread(self.log.republish_requested, conn):
             log.warning("operator asked to republish %s", self.translator.topic)
             return True
-        return bool(position.marks) and await self._broker_lost_data(checker, position)
-
-    async def _broker_lost_data(self, checker: AIOKafkaConsumer, position: RelayPosition) -> bool:
-        """True when a record this relay published is no longer where the broker put it."""
-        topic = self.translator.topic
-        try:
-            topics = await checker.topics()
-        except KafkaError as error:
-            log.warning("cannot check %s for data loss: %s", topic, error)
-            return False
-        if topic not in topics:
-            log.warning("topic %s is gone from the broker", topic)
+        self.stats.loss_checks += 1
+        if position.marker is None:
+            # Never marked: a first start (republishing nothing just writes the marker), or a
+            # position kept by an older relay, where loss cannot be ruled out.
             return True
-        for partition, mark in sorted(position.marks.items()):
-            tp = TopicPartition(topic, partition)
-            checker.assign([tp])
-            checker.seek(tp, mark.offset)
-            try:
-                batch = await checker.getmany(tp, timeout_ms=2000, max_records=1)
-            except OffsetOutOfRangeError:
-                log.warning("offset %s of %s[%s] is gone", mark.offset, topic, partition)
-                return True
-            except KafkaError as error:
-                log.warning("cannot read back %s[%s]: %s", topic, partition, error)
-                return False
-            records = batch.get(tp, [])
-            if not records:
-                continue  # inconclusive (slow broker); checked again next interval
-            record = records[0]
-            found = dict(record.headers).get(NOTIFICATION_ID, b"").decode()
-            if record.offset != mark.offset or found != str(mark.notification_id):
-                log.warning(
-                    "%s[%s]@%s holds notification %r instead of %s",
-                    topic,
-                    partition,
-                    mark.offset,
-                    found,
-                    mark.notification_id,
-                )
-                return True
-        return False
-
-    async def _start_republish(self, conn: Connection) -> RelayPosition:
+        if await self._marker_present(checker, position.marker):
+            return False
         log.warning(
-            "republishing %s from the first notification (was at %s)",
+            "the broker lost %s's loss marker %s: it lost data",
             self.translator.topic,
-            self.stats.position,
+            position.marker,
         )
-        await ensure_topics(self.settings, [self.translator.topic])
-        position = RelayPosition()
+        return True
+
+    async def _marker_present(self, checker: AIOKafkaConsumer, marker: LossMarker) -> bool:
+        """Whether ``marker`` is still where the broker put it.
+
+        Raises:
+            UndecidedLossCheck: the record did not come back in time though the log reaches
+                past its offset (a slow broker); the caller must not publish.
+        """
+        if MARKER_TOPIC not in await checker.topics():
+            return False
+        tp = TopicPartition(MARKER_TOPIC, marker.partition)
+        checker.assign([tp])
+        checker.seek(tp, marker.offset)
+        try:
+            batch = await checker.getmany(tp, timeout_ms=MARKER_READ_TIMEOUT_MS, max_records=1)
+        except OffsetOutOfRangeError:
+            return False
+        records = batch.get(tp, [])
+        if records:
+            record = records[0]
+            return bool(record.offset == marker.offset and record.value == marker.token.encode())
+        # Nothing at the offset: either the log now ends before it (lost; an empty broker
+        # answers a fetch past the end with nothing) or the broker was too slow to answer.
+        end = (await checker.end_offsets([tp]))[tp]
+        if end <= marker.offset:
+            return False
+        raise UndecidedLossCheck(
+            f"marker {marker} not read back within {MARKER_READ_TIMEOUT_MS} ms"
+        )
+
+    async def _start_republish(
+        self, conn: Connection, producer: AIOKafkaProducer, previous: RelayPosition
+    ) -> RelayPosition:
+        """Write a new loss marker and go back to the first notification."""
+        if previous.notification_id > 0:
+            log.warning(
+                "republishing %s from the first notification (was at %s)",
+                self.translator.topic,
+                previous.notification_id,
+            )
+            self.stats.republishes += 1
+        await ensure_topics(self.settings, [self.translator.topic, MARKER_TOPIC])
+        token = str(uuid4())
+        metadata = await producer.send_and_wait(
+            MARKER_TOPIC, value=token.encode(), key=self.log.lock_key.encode()
+        )
+        position = RelayPosition(
+            marker=LossMarker(partition=metadata.partition, offset=metadata.offset, token=token)
+        )
         await asyncio.to_thread(self.log.save, conn, position)
-        self.stats.republishes += 1
         self.stats.position = 0
         return position

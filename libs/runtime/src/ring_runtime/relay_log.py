@@ -16,18 +16,22 @@ from psycopg.sql import SQL, Identifier
 from ring_runtime.settings import Settings
 
 
-class RelayMark(msgspec.Struct, frozen=True):
-    """The last record the relay wrote to one partition."""
+class LossMarker(msgspec.Struct, frozen=True):
+    """A record the relay wrote to the marker topic; its absence proves the broker lost data.
 
+    The token is random, so no other record can ever be mistaken for this one.
+    """
+
+    partition: int
     offset: int
-    notification_id: int
+    token: str
 
 
 class RelayPosition(msgspec.Struct):
-    """How far the relay got: last published notification and per-partition marks."""
+    """How far the relay got (last published notification) and its current loss marker."""
 
     notification_id: int = 0
-    marks: dict[int, RelayMark] = msgspec.field(default_factory=dict)
+    marker: LossMarker | None = None
 
 
 class RelayLog:
@@ -57,17 +61,25 @@ class RelayLog:
         self.lock_key = f"ring-relay:{schema}:{topic}"
 
     def connect(self) -> psycopg.Connection[dict[str, Any]]:
-        """A new autocommit connection returning rows as dicts."""
-        return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
+        """A new autocommit connection returning rows as dicts (fails fast when unreachable)."""
+        return psycopg.connect(
+            self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5
+        )
 
     def create_table(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
-        """Create the position table if missing."""
+        """Create the position table if missing (and move an older one to the loss marker)."""
         conn.execute(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (topic text PRIMARY KEY, "
-                "notification_id bigint NOT NULL, marks jsonb NOT NULL, "
+                "notification_id bigint NOT NULL, loss_marker jsonb, "
                 "republish_requested boolean NOT NULL DEFAULT false, "
                 "updated_at timestamptz NOT NULL DEFAULT now())"
+            ).format(self._position)
+        )
+        conn.execute(
+            SQL(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS loss_marker jsonb, "
+                "DROP COLUMN IF EXISTS marks"
             ).format(self._position)
         )
 
@@ -81,25 +93,32 @@ class RelayLog:
     def load(self, conn: psycopg.Connection[dict[str, Any]]) -> RelayPosition:
         """The recorded position (the start of the log when none)."""
         row = conn.execute(
-            SQL("SELECT notification_id, marks::text AS marks FROM {} WHERE topic = %s").format(
-                self._position
-            ),
+            SQL(
+                "SELECT notification_id, loss_marker::text AS marker FROM {} WHERE topic = %s"
+            ).format(self._position),
             (self.topic,),
         ).fetchone()
         if row is None:
             return RelayPosition()
-        marks = msgspec.json.decode(row["marks"], type=dict[int, RelayMark])
-        return RelayPosition(notification_id=int(row["notification_id"]), marks=marks)
+        marker = None
+        if row["marker"] is not None:
+            marker = msgspec.json.decode(row["marker"], type=LossMarker)
+        return RelayPosition(notification_id=int(row["notification_id"]), marker=marker)
 
     def save(self, conn: psycopg.Connection[dict[str, Any]], position: RelayPosition) -> None:
         """Record ``position`` (and clear any republish request it answers)."""
         conn.execute(
             SQL(
-                "INSERT INTO {} (topic, notification_id, marks) VALUES (%s, %s, %s) "
+                "INSERT INTO {} (topic, notification_id, loss_marker) VALUES (%s, %s, %s) "
                 "ON CONFLICT (topic) DO UPDATE SET notification_id = EXCLUDED.notification_id, "
-                "marks = EXCLUDED.marks, republish_requested = false, updated_at = now()"
+                "loss_marker = EXCLUDED.loss_marker, republish_requested = false, "
+                "updated_at = now()"
             ).format(self._position),
-            (self.topic, position.notification_id, msgspec.json.encode(position.marks).decode()),
+            (
+                self.topic,
+                position.notification_id,
+                msgspec.json.encode(position.marker).decode() if position.marker else None,
+            ),
         )
 
     def request_republish(self) -> None:
@@ -108,8 +127,8 @@ class RelayLog:
             self.create_table(conn)
             conn.execute(
                 SQL(
-                    "INSERT INTO {} (topic, notification_id, marks, republish_requested) "
-                    "VALUES (%s, 0, '{{}}', true) ON CONFLICT (topic) DO UPDATE "
+                    "INSERT INTO {} (topic, notification_id, republish_requested) "
+                    "VALUES (%s, 0, true) ON CONFLICT (topic) DO UPDATE "
                     "SET republish_requested = true"
                 ).format(self._position),
                 (self.topic,),

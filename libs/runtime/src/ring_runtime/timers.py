@@ -32,6 +32,8 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from ring_runtime.resilience import Backoff, TaskHealth
+
 log = logging.getLogger("ring.timers")
 
 #: Namespace of deterministic timer ids (uuid5 of purpose and aggregate id).
@@ -123,6 +125,7 @@ class DurableTimers:
         self.schema = schema
         self.table = SQL("{}.{}").format(Identifier(schema), Identifier("timers"))
         self._stopping = asyncio.Event()
+        self.health = TaskHealth()
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             database_url, min_size=1, max_size=4, kwargs={"row_factory": dict_row}, open=False
         )
@@ -261,14 +264,24 @@ class DurableTimers:
         return None
 
     async def run(self, interval: float) -> None:
-        """Fire due timers every ``interval`` seconds until :meth:`stop`."""
+        """Fire due timers every ``interval`` seconds until :meth:`stop`.
+
+        A failure (PostgreSQL down) is retried with a growing delay; :attr:`health` shows it.
+        """
+        backoff = Backoff(initial=interval, maximum=max(interval, 5.0))
         while not self._stopping.is_set():
+            wait = interval
             try:
                 await asyncio.to_thread(self.fire_due)
-            except psycopg.Error:
-                log.exception("firing timers failed; trying again in %.1f s", interval)
+            except Exception as error:  # an outage must not end the poller
+                self.health.failed(error)
+                wait = backoff.next()
+                log.warning("firing timers failed (%r); trying again in %.1f s", error, wait)
+            else:
+                self.health.recovered()
+                backoff.reset()
             try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
             except TimeoutError:
                 continue
 
