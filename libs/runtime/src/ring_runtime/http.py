@@ -23,12 +23,14 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
 
 from ring_runtime.context import causing
 from ring_runtime.paging import InvalidCursor
+from ring_runtime.resilience import is_outage
 
 log = logging.getLogger("ring.http")
 
@@ -68,7 +70,20 @@ def _conflict(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     )
 
 
+#: Seconds a client is asked to wait when a dependency of the service is down.
+OUTAGE_RETRY_AFTER_SECONDS = 2
+
+
 def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_outage(exc):  # PostgreSQL or the broker is down: nothing happened, come back later
+        log.warning("dependency unavailable: %r", exc)
+        response = error_response(
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "dependency_unavailable",
+            "a dependency of the service is unavailable; retry later",
+        )
+        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+        return response
     log.exception("unhandled error", exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 

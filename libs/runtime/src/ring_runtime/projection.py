@@ -36,6 +36,7 @@ class ProjectionStore:
             max_size=8,
             kwargs={"row_factory": dict_row},
             open=False,
+            check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
         )
 
     def open(self, ddl: Sequence[Composed | str] = ()) -> None:

@@ -196,15 +196,20 @@ class OutboxRelay:
             position = await asyncio.to_thread(self.log.load, conn)
             self.stats.position = position.notification_id
             interval = self.settings.relay_loss_check_interval_ms / 1000
-            next_check = time.monotonic()  # the first check comes before the first publish
+            next_check = time.monotonic()
             while not self._stopping.is_set():
-                if time.monotonic() >= next_check:
+                rows = await asyncio.to_thread(self.log.read_batch, conn, position.notification_id)
+                # Checked before every publish (so nothing goes onto a broker that lost data
+                # unnoticed) and every interval while idle (so a loss is republished at once).
+                if rows or time.monotonic() >= next_check:
                     if await self._must_republish(conn, checker, position):
                         position = await self._start_republish(conn, producer, position)
+                        continue
                     next_check = time.monotonic() + interval
-                published = await self._publish_batch(conn, producer, position)
+                if rows:
+                    await self._publish_batch(conn, producer, position, rows)
                 self.stats.health.recovered()
-                if not published:
+                if not rows:
                     await self._sleep(self.settings.relay_poll_interval_ms / 1000)
         finally:
             with contextlib.suppress(Exception):
@@ -213,11 +218,12 @@ class OutboxRelay:
                 await producer.stop()
 
     async def _publish_batch(
-        self, conn: Connection, producer: AIOKafkaProducer, position: RelayPosition
-    ) -> int:
-        rows = await asyncio.to_thread(self.log.read_batch, conn, position.notification_id)
-        if not rows:
-            return 0
+        self,
+        conn: Connection,
+        producer: AIOKafkaProducer,
+        position: RelayPosition,
+        rows: list[dict[str, Any]],
+    ) -> None:
         envelopes = [self._envelope(row) for row in rows]
         futures = []
         for envelope in envelopes:
@@ -230,7 +236,6 @@ class OutboxRelay:
         await asyncio.to_thread(self.log.save, conn, position)
         self.stats.published += len(envelopes)
         self.stats.position = position.notification_id
-        return len(envelopes)
 
     def _envelope(self, row: dict[str, Any]) -> Envelope:
         stored = StoredEvent(

@@ -89,7 +89,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "RING_RELAY_LOSS_CHECK_INTERVAL_MS",
         "2000",
-        "How often the relay checks that the broker still holds what it published.",
+        "How often an idle relay checks that the broker still holds its loss marker (it also "
+        "checks before every publish).",
     ),
     Variable(
         "RING_CONSUMER_MAX_ATTEMPTS", "5", "Attempts at one message before it is dead-lettered."

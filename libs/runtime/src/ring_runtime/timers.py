@@ -127,7 +127,12 @@ class DurableTimers:
         self._stopping = asyncio.Event()
         self.health = TaskHealth()
         self._pool: ConnectionPool[Connection] = ConnectionPool(
-            database_url, min_size=1, max_size=4, kwargs={"row_factory": dict_row}, open=False
+            database_url,
+            min_size=1,
+            max_size=4,
+            kwargs={"row_factory": dict_row},
+            open=False,
+            check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
         )
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ring_gateway.idempotency import IdempotencyKeyReused, RequestInProgress
 from ring_gateway.ratelimit import RateLimited
 from ring_gateway.tokens import InvalidToken
 from ring_gateway.upstream import UpstreamUnavailable
-from ring_runtime.http import error_response, exception_handlers
+from ring_runtime.http import OUTAGE_RETRY_AFTER_SECONDS, error_response, exception_handlers
 
 
 class RoleForbidden(Exception):
@@ -53,9 +53,16 @@ def _rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:
     return response
 
 
+def _unavailable(_: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Response[Any]:
+    response = error_response(503, exc.code, str(exc))
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def gateway_exception_handlers() -> ExceptionHandlersMap:
     """The shared handlers plus the gateway's own errors."""
     handlers = exception_handlers(ERROR_STATUSES)
+    handlers[UpstreamUnavailable] = _unavailable
     handlers[InvalidToken] = _unauthorized
     handlers[RateLimited] = _rate_limited
     return handlers

@@ -91,7 +91,13 @@ def build_app(
     users = users if users is not None else create_application(Users, settings)
     users.configure(PersonalDataCipher(config.pii_key), hasher)
     client = httpx.AsyncClient(transport=transport, timeout=UPSTREAM_TIMEOUT)
-    pool = ConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+    pool = ConnectionPool(
+        settings.database_url,
+        min_size=1,
+        max_size=10,
+        open=False,
+        check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
+    )
     tables: list[Callable[[], None]] = []
     if idempotency is None:
         ttl = timedelta(hours=config.idempotency_ttl_hours)

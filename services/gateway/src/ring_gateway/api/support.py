@@ -27,6 +27,7 @@ from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.sessions import RefreshSessions
 from ring_gateway.tokens import InvalidToken, Principal, TokenService
 from ring_gateway.upstream import UpstreamResponse, Upstreams
+from ring_runtime.http import OUTAGE_RETRY_AFTER_SECONDS
 
 #: Header marking a response that was replayed for a repeated Idempotency-Key.
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -79,8 +80,11 @@ def require(principal: Principal, *roles: Role) -> Principal:
 
 
 def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> Response[bytes]:
-    """The upstream's answer (or a stored one) as the gateway's response, unchanged."""
+    """The upstream's answer (or a stored one) as the gateway's response, unchanged (a 503
+    gets ``Retry-After``: the service's dependency is down)."""
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    if answer.status == 503:
+        headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
     return Response(
         content=answer.body,
         status_code=answer.status,
