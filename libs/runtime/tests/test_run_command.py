@@ -94,7 +94,7 @@ def test_ring_run_starts_infrastructure_and_ctrl_c_stops_everything(tmp_path: Pa
     assert "fake | child up" in output, output
     child_pid = int(output.split("child up ")[1].split()[0])
     postgres_pid = int((tmp_path / "data" / "postgres" / "postmaster.pid").read_text().split()[0])
-    assert _pid_alive(child_pid)
+    assert _pid_alive(child_pid), output
     assert _pid_alive(postgres_pid)
 
     driver.send_signal(signal.SIGINT)

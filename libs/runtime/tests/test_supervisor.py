@@ -184,3 +184,38 @@ async def test_start_failure_raises(bad: list[str]) -> None:
     with pytest.raises(FileNotFoundError, match="nonexistent"):
         await supervisor.start()
     await supervisor.stop()
+
+
+async def test_killed_postgres_and_broker_are_restarted_on_their_ports(tmp_path: Path) -> None:
+    """kill -9 of the embedded PostgreSQL and broker: both serve again, same port and data."""
+    import psycopg
+
+    from ring_runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, metadata_error
+
+    postgres = EmbeddedPostgres(tmp_path / "pg", free_port()).start()  # durable: survives kill -9
+    broker = EmbeddedBroker(free_port(), log_path=tmp_path / "tansu.log").start()
+    try:
+        with psycopg.connect(postgres.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
+        out = io.StringIO()
+        supervisor = Supervisor(
+            [], servers={"postgres": postgres, "broker": broker}, policy=FAST, output=out
+        )
+        await supervisor.start()
+        try:
+            old = {"postgres": postgres.pid, "broker": broker.pid}
+            for pid in old.values():
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+            await until(lambda: supervisor.restarts() == {"postgres": 1, "broker": 1}, 60)
+            assert postgres.pid not in (None, old["postgres"])
+            assert broker.pid not in (None, old["broker"])
+            with psycopg.connect(postgres.url) as conn:
+                assert conn.execute("SELECT n FROM kept").fetchone() == (42,)
+            assert await asyncio.to_thread(metadata_error, broker.bootstrap) is None
+            assert "postgres is down; restarting it" in out.getvalue()
+        finally:
+            await supervisor.stop()
+    finally:
+        broker.stop()
+        postgres.stop()

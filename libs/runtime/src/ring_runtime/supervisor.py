@@ -3,6 +3,10 @@
 Each child runs in its own process group (``start_new_session``) so that stopping it reaches
 everything it started, and Ctrl-C in the terminal reaches only the supervisor, which then stops
 the children in order. A crashed child is reported and restarted with exponential backoff.
+
+Servers the caller started itself (the embedded PostgreSQL and broker: any object with
+``start()``, ``stop()`` and ``pid``) are watched too: one that dies is started again, on the same
+port and data directory, with the same backoff. The caller stops them after the supervisor.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from ring_runtime.embedded._process import die_with_parent
 
@@ -39,6 +43,23 @@ class ChildSpec:
     argv: Sequence[str]
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
+
+
+class Server(Protocol):
+    """A server the caller runs (embedded PostgreSQL, a broker) that the supervisor revives."""
+
+    @property
+    def pid(self) -> int | None:
+        """Process id while the server runs, ``None`` once it has exited."""
+        ...
+
+    def start(self) -> object:
+        """Start the server on its port (and data directory) and wait until it serves."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the server."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -89,12 +110,14 @@ class Supervisor:
         output: where prefixed child output and supervisor messages go.
         color: color the prefixes; default when ``output`` is a TTY.
         stop_timeout: seconds between SIGTERM and SIGKILL when stopping a child.
+        servers: servers already started by the caller, by name, to restart when they die.
     """
 
     def __init__(
         self,
         specs: Sequence[ChildSpec],
         *,
+        servers: Mapping[str, Server] | None = None,
         policy: RestartPolicy | None = None,
         output: TextIO | None = None,
         color: bool | None = None,
@@ -105,6 +128,8 @@ class Supervisor:
         self.color = self.output.isatty() if color is None else color
         self.stop_timeout = stop_timeout
         self._children = {spec.name: _Child(spec) for spec in specs}
+        self._servers = dict(servers or {})
+        self._server_restarts = dict.fromkeys(self._servers, 0)
         self._width = max([len(s.name) for s in specs] + [len("ring")])
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,7 +137,10 @@ class Supervisor:
     # -- public API -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Spawn every child (in order) and keep watching them in background tasks."""
+        """Spawn every child (in order) and keep watching them and the servers in background."""
+        for name, server in self._servers.items():
+            task = asyncio.create_task(self._watch_server(name, server), name=f"watch-{name}")
+            self._tasks.append(task)
         for index, child in enumerate(self._children.values()):
             await self._spawn(child)
             task = asyncio.create_task(self._watch(child, index), name=f"watch-{child.spec.name}")
@@ -168,8 +196,11 @@ class Supervisor:
         }
 
     def restarts(self) -> dict[str, int]:
-        """How many times each child was restarted after a crash."""
-        return {name: child.restarts for name, child in self._children.items()}
+        """How many times each child and each server was restarted after a crash."""
+        return {
+            **{name: child.restarts for name, child in self._children.items()},
+            **self._server_restarts,
+        }
 
     def say(self, message: str) -> None:
         """Print a supervisor message, prefixed like the children's lines."""
@@ -245,6 +276,33 @@ class Supervisor:
                 continue
             child.restarts += 1
             return True
+
+    async def _watch_server(self, name: str, server: Server) -> None:
+        """Start ``server`` again whenever it is found dead, with the restart backoff."""
+        crashes = 0
+        started = time.monotonic()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.25)
+            if self._stopping.is_set() or server.pid is not None:
+                continue
+            if time.monotonic() - started >= self.policy.healthy_after:
+                crashes = 0
+            crashes += 1
+            delay = self.policy.delay(crashes)
+            self.say(f"{name} is down; restarting it in {delay:g} s (crash {crashes} in a row)")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            try:
+                await asyncio.to_thread(server.start)
+            except Exception as error:  # reported; the next round tries again
+                self.say(f"{name} could not be restarted: {error}")
+                continue
+            started = time.monotonic()
+            self._server_restarts[name] += 1
+            self.say(f"{name} restarted (pid {server.pid})")
 
     async def _pump(self, name: str, process: asyncio.subprocess.Process, color: str) -> None:
         stream = process.stdout

@@ -1,8 +1,9 @@
 """``ring run``: the whole platform in the foreground (what ``make run`` calls).
 
 Starts the embedded PostgreSQL and broker (unless ``RING_EMBEDDED=false``), then every registered
-service as its own process under the :class:`~ring_runtime.supervisor.Supervisor`, waits for
-their ``/health`` and prints where to go. Ctrl-C stops everything it started.
+service as its own process under the :class:`~ring_runtime.supervisor.Supervisor`, which also
+restarts PostgreSQL or the broker when they die; waits for every ``/health`` and prints where to
+go. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ring_runtime.embedded import (
     EmbeddedPostgresError,
 )
 from ring_runtime.settings import ENVIRONMENT, SERVICE_PORTS
-from ring_runtime.supervisor import ChildSpec, Supervisor
+from ring_runtime.supervisor import ChildSpec, Server, Supervisor
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
 GATEWAY = "gateway"
@@ -120,14 +121,15 @@ def _step(label: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def embedded_infrastructure(environ: dict[str, str]) -> Iterator[None]:
+def embedded_infrastructure(environ: dict[str, str]) -> Iterator[dict[str, Server]]:
     """Start PostgreSQL and the broker when ``RING_EMBEDDED`` is on; export their addresses.
 
     ``environ`` is updated in place with ``RING_DATABASE_URL`` and ``RING_KAFKA_BOOTSTRAP``.
+    Yields the servers started, by name, for the supervisor to restart when they die.
     """
     if not _flag(_setting(environ, "RING_EMBEDDED")):
         click.echo("RING_EMBEDDED=false: using RING_DATABASE_URL and RING_KAFKA_BOOTSTRAP as set")
-        yield
+        yield {}
         return
     data_dir = Path(_setting(environ, "RING_DATA_DIR"))
     postgres = EmbeddedPostgres(
@@ -143,7 +145,7 @@ def embedded_infrastructure(environ: dict[str, str]) -> Iterator[None]:
             broker.start()
         environ["RING_DATABASE_URL"] = postgres.url
         environ["RING_KAFKA_BOOTSTRAP"] = broker.bootstrap
-        yield
+        yield {"postgres": postgres, "broker": broker}
     finally:
         click.echo("stopping the broker and PostgreSQL…")
         broker.stop()
@@ -166,8 +168,13 @@ def installed_services() -> list[str]:
         ) from error
 
 
-async def _serve_all(names: list[str], environ: dict[str, str], health_timeout: float) -> None:
-    supervisor = Supervisor(service_specs(names, environ))
+async def _serve_all(
+    names: list[str],
+    environ: dict[str, str],
+    health_timeout: float,
+    servers: Mapping[str, Server],
+) -> None:
+    supervisor = Supervisor(service_specs(names, environ), servers=servers)
     if not names:
         supervisor.say("no services are installed (entry-point group ring.services)")
     urls = {name: service_url(name, environ) for name in service_order(names)}
@@ -199,8 +206,8 @@ def run(health_timeout: float) -> None:
     environ = dict(os.environ)
     signal.signal(signal.SIGTERM, _interrupt)  # until the supervisor installs its own handler
     try:
-        with embedded_infrastructure(environ):
-            asyncio.run(_serve_all(names, environ, health_timeout))
+        with embedded_infrastructure(environ) as servers:
+            asyncio.run(_serve_all(names, environ, health_timeout, servers))
     except (EmbeddedPostgresError, EmbeddedBrokerError) as error:
         raise click.ClickException(str(error)) from error
     except KeyboardInterrupt:
