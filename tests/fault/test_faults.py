@@ -1,0 +1,53 @@
+"""A short seeded fault-injection run against the live platform (``bench/faults.py``).
+
+About twenty faults of every type (kill -9 of each service, of the broker, of PostgreSQL
+backends; PostgreSQL stop and crash) while four clients run lifecycles of every kind; the test
+fails when any invariant of the run fails. The long run is documented in ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+import pytest
+
+from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ports_quiet() -> bool:
+    for port in SERVICE_PORTS.values():
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+        except httpx.HTTPError:
+            continue
+        return False
+    return True
+
+
+def _driver() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ring_bench_faults", ROOT / "bench" / "faults.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_seeded_fault_schedule_breaks_no_invariant(tmp_path: Path) -> None:
+    wait_until(_ports_quiet, within=60, what="the service ports free")
+    faults = _driver()
+    seed = int(os.environ.get("RING_FAULT_SEED", "17"))
+    report = faults.run(seed, faults=20, clients=4, gap=(2.0, 5.0), data_dir=tmp_path / "ring")
+    print(report.table())
+    assert len(report.faults) >= 15, report.table()
+    assert report.outcomes, report.table()
+    assert not report.violations, report.table()
