@@ -12,8 +12,9 @@ of the postmaster). ``ring run`` restarts whatever died. Then it waits for quies
 * ``ring ledger check`` is clean; no dead letter was parked; every service is ready (no relay
   or consumer left failing) and no relay has anything left to publish.
 
-It prints faults by type, client-visible errors by code and recovery times per fault type (time
-from injection until every service answers ``/ready`` 200 again). Exit status 1 when an
+It prints faults by type, client-visible errors by code and recovery times per fault type: from
+injection until every service serves HTTP again, and until every one answers ``/ready`` 200
+(store and broker reachable, every relay, consumer and timer healthy). Exit status 1 when an
 invariant fails. The same seed gives the same schedule.
 
     RING_PORT_OFFSET=200 .venv/bin/python bench/faults.py --seed 7 --faults 20
@@ -138,6 +139,15 @@ class Platform:
 
     def all_ready(self) -> bool:
         return not self.not_ready()
+
+    def all_serving(self) -> bool:
+        """Every service answers HTTP requests (``/health``) again."""
+        for name in SERVICES:
+            try:
+                httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[name]}/health", timeout=2)
+            except httpx.HTTPError:
+                return False
+        return True
 
     def ours(self, pid: int) -> bool:
         try:
@@ -411,7 +421,8 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
 @dataclass
 class Report:
     seed: int
-    faults: list[tuple[str, float | None]] = field(default_factory=list)
+    #: (fault, seconds until every service serves again, seconds until every one is ready)
+    faults: list[tuple[str, float | None, float | None]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -419,17 +430,17 @@ class Report:
 
     def table(self) -> str:
         lines = [f"seed {self.seed}: {len(self.faults)} faults in {self.duration:.0f} s", ""]
-        lines.append(f"{'fault':<28}{'count':>6}{'recovery median s':>20}{'max s':>9}")
-        by_type: dict[str, list[float | None]] = defaultdict(list)
-        for fault, recovery in self.faults:
-            by_type[fault].append(recovery)
+        lines.append(
+            f"{'fault':<27}{'count':>6}{'serving median/max s':>22}{'ready median/max s':>20}"
+        )
+        by_type: dict[str, list[tuple[float | None, float | None]]] = defaultdict(list)
+        for fault, serving, ready in self.faults:
+            by_type[fault].append((serving, ready))
         for fault in sorted(by_type):
-            times = [t for t in by_type[fault] if t is not None]
-            median = f"{statistics.median(times):.1f}" if times else "-"
-            worst = f"{max(times):.1f}" if times else "-"
-            if len(times) < len(by_type[fault]):
-                worst += " (!)"
-            lines.append(f"{fault:<28}{len(by_type[fault]):>6}{median:>20}{worst:>9}")
+            times = by_type[fault]
+            serving_text = _spread([s for s, _ in times])
+            ready_text = _spread([r for _, r in times])
+            lines.append(f"{fault:<27}{len(times):>6}{serving_text:>22}{ready_text:>20}")
         kinds = Counter(o.kind for o in self.outcomes)
         lines += ["", "lifecycles: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))]
         lines += ["", "client-visible errors by code:"]
@@ -437,6 +448,19 @@ class Report:
         lines += ["", "invariants: " + ("all hold" if not self.violations else "VIOLATED")]
         lines += [f"  - {v}" for v in self.violations]
         return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.1f} s" if value is not None else "NOT within 180 s"
+
+
+def _spread(values: list[float | None]) -> str:
+    """``median / max`` of the measured values; ``(!)`` when some never recovered."""
+    measured = [v for v in values if v is not None]
+    if not measured:
+        return "never"
+    text = f"{statistics.median(measured):.1f} / {max(measured):.1f}"
+    return text + (" (!)" if len(measured) < len(values) else "")
 
 
 def run(
@@ -513,12 +537,16 @@ def run(
             if not inject(platform, fault, rng):
                 out(f"[{number}/{faults}] {fault}: target not running, skipped")
                 continue
-            time.sleep(1.0)  # let the fault be seen before probing readiness
+            time.sleep(1.0)  # let the fault be seen before probing
+            served = wait(platform.all_serving, 180, every=0.1)
+            served_in = time.monotonic() - injected_at if served else None
             recovered = wait(platform.all_ready, 180)
             recovery = time.monotonic() - injected_at if recovered else None
-            report.faults.append((fault, recovery))
-            shown = f"{recovery:.1f} s" if recovery is not None else "NOT within 180 s"
-            out(f"[{number}/{faults}] {fault}: recovered in {shown}")
+            report.faults.append((fault, served_in, recovery))
+            out(
+                f"[{number}/{faults}] {fault}: serving after {_seconds(served_in)}, "
+                f"ready after {_seconds(recovery)}"
+            )
         stop.set()
         for thread in threads:
             thread.join(timeout=600)

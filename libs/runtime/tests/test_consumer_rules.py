@@ -19,11 +19,14 @@ class MemoryTarget:
     """Positions and effects kept together, as a real target commits them together."""
 
     def __init__(self) -> None:
-        self.positions: dict[str, int] = {}
+        self.recorded: dict[str, int] = {}
         self.effects: list[str] = []
 
     def position(self, tracking_name: str) -> int:
-        return self.positions.get(tracking_name, 0)
+        return self.recorded.get(tracking_name, 0)
+
+    def positions(self, tracking_names):
+        return {n: self.recorded[n] for n in tracking_names if n in self.recorded}
 
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
         effects = len(self.effects)
@@ -31,7 +34,7 @@ class MemoryTarget:
         if self.position(tracking.application_name) >= tracking.notification_id:
             del self.effects[effects:]  # the transaction rolls back with its effects
             raise IntegrityError("position does not advance")
-        self.positions[tracking.application_name] = tracking.notification_id
+        self.recorded[tracking.application_name] = tracking.notification_id
 
 
 TASK = uuid4()
@@ -106,7 +109,7 @@ def test_unhandled_types_still_advance_the_chain(processor, target):
 
 def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target):
     def racing_handler(event, env) -> None:
-        target.positions[f"test|{TASK_EVENTS}|{TASK}"] = 3  # another replica committed first
+        target.recorded[f"test|{TASK_EVENTS}|{TASK}"] = 3  # another replica committed first
 
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: racing_handler})
     assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
@@ -119,4 +122,4 @@ def test_a_failing_handler_records_no_position(target):
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: failing})
     with pytest.raises(RuntimeError, match="boom"):
         processor.process(envelope(3, 0))
-    assert target.positions == {}
+    assert target.recorded == {}

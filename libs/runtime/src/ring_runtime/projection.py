@@ -72,6 +72,18 @@ class ProjectionStore:
             ).fetchone()
         return int(row["notification_id"]) if row else 0
 
+    def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
+        """Last applied notification id of each name that has one, in one query."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT application_name, notification_id FROM {} "
+                    "WHERE application_name = ANY(%s)"
+                ).format(self._tracking),
+                (list(tracking_names),),
+            ).fetchall()
+        return {row["application_name"]: int(row["notification_id"]) for row in rows}
+
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
         """Run ``work`` (which writes through :meth:`connection`) and advance ``tracking``.
 

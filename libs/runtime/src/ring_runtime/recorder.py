@@ -80,3 +80,13 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 for event in stored_events
             ],
         )
+
+    def max_tracking_ids(self, application_names: Sequence[str]) -> dict[str, int]:
+        """The last tracked notification id of each name that has one, in one query."""
+        statement = SQL(
+            "SELECT application_name, MAX(notification_id) AS n FROM {}.{} "
+            "WHERE application_name = ANY(%s) GROUP BY application_name"
+        ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (list(application_names),))
+            return {row["application_name"]: int(row["n"]) for row in curs.fetchall()}

@@ -9,7 +9,7 @@ message, and :meth:`RingApplication.save` attaches it to the first save it sees.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregat
 from eventsourcing.persistence import ProcessRecorder, Recording, Tracking
 from psycopg import sql
 
+from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import Settings
 
 TApplication = TypeVar("TApplication", bound="RingApplication")
@@ -96,6 +97,13 @@ class RingApplication(Application[UUID]):
     def position(self, tracking_name: str) -> int:
         """Last recorded position under ``tracking_name`` (0 when none)."""
         return self.process_recorder.max_tracking_id(tracking_name) or 0
+
+    def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
+        """Last recorded position of each name that has one, in one round trip."""
+        recorder = self.process_recorder
+        if isinstance(recorder, RingProcessRecorder):
+            return recorder.max_tracking_ids(tracking_names)
+        return {name: self.position(name) for name in tracking_names}
 
 
 def create_application(cls: type[TApplication], settings: Settings) -> TApplication:
