@@ -107,10 +107,13 @@ class ServiceRuntime:
         self._task_ended(task)  # the subscribers could not start: start the process afresh
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
-        """Exit the process when a long-running task ends while nobody asked it to."""
-        if self._stopping:
+        """Exit the process when a long-running task ends while nobody asked it to.
+
+        A cancelled task was ended on purpose (the event loop is closing): not a failure.
+        """
+        if self._stopping or task.cancelled():
             return
-        error = None if task.cancelled() else task.exception()
+        error = task.exception()
         log.critical(
             "%s ended unexpectedly (%r); exiting so that the supervisor restarts this process",
             task.get_name(),

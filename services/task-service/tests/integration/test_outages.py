@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -47,10 +49,13 @@ def _last_notification(settings: Settings) -> int:
     return max(max(ids) for ids in _published_ids(settings).values())
 
 
-async def test_the_relay_survives_a_postgres_restart(tmp_path: Path, kafka_bootstrap: str):
+@pytest.mark.timeout(600)
+async def test_the_relay_survives_a_postgres_restart(kafka_bootstrap: str):
     """PostgreSQL stops under a running service and comes back: the process stays up, is not
     ready while the store is down, and relays what was written after the restart."""
-    postgres = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False).start()
+    # Not under pytest's tmp_path, which other sessions of this user may prune meanwhile.
+    data = Path(tempfile.mkdtemp(prefix="ring-outage-"))
+    postgres = EmbeddedPostgres(data / "pg", free_port(), durable=False).start()
     try:
         schema = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(postgres.url, autocommit=True) as conn:
@@ -103,8 +108,10 @@ async def test_the_relay_survives_a_postgres_restart(tmp_path: Path, kafka_boots
                 raise
     finally:
         postgres.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
+@pytest.mark.timeout(600)
 async def test_every_broker_loss_is_detected_before_publishing(
     task_settings: Settings, broker_control
 ):
