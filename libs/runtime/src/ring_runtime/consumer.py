@@ -48,6 +48,7 @@ from ring_events.headers import (
 from ring_events.topics import dead_letter_topic
 from ring_runtime.context import causing
 from ring_runtime.dead_letters import DeadLetter, DeadLetterStore
+from ring_runtime.freshness import Progress
 from ring_runtime.kafka import consumer_config
 from ring_runtime.settings import Settings
 
@@ -163,8 +164,10 @@ class KafkaConsumerBinding:
         processor: ExactlyOnceProcessor,
         settings: Settings,
         dead_letters: DeadLetterStore,
+        progress: Progress | None = None,
     ) -> None:
         self.processor = processor
+        self.progress = progress
         self.settings = settings
         self.dead_letters = dead_letters
         self._stopping = asyncio.Event()
@@ -231,7 +234,9 @@ class KafkaConsumerBinding:
         attempt = 1
         while True:
             try:
-                return await asyncio.to_thread(self.processor.process, envelope)
+                return self._advanced(
+                    envelope, await asyncio.to_thread(self.processor.process, envelope)
+                )
             except Exception as error:
                 if attempt >= attempts:
                     await self._park(record, broker, error, attempts=attempt)
@@ -249,6 +254,13 @@ class KafkaConsumerBinding:
                     raise NackMessage from error  # shutting down: neither retried nor parked
                 delay = min(delay * 2, 5.0)
                 attempt += 1
+
+    def _advanced(self, envelope: Envelope, outcome: Outcome) -> Outcome:
+        """Tell waiting catch-ups (decision 0009) that the aggregate's position moved."""
+        if self.progress is not None and outcome is not Outcome.OUT_OF_SEQUENCE:
+            name = self.processor.tracking_name(envelope.key)
+            self.progress.advanced(name, envelope.notification_id)
+        return outcome
 
     def stop(self) -> None:
         """Stop between records: the current batch is abandoned without committing offsets."""

@@ -40,6 +40,7 @@ from ring_runtime.kafka import ensure_topics, producer_config
 from ring_runtime.relay_log import RelayLog, RelayMark, RelayPosition
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
+from ring_runtime.wakeup import CommitSignal
 
 log = logging.getLogger("ring.relay")
 
@@ -111,6 +112,9 @@ class OutboxRelay:
         self.log = relay_log(settings, app.name, translator)
         self.stats = RelayStats()
         self._stopping = asyncio.Event()
+        self._commits = CommitSignal(
+            settings.database_url, settings.db_schema, f"{app.name.lower()}_events"
+        )
 
     async def run(self) -> None:
         """Relay until :meth:`stop`; waits as a standby while another replica holds the lock."""
@@ -151,6 +155,7 @@ class OutboxRelay:
         )
         await producer.start()
         await checker.start()
+        await asyncio.to_thread(self._commits.install, conn)
         try:
             position = await asyncio.to_thread(self.log.load, conn)
             self.stats.position = position.notification_id
@@ -164,8 +169,9 @@ class OutboxRelay:
                         position = await self._start_republish(conn)
                         continue
                 if not published:
-                    await self._sleep(self.settings.relay_poll_interval_ms / 1000)
+                    await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
         finally:
+            await self._commits.close()
             await checker.stop()
             await producer.stop()
 

@@ -85,7 +85,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "`ring run`), so that two platforms can run side by side on one machine.",
     ),
     Variable("RING_RELAY_BATCH_SIZE", "500", "Notifications the outbox relay reads per batch."),
-    Variable("RING_RELAY_POLL_INTERVAL_MS", "50", "Idle wait of the relay between store reads."),
+    Variable(
+        "RING_RELAY_POLL_INTERVAL_MS",
+        "500",
+        "Longest idle wait of the relay between store reads; a commit wakes it at once "
+        "(PostgreSQL LISTEN/NOTIFY).",
+    ),
     Variable(
         "RING_RELAY_LOSS_CHECK_INTERVAL_MS",
         "2000",
@@ -96,6 +101,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable(
         "RING_CONSUMER_BACKOFF_MS", "100", "First retry delay; doubles per attempt, capped at 5 s."
+    ),
+    Variable(
+        "RING_CATCH_UP_TIMEOUT_MS",
+        "2000",
+        "Longest wait of a request for a projection of another context to catch up with its "
+        "owner before the answer is 503 `catching_up` with Retry-After (decision 0009).",
     ),
     Variable(
         "RING_PLATFORM_FEE_BPS",
@@ -181,15 +192,25 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("RING_JWT_AUDIENCE", "ring-api", "Gateway: `aud` of the tokens it issues."),
     Variable("RING_ACCESS_TOKEN_MINUTES", "15", "Gateway: lifetime of an access token."),
     Variable("RING_REFRESH_TOKEN_DAYS", "14", "Gateway: lifetime of a refresh token."),
-    Variable("RING_TASK_URL", "http://127.0.0.1:8101", "Gateway: base URL of the task-service."),
     Variable(
-        "RING_MATCHING_URL", "http://127.0.0.1:8102", "Gateway: base URL of the matching-service."
+        "RING_TASK_URL",
+        "http://127.0.0.1:8101",
+        "Base URL of the task-service; asked by the gateway and catch-ups.",
     ),
     Variable(
-        "RING_VOUCHER_URL", "http://127.0.0.1:8103", "Gateway: base URL of the voucher-service."
+        "RING_MATCHING_URL",
+        "http://127.0.0.1:8102",
+        "Base URL of the matching-service; asked by the gateway and catch-ups.",
     ),
     Variable(
-        "RING_LEDGER_URL", "http://127.0.0.1:8104", "Gateway: base URL of the ledger-service."
+        "RING_VOUCHER_URL",
+        "http://127.0.0.1:8103",
+        "Base URL of the voucher-service; asked by the gateway and catch-ups.",
+    ),
+    Variable(
+        "RING_LEDGER_URL",
+        "http://127.0.0.1:8104",
+        "Base URL of the ledger-service; asked by the gateway and catch-ups.",
     ),
     Variable(
         "RING_IDEMPOTENCY_TTL_HOURS",
@@ -219,7 +240,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "Days arbitration may take before a dispute is flagged overdue in the admin queue.",
     ),
     Variable(
-        "RING_DISPUTE_URL", "http://127.0.0.1:8105", "Gateway: base URL of the dispute-service."
+        "RING_DISPUTE_URL",
+        "http://127.0.0.1:8105",
+        "Base URL of the dispute-service; asked by the gateway and catch-ups.",
     ),
 )
 
@@ -274,6 +297,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_loss_check_interval_ms: int
     consumer_max_attempts: int
     consumer_backoff_ms: int
+    catch_up_timeout_ms: int = 2000
+    service_urls: dict[str, str] = msgspec.field(default_factory=dict)
     cipher_topic: str
     cipher_key: str
     data_dir: str
@@ -370,6 +395,11 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         consumer_max_attempts=_int("RING_CONSUMER_MAX_ATTEMPTS", get("RING_CONSUMER_MAX_ATTEMPTS")),
         consumer_backoff_ms=_int("RING_CONSUMER_BACKOFF_MS", get("RING_CONSUMER_BACKOFF_MS")),
+        catch_up_timeout_ms=_int("RING_CATCH_UP_TIMEOUT_MS", get("RING_CATCH_UP_TIMEOUT_MS")),
+        service_urls={
+            name: get(f"RING_{name.upper()}_URL").rstrip("/")
+            for name in ("task", "matching", "voucher", "ledger", "dispute")
+        },
         cipher_topic=cipher_topic,
         cipher_key=get("CIPHER_KEY"),
         data_dir=get("RING_DATA_DIR"),

@@ -81,6 +81,8 @@ def require(principal: Principal, *roles: Role) -> Principal:
 def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> Response[bytes]:
     """The upstream's answer (or a stored one) as the gateway's response, unchanged."""
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    if isinstance(answer, UpstreamResponse) and answer.retry_after is not None:
+        headers["Retry-After"] = answer.retry_after
     return Response(
         content=answer.body,
         status_code=answer.status,
