@@ -68,6 +68,13 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable("RING_KAFKA_HEARTBEAT_INTERVAL_MS", "500", "Consumer group heartbeat. Kafka: 3000."),
     Variable(
+        "RING_KAFKA_FETCH_MAX_WAIT_MS",
+        "50",
+        "Longest a consumer's fetch waits for new records. Tansu answers only at this bound "
+        "(a produce does not end the wait), so it is the consumer hop's latency there. "
+        "Kafka: 500.",
+    ),
+    Variable(
         "RING_TOPIC_PARTITIONS", "4", "Partitions of each context topic when Ring creates it."
     ),
     Variable("RING_TOPIC_REPLICATION", "1", "Replication factor of topics Ring creates."),
@@ -288,6 +295,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_enable_idempotence: bool
     kafka_session_timeout_ms: int
     kafka_heartbeat_interval_ms: int
+    kafka_fetch_max_wait_ms: int = 50
     topic_partitions: int
     topic_replication: int
     http_host: str
@@ -381,6 +389,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         kafka_heartbeat_interval_ms=_int(
             "RING_KAFKA_HEARTBEAT_INTERVAL_MS", get("RING_KAFKA_HEARTBEAT_INTERVAL_MS")
+        ),
+        kafka_fetch_max_wait_ms=_int(
+            "RING_KAFKA_FETCH_MAX_WAIT_MS", get("RING_KAFKA_FETCH_MAX_WAIT_MS")
         ),
         topic_partitions=_int("RING_TOPIC_PARTITIONS", get("RING_TOPIC_PARTITIONS")),
         topic_replication=_int("RING_TOPIC_REPLICATION", get("RING_TOPIC_REPLICATION")),
