@@ -54,6 +54,7 @@ from ring_events.headers import (
 from ring_events.topics import dead_letter_topic
 from ring_runtime.context import causing
 from ring_runtime.dead_letters import DeadLetter, DeadLetterStore
+from ring_runtime.freshness import Progress
 from ring_runtime.kafka import consumer_config
 from ring_runtime.resilience import Backoff, TaskHealth, is_outage
 from ring_runtime.settings import Settings
@@ -174,8 +175,10 @@ class KafkaConsumerBinding:
         processor: ExactlyOnceProcessor,
         settings: Settings,
         dead_letters: DeadLetterStore,
+        progress: Progress | None = None,
     ) -> None:
         self.processor = processor
+        self.progress = progress
         self.settings = settings
         self.dead_letters = dead_letters
         self._stopping = asyncio.Event()
@@ -307,7 +310,14 @@ class KafkaConsumerBinding:
                 attempt += 1
             else:
                 self.health.recovered()
-                return outcome
+                return self._advanced(envelope, outcome)
+
+    def _advanced(self, envelope: Envelope, outcome: Outcome) -> Outcome:
+        """Tell waiting catch-ups (decision 0009) that the aggregate's position moved."""
+        if self.progress is not None and outcome is not Outcome.OUT_OF_SEQUENCE:
+            name = self.processor.tracking_name(envelope.key)
+            self.progress.advanced(name, envelope.notification_id)
+        return outcome
 
     def stop(self) -> None:
         """Stop between records: the current batch is abandoned without committing offsets."""

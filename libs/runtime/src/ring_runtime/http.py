@@ -8,7 +8,7 @@ classes to HTTP statuses once, in :func:`exception_handlers`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -29,6 +29,8 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 from opentelemetry import propagate, trace
 
 from ring_runtime.context import causing
+from ring_runtime.freshness import CatchingUp
+from ring_runtime.long_poll import InvalidWaitFor
 from ring_runtime.paging import InvalidCursor
 from ring_runtime.resilience import is_outage
 
@@ -129,22 +131,45 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+def status_of(
+    domain_statuses: Mapping[type[Exception], int],
+) -> Callable[[BaseException], int | None]:
+    """The HTTP status a raised exception is answered with, from a service's domain mapping
+    (``None`` for exceptions the mapping does not name)."""
+
+    def status(exc: BaseException) -> int | None:
+        for cls in type(exc).__mro__:
+            if cls in domain_statuses:
+                return domain_statuses[cls]
+        return None
+
+    return status
+
+
+def _catching_up(_: Request[Any, Any, Any], exc: CatchingUp) -> Response[Any]:
+    response = error_response(HTTP_503_SERVICE_UNAVAILABLE, exc.code, str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> ExceptionHandlersMap:
     """Handlers for litestar's errors, optimistic-concurrency conflicts and domain errors.
 
     Args:
         domain_statuses: domain exception class → HTTP status; each class has a ``code``.
-            A paging cursor the service did not issue is a 400 everywhere.
+            A paging cursor the service did not issue and a `wait_for` naming no field of the
+            resource are a 400 everywhere.
     """
-    domain_statuses = {InvalidCursor: HTTP_400_BAD_REQUEST, **domain_statuses}
+    domain_statuses = {
+        InvalidCursor: HTTP_400_BAD_REQUEST,
+        InvalidWaitFor: HTTP_400_BAD_REQUEST,
+        **domain_statuses,
+    }
+
+    mapped = status_of(domain_statuses)
 
     def domain(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        for cls in type(exc).__mro__:
-            if cls in domain_statuses:
-                status = domain_statuses[cls]
-                break
-        else:
-            status = HTTP_400_BAD_REQUEST
+        status = mapped(exc) or HTTP_400_BAD_REQUEST
         code = getattr(exc, "code", "domain_error")
         return error_response(status, code, str(exc) or code, getattr(exc, "details", None))
 
@@ -153,6 +178,7 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
 
     handlers: ExceptionHandlersMap = {
         ActorRequired: unauthenticated,
+        CatchingUp: _catching_up,
         ValidationException: _validation,
         HTTPException: _http,
         IntegrityError: _conflict,

@@ -19,14 +19,15 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from uuid import UUID
 
 import psycopg
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -36,8 +37,16 @@ from ring_events.topics import dead_letter_topic
 from ring_runtime.audit import audit_trail
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
-from ring_runtime.http import actor_id, correlation_middleware, exception_handlers, refuse_nul
+from ring_runtime.freshness import HEADS_PATH, Freshness, Progress
+from ring_runtime.http import (
+    actor_id,
+    correlation_middleware,
+    exception_handlers,
+    refuse_nul,
+    status_of,
+)
 from ring_runtime.kafka import ensure_topics
+from ring_runtime.long_poll import Changes
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.resilience import TaskHealth
 from ring_runtime.settings import Settings
@@ -76,6 +85,8 @@ class ServiceRuntime:
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     background: list[BackgroundLoop] = field(default_factory=list)
     background_interval: float = 1.0
+    subject_aggregates: Callable[[UUID], Sequence[UUID]] = lambda subject: (subject,)
+    on_shutdown_async: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _relay_task: asyncio.Task[None] | None = None
     _subscribers: asyncio.Task[None] | None = None
     _background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -154,6 +165,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._subscribers
         await self.broker.stop()
+        for aclose in self.on_shutdown_async:
+            await aclose()
         for close in self.on_shutdown:
             await asyncio.to_thread(close)
 
@@ -227,6 +240,24 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     )
 
 
+@get(HEADS_PATH, operation_id="Heads", tags=["operations"], include_in_schema=False)
+async def heads(request: Request[Any, Any, Any], state: State) -> dict[str, dict[str, int]]:
+    """How far this service's published log goes for some subjects (``?subject=<uuid>``, many):
+    asked by other services before they refuse a command on their copy (decision 0009)."""
+    runtime: ServiceRuntime = state.runtime
+    if runtime.relay is None:
+        return {"heads": {}}
+    subjects = [UUID(s) for s in request.query_params.getall("subject", [])[:20]]
+    aggregates = sorted({a for s in subjects for a in runtime.subject_aggregates(s)}, key=str)
+
+    def read() -> dict[str, int]:
+        assert runtime.relay is not None
+        with runtime.relay.log.connect() as conn:
+            return runtime.relay.log.heads(conn, aggregates)
+
+    return {"heads": await asyncio.to_thread(read) if aggregates else {}}
+
+
 def create_service_app(
     *,
     settings: Settings,
@@ -240,6 +271,7 @@ def create_service_app(
     on_shutdown: Sequence[Callable[[], None]] = (),
     background: Sequence[BackgroundLoop] = (),
     background_interval: float = 1.0,
+    subject_aggregates: Callable[[UUID], Sequence[UUID]] = lambda subject: (subject,),
 ) -> Litestar:
     """Build the litestar app of a service process.
 
@@ -256,6 +288,8 @@ def create_service_app(
         background: loops started after the broker and stopped before it (local projections,
             timer pollers), each woken every ``background_interval`` seconds.
         background_interval: seconds between rounds of the background loops.
+        subject_aggregates: the aggregates of this service a subject id names (default: the
+            aggregate of that id), for ``/internal/heads``.
     """
     configure_tracing(settings.service)
     broker = KafkaBroker(
@@ -267,7 +301,10 @@ def create_service_app(
         log_level=logging.DEBUG,
     )
     dead_letters = DeadLetterStore(settings.database_url, settings.db_schema)
-    bindings = [KafkaConsumerBinding(p, settings, dead_letters) for p in processors]
+    progress = Progress()
+    changes = Changes()
+    application.changes = changes
+    bindings = [KafkaConsumerBinding(p, settings, dead_letters, progress) for p in processors]
     for binding in bindings:
         binding.subscribe(broker)
     relay = (
@@ -284,10 +321,21 @@ def create_service_app(
         on_shutdown=list(on_shutdown),
         background=list(background),
         background_interval=background_interval,
+        subject_aggregates=subject_aggregates,
     )
+    handlers = exception_handlers(domain_errors or {})
+    freshness = Freshness(
+        progress=progress,
+        processors=processors,
+        owners=settings.service_urls,
+        timeout=settings.catch_up_timeout_ms / 1000,
+        statuses=status_of(domain_errors or {}),
+    )
+    runtime.on_shutdown_async.append(freshness.aclose)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        changes.bind(asyncio.get_running_loop())
         await runtime.start()
         try:
             yield
@@ -296,11 +344,13 @@ def create_service_app(
 
     provided = {name: _provide(value) for name, value in (dependencies or {}).items()}
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
+    provided["freshness"] = _provide(freshness)
+    provided["changes"] = _provide(changes)
     return Litestar(
-        route_handlers=[health, ready, audit_trail, *route_handlers],
+        route_handlers=[health, ready, heads, audit_trail, *route_handlers],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "application": application}),
-        exception_handlers=exception_handlers(domain_errors or {}),
+        exception_handlers=handlers,
         dependencies=provided,
         middleware=[correlation_middleware],
         before_request=refuse_nul,

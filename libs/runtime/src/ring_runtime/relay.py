@@ -51,6 +51,7 @@ from ring_runtime.relay_log import LossMarker, RelayLog, RelayPosition
 from ring_runtime.resilience import Backoff, TaskHealth
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
+from ring_runtime.wakeup import CommitSignal
 
 log = logging.getLogger("ring.relay")
 
@@ -131,6 +132,9 @@ class OutboxRelay:
         self.log = relay_log(settings, app.name, translator)
         self.stats = RelayStats()
         self._stopping = asyncio.Event()
+        self._commits = CommitSignal(
+            settings.database_url, settings.db_schema, f"{app.name.lower()}_events"
+        )
 
     async def run(self) -> None:
         """Relay until :meth:`stop`; waits as a standby while another replica holds the lock.
@@ -193,6 +197,7 @@ class OutboxRelay:
         try:
             await producer.start()
             await checker.start()
+            await asyncio.to_thread(self._commits.install, conn)
             position = await asyncio.to_thread(self.log.load, conn)
             self.stats.position = position.notification_id
             interval = self.settings.relay_loss_check_interval_ms / 1000
@@ -210,8 +215,10 @@ class OutboxRelay:
                     await self._publish_batch(conn, producer, position, rows)
                 self.stats.health.recovered()
                 if not rows:
-                    await self._sleep(self.settings.relay_poll_interval_ms / 1000)
+                    await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
         finally:
+            with contextlib.suppress(Exception):
+                await self._commits.close()
             with contextlib.suppress(Exception):
                 await checker.stop()
             with contextlib.suppress(Exception):

@@ -7,6 +7,7 @@ Kept apart from :mod:`ring_runtime.relay` so operator commands (``ring relay lag
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import msgspec
 import psycopg
@@ -160,6 +161,20 @@ class RelayLog:
         ).format(events=self._events, context=self._context)
         params = {"after": after, "topics": self.stored_topics, "limit": self.batch_size}
         return conn.execute(query, params).fetchall()
+
+    def heads(
+        self, conn: psycopg.Connection[dict[str, Any]], aggregate_ids: list[UUID]
+    ) -> dict[str, int]:
+        """Notification id of the last *published* event of each aggregate that has one: how
+        far a consumer must have applied it to be current (decision 0009)."""
+        rows = conn.execute(
+            SQL(
+                "SELECT originator_id, max(notification_id) AS head FROM {} "
+                "WHERE originator_id = ANY(%s) AND topic = ANY(%s) GROUP BY originator_id"
+            ).format(self._events),
+            (aggregate_ids, self.stored_topics),
+        ).fetchall()
+        return {str(row["originator_id"]): int(row["head"]) for row in rows}
 
     def lag(self) -> int:
         """Published events in the store that the relay has not yet put on the broker."""

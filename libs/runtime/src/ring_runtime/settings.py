@@ -68,6 +68,13 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable("RING_KAFKA_HEARTBEAT_INTERVAL_MS", "500", "Consumer group heartbeat. Kafka: 3000."),
     Variable(
+        "RING_KAFKA_FETCH_MAX_WAIT_MS",
+        "100",
+        "Longest a consumer's fetch waits for new records. Tansu does not end the wait when "
+        "records arrive, so it bounds the consumer hop there (measured: 500 → ~110 ms, 100 → "
+        "~20 ms per hop; 50 costs Tansu 3x the idle CPU). Kafka: 500.",
+    ),
+    Variable(
         "RING_TOPIC_PARTITIONS", "4", "Partitions of each context topic when Ring creates it."
     ),
     Variable("RING_TOPIC_REPLICATION", "1", "Replication factor of topics Ring creates."),
@@ -85,7 +92,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "`ring run`), so that two platforms can run side by side on one machine.",
     ),
     Variable("RING_RELAY_BATCH_SIZE", "500", "Notifications the outbox relay reads per batch."),
-    Variable("RING_RELAY_POLL_INTERVAL_MS", "50", "Idle wait of the relay between store reads."),
+    Variable(
+        "RING_RELAY_POLL_INTERVAL_MS",
+        "500",
+        "Longest idle wait of the relay between store reads; a commit wakes it at once "
+        "(PostgreSQL LISTEN/NOTIFY).",
+    ),
     Variable(
         "RING_RELAY_LOSS_CHECK_INTERVAL_MS",
         "2000",
@@ -97,6 +109,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable(
         "RING_CONSUMER_BACKOFF_MS", "100", "First retry delay; doubles per attempt, capped at 5 s."
+    ),
+    Variable(
+        "RING_CATCH_UP_TIMEOUT_MS",
+        "2000",
+        "Longest wait of a request for a projection of another context to catch up with its "
+        "owner before the answer is 503 `catching_up` with Retry-After (decision 0009).",
     ),
     Variable(
         "RING_PLATFORM_FEE_BPS",
@@ -182,15 +200,25 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("RING_JWT_AUDIENCE", "ring-api", "Gateway: `aud` of the tokens it issues."),
     Variable("RING_ACCESS_TOKEN_MINUTES", "15", "Gateway: lifetime of an access token."),
     Variable("RING_REFRESH_TOKEN_DAYS", "14", "Gateway: lifetime of a refresh token."),
-    Variable("RING_TASK_URL", "http://127.0.0.1:8101", "Gateway: base URL of the task-service."),
     Variable(
-        "RING_MATCHING_URL", "http://127.0.0.1:8102", "Gateway: base URL of the matching-service."
+        "RING_TASK_URL",
+        "http://127.0.0.1:8101",
+        "Base URL of the task-service; asked by the gateway and catch-ups.",
     ),
     Variable(
-        "RING_VOUCHER_URL", "http://127.0.0.1:8103", "Gateway: base URL of the voucher-service."
+        "RING_MATCHING_URL",
+        "http://127.0.0.1:8102",
+        "Base URL of the matching-service; asked by the gateway and catch-ups.",
     ),
     Variable(
-        "RING_LEDGER_URL", "http://127.0.0.1:8104", "Gateway: base URL of the ledger-service."
+        "RING_VOUCHER_URL",
+        "http://127.0.0.1:8103",
+        "Base URL of the voucher-service; asked by the gateway and catch-ups.",
+    ),
+    Variable(
+        "RING_LEDGER_URL",
+        "http://127.0.0.1:8104",
+        "Base URL of the ledger-service; asked by the gateway and catch-ups.",
     ),
     Variable(
         "RING_IDEMPOTENCY_TTL_HOURS",
@@ -220,7 +248,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "Days arbitration may take before a dispute is flagged overdue in the admin queue.",
     ),
     Variable(
-        "RING_DISPUTE_URL", "http://127.0.0.1:8105", "Gateway: base URL of the dispute-service."
+        "RING_DISPUTE_URL",
+        "http://127.0.0.1:8105",
+        "Base URL of the dispute-service; asked by the gateway and catch-ups.",
     ),
 )
 
@@ -266,6 +296,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_enable_idempotence: bool
     kafka_session_timeout_ms: int
     kafka_heartbeat_interval_ms: int
+    kafka_fetch_max_wait_ms: int = 100
     topic_partitions: int
     topic_replication: int
     http_host: str
@@ -275,6 +306,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_loss_check_interval_ms: int
     consumer_max_attempts: int
     consumer_backoff_ms: int
+    catch_up_timeout_ms: int = 2000
+    service_urls: dict[str, str] = msgspec.field(default_factory=dict)
     cipher_topic: str
     cipher_key: str
     data_dir: str
@@ -358,6 +391,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         kafka_heartbeat_interval_ms=_int(
             "RING_KAFKA_HEARTBEAT_INTERVAL_MS", get("RING_KAFKA_HEARTBEAT_INTERVAL_MS")
         ),
+        kafka_fetch_max_wait_ms=_int(
+            "RING_KAFKA_FETCH_MAX_WAIT_MS", get("RING_KAFKA_FETCH_MAX_WAIT_MS")
+        ),
         topic_partitions=_int("RING_TOPIC_PARTITIONS", get("RING_TOPIC_PARTITIONS")),
         topic_replication=_int("RING_TOPIC_REPLICATION", get("RING_TOPIC_REPLICATION")),
         http_host=get("RING_HTTP_HOST"),
@@ -371,6 +407,11 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         consumer_max_attempts=_int("RING_CONSUMER_MAX_ATTEMPTS", get("RING_CONSUMER_MAX_ATTEMPTS")),
         consumer_backoff_ms=_int("RING_CONSUMER_BACKOFF_MS", get("RING_CONSUMER_BACKOFF_MS")),
+        catch_up_timeout_ms=_int("RING_CATCH_UP_TIMEOUT_MS", get("RING_CATCH_UP_TIMEOUT_MS")),
+        service_urls={
+            name: get(f"RING_{name.upper()}_URL").rstrip("/")
+            for name in ("task", "matching", "voucher", "ledger", "dispute")
+        },
         cipher_topic=cipher_topic,
         cipher_key=get("CIPHER_KEY"),
         data_dir=get("RING_DATA_DIR"),

@@ -21,6 +21,7 @@ from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregat
 from eventsourcing.persistence import ProcessRecorder, Recording, Tracking
 from psycopg import sql
 
+from ring_runtime.long_poll import Changes
 from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import Settings
 
@@ -56,6 +57,9 @@ def processing(tracking: Tracking) -> Iterator[_PendingTracking]:
 class RingApplication(Application[UUID]):
     """Base of every service application: process recorder plus implicit tracking."""
 
+    #: Told of every save, to wake long-polls (set by the process wiring).
+    changes: Changes | None = None
+
     def construct_recorder(self) -> ProcessRecorder:
         """Record events with a process recorder so tracking can commit with them."""
         return self.factory.process_recorder()
@@ -83,6 +87,12 @@ class RingApplication(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """Wake the long-polls waiting on the saved aggregates."""
+        super()._notify(recordings)
+        if self.changes is not None:
+            self.changes.saved({r.domain_event.originator_id for r in recordings})
 
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
         """Run ``work``; its saved events and ``tracking`` commit in one transaction.

@@ -21,6 +21,7 @@ from ring_dispute.application import Disputes
 from ring_dispute.domain import Dispute
 from ring_dispute.projections import OrderStepView
 from ring_dispute.queue import DisputePage, DisputeQueue
+from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit
 
 Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
@@ -148,9 +149,10 @@ class OrderDisputeController(Controller):
         order_id: FromPath[UUID],
         data: JSONBody[DisputeCreate],
         disputes: NamedDependency[Disputes],
+        freshness: NamedDependency[Freshness],
     ) -> Created:
         """A party of the order complains; the other party must respond in time."""
-        dispute_id = await asyncio.to_thread(
+        dispute_id = await freshness.judge(
             disputes.open_dispute, order_id, actor, data.category, data.reason
         )
         return Created(id=dispute_id, status="open")

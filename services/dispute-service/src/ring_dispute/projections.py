@@ -33,10 +33,12 @@ from ring_events.task import (
 )
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
 
-#: Consumer name; also the prefix of its tracking rows.
-NAME = "dispute-orders"
+#: Where the directory comes from (the consumer's name prefixes its tracking rows); a refusal
+#: on it catches up with the task service first (decision 0009).
+TASK = Upstream(consumer="dispute-orders", topic=TASK_EVENTS, owner="task")
 
 #: Public order statuses about which a party may open a dispute: the work was handed in and
 #: is awaiting review, or was rejected.
@@ -99,7 +101,7 @@ class OrderDirectoryProjection:
 
     def processor(self) -> ExactlyOnceProcessor:
         """The exactly-once consumer keeping the directory up to date."""
-        return ExactlyOnceProcessor(NAME, TASK_EVENTS, self.store, self.handlers())
+        return ExactlyOnceProcessor(TASK.consumer, TASK.topic, self.store, self.handlers())
 
     def _record(self, event: OrderEvent, _: Envelope) -> None:
         note = getattr(event, "reason", "") or getattr(event, "note", "") or ""
@@ -122,6 +124,7 @@ class OrderDirectoryProjection:
 
     def get(self, order_id: UUID) -> OrderView | None:
         """The order, or ``None`` if no event of it has arrived yet."""
+        depends_on(TASK, order_id)
         with self.store.reading() as conn:
             row = conn.execute(
                 SQL(

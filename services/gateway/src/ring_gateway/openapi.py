@@ -47,7 +47,9 @@ API_ERRORS: dict[int, str] = {
     404: "No such resource (or not visible to the caller)",
     409: "Conflicts with the current state, or a request with this key is in flight",
     422: "Not allowed in the current state, or Idempotency-Key reused with another body",
-    503: "A service the operation needs did not answer",
+    503: "A service the operation needs did not answer (upstream_unavailable), or a fact the "
+    "decision depends on is still on its way between services (catching_up): retry after the "
+    "`Retry-After` seconds; never a refusal based on stale data",
 }
 #: ``/v1/auth/*`` is rate limited (``Retry-After``).
 AUTH_ERRORS: dict[int, str] = {429: "Too many attempts (rate_limited, see Retry-After)"}

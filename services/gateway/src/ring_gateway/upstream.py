@@ -30,6 +30,7 @@ class UpstreamResponse:
     status: int
     body: bytes
     content_type: str
+    retry_after: str | None = None  # a 503 ``catching_up`` says when to retry (decision 0009)
 
     def json(self) -> Any:
         """The body decoded as JSON."""
@@ -90,6 +91,7 @@ class Upstreams:
             status=response.status_code,
             body=response.content,
             content_type=response.headers.get("content-type", "application/json"),
+            retry_after=response.headers.get("retry-after"),
         )
 
     async def healthy(self, service: str) -> bool:

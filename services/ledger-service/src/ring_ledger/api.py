@@ -23,6 +23,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ring_ledger.application import Ledger
 from ring_ledger.domain import Balances, Deposit, LedgerError, Statement, Violation, Withdrawal
 from ring_ledger.payments import SIGNATURE_HEADER, verify_signature
+from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
@@ -226,10 +227,20 @@ class WalletController(Controller):
         party_id: FromPath[UUID],
         currency: FromQuery[str],
         ledger: NamedDependency[Ledger],
+        changes: NamedDependency[Changes],
+        wait_for: WaitFor = None,
+        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
     ) -> WalletView:
-        """Available and reserved money of the party in ``currency``."""
+        """Available and reserved money of the party in ``currency``; ``wait_for`` long-polls
+        (e.g. ``available_minor:10000``), woken by any save of the ledger."""
         _require_self(actor, party_id)
-        return WalletView.of(await asyncio.to_thread(ledger.balances, str(party_id), currency))
+        return await long_poll(
+            lambda: WalletView.of(ledger.balances(str(party_id), currency)),
+            wait_for,
+            wait_timeout,
+            changes,
+            None,
+        )
 
     @get("/statements/{party_id:uuid}", operation_id="GetStatement")
     async def get_statement(

@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Litestar:
         translator=TRANSLATOR,
         processors=[board.processor(), directory.processor(), *performance.processors()],
         domain_errors=ERROR_STATUSES,
+        subject_aggregates=lambda subject: (subject, domain.blocklist_id(subject)),
         dependencies={
             "providers": providers,
             "board": board,

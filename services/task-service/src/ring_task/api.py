@@ -17,7 +17,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit
+from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 from ring_task.application import Tasks
 from ring_task.domain import Order, Task
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
@@ -205,9 +207,18 @@ class TaskController(Controller):
         return TaskCancellation(**msgspec.structs.asdict(task), cancelled_orders=cancelled)
 
     @get("/{task_id:uuid}", operation_id="GetTask")
-    async def get_task(self, task_id: FromPath[UUID], tasks: NamedDependency[Tasks]) -> TaskView:
-        """One task, read from its events (always current)."""
-        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+    async def get_task(
+        self,
+        task_id: FromPath[UUID],
+        tasks: NamedDependency[Tasks],
+        changes: NamedDependency[Changes],
+        wait_for: WaitFor = None,
+        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
+    ) -> TaskView:
+        """One task, read from its events (always current); ``wait_for`` long-polls."""
+        return await long_poll(
+            lambda: TaskView.of(tasks.get_task(task_id)), wait_for, wait_timeout, changes, task_id
+        )
 
     @get("/", operation_id="ListTasks")
     async def list_tasks(
@@ -237,10 +248,16 @@ class TaskController(Controller):
 
     @post("/{task_id:uuid}/orders", status_code=HTTP_201_CREATED, operation_id="TakeOrder")
     async def take_order(
-        self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+        self,
+        actor: NamedDependency[UUID],
+        task_id: FromPath[UUID],
+        tasks: NamedDependency[Tasks],
+        freshness: NamedDependency[Freshness],
     ) -> Created:
-        """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed."""
-        order_id = await asyncio.to_thread(tasks.take_order, task_id, actor)
+        """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed.
+
+        Judged on the provider's standing as of matching's latest word (decision 0009)."""
+        order_id = await freshness.judge(tasks.take_order, task_id, actor)
         order = await asyncio.to_thread(tasks.get_order, order_id)
         return Created(id=order_id, status=str(order.status))
 
@@ -253,11 +270,23 @@ class OrderController(Controller):
 
     @get("/{order_id:uuid}", operation_id="GetOrder")
     async def get_order(
-        self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+        self,
+        actor: NamedDependency[UUID],
+        order_id: FromPath[UUID],
+        tasks: NamedDependency[Tasks],
+        changes: NamedDependency[Changes],
+        wait_for: WaitFor = None,
+        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
     ) -> OrderView:
-        """One order with its history; only its owner and provider may read it."""
-        order = await asyncio.to_thread(tasks.get_order_for, order_id, actor)
-        return OrderView.of(order)
+        """One order with its history; only its owner and provider may read it; ``wait_for``
+        long-polls."""
+        return await long_poll(
+            lambda: OrderView.of(tasks.get_order_for(order_id, actor)),
+            wait_for,
+            wait_timeout,
+            changes,
+            order_id,
+        )
 
     @post("/{order_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveApplication")
     async def approve_application(

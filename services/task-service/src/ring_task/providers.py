@@ -16,6 +16,8 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composed
 
+from ring_events.topics import MATCHING_EVENTS
+from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
 from ring_task.domain import ProviderBlocked, ProviderNotVerified, ProviderSuspended
 
@@ -23,6 +25,8 @@ from ring_task.domain import ProviderBlocked, ProviderNotVerified, ProviderSuspe
 UNKNOWN = "unknown"
 #: The only verification that lets a provider take orders.
 VERIFIED = "verified"
+#: Where the standings come from: a refusal on them catches up with matching first.
+MATCHING = Upstream(consumer="provider-standing", topic=MATCHING_EVENTS, owner="matching")
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class ProviderStandingProjection:
 
     def standing(self, provider_id: UUID, owner_id: UUID) -> ProviderStanding:
         """The standing of ``provider_id`` towards the tasks of ``owner_id``."""
+        depends_on(MATCHING, provider_id, owner_id)  # the provider and the owner's blocklist
         with self.store.reading() as conn:
             row = conn.execute(
                 SQL(

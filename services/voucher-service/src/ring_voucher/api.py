@@ -7,6 +7,7 @@ here as ``actor``). Uploads are multipart: any number of ``files`` parts and one
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit
 from ring_voucher.application import Vouchers
 from ring_voucher.domain import NoteTooLong, Voucher
@@ -117,6 +119,7 @@ class OrderVoucherController(Controller):
         order_id: FromPath[UUID],
         request: Request[Any, Any, Any],
         vouchers: NamedDependency[Vouchers],
+        freshness: NamedDependency[Freshness],
     ) -> VoucherCreated:
         """The order's provider hands in files (multipart ``files``) and a ``note``."""
         form = await request.form()
@@ -125,7 +128,7 @@ class OrderVoucherController(Controller):
         note = form.get("note") or ""
         if not isinstance(note, str):
             raise NoteTooLong("the note must be a text field")
-        voucher = await asyncio.to_thread(vouchers.submit, order_id, actor, uploads, note)
+        voucher = await freshness.judge(vouchers.submit, order_id, actor, uploads, note)
         return VoucherCreated(id=voucher.id, sha256=[f.sha256 for f in voucher.files])
 
     @get("/{order_id:uuid}/vouchers", operation_id="ListOrderVouchers")
@@ -134,12 +137,15 @@ class OrderVoucherController(Controller):
         actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
         vouchers: NamedDependency[Vouchers],
+        freshness: NamedDependency[Freshness],
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> VoucherPage:
         """The order's vouchers, oldest first (resubmissions keep the history), a page at a time."""
-        found, following = await asyncio.to_thread(
-            vouchers.vouchers_of_order, order_id, actor, cursor=cursor, limit=limit
+        found, following = await freshness.judge(
+            functools.partial(vouchers.vouchers_of_order, cursor=cursor, limit=limit),
+            order_id,
+            actor,
         )
         return VoucherPage(items=[VoucherView.of(v) for v in found], next_cursor=following)
 

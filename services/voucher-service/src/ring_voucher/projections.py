@@ -29,12 +29,16 @@ from ring_events.task import (
 )
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
 
 #: Order statuses in which the provider may hand in a voucher. ``submitted`` is included
 #: because the voucher service may see a rejection before the task service's matching
 #: ``order.rejected``; the voucher trail itself refuses a second voucher under review.
 OPEN_FOR_VOUCHERS = frozenset({"accepted", "in_progress", "submitted", "rejected"})
+
+#: Where the directory comes from: a refusal on it catches up with the task service first.
+TASK = Upstream(consumer="voucher-orders", topic=TASK_EVENTS, owner="task")
 
 #: Public order event → the status it means.
 STATUS_OF: dict[type[OrderEvent], str] = {
@@ -83,7 +87,7 @@ class OrderDirectoryProjection:
 
     def processor(self) -> ExactlyOnceProcessor:
         """The exactly-once consumer keeping the directory up to date."""
-        return ExactlyOnceProcessor("voucher-orders", TASK_EVENTS, self.store, self.handlers())
+        return ExactlyOnceProcessor(TASK.consumer, TASK.topic, self.store, self.handlers())
 
     def _record(self, event: OrderEvent, _: Envelope) -> None:
         self.store.connection().execute(
@@ -103,6 +107,7 @@ class OrderDirectoryProjection:
 
     def get(self, order_id: UUID) -> OrderView | None:
         """The order, or ``None`` if no event of it has arrived yet."""
+        depends_on(TASK, order_id)
         with self.store.reading() as conn:
             row = conn.execute(
                 SQL(

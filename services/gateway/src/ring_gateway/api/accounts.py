@@ -17,6 +17,7 @@ from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, ide
 from ring_gateway.errors import RoleForbidden
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Limit
+from ring_runtime.long_poll import MAX_WAIT_SECONDS, WaitFor, WaitTimeout
 
 _ID = "0b7c8f1e-5a51-4c3e-8f0e-3d1f0b8f7a10"
 _PROVIDER = {
@@ -74,16 +75,19 @@ class WalletController(Controller):
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
         currency: Annotated[str, Parameter(pattern="^[A-Z]{3}$")],
+        wait_for: WaitFor = None,
+        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
     ) -> Response[bytes]:
-        """Available and reserved money of the caller in ``currency``."""
+        """Available and reserved money of the caller in ``currency``.
+
+        ``?wait_for=available_minor:50000&timeout=10`` waits (long-poll) until the balance is
+        that, instead of polling."""
         require(principal, A, B)
+        params = {"currency": currency}
+        if wait_for:
+            params |= {"wait_for": wait_for, "timeout": str(wait_timeout)}
         return await forward(
-            gw,
-            principal,
-            "ledger",
-            "GET",
-            f"/wallets/{principal.user_id}",
-            params={"currency": currency},
+            gw, principal, "ledger", "GET", f"/wallets/{principal.user_id}", params=params
         )
 
     @post(

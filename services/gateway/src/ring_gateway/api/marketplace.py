@@ -33,6 +33,7 @@ from ring_gateway.api.support import (
 )
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Cursor, Limit
+from ring_runtime.long_poll import MAX_WAIT_SECONDS, WaitFor, WaitTimeout
 
 IdempotencyKey = Annotated[
     str | None,
@@ -88,6 +89,11 @@ VOUCHER_EXAMPLE = {
     "flags": [],
     "duplicate_of": [],
 }
+
+
+def _waiting(wait_for: str | None, wait_timeout: float) -> dict[str, str] | None:
+    """The long-poll parameters to pass on, if the client asked to wait."""
+    return {"wait_for": wait_for, "timeout": str(wait_timeout)} if wait_for else None
 
 
 class TaskController(Controller):
@@ -193,9 +199,15 @@ class TaskController(Controller):
         task_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
+        wait_for: WaitFor = None,
+        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
     ) -> Response[bytes]:
-        """One task with ``status``, ``slots_left``, ``fee_minor`` and ``reserved_minor``."""
-        return await forward(gw, principal, "task", "GET", f"/tasks/{task_id}")
+        """One task with ``status``, ``slots_left``, ``fee_minor`` and ``reserved_minor``.
+
+        ``?wait_for=status:published&timeout=10`` waits (long-poll) until the task is
+        published, instead of polling."""
+        params = _waiting(wait_for, wait_timeout)
+        return await forward(gw, principal, "task", "GET", f"/tasks/{task_id}", params=params)
 
     @get(
         "/{task_id:uuid}/candidates",
@@ -278,10 +290,16 @@ class OrderController(Controller):
         order_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
+        wait_for: WaitFor = None,
+        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
     ) -> Response[bytes]:
-        """One order with its status and history (its parties only)."""
+        """One order with its status and history (its parties only).
+
+        ``?wait_for=status:settled&timeout=10`` waits (long-poll) until the order is settled,
+        instead of polling."""
         require(principal, A, B)
-        return await forward(gw, principal, "task", "GET", f"/orders/{order_id}")
+        params = _waiting(wait_for, wait_timeout)
+        return await forward(gw, principal, "task", "GET", f"/orders/{order_id}", params=params)
 
     @post(
         "/{order_id:uuid}/approve",

@@ -83,7 +83,9 @@ def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> 
     """The upstream's answer (or a stored one) as the gateway's response, unchanged (a 503
     gets ``Retry-After``: the service's dependency is down)."""
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
-    if answer.status == 503:
+    if isinstance(answer, UpstreamResponse) and answer.retry_after is not None:
+        headers["Retry-After"] = answer.retry_after
+    elif answer.status == 503:
         headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
     return Response(
         content=answer.body,

@@ -20,15 +20,14 @@ from ring_events.matching import (
     ProviderUnblocked,
     ProviderVerified,
 )
-from ring_events.topics import MATCHING_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
-from ring_task.providers import ProviderStandingProjection
+from ring_task.providers import MATCHING, ProviderStandingProjection
 
 
 def processor(standings: ProviderStandingProjection) -> ExactlyOnceProcessor:
     """The exactly-once consumer keeping provider standing up to date."""
     return ExactlyOnceProcessor(
-        "provider-standing", MATCHING_EVENTS, standings.store, handlers(standings)
+        MATCHING.consumer, MATCHING.topic, standings.store, handlers(standings)
     )
 
 
