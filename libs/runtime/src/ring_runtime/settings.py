@@ -296,6 +296,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str
 
     @property
+    def kafka_servers(self) -> list[str]:
+        """``RING_KAFKA_BOOTSTRAP`` as a list: faststream takes a string as one single host."""
+        return [server.strip() for server in self.kafka_bootstrap.split(",") if server.strip()]
+
+    @property
     def database(self) -> DatabaseAddress:
         """The parsed database address."""
         return DatabaseAddress.parse(self.database_url)
