@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiokafka import AIOKafkaClient
+from aiokafka.admin import AIOKafkaAdminClient
 
 from ring_runtime.embedded._process import (
     accepts_tcp,
@@ -495,7 +496,9 @@ class EmbeddedKafka:
             )
 
     def _wait_ready(self, started: list[KafkaNode]) -> None:
-        """Wait until every node answers and the cluster metadata lists all of them."""
+        """Wait until every node answers, the cluster metadata lists all of them and a consumer
+        group can find its coordinator (on a new cluster that creates ``__consumer_offsets``;
+        otherwise the first service to subscribe would wait for it, ~20 s on a busy machine)."""
         deadline = time.monotonic() + self.start_timeout
         last_error = "no node accepted a connection"
         while time.monotonic() < deadline:
@@ -509,12 +512,14 @@ class EmbeddedKafka:
                         f"{log_tail(node.log_path)}"
                     )
             if all(accepts_tcp(node.port) for node in started):
-                brokers, error = cluster_brokers(
-                    ",".join(f"127.0.0.1:{node.port}" for node in started),
-                    timeout=max(1.0, min(10.0, deadline - time.monotonic())),
-                )
+                bootstrap = ",".join(f"127.0.0.1:{node.port}" for node in started)
+                timeout = max(1.0, min(10.0, deadline - time.monotonic()))
+                brokers, error = cluster_brokers(bootstrap, timeout=timeout)
                 if brokers >= len(self.nodes):
-                    return
+                    coordinator = group_coordinator_error(bootstrap, timeout=timeout)
+                    if coordinator is None:
+                        return
+                    error = coordinator
                 last_error = error or f"{brokers} of {len(self.nodes)} brokers registered"
             time.sleep(0.2)
         self.stop()
@@ -545,3 +550,24 @@ def cluster_brokers(bootstrap: str, timeout: float = 5.0, **client: Any) -> tupl
             return pool.submit(asyncio.run, probe()).result(), ""
         except Exception as error:
             return 0, f"{type(error).__name__}: {error}"
+
+
+def group_coordinator_error(bootstrap: str, timeout: float = 5.0) -> str | None:
+    """Find the coordinator of a probe group; ``None`` when one answers, else the error text."""
+
+    async def probe() -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000)
+        )
+        await asyncio.wait_for(admin.start(), timeout)
+        try:
+            await asyncio.wait_for(admin.find_coordinator("ring.ready-probe"), timeout)
+        finally:
+            await admin.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(asyncio.run, probe()).result()
+        except Exception as error:
+            return f"group coordinator: {type(error).__name__}: {error}"
+    return None
