@@ -23,7 +23,9 @@ from ring_runtime.testing import eventually, settings_for
 
 from .support import Effects, Replica, TaskFeed
 
-pytestmark = [pytest.mark.integration, pytest.mark.apache_kafka]
+#: Three JVMs start (and later restart) inside the test: far beyond the suite's 300 s default on
+#: a busy 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.apache_kafka, pytest.mark.timeout(900)]
 
 #: A leader election after a SIGKILL: the controller notices the missing heartbeats
 #: (broker.session.timeout.ms, 9 s by default) and moves leadership; the clients then refresh
