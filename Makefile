@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 PY_SOURCES  := $(wildcard libs/*/src services/*/src)
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap sync run test pytest lint format clean
+.PHONY: help bootstrap sync run test pytest kafka-test kafka-jars lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,11 +42,31 @@ lint: sync ## ruff check, ruff format --check, mypy (strict on libs)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PY_SOURCES)
 
-pytest: sync ## the test suite only
-	$(BIN)/pytest -p no:cacheprovider
+pytest: sync ## the test suite only (on Tansu)
+	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka"
 
-test: lint ## lint, then the whole test suite
-	$(BIN)/pytest -p no:cacheprovider
+# The Kafka lane: the tests marked kafka_lane (relay, consumers, saga, e2e, tests/fault) and
+# apache_kafka again, on Apache Kafka with the idempotent producer on. It runs whenever Java 17+
+# and Maven are present and fails if Kafka cannot start; without them it says so and passes,
+# except in CI (CI=true), where .ci/run installs them and their absence is a failure.
+KAFKA_TOOLS_MISSING = $(BIN)/python -c 'from ring_runtime.embedded import kafka_tools_missing as m; print(m() or "")'
+
+kafka-jars: sync ## resolve the pinned Apache Kafka jars with Maven into .ring/kafka (once)
+	$(BIN)/python -c 'from pathlib import Path; from ring_runtime.embedded.apache_kafka import kafka_jars; kafka_jars(Path("$(or $(RING_KAFKA_JARS),.ring/kafka)"))'
+
+kafka-test: sync ## the Kafka lane only (Apache Kafka instead of Tansu)
+	@missing="$$($(KAFKA_TOOLS_MISSING))"; \
+	if [ -n "$$missing" ]; then \
+		echo "Kafka lane NOT RUN: $$missing"; \
+		if [ -n "$$CI" ]; then exit 1; fi; exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory kafka-jars && \
+	RING_TEST_BROKER=kafka RING_BROKER=kafka RING_KAFKA_ENABLE_IDEMPOTENCE=true \
+		$(BIN)/pytest -p no:cacheprovider -m "kafka_lane or apache_kafka"
+
+test: lint ## lint, the whole test suite on Tansu, then the Kafka lane
+	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka"
+	@$(MAKE) --no-print-directory kafka-test
 
 format: sync ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -1,7 +1,8 @@
 """Backbone benchmark: outbox relay events/s, exactly-once consumer events/s, and the lag from
-commit to consumer-visible across processes, on embedded PostgreSQL and Tansu.
+commit to consumer-visible across processes, on embedded PostgreSQL and Tansu and/or Apache
+Kafka (one KRaft node, idempotent producer on), side by side.
 
-Run: ``.venv/bin/python bench/relay_consumer.py [--events 4000] [--lag-seconds 10]``.
+Run: ``.venv/bin/python bench/relay_consumer.py [--tasks 2000] [--brokers tansu,kafka]``.
 Writes the ``## Backbone`` section of ``bench/RESULTS.md``.
 """
 
@@ -21,18 +22,19 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 
 from ring_events.task import TaskCreated, TaskPublishRequested
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
-from ring_runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from ring_runtime.embedded import EmbeddedBroker, EmbeddedKafka, EmbeddedPostgres, free_port
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import TEST_KAFKA_TIMINGS, settings_for
+from ring_runtime.testing import KAFKA_LANE_SETTINGS, TEST_KAFKA_TIMINGS, settings_for
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR
 
@@ -128,6 +130,7 @@ def serve_task(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "RING_DATABASE_URL": settings.database_url,
         "RING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "RING_KAFKA_ENABLE_IDEMPOTENCE": str(settings.kafka_enable_idempotence).lower(),
         "RING_DB_SCHEMA": settings.db_schema,
         "RING_HTTP_PORT": str(port),
         "RING_LOG_LEVEL": "WARNING",
@@ -193,53 +196,102 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+async def empty_topics(bootstrap: str) -> None:
+    """Delete every topic, so the lag consumer does not start with a backlog."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if not t.startswith("__")]
+        if topics:
+            await admin.delete_topics(topics)
+        while set(topics) & set(await admin.list_topics()):
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def measure(
+    name: str, postgres: EmbeddedPostgres, tmp: Path, args: argparse.Namespace
+) -> dict[str, str]:
+    """The measurements on one broker (``tansu`` or ``kafka``), formatted for the table."""
+    overrides: dict[str, str] = {}
+    broker: EmbeddedBroker | EmbeddedKafka
+    if name == "kafka":
+        broker = EmbeddedKafka(tmp / "kafka", free_port())
+        overrides = KAFKA_LANE_SETTINGS
+    else:
+        broker = EmbeddedBroker(free_port())
+    started = time.perf_counter()
+    broker.start()
+    start_s = time.perf_counter() - started
+    try:
+        settings = settings_for(
+            "task", postgres.url, broker.bootstrap, f"bench_task_{name}", **overrides
+        )
+        say(f"[{name}] preloading {args.tasks} tasks…")
+        events = preload(settings, args.tasks)
+        say(f"[{name}] measuring relay throughput…")
+        relay_rate = await relay_throughput(settings, events)
+        say(f"  relay: {relay_rate:,.0f} events/s")
+        say(f"[{name}] measuring consumer throughput…")
+        consumer_rate = await consume(settings, f"bench_consumer_{name}", events, _Counter())
+        say(f"  consumer: {consumer_rate:,.0f} events/s")
+        say(f"[{name}] measuring lag for {args.lag_seconds:.0f} s at {args.lag_rate:.0f}/s…")
+        await empty_topics(broker.bootstrap)
+        lags = await lag(
+            settings_for(
+                "task", postgres.url, broker.bootstrap, f"bench_lag_task_{name}", **overrides
+            ),
+            args.lag_seconds,
+            args.lag_rate,
+        )
+    finally:
+        broker.stop()
+    p50, p99 = percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000
+    return {
+        "broker start": f"{start_s:.1f} s",
+        "outbox relay, store → broker (batch 500)": f"{relay_rate:,.0f} events/s",
+        "exactly-once consumer, broker → projection (1 member)": f"{consumer_rate:,.0f} events/s",
+        "commit → visible in another process, p50": f"{p50:.0f} ms",
+        "commit → visible in another process, p99": f"{p99:.0f} ms",
+        "lag samples": f"{len(lags)} at {args.lag_rate:g} commands/s",
+    }
+
+
 async def main() -> None:
-    """Run the three measurements and write the results."""
+    """Run the measurements on each broker and write the results side by side."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=2000, help="tasks to preload (2 events each)")
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--lag-rate", type=float, default=20.0, help="commands per second")
+    parser.add_argument("--brokers", default="tansu,kafka", help="tansu, kafka or both")
     args = parser.parse_args()
+    brokers = [b.strip() for b in args.brokers.split(",") if b.strip()]
+    results: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         postgres = EmbeddedPostgres(Path(tmp) / "pg", free_port(), durable=True).start()
-        broker = EmbeddedBroker(free_port()).start()
         try:
-            settings = settings_for("task", postgres.url, broker.bootstrap, "bench_task")
-            say(f"preloading {args.tasks} tasks…")
-            events = preload(settings, args.tasks)
-            say("measuring relay throughput…")
-            relay_rate = await relay_throughput(settings, events)
-            say(f"  relay: {relay_rate:,.0f} events/s")
-            say("measuring consumer throughput…")
-            consumer_rate = await consume(settings, "bench_consumer", events, _Counter())
-            say(f"  consumer: {consumer_rate:,.0f} events/s")
-            say(f"measuring lag for {args.lag_seconds:.0f} s at {args.lag_rate:.0f} commands/s…")
-            broker.restart()  # an empty broker: the lag consumer must not start with a backlog
-            lags = await lag(
-                settings_for("task", postgres.url, broker.bootstrap, "bench_lag_task"),
-                args.lag_seconds,
-                args.lag_rate,
-            )
+            for name in brokers:
+                results[name] = await measure(name, postgres, Path(tmp), args)
         finally:
-            broker.stop()
             postgres.stop()
-    p50, p99 = percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000
+    titles = {"tansu": "Tansu 0.6 (memory)", "kafka": "Apache Kafka 4.4 (1 KRaft node)"}
+    rows = list(next(iter(results.values())))
+    load = os.getloadavg()[0]
     table = "\n".join(
         [
             "## Backbone",
             "",
-            f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, embedded PostgreSQL (fsync on) and Tansu, one machine.",
+            f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores (load average "
+            f"{load:.1f} at the end), Python {platform.python_version()}, embedded PostgreSQL "
+            "(fsync on), one machine. On Apache Kafka the producer is idempotent, `acks=all`.",
             "Command: `.venv/bin/python bench/relay_consumer.py "
-            f"--tasks {args.tasks} --lag-seconds {args.lag_seconds:g} --lag-rate {args.lag_rate:g}`",
+            f"--tasks {args.tasks} --lag-seconds {args.lag_seconds:g} --lag-rate "
+            f"{args.lag_rate:g} --brokers {','.join(brokers)}`",
             "",
-            "| measure | value |",
-            "| --- | --- |",
-            f"| outbox relay, store → broker (batch 500) | {relay_rate:,.0f} events/s |",
-            f"| exactly-once consumer, broker → projection (1 partition set, 1 member) | {consumer_rate:,.0f} events/s |",
-            f"| commit → visible in another process, p50 | {p50:.0f} ms |",
-            f"| commit → visible in another process, p99 | {p99:.0f} ms |",
-            f"| lag samples | {len(lags)} at {args.lag_rate:g} commands/s |",
+            "| measure | " + " | ".join(titles[b] for b in results) + " |",
+            "| --- |" + " --- |" * len(results),
+            *(f"| {row} | " + " | ".join(r[row] for r in results.values()) + " |" for row in rows),
             "",
         ]
     )

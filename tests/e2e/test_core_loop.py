@@ -23,7 +23,7 @@ from PIL import Image
 from ring_runtime.settings import SERVICE_PORTS
 from ring_runtime.testing import wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka_lane]
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 COMMISSION, FEE = 10_000, 500  # RING_PLATFORM_FEE_BPS default: 5 %

@@ -9,10 +9,18 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 
-from ring_runtime.commands.run import banner, service_order, service_specs, service_url
-from ring_runtime.embedded import free_port
+from ring_runtime.commands.run import (
+    banner,
+    broker_summary,
+    embedded_broker,
+    service_order,
+    service_specs,
+    service_url,
+)
+from ring_runtime.embedded import EmbeddedBroker, EmbeddedKafka, free_port
 
 
 def test_gateway_starts_last() -> None:
@@ -38,6 +46,29 @@ def test_banner_without_gateway_lists_services() -> None:
     text = banner({"task": service_url("task", {}), "ledger": service_url("ledger", {})})
     assert "http://127.0.0.1:8101" in text
     assert "http://127.0.0.1:8104" in text
+
+
+def test_banner_says_which_broker_runs() -> None:
+    tansu = banner({"gateway": service_url("gateway", {})}, broker_summary({}))
+    assert "broker    Tansu on 127.0.0.1:19092 (in memory" in tansu
+    kafka = broker_summary({"RING_BROKER": "kafka", "RING_KAFKA_BOOTSTRAP": "127.0.0.1:9"})
+    assert kafka.startswith("Apache Kafka on 127.0.0.1:9")
+    external = broker_summary({"RING_EMBEDDED": "false", "RING_KAFKA_BOOTSTRAP": "kafka:9092"})
+    assert external == "kafka:9092 (RING_EMBEDDED=false)"
+
+
+def test_ring_broker_chooses_the_embedded_broker(tmp_path: Path) -> None:
+    tansu, _ = embedded_broker({}, tmp_path)
+    assert isinstance(tansu, EmbeddedBroker)
+    kafka, label = embedded_broker(
+        {"RING_BROKER": "kafka", "RING_EMBEDDED_KAFKA_PORT": "19555"}, tmp_path
+    )
+    assert isinstance(kafka, EmbeddedKafka)
+    assert kafka.bootstrap == "127.0.0.1:19555"
+    assert kafka.data_dir == tmp_path / "apache-kafka", "data on disk under RING_DATA_DIR"
+    assert label.startswith("Apache Kafka")
+    with pytest.raises(click.ClickException, match="RING_BROKER must be tansu or kafka"):
+        embedded_broker({"RING_BROKER": "redpanda"}, tmp_path)
 
 
 _DRIVER = """

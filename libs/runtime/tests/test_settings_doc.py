@@ -27,3 +27,8 @@ def test_defaults_load_and_bad_values_are_named():
     assert {"RING_DATABASE_URL", "RING_KAFKA_BOOTSTRAP", "CIPHER_TOPIC", "CIPHER_KEY"} <= names
     with pytest.raises(SettingsError, match="RING_TOPIC_PARTITIONS"):
         load_settings("task", environ={"RING_TOPIC_PARTITIONS": "many"})
+
+
+def test_several_bootstrap_servers_become_a_list():
+    settings = load_settings("task", environ={"RING_KAFKA_BOOTSTRAP": "kafka-1:9092, kafka-2:9092"})
+    assert settings.kafka_servers == ["kafka-1:9092", "kafka-2:9092"]

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from ring_events.topics import dead_letter_topic
 from ring_runtime.settings import Settings
 
 log = logging.getLogger("ring.kafka")
@@ -16,6 +17,9 @@ log = logging.getLogger("ring.kafka")
 #: Event topics are the replayable feed: they keep every record (consumers track per aggregate
 #: from the first event on, see docs/decisions/0001-consumer-tracking.md).
 EVENT_TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+#: Dead-letter topics keep 30 days, as in the deployment (deploy/compose/kafka-init.sh,
+#: deploy/k8s/components/platform/topics.yaml); the parked messages also stay in PostgreSQL.
+DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "2592000000", "cleanup.policy": "delete"}
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:
@@ -53,7 +57,11 @@ async def ensure_topics(settings: Settings, topics: Iterable[str]) -> None:
                 name=topic,
                 num_partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication,
-                topic_configs=EVENT_TOPIC_CONFIG,
+                topic_configs=(
+                    DEAD_LETTER_TOPIC_CONFIG
+                    if topic.endswith(dead_letter_topic(""))
+                    else EVENT_TOPIC_CONFIG
+                ),
             )
             for topic in missing
         ]

@@ -293,7 +293,7 @@ def create_service_app(
     """
     configure_tracing(settings.service)
     broker = KafkaBroker(
-        settings.kafka_bootstrap,
+        settings.kafka_servers,
         client_id=f"ring-{settings.service}",
         enable_idempotence=settings.kafka_enable_idempotence,
         middlewares=[KafkaTelemetryMiddleware()],

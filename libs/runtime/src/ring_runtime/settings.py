@@ -124,15 +124,31 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable("CIPHER_TOPIC", "", "Set to eventsourcing.cryptography:AESCipher to encrypt events."),
     Variable("CIPHER_KEY", "", "Base64 AES key for CIPHER_TOPIC (`ring keys cipher` makes one)."),
-    Variable("RING_DATA_DIR", ".ring", "Where the embedded PostgreSQL keeps its data."),
+    Variable(
+        "RING_DATA_DIR",
+        ".ring",
+        "Where the embedded PostgreSQL (and Apache Kafka, RING_BROKER=kafka) keep their data.",
+    ),
     Variable("RING_EMBEDDED_PG_PORT", "54320", "Port of the embedded PostgreSQL (`make run`)."),
     Variable(
-        "RING_EMBEDDED_KAFKA_PORT", "19092", "Port of the embedded Tansu broker (`make run`)."
+        "RING_EMBEDDED_KAFKA_PORT", "19092", "Client port of the embedded broker (`make run`)."
+    ),
+    Variable(
+        "RING_BROKER",
+        "tansu",
+        "Embedded broker of `make run`: `tansu` (in memory, starts in ms) or `kafka` (Apache "
+        "Kafka 4.4 in KRaft mode, data under RING_DATA_DIR; needs Java 17+ and Maven).",
+    ),
+    Variable(
+        "RING_KAFKA_JARS",
+        ".ring/kafka",
+        "Where Maven's Apache Kafka jars are kept for RING_BROKER=kafka and the Kafka test lane.",
     ),
     Variable(
         "RING_EMBEDDED",
         "true",
-        "`make run` starts embedded PostgreSQL and Tansu; false uses the URLs above as they are.",
+        "`make run` starts embedded PostgreSQL and the broker (RING_BROKER); false uses the URLs "
+        "above as they are.",
     ),
     Variable("RING_LOG_LEVEL", "INFO", "Python log level."),
     Variable("OTEL_SERVICE_NAME", "", "Service name on traces; empty means ring-<service>."),
@@ -312,6 +328,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cipher_key: str
     data_dir: str
     log_level: str
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """``RING_KAFKA_BOOTSTRAP`` as a list: faststream takes a string as one single host."""
+        return [server.strip() for server in self.kafka_bootstrap.split(",") if server.strip()]
 
     @property
     def database(self) -> DatabaseAddress:

@@ -26,7 +26,7 @@ from ring_task.main import create_app as create_task_app
 
 from .conftest import FAST, actor, approved_order, create_and_publish, deposit, task_status, wallet
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 COMMISSION, FEE = 10_000, 500
 SLOT = COMMISSION + FEE

@@ -15,7 +15,7 @@ from ring_task.main import create_app
 
 from .conftest import actor, new_task
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 
 async def _published_task(client: AsyncTestClient, owner, **fields) -> str:

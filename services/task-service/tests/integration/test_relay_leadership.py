@@ -15,7 +15,7 @@ from ring_runtime.testing import eventually
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 
 async def test_one_replica_relays_and_a_standby_takes_over(task_settings: Settings):

@@ -26,7 +26,7 @@ from ring_task.main import TRANSLATOR, create_app
 
 from .conftest import actor, new_task
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 
 def _draft_and_publish(settings: Settings, count: int) -> list[UUID]:
@@ -166,7 +166,8 @@ async def test_broker_restart_during_traffic_ends_in_the_same_state(
         await traffic(15)
 
         runtime = client.app.state.runtime
-        await eventually(lambda: _async(runtime.relay.stats.republishes >= 1), within=30)
+        if not broker_control.keeps_data:  # Tansu lost everything: the relay must republish
+            await eventually(lambda: _async(runtime.relay.stats.republishes >= 1), within=30)
 
         async def board_matches_store() -> bool:
             page = (
@@ -182,6 +183,8 @@ async def test_broker_restart_during_traffic_ends_in_the_same_state(
         stats = runtime.bindings[0].processor.stats
         # every task event was applied once: created + publish requested (+ published for half)
         assert stats.applied >= 30 * 2 + 15
+        if broker_control.keeps_data:  # Apache Kafka kept every record: nothing to republish
+            assert runtime.relay.stats.republishes == 0
 
 
 async def _async(value):

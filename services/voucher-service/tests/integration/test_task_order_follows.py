@@ -27,7 +27,7 @@ from ring_voucher.main import create_app as create_voucher_app
 
 from .conftest import actor
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 
 @pytest.fixture

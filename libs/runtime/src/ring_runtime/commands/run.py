@@ -25,6 +25,7 @@ import click
 from ring_runtime.embedded import (
     EmbeddedBroker,
     EmbeddedBrokerError,
+    EmbeddedKafka,
     EmbeddedPostgres,
     EmbeddedPostgresError,
 )
@@ -94,8 +95,8 @@ async def wait_healthy(urls: Mapping[str, str], within: float) -> list[str]:
     return sorted(pending)
 
 
-def banner(urls: Mapping[str, str]) -> str:
-    """What to open once everything is up."""
+def banner(urls: Mapping[str, str], broker: str = "") -> str:
+    """What to open once everything is up, and which broker the platform runs on."""
     lines = ["", "Ring is running. Ctrl-C stops every process."]
     if GATEWAY in urls:
         gateway = urls[GATEWAY]
@@ -105,11 +106,23 @@ def banner(urls: Mapping[str, str]) -> str:
         ]
     else:
         lines += [f"  {name:<9} {url}" for name, url in urls.items()]
+    if broker:
+        lines.append(f"  broker    {broker}")
     lines += [
         "  admin     .venv/bin/ring admin create EMAIL --password-stdin",
         "",
     ]
     return "\n".join(lines)
+
+
+def broker_summary(environ: Mapping[str, str]) -> str:
+    """The broker line of the banner: which broker runs and where."""
+    bootstrap = _setting(environ, "RING_KAFKA_BOOTSTRAP")
+    if not _flag(_setting(environ, "RING_EMBEDDED")):
+        return f"{bootstrap} (RING_EMBEDDED=false)"
+    if _setting(environ, "RING_BROKER").strip().lower() == "kafka":
+        return f"Apache Kafka on {bootstrap} (RING_BROKER=kafka, data on disk)"
+    return f"Tansu on {bootstrap} (in memory; RING_BROKER=kafka runs Apache Kafka)"
 
 
 @contextlib.contextmanager
@@ -135,13 +148,11 @@ def embedded_infrastructure(environ: dict[str, str]) -> Iterator[dict[str, Serve
     postgres = EmbeddedPostgres(
         data_dir / "postgres", int(_setting(environ, "RING_EMBEDDED_PG_PORT")), durable=True
     )
-    broker = EmbeddedBroker(
-        int(_setting(environ, "RING_EMBEDDED_KAFKA_PORT")), log_path=data_dir / "tansu.log"
-    )
+    broker, label = embedded_broker(environ, data_dir)
     try:
         with _step(f"PostgreSQL on 127.0.0.1:{postgres.port} (data in {postgres.data_dir})"):
             postgres.start()
-        with _step(f"Kafka-protocol broker (Tansu, in memory) on {broker.bootstrap}"):
+        with _step(f"{label} on {broker.bootstrap}"):
             broker.start()
         environ["RING_DATABASE_URL"] = postgres.url
         environ["RING_KAFKA_BOOTSTRAP"] = broker.bootstrap
@@ -150,6 +161,27 @@ def embedded_infrastructure(environ: dict[str, str]) -> Iterator[dict[str, Serve
         click.echo("stopping the broker and PostgreSQL…")
         broker.stop()
         postgres.stop()
+
+
+def embedded_broker(
+    environ: Mapping[str, str], data_dir: Path
+) -> tuple[EmbeddedBroker | EmbeddedKafka, str]:
+    """The broker ``RING_BROKER`` names, not started yet, and how the console calls it.
+
+    Raises:
+        click.ClickException: ``RING_BROKER`` is neither ``tansu`` nor ``kafka``.
+    """
+    port = int(_setting(environ, "RING_EMBEDDED_KAFKA_PORT"))
+    choice = _setting(environ, "RING_BROKER").strip().lower()
+    if choice == "tansu":
+        broker = EmbeddedBroker(port, log_path=data_dir / "tansu.log")
+        return broker, "Kafka-protocol broker (Tansu, in memory)"
+    if choice == "kafka":
+        kafka = EmbeddedKafka(
+            data_dir / "apache-kafka", port, jars_home=Path(_setting(environ, "RING_KAFKA_JARS"))
+        )
+        return kafka, f"Apache Kafka (KRaft, data in {kafka.data_dir}, log {kafka.log_path})"
+    raise click.ClickException(f"RING_BROKER must be tansu or kafka, got {choice!r}")
 
 
 def installed_services() -> list[str]:
@@ -184,7 +216,7 @@ async def _serve_all(
         if missing:
             supervisor.say(f"not healthy after {health_timeout:g} s: {', '.join(missing)}")
         else:
-            click.echo(banner(urls))
+            click.echo(banner(urls, broker_summary(environ)))
 
     await supervisor.run(on_started=announce)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from ring_runtime.settings import Settings, load_settings
 from ring_runtime.testing.polling import eventually, wait_until
+from ring_runtime.testing.sources import kafka_lane
 
 #: Consumer group timings for tests: a group join on Tansu takes half the session timeout.
 TEST_KAFKA_TIMINGS = {
     "RING_KAFKA_SESSION_TIMEOUT_MS": "2000",
     "RING_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
 }
+
+#: What the Kafka lane switches on that Tansu cannot do (production's producer settings).
+KAFKA_LANE_SETTINGS = {"RING_KAFKA_ENABLE_IDEMPOTENCE": "true"}
 
 
 def settings_for(
@@ -28,16 +32,25 @@ def settings_for(
         schema: from the ``db_schema`` fixture.
         **overrides: more variables, by name (``RING_RELAY_BATCH_SIZE="10"``); they win.
 
-    The process environment is not read, so a developer's shell cannot change a test.
+    The process environment is not read, so a developer's shell cannot change a test; only the
+    Kafka lane (``RING_TEST_BROKER=kafka``) adds :data:`KAFKA_LANE_SETTINGS`.
     """
     environ = {
         "RING_DATABASE_URL": postgres_url,
         "RING_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "RING_DB_SCHEMA": schema,
         **TEST_KAFKA_TIMINGS,
+        **(KAFKA_LANE_SETTINGS if kafka_lane() else {}),
         **overrides,
     }
     return load_settings(service, environ=environ)
 
 
-__all__ = ["TEST_KAFKA_TIMINGS", "eventually", "settings_for", "wait_until"]
+__all__ = [
+    "KAFKA_LANE_SETTINGS",
+    "TEST_KAFKA_TIMINGS",
+    "eventually",
+    "kafka_lane",
+    "settings_for",
+    "wait_until",
+]

@@ -7,21 +7,32 @@ report ends with a line saying which source was used.
 PostgreSQL is one server per session (tests isolate themselves with a schema each). The
 embedded broker is started afresh for every test module: topic names are fixed, and one
 module's events must not reach another module's consumers. Starting Tansu takes ~60 ms. An
-external or container broker is shared by the whole session.
+external or container broker is shared by the whole session. In the Kafka lane
+(``RING_TEST_BROKER=kafka``) one Apache Kafka node serves the session (it takes seconds to
+start) and every module begins with its topics deleted, which deletes their committed offsets.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import sql
 
-from ring_runtime.embedded import EmbeddedBroker, free_port
-from ring_runtime.testing.sources import Source, kafka_source, postgres_source
+from ring_runtime.embedded import EmbeddedBroker, EmbeddedKafka, free_port
+from ring_runtime.testing.sources import (
+    SCRAM_TEST_USERS,
+    Source,
+    kafka_jars_home,
+    kafka_source,
+    postgres_source,
+)
 
 _USED: dict[str, Source] = {}
 
@@ -37,8 +48,13 @@ class BrokerControl:
         """Bootstrap address of the broker."""
         return self.source.address
 
+    @property
+    def keeps_data(self) -> bool:
+        """Whether a restart keeps topics, records and offsets (Apache Kafka; Tansu loses them)."""
+        return isinstance(self.source.broker, EmbeddedKafka)
+
     def restart(self) -> None:
-        """Restart the broker on the same port: every topic, record and offset is lost."""
+        """Restart the broker on the same port (Tansu loses everything, Kafka nothing)."""
         assert self.source.broker is not None
         self.source.broker.restart()
 
@@ -63,7 +79,12 @@ def kafka_session_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 def kafka_source_info(
     kafka_session_source: Source, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Source]:
-    """This module's broker: a fresh embedded one, or the session's external/container one."""
+    """This module's broker: a fresh embedded one, or the session's external/container one
+    (Apache Kafka: the session's node, emptied of the previous modules' topics)."""
+    if isinstance(kafka_session_source.broker, EmbeddedKafka):
+        asyncio.run(_delete_topics(kafka_session_source.address))
+        yield kafka_session_source
+        return
     if kafka_session_source.broker is None:
         yield kafka_session_source
         return
@@ -93,6 +114,44 @@ def broker_control(kafka_source_info: Source) -> BrokerControl:
             f"{kafka_source_info.kind} ({kafka_source_info.address}) and cannot be restarted"
         )
     return BrokerControl(kafka_source_info)
+
+
+@pytest.fixture
+def apache_kafka(kafka_source_info: Source) -> EmbeddedKafka:
+    """The session's Apache Kafka node (with a SCRAM listener); only in the Kafka lane."""
+    if not isinstance(kafka_source_info.broker, EmbeddedKafka):
+        pytest.fail(
+            "this test needs Apache Kafka: run it in the Kafka lane (RING_TEST_BROKER=kafka, "
+            "`make test` does when Java 17+ and Maven are present)"
+        )
+    return kafka_source_info.broker
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedKafka]:
+    """A three-node Apache Kafka cluster for this module (replication 3, min.insync 2)."""
+    data = tmp_path_factory.mktemp("ring-kafka-cluster")
+    with EmbeddedKafka(
+        data, free_port(), nodes=3, jars_home=kafka_jars_home(), scram_users=SCRAM_TEST_USERS
+    ) as cluster:
+        yield cluster
+
+
+async def _delete_topics(bootstrap: str, within: float = 60.0) -> None:
+    """Delete every topic but Kafka's internal ones and wait until they are gone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if not t.startswith("__")]
+        if topics:
+            await admin.delete_topics(topics)
+        deadline = time.monotonic() + within
+        while set(topics) & set(await admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {topics} still listed {within:g} s after deletion")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

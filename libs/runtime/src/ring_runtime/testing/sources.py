@@ -3,6 +3,9 @@
 In this order: external servers named by ``RING_TEST_DATABASE_URL`` /
 ``RING_TEST_KAFKA_BOOTSTRAP``; testcontainers when a Docker engine answers; the embedded
 servers (:mod:`ring_runtime.embedded`) on free ports with throw-away data.
+
+``RING_TEST_BROKER=kafka`` (the Kafka lane of ``make test``) replaces the broker by an embedded
+Apache Kafka node and never falls back: when it cannot start, the session fails.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ring_runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from ring_runtime.embedded import EmbeddedBroker, EmbeddedKafka, EmbeddedPostgres, free_port
+from ring_runtime.settings import ENVIRONMENT
 
-Kind = Literal["environment", "testcontainers", "embedded"]
+Kind = Literal["environment", "testcontainers", "embedded", "apache-kafka"]
+
+#: SCRAM-SHA-512 users of the Apache Kafka test brokers' SASL listener (throw-away secrets).
+SCRAM_TEST_USERS = {"ring": "ring-test-secret"}
 
 #: Images used when a Docker engine answers.
 POSTGRES_IMAGE = "postgres:16-alpine"
@@ -31,18 +38,30 @@ class Source:
         address: database URL or Kafka bootstrap servers.
         kind: where it comes from.
         note: why earlier sources were not used (empty when the first one was).
-        broker: the embedded broker, when that is the source (tests may restart it).
+        broker: the embedded broker (Tansu or Apache Kafka), when that is the source (tests may
+            restart it).
     """
 
     address: str
     kind: Kind
     note: str = ""
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | EmbeddedKafka | None = None
 
     def describe(self, what: str) -> str:
         """One line for the test report."""
         text = f"{what}: {self.kind} ({self.address})"
         return f"{text}; {self.note}" if self.note else text
+
+
+def kafka_lane() -> bool:
+    """Whether this session is the Kafka lane (``RING_TEST_BROKER=kafka``)."""
+    return os.environ.get("RING_TEST_BROKER", "").strip().lower() == "kafka"
+
+
+def kafka_jars_home() -> Path:
+    """Where Maven's Apache Kafka jars are kept (``RING_KAFKA_JARS``)."""
+    default = next(v.default for v in ENVIRONMENT if v.name == "RING_KAFKA_JARS")
+    return Path(os.environ.get("RING_KAFKA_JARS") or default)
 
 
 def _docker_disabled() -> bool:
@@ -102,6 +121,18 @@ def postgres_source(tmp_dir: Path) -> Iterator[Source]:
 @contextlib.contextmanager
 def kafka_source(tmp_dir: Path) -> Iterator[Source]:
     """A Kafka-protocol broker for a test session (see the module docstring for the order)."""
+    if kafka_lane():
+        kafka = EmbeddedKafka(
+            tmp_dir / "apache-kafka",
+            free_port(),
+            jars_home=kafka_jars_home(),
+            scram_users=SCRAM_TEST_USERS,
+        )
+        with kafka:
+            yield Source(
+                kafka.bootstrap, "apache-kafka", note="RING_TEST_BROKER=kafka", broker=kafka
+            )
+        return
     external = os.environ.get("RING_TEST_KAFKA_BOOTSTRAP")
     if external:
         yield Source(external, "environment")
