@@ -162,7 +162,7 @@ def create_service_app(
     settings: Settings,
     title: str,
     route_handlers: Sequence[ControllerRouterHandler],
-    application: RingApplication,
+    application: RingApplication | None,
     translator: EventTranslator | None,
     processors: Sequence[ExactlyOnceProcessor] = (),
     domain_errors: Mapping[type[Exception], int] | None = None,
@@ -177,7 +177,9 @@ def create_service_app(
         settings: the process settings.
         title: OpenAPI title.
         route_handlers: the service's controllers.
-        application: the service's event-sourced application (relayed when ``translator``).
+        application: the service's event-sourced application (relayed when ``translator``;
+            its aggregates answer the audit trail); ``None`` for a service that keeps only
+            read models and operational tables (the notification service).
         translator: domain → integration mapping; ``None`` for a service that publishes nothing.
         processors: exactly-once consumers to subscribe.
         domain_errors: domain exception class → HTTP status.
@@ -202,7 +204,7 @@ def create_service_app(
         binding.subscribe(broker)
     relay = (
         OutboxRelay(application, translator, settings, source=settings.service)
-        if translator is not None
+        if translator is not None and application is not None
         else None
     )
     runtime = ServiceRuntime(
@@ -226,8 +228,9 @@ def create_service_app(
 
     provided = {name: _provide(value) for name, value in (dependencies or {}).items()}
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
+    audit = [audit_trail] if application is not None else []
     return Litestar(
-        route_handlers=[health, ready, audit_trail, *route_handlers],
+        route_handlers=[health, ready, *audit, *route_handlers],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "application": application}),
         exception_handlers=exception_handlers(domain_errors or {}),
