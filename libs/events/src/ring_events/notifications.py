@@ -135,6 +135,13 @@ class WebhookCreated(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class WebhookDeleted(msgspec.Struct, frozen=True, kw_only=True):
+    """The endpoint was removed, with its pending deliveries and its log."""
+
+    id: UUID
+    deleted: bool = True
+
+
 class RotatedSecret(msgspec.Struct, frozen=True, kw_only=True):
     """The new signing secret (shown once) and until when the previous one still signs."""
 
@@ -172,6 +179,14 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     next_attempt_at: datetime | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+class RedeliveryScheduled(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery that will be sent again at ``next_attempt_at`` (now), same event id."""
+
+    id: UUID
+    status: Literal["pending"] = "pending"
+    next_attempt_at: datetime
 
 
 class DeliveryPage(msgspec.Struct, frozen=True, kw_only=True):

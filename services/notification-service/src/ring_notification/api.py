@@ -14,18 +14,20 @@ from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from ring_events.notifications import (
     DeliveryPage,
+    RedeliveryScheduled,
     RotatedSecret,
     SecretRotation,
     Webhook,
     WebhookCreate,
     WebhookCreated,
+    WebhookDeleted,
     WebhookPage,
     WebhookUpdate,
 )
@@ -92,7 +94,7 @@ class WebhookController(Controller):
     @delete(
         "/{webhook_id:uuid}",
         operation_id="DeleteWebhook",
-        status_code=HTTP_204_NO_CONTENT,
+        status_code=HTTP_200_OK,
         sync_to_thread=True,
     )
     def delete_webhook(
@@ -100,9 +102,10 @@ class WebhookController(Controller):
         webhook_id: FromPath[UUID],
         actor: NamedDependency[UUID],
         notifications: NamedDependency[Notifications],
-    ) -> None:
+    ) -> WebhookDeleted:
         """Remove the endpoint with its pending deliveries and log."""
         notifications.delete_webhook(actor, webhook_id)
+        return WebhookDeleted(id=webhook_id)
 
     @post(
         "/{webhook_id:uuid}/secret/rotate",
@@ -144,9 +147,9 @@ class WebhookController(Controller):
         delivery_id: FromPath[UUID],
         actor: NamedDependency[UUID],
         notifications: NamedDependency[Notifications],
-    ) -> None:
+    ) -> RedeliveryScheduled:
         """Send the delivery again now, with a fresh retry schedule."""
-        notifications.redeliver(actor, webhook_id, delivery_id)
+        return notifications.redeliver(actor, webhook_id, delivery_id)
 
 
 def resume_point(last_event_id: str | None, after: int | None) -> int:
@@ -168,9 +171,9 @@ async def stream_events(
     actor: NamedDependency[UUID],
     notifications: NamedDependency[Notifications],
     last_event_id: Annotated[
-        str | None, HeaderParameter(header="Last-Event-ID", required=False, max_length=40)
+        str | None, HeaderParameter(name="Last-Event-ID", max_length=40)
     ] = None,
-    after: Annotated[int | None, Parameter(query="after", ge=0)] = None,
+    after: Annotated[int | None, QueryParameter(ge=0)] = None,
 ) -> ServerSentEvent:
     """The caller's notifications as Server-Sent Events, from after ``Last-Event-ID``."""
     start = resume_point(last_event_id, after)

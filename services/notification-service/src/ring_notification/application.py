@@ -13,6 +13,7 @@ from uuid import UUID
 
 from ring_events.notifications import (
     DeliveryPage,
+    RedeliveryScheduled,
     RotatedSecret,
     SecretRotation,
     Webhook,
@@ -189,7 +190,9 @@ class Notifications:
         items, following = self.webhooks.delivery_page(party_id, endpoint_id, cursor, limit)
         return DeliveryPage(items=items, next_cursor=following)
 
-    def redeliver(self, party_id: UUID, endpoint_id: UUID, delivery_id: UUID) -> None:
+    def redeliver(
+        self, party_id: UUID, endpoint_id: UUID, delivery_id: UUID
+    ) -> RedeliveryScheduled:
         """Send a delivery again now (whatever its status), with a fresh retry schedule.
 
         Raises:
@@ -197,8 +200,10 @@ class Notifications:
             DeliveryNotFound: the endpoint has no delivery with that id.
         """
         self.get_webhook(party_id, endpoint_id)
-        if not self.webhooks.redeliver(party_id, endpoint_id, delivery_id, self.clock.now()):
+        now = self.clock.now()
+        if not self.webhooks.redeliver(party_id, endpoint_id, delivery_id, now):
             raise DeliveryNotFound(f"no delivery {delivery_id} of webhook {endpoint_id}")
+        return RedeliveryScheduled(id=delivery_id, next_attempt_at=now)
 
     # -- the feed ----------------------------------------------------------------------------
 
