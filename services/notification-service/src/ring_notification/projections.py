@@ -35,8 +35,13 @@ from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.timers import Clock
 
-#: Consumer name; also the prefix of its tracking rows.
-NAME = "notification-feed"
+
+def consumer_name(topic: str) -> str:
+    """Name of the feed's consumer of ``topic`` (``notification-task``…): its tracking-row
+    prefix and its consumer group. One group per topic, so that a topic's consumer joining or
+    leaving never rebalances the others."""
+    return f"notification-{topic.split('.')[1]}"
+
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -90,7 +95,9 @@ class FeedProjection:
             LEDGER_EVENTS: [ledger.WithdrawalPaid],
         }
         return [
-            ExactlyOnceProcessor(NAME, topic, self.store, dict.fromkeys(types, notify))
+            ExactlyOnceProcessor(
+                consumer_name(topic), topic, self.store, dict.fromkeys(types, notify)
+            )
             for topic, types in by_topic.items()
         ]
 

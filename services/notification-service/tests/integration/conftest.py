@@ -4,12 +4,9 @@ receiver on a real socket, and the context services stood in for by their public
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,7 +17,6 @@ from aiokafka import AIOKafkaProducer
 
 from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, encode_envelope
-from ring_events.notifications import SIGNATURE_HEADER, verify_signature
 from ring_notification.config import NotificationConfig
 from ring_notification.main import create_app
 from ring_runtime.embedded import free_port
@@ -102,80 +98,6 @@ def _stacks(phase: str) -> str:
 def actor(user_id: UUID) -> dict[str, str]:
     """Headers of a request made by ``user_id`` (what the gateway sets)."""
     return {"X-Ring-Actor": str(user_id)}
-
-
-@dataclass
-class Received:
-    """One request the receiver got."""
-
-    body: bytes
-    signature: str
-    at: float
-
-
-class Receiver:
-    """A webhook receiver on a real socket that answers from a script of status codes.
-
-    ``answers`` are used one per request; after they run out every request gets 200.
-    """
-
-    def __init__(self, answers: list[int] | None = None) -> None:
-        self.answers = list(answers or [])
-        self.requests: list[Received] = []
-        self.secrets: list[str] = []
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length", "0"))
-                body = self.rfile.read(length)
-                with receiver._lock:
-                    receiver.requests.append(
-                        Received(body, self.headers.get(SIGNATURE_HEADER, ""), time_now())
-                    )
-                    status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def verified(self, secret: str) -> list[dict[str, Any]]:
-        """Every received notification, each checked against its signature (asserted)."""
-        with self._lock:
-            requests = list(self.requests)
-        out = []
-        for request in requests:
-            assert verify_signature(secret, request.signature, request.body, now=int(request.at))
-            out.append(httpx.Response(200, content=request.body).json())
-        return out
-
-
-def time_now() -> float:
-    return datetime.now(UTC).timestamp()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running_receiver:
-        yield running_receiver
 
 
 @dataclass
