@@ -21,7 +21,6 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
-from opentelemetry import propagate
 
 from ring_events.notifications import (
     EVENT_TYPES,
@@ -40,8 +39,7 @@ from ring_events.notifications import (
 from ring_gateway.api.support import A, B, Gateway, forward, relay, require
 from ring_gateway.tokens import Principal
 from ring_gateway.upstream import UpstreamResponse, UpstreamUnavailable
-from ring_runtime.context import current_event_context
-from ring_runtime.http import ACTOR_HEADER, CORRELATION_HEADER, Cursor, Limit
+from ring_runtime.http import Cursor, Limit
 
 SERVICE = "notification"
 
@@ -350,14 +348,10 @@ async def stream_events(
 ) -> Response[Any]:
     """Server-Sent Events of the caller's own notifications, resumable (Party A and B)."""
     require(principal, A, B)
-    headers = {
-        ACTOR_HEADER: str(principal.user_id),
-        CORRELATION_HEADER: current_event_context().correlation_id,
-        "Accept": "text/event-stream",
-    }
+    extra = {"Accept": "text/event-stream"}
     if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
-    propagate.inject(headers)
+        extra["Last-Event-ID"] = last_event_id
+    headers = gw.upstreams.request_headers(principal.user_id, extra)
     client = gw.upstreams.client
     request = client.build_request(
         "GET",
