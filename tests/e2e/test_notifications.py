@@ -53,6 +53,7 @@ class EventStream:
         self.headers = dict(party.client.headers)
         self.events: list[dict[str, Any]] = []
         self.connections = 0
+        self.failure: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
 
@@ -68,6 +69,13 @@ class EventStream:
         return str(self.events[-1]["sequence"]) if self.events else None
 
     def _read(self) -> None:
+        try:
+            self._follow()
+        except BaseException as error:  # shown by the test's waits
+            self.failure = error
+            raise
+
+    def _follow(self) -> None:
         while not self._stop.is_set():
             headers = dict(self.headers)
             if self.last_id is not None:
@@ -88,7 +96,7 @@ class EventStream:
                         if self._stop.is_set():
                             return
                         if line == "":
-                            if "data" in fields:
+                            if "id" in fields:
                                 event = json.loads(fields["data"])
                                 assert str(event["sequence"]) == fields["id"]
                                 self.events.append(event)
@@ -183,7 +191,8 @@ def test_webhooks_and_stream_follow_a_lifecycle_across_a_restart(
         order_id = b.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
         first = upload(b, order_id, seed=21)
         wait_until(
-            lambda: "order.submitted" in a_stream.order_steps(order_id), what="A sees submission"
+            lambda: "order.submitted" in a_stream.order_steps(order_id),
+            what=lambda: f"A sees the submission ({a_stream.failure!r}, {a_stream.events})",
         )
 
         # The delivering service dies mid-lifecycle; the supervisor starts it again.
@@ -194,7 +203,9 @@ def test_webhooks_and_stream_follow_a_lifecycle_across_a_restart(
         wait_until(
             lambda: a_stream.order_steps(order_id) == ORDER_STEPS,
             within=120,
-            what=lambda: f"A's stream shows {a_stream.order_steps(order_id)}",
+            what=lambda: (
+                f"A's stream shows {a_stream.order_steps(order_id)} ({a_stream.failure!r})"
+            ),
         )
         assert a_stream.connections >= 2  # it was cut by the restart and resumed
 

@@ -181,7 +181,7 @@ async def stream_events(
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         position = start
         quiet_since = time.monotonic()
-        yield ServerSentEventMessage(comment="ring event stream", retry=RECONNECT_MS)
+        yield ServerSentEventMessage(data=None, comment="ring event stream", retry=RECONNECT_MS)
         while True:
             entries = await asyncio.to_thread(notifications.feed_after, actor, position)
             for entry in entries:
@@ -191,7 +191,7 @@ async def stream_events(
                 quiet_since = time.monotonic()
                 continue
             if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                yield ServerSentEventMessage(comment="keep-alive")
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
                 quiet_since = time.monotonic()
             await asyncio.sleep(STREAM_POLL_SECONDS)
 
