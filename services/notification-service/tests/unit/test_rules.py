@@ -212,3 +212,19 @@ def test_every_routed_type_is_in_the_documented_catalogue() -> None:
     routed = {*TASK_TYPES.values(), *ORDER_TYPES.values(), *DISPUTE_TYPES.values()}
     routed |= {"voucher.flagged", "payout.paid", "webhook_endpoint.disabled"}
     assert routed == set(EVENT_TYPES)
+
+
+def test_the_documented_receiver_snippet_verifies_real_deliveries() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[4] / "docs" / "notifications.md"
+    snippet = docs.read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(snippet, namespace)
+    verify = namespace["verify"]
+    assert callable(verify)
+    body = b'{"id":"x"}'
+    header = signature_header(["whsec_new", "whsec_old"], int(time.time()), body)
+    assert verify("whsec_old", header, body)
+    assert not verify("whsec_other", header, body)
+    assert not verify("whsec_new", header, body + b"!")
