@@ -147,7 +147,7 @@ def test_webhooks_and_stream_follow_a_lifecycle_across_a_restart(
         env=platform,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # argon2 and a cold interpreter on a loaded machine
     )
     assert created.returncode == 0, created.stdout + created.stderr
     admin = Party("admin", admin_email)
