@@ -56,6 +56,12 @@ def fake_notification_service(seen: Seen) -> Litestar:
         record(request)
         return {"id": W, "deleted": True}
 
+    @post("/webhooks/{webhook_id:uuid}/secret/rotate", status_code=200)
+    async def rotate(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        record(request)
+        body: dict[str, Any] = await request.json()
+        return body
+
     @get("/events/stream")
     async def stream(request: Request[Any, Any, Any]) -> Response[Any]:
         record(request)
@@ -72,7 +78,7 @@ def fake_notification_service(seen: Seen) -> Litestar:
 
         return Stream(events(), media_type="text/event-stream")
 
-    return Litestar(route_handlers=[create, read, change, remove, stream])
+    return Litestar(route_handlers=[create, read, change, remove, rotate, stream])
 
 
 @pytest.fixture
@@ -164,3 +170,10 @@ async def test_the_stream_is_relayed_resuming_after_last_event_id(
     refused = await gateway.get("/v1/events/stream", headers={**headers, "Last-Event-ID": "x"})
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "invalid_last_event_id"
+
+
+async def test_rotating_a_secret_needs_no_body(gateway: httpx.AsyncClient, seen: Seen) -> None:
+    _, headers = await register(gateway, "party_a")
+    answer = await gateway.post(f"/v1/webhooks/{W}/secret/rotate", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"overlap_seconds": 86400}

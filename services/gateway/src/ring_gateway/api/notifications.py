@@ -245,15 +245,16 @@ class WebhookController(Controller):
     async def rotate_secret(
         self,
         webhook_id: FromPath[UUID],
-        data: JSONBody[SecretRotation],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
+        data: JSONBody[SecretRotation | None] = None,
     ) -> Response[bytes]:
         """A new signing secret; the previous one keeps signing (a second ``v1=``) for
-        ``overlap_seconds`` (default one day), so receivers switch without a gap."""
+        ``overlap_seconds`` (default one day), so receivers switch without a gap. The body
+        may be left out."""
         require(principal, A, B)
         path = f"/webhooks/{webhook_id}/secret/rotate"
-        return await forward(gw, principal, SERVICE, "POST", path, data=data)
+        return await forward(gw, principal, SERVICE, "POST", path, data=data or SecretRotation())
 
     @get(
         "/{webhook_id:uuid}/deliveries",
