@@ -263,7 +263,7 @@ def create_service_app(
     settings: Settings,
     title: str,
     route_handlers: Sequence[ControllerRouterHandler],
-    application: RingApplication,
+    application: RingApplication | None,
     translator: EventTranslator | None,
     processors: Sequence[ExactlyOnceProcessor] = (),
     domain_errors: Mapping[type[Exception], int] | None = None,
@@ -279,7 +279,9 @@ def create_service_app(
         settings: the process settings.
         title: OpenAPI title.
         route_handlers: the service's controllers.
-        application: the service's event-sourced application (relayed when ``translator``).
+        application: the service's event-sourced application (relayed when ``translator``;
+            its aggregates answer the audit trail); ``None`` for a service that keeps only
+            read models and operational tables (the notification service).
         translator: domain → integration mapping; ``None`` for a service that publishes nothing.
         processors: exactly-once consumers to subscribe.
         domain_errors: domain exception class → HTTP status.
@@ -309,7 +311,7 @@ def create_service_app(
         binding.subscribe(broker)
     relay = (
         OutboxRelay(application, translator, settings, source=settings.service)
-        if translator is not None
+        if translator is not None and application is not None
         else None
     )
     runtime = ServiceRuntime(
@@ -346,8 +348,9 @@ def create_service_app(
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
     provided["freshness"] = _provide(freshness)
     provided["changes"] = _provide(changes)
+    audit = [audit_trail] if application is not None else []
     return Litestar(
-        route_handlers=[health, ready, heads, audit_trail, *route_handlers],
+        route_handlers=[health, ready, heads, *audit, *route_handlers],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "application": application}),
         exception_handlers=handlers,

@@ -22,6 +22,7 @@ BASE_SERVICE_PORTS: dict[str, int] = {
     "voucher": 8103,
     "ledger": 8104,
     "dispute": 8105,
+    "notification": 8106,
 }
 
 #: Default HTTP port of each process: the base port plus ``RING_PORT_OFFSET``, so that two
@@ -83,7 +84,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_HTTP_PORT",
         "",
         "Port of the process's HTTP API; empty means the service default "
-        "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105).",
+        "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105, "
+        "notification 8106).",
     ),
     Variable(
         "RING_PORT_OFFSET",
@@ -267,6 +269,52 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_DISPUTE_URL",
         "http://127.0.0.1:8105",
         "Base URL of the dispute-service; asked by the gateway and catch-ups.",
+    ),
+    Variable(
+        "RING_NOTIFICATION_URL",
+        "http://127.0.0.1:8106",
+        "Gateway: base URL of the notification-service.",
+    ),
+    Variable(
+        "RING_ENV",
+        "development",
+        "`production` or `development`. Production refuses unsafe settings; webhooks then "
+        "accept only HTTPS targets outside loopback, private and link-local networks.",
+    ),
+    Variable(
+        "RING_WEBHOOK_FIRST_RETRY_MS",
+        "10000",
+        "Delay before a failed webhook delivery is retried; doubles per attempt.",
+    ),
+    Variable(
+        "RING_WEBHOOK_MAX_RETRY_MS",
+        "21600000",
+        "Longest delay between two attempts at a webhook delivery (6 h).",
+    ),
+    Variable(
+        "RING_WEBHOOK_MAX_ATTEMPTS",
+        "20",
+        "Attempts at one webhook delivery before it is marked failed (about 2.5 days).",
+    ),
+    Variable(
+        "RING_WEBHOOK_TIMEOUT_MS",
+        "10000",
+        "How long a webhook receiver may take to answer one delivery.",
+    ),
+    Variable(
+        "RING_WEBHOOK_DISABLE_AFTER_FAILURES",
+        "20",
+        "Consecutive failed attempts after which a webhook endpoint may be disabled...",
+    ),
+    Variable(
+        "RING_WEBHOOK_DISABLE_AFTER_HOURS",
+        "72",
+        "...once its failures have lasted this many hours (0: at once); the party is notified.",
+    ),
+    Variable(
+        "RING_WEBHOOK_POLL_INTERVAL_MS",
+        "500",
+        "How often the notification service looks for due webhook deliveries.",
     ),
 )
 

@@ -130,6 +130,7 @@ def gateway_config(environ: Mapping[str, str] | None = None) -> GatewayConfig:
             "voucher": get("RING_VOUCHER_URL").rstrip("/"),
             "ledger": get("RING_LEDGER_URL").rstrip("/"),
             "dispute": get("RING_DISPUTE_URL").rstrip("/"),
+            "notification": get("RING_NOTIFICATION_URL").rstrip("/"),
         },
         idempotency_ttl_hours=_int("RING_IDEMPOTENCY_TTL_HOURS", get("RING_IDEMPOTENCY_TTL_HOURS")),
         auth_rate_limit_per_minute=_int(

@@ -67,11 +67,7 @@ class Upstreams:
         Raises:
             UpstreamUnavailable: connection refused, timed out or broken.
         """
-        sent: dict[str, str] = dict(headers or {})
-        if actor is not None:
-            sent[ACTOR_HEADER] = str(actor)
-        sent[CORRELATION_HEADER] = current_event_context().correlation_id
-        propagate.inject(sent)
+        sent = self.request_headers(actor, headers)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self.client.request(
@@ -93,6 +89,18 @@ class Upstreams:
             content_type=response.headers.get("content-type", "application/json"),
             retry_after=response.headers.get("retry-after"),
         )
+
+    def request_headers(
+        self, actor: UUID | None, headers: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """``headers`` plus the caller, the correlation id and the trace context: what every
+        request to an internal service carries (streams included)."""
+        sent: dict[str, str] = dict(headers or {})
+        if actor is not None:
+            sent[ACTOR_HEADER] = str(actor)
+        sent[CORRELATION_HEADER] = current_event_context().correlation_id
+        propagate.inject(sent)
+        return sent
 
     async def healthy(self, service: str) -> bool:
         """Whether ``service`` answers its ``/health``."""

@@ -213,7 +213,7 @@ async def test_audit_trail_comes_from_the_service_that_knows_the_aggregate(
     assert found.json() == {"aggregate_id": ANY_ID, "service": "dispute"}
     asked = {path for _, path, _, _ in fakes.calls}
     assert asked == {f"/internal/audit/{ANY_ID}"}
-    assert len(fakes.calls) == 5  # task, matching, voucher, ledger, dispute
+    assert len(fakes.calls) == 6  # task, matching, voucher, ledger, dispute, notification
     assert {actor for _, _, actor, _ in fakes.calls} == {str(admin_id)}
 
     unknown = await client.get(f"/v1/admin/audit/{UUID(int=0)}", headers=admin)

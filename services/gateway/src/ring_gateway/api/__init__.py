@@ -14,6 +14,7 @@ from ring_gateway.api.disputes import (
     OrderDisputeController,
 )
 from ring_gateway.api.marketplace import OrderController, TaskController
+from ring_gateway.api.notifications import WebhookController, stream_events
 from ring_gateway.api.vouchers import VoucherController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -30,6 +31,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AdminDisputeController,
     audit_trail,
     *ANALYTICS_HANDLERS,
+    WebhookController,
+    stream_events,
 ]
 
 __all__ = ["ROUTE_HANDLERS"]

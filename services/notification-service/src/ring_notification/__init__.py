@@ -1,0 +1,1 @@
+"""Ring notification-service: each party's event feed, signed webhooks, the live stream."""

@@ -1,0 +1,101 @@
+"""Wiring of the notification service: ``create_app(settings)`` and the :data:`SERVICE` entry.
+
+The process consumes the task, voucher, dispute and ledger topics into each party's feed
+(exactly once, webhook deliveries queued in the same transaction), runs the delivery worker
+as a background loop, and serves the webhook API and the live event stream. It publishes
+nothing and keeps no aggregates: its state is the feed (derived from the topics) and the
+webhook tables (decision 0013).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from litestar import Litestar
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+
+from ring_notification import domain
+from ring_notification.api import WebhookController, stream_events
+from ring_notification.application import Notifications
+from ring_notification.config import NotificationConfig
+from ring_notification.delivery import DeliveryWorker, Resolver, resolve_host
+from ring_notification.projections import FeedProjection
+from ring_notification.webhooks import WebhookStore
+from ring_runtime.process import create_service_app
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.service import ServiceDefinition
+from ring_runtime.settings import Settings
+from ring_runtime.store import ensure_schema
+from ring_runtime.timers import Clock, SystemClock
+
+#: Each client-caused error, mapped once to its HTTP status.
+ERROR_STATUSES: dict[type[Exception], int] = {
+    domain.UnsafeTarget: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.UnknownEventType: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.WebhookNotFound: HTTP_404_NOT_FOUND,
+    domain.DeliveryNotFound: HTTP_404_NOT_FOUND,
+    domain.TooManyEndpoints: HTTP_409_CONFLICT,
+    domain.InvalidLastEventId: HTTP_400_BAD_REQUEST,
+}
+
+
+@dataclass(frozen=True)
+class NotificationParts:
+    """The running parts of a notification app, for tests and operators' tools."""
+
+    notifications: Notifications
+    feed: FeedProjection
+    webhooks: WebhookStore
+    worker: DeliveryWorker
+
+
+def create_app(
+    settings: Settings,
+    *,
+    config: NotificationConfig | None = None,
+    clock: Clock | None = None,
+    resolve: Resolver = resolve_host,
+) -> Litestar:
+    """The notification service process.
+
+    Args:
+        settings: process settings.
+        config: retry, disabling and target rules (default: from the environment).
+        clock: source of "now" for schedules and logs (default: the wall clock).
+        resolve: host name → addresses, for the production target check.
+    """
+    config = config or NotificationConfig.from_environ()
+    clock = clock or SystemClock()
+    ensure_schema(settings.database_url, settings.db_schema)
+    store = ProjectionStore(settings.database_url, settings.db_schema, "notification")
+    webhooks = WebhookStore(store)
+    feed = FeedProjection(store, webhooks, clock)
+    store.open([*feed.ddl(), *webhooks.ddl()])
+    notifications = Notifications(webhooks, feed, config, clock, resolve)
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
+    worker = DeliveryWorker(webhooks, feed, config, clock, client, resolve)
+    app = create_service_app(
+        settings=settings,
+        title="Ring notification-service (internal)",
+        route_handlers=[WebhookController, stream_events],
+        application=None,
+        translator=None,
+        processors=feed.processors(),
+        domain_errors=ERROR_STATUSES,
+        dependencies={"notifications": notifications},
+        on_shutdown=[store.close],
+        background=[worker],
+        background_interval=config.poll_interval,
+    )
+    app.on_shutdown.append(client.aclose)
+    app.state.notification_parts = NotificationParts(notifications, feed, webhooks, worker)
+    return app
+
+
+SERVICE = ServiceDefinition(name="notification", create_app=create_app)
