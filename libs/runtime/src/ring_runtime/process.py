@@ -25,7 +25,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from ring_events.topics import dead_letter_topic
-from ring_runtime.audit import audit_trail
+from ring_runtime.audit import audit_trail, correlated_events
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.http import actor_id, correlation_middleware, exception_handlers, refuse_nul
@@ -227,7 +227,7 @@ def create_service_app(
     provided = {name: _provide(value) for name, value in (dependencies or {}).items()}
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
     return Litestar(
-        route_handlers=[health, ready, audit_trail, *route_handlers],
+        route_handlers=[health, ready, audit_trail, correlated_events, *route_handlers],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "application": application}),
         exception_handlers=exception_handlers(domain_errors or {}),
