@@ -140,7 +140,9 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     table = render(rows)
     print(table)
-    command = f".venv/bin/python bench/ledger_books.py --events {args.events} --accounts {args.accounts}"
+    command = (
+        f".venv/bin/python bench/ledger_books.py --events {args.events} --accounts {args.accounts}"
+    )
     write_section(table, command)
 
 

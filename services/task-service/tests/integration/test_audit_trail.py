@@ -90,9 +90,7 @@ async def test_time_travel_context_and_correlations(task_settings: Settings, own
         assert [e["version"] for e in at_two["events"]] == [1, 2]
         assert at_two["state_at"]["status"] == "funding"
         as_of = (
-            await client.get(
-                f"/internal/audit/{task_id}", params={"as_of": first["timestamp"]}
-            )
+            await client.get(f"/internal/audit/{task_id}", params={"as_of": first["timestamp"]})
         ).json()
         assert [e["version"] for e in as_of["events"]] == [1]
         assert as_of["state_at"]["status"] == "draft"
