@@ -6,7 +6,7 @@ from litestar.types import ControllerRouterHandler
 
 from ring_gateway.api.accounts import AdminProviderController, ProviderController, WalletController
 from ring_gateway.api.analytics import ANALYTICS_HANDLERS
-from ring_gateway.api.audit import audit_trail
+from ring_gateway.api.audit import audit_trail, transaction_trail
 from ring_gateway.api.auth import AuthController, get_me
 from ring_gateway.api.disputes import (
     AdminDisputeController,
@@ -29,6 +29,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DisputeController,
     AdminDisputeController,
     audit_trail,
+    transaction_trail,
     *ANALYTICS_HANDLERS,
 ]
 

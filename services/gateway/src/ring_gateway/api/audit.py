@@ -1,9 +1,18 @@
-"""The audit trail: the full stored event history of any aggregate, for admins.
+"""The audit trail: the full stored event history of any aggregate, and cross-service trails.
 
 Every internal service answers ``GET /internal/audit/{id}`` from its own event store
 (:mod:`ring_runtime.audit`); aggregate ids are UUIDs, so at most one service knows an id. The
-gateway asks them all at once and relays the one that knows it. The gateway's own store (users,
+gateway asks them all at once and relays the one that knows it (``?version=`` / ``?as_of=``
+pass through; other query parameters are refused with 400). The gateway's own store (users,
 with password hashes and encrypted personal data) is deliberately not exposed here.
+
+``GET /v1/admin/audit/trails/{id}``: everything one business transaction caused, in every
+service. ``id`` is a correlation id (``X-Correlation-ID`` of a request) or an aggregate id
+(a task, usually). For an aggregate, the trail starts from the correlation ids of its own
+events and follows the aggregates that name an aggregate already in the trail (an order names
+its task, a voucher or dispute its order), a few rounds deep; it then gathers every event
+recorded under those correlation ids. Events come oldest first (time, then each service's
+notification order), each with service, aggregate, version, time, correlation and causation.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import asyncio
 from typing import Any
 from uuid import UUID
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -54,26 +63,24 @@ async def audit_trail(
     aggregate_id: FromPath[UUID],
     principal: NamedDependency[Principal],
     gw: NamedDependency[Gateway],
+    request: Request[Any, Any, Any],
 ) -> Response[Any]:
     """Full event history of any aggregate (task, order, voucher, account, dispute, …).
 
-    404 ``aggregate_not_found`` when every service answered and none knows it; 503
-    ``upstream_unavailable`` when none knows it but some service could not be asked.
+    ``?version=N`` or ``?as_of=ISO-8601`` (with a time zone) stop the history there and add the
+    aggregate's ``state_at`` that point. 404 ``aggregate_not_found`` when every service
+    answered and none knows it; 503 ``upstream_unavailable`` when none knows it but some
+    service could not be asked; 400 for unknown or malformed query parameters.
     """
     require(principal, ADMIN)
+    params = dict(request.query_params)
+    refusal = _refuse_unknown(params, {"version", "as_of"})
+    if refusal is not None:
+        return refusal
     names = sorted(gw.upstreams.base_urls)
-
-    async def ask(name: str) -> UpstreamResponse | None:
-        try:
-            return await gw.upstreams.call(
-                name, "GET", f"/internal/audit/{aggregate_id}", actor=principal.user_id
-            )
-        except UpstreamUnavailable:
-            return None
-
-    answers = await asyncio.gather(*(ask(name) for name in names))
+    answers = await _ask_all(gw, principal, f"/internal/audit/{aggregate_id}", params)
     for answer in answers:
-        if answer is not None and answer.status == 200:
+        if answer is not None and answer.status in (200, 400):
             return relay(answer)
     missing = [
         name
@@ -90,3 +97,138 @@ async def audit_trail(
     return error_response(
         404, "aggregate_not_found", f"no service knows aggregate {aggregate_id}", None
     )
+
+
+#: Rounds of following aggregates that name one already in the trail; bounds the search.
+TRAIL_ROUNDS = 4
+#: Most correlation ids one trail gathers (one ``/internal/audit/correlations`` request).
+MAX_TRAIL_CORRELATIONS = 200
+
+
+_TRANSACTION_TRAIL = {
+    "id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c",
+    "correlation_ids": ["b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b"],
+    "events": [
+        {
+            "service": "task",
+            "aggregate_id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c",
+            "name": "Task.PublishRequested",
+            "topic": "ring_task.domain:Task.PublishRequested",
+            "version": 2,
+            "timestamp": "2026-11-27T10:01:00Z",
+            "notification_id": 41,
+            "correlation_id": "b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+            "causation_id": "0c9e2b1d-4f5a-4e3d-8c2b-7c6b1a0f9e8d",
+            "state": {"at": "2026-11-27T10:01:00Z"},
+        },
+        {
+            "service": "ledger",
+            "aggregate_id": "3e2d1c0b-9a8f-4e7d-8c6b-5a4f3e2d1c0b",
+            "name": "Escrow.Funded",
+            "topic": "ring_ledger.domain.escrow:Escrow.Funded",
+            "version": 1,
+            "timestamp": "2026-11-27T10:01:00.2Z",
+            "notification_id": 977,
+            "correlation_id": "b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+            "causation_id": "task.events:41",
+            "state": {"task_id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c", "slots": 2},
+        },
+    ],
+}
+
+
+@get(
+    "/v1/admin/audit/trails/{trail_id:str}",
+    operation_id="GetTransactionTrail",
+    tags=["admin"],
+    responses=example(200, _TRANSACTION_TRAIL, "Every event of the transaction, oldest first"),
+)
+async def transaction_trail(
+    trail_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    gw: NamedDependency[Gateway],
+    request: Request[Any, Any, Any],
+) -> Response[Any]:
+    """Everything a task (or any aggregate, or one correlation id) caused in every service,
+    oldest first; 404 ``trail_not_found`` when no service recorded anything under it."""
+    require(principal, ADMIN)
+    refusal = _refuse_unknown(dict(request.query_params), set())
+    if refusal is not None:
+        return refusal
+    correlations = {trail_id}
+    known: set[str] = set()
+    frontier = [trail_id] if _is_uuid(trail_id) else []
+    events: list[dict[str, Any]] = []
+    for _ in range(TRAIL_ROUNDS):
+        for aggregate in frontier:
+            known.add(aggregate)
+            for answer in await _ask_all(gw, principal, f"/internal/audit/{aggregate}", {}):
+                if answer is not None and answer.status == 200:
+                    correlations |= {
+                        e["correlation_id"] for e in answer.json()["events"] if e["correlation_id"]
+                    }
+        events = await _correlated(gw, principal, sorted(correlations)[:MAX_TRAIL_CORRELATIONS])
+        frontier = sorted(
+            {
+                str(e["aggregate_id"])
+                for e in events
+                if str(e["aggregate_id"]) not in known
+                and known & {str(v) for v in e["state"].values()}
+            }
+        )
+        if not frontier:
+            break
+    if not events:
+        return error_response(404, "trail_not_found", f"nothing was recorded under {trail_id}")
+    events.sort(key=lambda e: (e["timestamp"] or "", e["service"], e["notification_id"] or 0))
+    return Response(
+        {"id": trail_id, "correlation_ids": sorted(correlations), "events": events},
+        media_type="application/json",
+    )
+
+
+async def _correlated(
+    gw: Gateway, principal: Principal, correlations: list[str]
+) -> list[dict[str, Any]]:
+    params = {"ids": ",".join(correlations)}
+    answers = await _ask_all(gw, principal, "/internal/audit/correlations", params)
+    return [
+        event
+        for answer in answers
+        if answer is not None and answer.status == 200
+        for event in answer.json()["events"]
+    ]
+
+
+async def _ask_all(
+    gw: Gateway, principal: Principal, path: str, params: dict[str, str]
+) -> list[UpstreamResponse | None]:
+    async def ask(name: str) -> UpstreamResponse | None:
+        try:
+            return await gw.upstreams.call(
+                name, "GET", path, actor=principal.user_id, params=params
+            )
+        except UpstreamUnavailable:
+            return None
+
+    return list(await asyncio.gather(*(ask(name) for name in sorted(gw.upstreams.base_urls))))
+
+
+def _refuse_unknown(params: dict[str, str], allowed: set[str]) -> Response[Any] | None:
+    unknown = sorted(set(params) - allowed)
+    if not unknown:
+        return None
+    return error_response(
+        400,
+        "unknown_query_parameter",
+        f"unknown query parameter(s): {', '.join(unknown)}",
+        {"allowed": sorted(allowed)},
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
