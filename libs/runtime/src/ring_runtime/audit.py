@@ -14,6 +14,7 @@ knows the aggregate (admins only); the path is internal and never exposed public
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -255,3 +256,59 @@ def _query(
             {"allowed": sorted(allowed)},
         )
     return params, None
+
+
+#: Rounds of following aggregates that name one already in the trail; bounds the search.
+TRAIL_ROUNDS = 4
+
+#: Asks every service ``GET path?params``; returns the JSON bodies of the 200 answers.
+AskAll = Callable[[str, dict[str, str]], Awaitable[list[Any]]]
+
+
+async def gather_trail(trail_id: str, ask_all: AskAll) -> dict[str, Any] | None:
+    """Everything one business transaction caused in every service, oldest first (None: nothing).
+
+    ``trail_id`` is a correlation id (a request's ``X-Correlation-ID``) or an aggregate id (a
+    task, usually). For an aggregate the trail starts from the correlation ids of its own
+    events and follows the aggregates that name one already in the trail (an order names its
+    task, a voucher or a dispute its order), up to :data:`TRAIL_ROUNDS` rounds; it then
+    gathers every event recorded under those correlation ids. Events come in time order, then
+    each service's notification order, each with service, aggregate, version, time,
+    correlation and causation.
+    """
+    correlations = {trail_id}
+    known: set[str] = set()
+    frontier = [trail_id] if _is_uuid(trail_id) else []
+    events: list[dict[str, Any]] = []
+    for _ in range(TRAIL_ROUNDS):
+        for aggregate in frontier:
+            known.add(aggregate)
+            for answer in await ask_all(f"/internal/audit/{aggregate}", {}):
+                correlations |= {
+                    e["correlation_id"] for e in answer["events"] if e["correlation_id"]
+                }
+        ids = ",".join(sorted(correlations)[:MAX_CORRELATIONS])
+        answers = await ask_all("/internal/audit/correlations", {"ids": ids})
+        events = [event for answer in answers for event in answer["events"]]
+        frontier = sorted(
+            {
+                str(e["aggregate_id"])
+                for e in events
+                if str(e["aggregate_id"]) not in known
+                and known & {str(v) for v in e["state"].values()}
+            }
+        )
+        if not frontier:
+            break
+    if not events:
+        return None
+    events.sort(key=lambda e: (e["timestamp"] or "", e["service"], e["notification_id"] or 0))
+    return {"id": trail_id, "correlation_ids": sorted(correlations), "events": events}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -7,12 +7,7 @@ pass through; other query parameters are refused with 400). The gateway's own st
 with password hashes and encrypted personal data) is deliberately not exposed here.
 
 ``GET /v1/admin/audit/trails/{id}``: everything one business transaction caused, in every
-service. ``id`` is a correlation id (``X-Correlation-ID`` of a request) or an aggregate id
-(a task, usually). For an aggregate, the trail starts from the correlation ids of its own
-events and follows the aggregates that name an aggregate already in the trail (an order names
-its task, a voucher or dispute its order), a few rounds deep; it then gathers every event
-recorded under those correlation ids. Events come oldest first (time, then each service's
-notification order), each with service, aggregate, version, time, correlation and causation.
+service (:func:`ring_runtime.audit.gather_trail`, which ``ring audit trail ID`` uses too).
 """
 
 from __future__ import annotations
@@ -28,6 +23,7 @@ from litestar.params import FromPath
 from ring_gateway.api.support import ADMIN, Gateway, example, relay, require
 from ring_gateway.tokens import Principal
 from ring_gateway.upstream import UpstreamResponse, UpstreamUnavailable
+from ring_runtime.audit import gather_trail
 from ring_runtime.http import error_response
 
 _TRAIL = {
@@ -99,12 +95,6 @@ async def audit_trail(
     )
 
 
-#: Rounds of following aggregates that name one already in the trail; bounds the search.
-TRAIL_ROUNDS = 4
-#: Most correlation ids one trail gathers (one ``/internal/audit/correlations`` request).
-MAX_TRAIL_CORRELATIONS = 200
-
-
 _TRANSACTION_TRAIL = {
     "id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c",
     "correlation_ids": ["b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b"],
@@ -155,49 +145,15 @@ async def transaction_trail(
     refusal = _refuse_unknown(dict(request.query_params), set())
     if refusal is not None:
         return refusal
-    correlations = {trail_id}
-    known: set[str] = set()
-    frontier = [trail_id] if _is_uuid(trail_id) else []
-    events: list[dict[str, Any]] = []
-    for _ in range(TRAIL_ROUNDS):
-        for aggregate in frontier:
-            known.add(aggregate)
-            for answer in await _ask_all(gw, principal, f"/internal/audit/{aggregate}", {}):
-                if answer is not None and answer.status == 200:
-                    correlations |= {
-                        e["correlation_id"] for e in answer.json()["events"] if e["correlation_id"]
-                    }
-        events = await _correlated(gw, principal, sorted(correlations)[:MAX_TRAIL_CORRELATIONS])
-        frontier = sorted(
-            {
-                str(e["aggregate_id"])
-                for e in events
-                if str(e["aggregate_id"]) not in known
-                and known & {str(v) for v in e["state"].values()}
-            }
-        )
-        if not frontier:
-            break
-    if not events:
+
+    async def ask(path: str, params: dict[str, str]) -> list[Any]:
+        answers = await _ask_all(gw, principal, path, params)
+        return [a.json() for a in answers if a is not None and a.status == 200]
+
+    trail = await gather_trail(trail_id, ask)
+    if trail is None:
         return error_response(404, "trail_not_found", f"nothing was recorded under {trail_id}")
-    events.sort(key=lambda e: (e["timestamp"] or "", e["service"], e["notification_id"] or 0))
-    return Response(
-        {"id": trail_id, "correlation_ids": sorted(correlations), "events": events},
-        media_type="application/json",
-    )
-
-
-async def _correlated(
-    gw: Gateway, principal: Principal, correlations: list[str]
-) -> list[dict[str, Any]]:
-    params = {"ids": ",".join(correlations)}
-    answers = await _ask_all(gw, principal, "/internal/audit/correlations", params)
-    return [
-        event
-        for answer in answers
-        if answer is not None and answer.status == 200
-        for event in answer.json()["events"]
-    ]
+    return Response(trail, media_type="application/json")
 
 
 async def _ask_all(
@@ -224,11 +180,3 @@ def _refuse_unknown(params: dict[str, str], allowed: set[str]) -> Response[Any] 
         f"unknown query parameter(s): {', '.join(unknown)}",
         {"allowed": sorted(allowed)},
     )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
