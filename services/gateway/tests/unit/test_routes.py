@@ -264,6 +264,13 @@ async def test_a_trail_gathers_every_service_in_time_order(
     assert nothing.json()["error"]["code"] == "trail_not_found"
 
 
+async def test_the_event_contract_is_served(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/asyncapi.json")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["asyncapi"] == "3.0.0"
+    assert "ring.task.events" in {c["address"] for c in answer.json()["channels"].values()}
+
+
 async def test_openapi_documents_the_error_model_of_every_operation(
     client: httpx.AsyncClient,
 ) -> None:

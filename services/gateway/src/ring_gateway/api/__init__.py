@@ -8,6 +8,7 @@ from ring_gateway.api.accounts import AdminProviderController, ProviderControlle
 from ring_gateway.api.analytics import ANALYTICS_HANDLERS
 from ring_gateway.api.audit import audit_trail, transaction_trail
 from ring_gateway.api.auth import AuthController, get_me
+from ring_gateway.api.contract import event_contract
 from ring_gateway.api.disputes import (
     AdminDisputeController,
     DisputeController,
@@ -30,6 +31,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AdminDisputeController,
     audit_trail,
     transaction_trail,
+    event_contract,
     *ANALYTICS_HANDLERS,
 ]
 
