@@ -9,7 +9,13 @@ import pytest
 
 from ring_events import headers as h
 from ring_events.base import IntegrationEvent
-from ring_events.envelope import Envelope, UndecodableMessage, decode_envelope, encode_envelope
+from ring_events.envelope import (
+    Envelope,
+    UndecodableMessage,
+    UnknownEventType,
+    decode_envelope,
+    encode_envelope,
+)
 from ring_events.task import OrderSubmitted, TaskFundingFailed
 from ring_events.topics import LEDGER_EVENTS, TASK_EVENTS
 
@@ -163,3 +169,16 @@ def test_undecodable_records_are_refused_clearly(
 ) -> None:
     with pytest.raises(UndecodableMessage, match=reason):
         decode_envelope(topic, key, value, headers)
+
+
+def test_an_event_type_from_a_newer_producer_is_told_apart_to_be_skipped() -> None:
+    """A well-formed message of a type this reader does not know is ``UnknownEventType`` (the
+    consumer advances past it), not a poison message."""
+    headers = _replace(GOOD_HEADERS, h.EVENT_TYPE, b"task.exploded.v1")
+    with pytest.raises(UnknownEventType) as raised:
+        decode_envelope(TASK_EVENTS, GOOD_KEY, b'{"type":"task.exploded.v1","x":1}', headers)
+    envelope = decode_envelope(TASK_EVENTS, GOOD_KEY, GOOD_VALUE, GOOD_HEADERS)
+    assert raised.value.type_tag == "task.exploded.v1"
+    assert raised.value.key == envelope.key
+    assert raised.value.notification_id == envelope.notification_id
+    assert raised.value.previous_notification_id == envelope.previous_notification_id

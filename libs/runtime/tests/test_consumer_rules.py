@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from ring_events.envelope import Envelope
+from ring_events.envelope import Envelope, UnknownEventType
 from ring_events.task import TaskCancelled, TaskPublished
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Outcome
@@ -123,3 +123,20 @@ def test_a_failing_handler_records_no_position(target):
     with pytest.raises(RuntimeError, match="boom"):
         processor.process(envelope(3, 0))
     assert target.recorded == {}
+
+
+def test_an_unknown_event_type_is_skipped_in_sequence(target: MemoryTarget) -> None:
+    """A newer producer's event type advances the position, so what follows still applies."""
+    processor = ExactlyOnceProcessor("c", TASK_EVENTS, target, {TaskCancelled: _record(target)})
+    unknown = UnknownEventType(TASK_EVENTS, "task.exploded.v1", str(TASK), 5, 0)
+    assert processor.skip_unknown(unknown) is Outcome.APPLIED
+    assert processor.skip_unknown(unknown) is Outcome.DUPLICATE
+    assert processor.process(envelope(9, 5)) is Outcome.APPLIED
+    assert target.effects == ["cancelled"]
+
+
+def _record(target: MemoryTarget) -> Callable[..., None]:
+    def handle(event: object, _: Envelope) -> None:
+        target.effects.append("cancelled")
+
+    return handle

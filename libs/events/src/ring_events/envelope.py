@@ -45,6 +45,22 @@ class UndecodableMessage(ValueError):
     """A Kafka record that is not a valid Ring message; it can only be dead-lettered."""
 
 
+class UnknownEventType(UndecodableMessage):
+    """A well-formed Ring message of an event type this consumer does not know (a newer
+    producer's): the consumer skips it and advances, as the contract asks of every reader."""
+
+    def __init__(self, topic: str, type_tag: str, key: str, notification_id: int, previous: int):
+        super().__init__(f"unknown event type {type_tag!r} on {topic}")
+        self.type_tag = type_tag
+        self.key = key
+        self.notification_id = notification_id
+        self.previous_notification_id = previous
+
+
+class _Tagged(msgspec.Struct):
+    type: str
+
+
 def encode_envelope(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """Kafka ``(key, value, headers)`` for ``env``.
 
@@ -100,6 +116,7 @@ def decode_envelope(
     try:
         event = decoder.decode(value)
     except msgspec.DecodeError as error:
+        _raise_if_unknown_type(topic, key, value, fields)
         raise UndecodableMessage(f"bad event on {topic}: {error}") from None
     declared = _required(fields, h.EVENT_TYPE)
     if declared != event_type(event):
@@ -121,6 +138,29 @@ def decode_envelope(
         causation_id=_required(fields, h.CAUSATION_ID),
         traceparent=fields.get(h.TRACEPARENT),
         source=_required(fields, h.SOURCE),
+    )
+
+
+def _raise_if_unknown_type(
+    topic: str, key: bytes | str, value: bytes, fields: Mapping[str, str]
+) -> None:
+    """Raise :class:`UnknownEventType` when ``value`` is tagged with a type ``topic`` lacks."""
+    try:
+        tag = msgspec.json.decode(value, type=_Tagged).type
+    except msgspec.DecodeError:
+        return
+    if (
+        tag in {cls.__struct_config__.tag for cls in event_types(topic)}
+        or fields.get(h.EVENT_TYPE) != tag
+    ):
+        return
+    aggregate = fields.get(h.AGGREGATE_ID) or (key.decode() if isinstance(key, bytes) else key)
+    raise UnknownEventType(
+        topic,
+        tag,
+        aggregate,
+        _integer(fields, h.NOTIFICATION_ID),
+        _integer(fields, h.PREVIOUS_NOTIFICATION_ID),
     )
 
 

@@ -142,7 +142,11 @@ class OrderRejected(OrderEvent, frozen=True, kw_only=True, tag="order.rejected.v
 
 
 class OrderSettled(OrderEvent, frozen=True, kw_only=True, tag="order.settled.v1"):
-    """The commission reached the provider: the order is done."""
+    """The commission reached the provider: the order is done.
+
+    ``commission_minor`` is what the provider received: the task's commission, or the
+    provider's share of it when a dispute ended in a split (60 % of 10 000 settles 6 000).
+    """
 
     commission_minor: MinorUnits
     currency: Currency

@@ -40,7 +40,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
 
 from ring_events.base import IntegrationEvent
-from ring_events.envelope import Envelope, UndecodableMessage, decode_envelope
+from ring_events.envelope import Envelope, UndecodableMessage, UnknownEventType, decode_envelope
 from ring_events.headers import (
     AGGREGATE_ID,
     DLQ_ATTEMPTS,
@@ -127,24 +127,7 @@ class ExactlyOnceProcessor:
 
     def process(self, envelope: Envelope) -> Outcome:
         """Apply ``envelope`` once; see the module docstring for the rules."""
-        name = self.tracking_name(envelope.key)
-        position = self.target.position(name)
-        if envelope.notification_id <= position:
-            self.stats.duplicates += 1
-            return Outcome.DUPLICATE
-        if envelope.previous_notification_id != position:
-            self.stats.out_of_sequence += 1
-            log.warning(
-                "%s: %s of %s skipped: previous %s not yet applied (at %s); awaiting republish",
-                self.name,
-                envelope.notification_id,
-                envelope.key,
-                envelope.previous_notification_id,
-                position,
-            )
-            return Outcome.OUT_OF_SEQUENCE
         handler = self.handlers.get(type(envelope.event))
-        tracking = Tracking(application_name=name, notification_id=envelope.notification_id)
 
         def work() -> None:
             if handler is None:
@@ -156,10 +139,42 @@ class ExactlyOnceProcessor:
             ):
                 handler(envelope.event, envelope)
 
+        return self._advance(
+            envelope.key, envelope.notification_id, envelope.previous_notification_id, work
+        )
+
+    def skip_unknown(self, message: UnknownEventType) -> Outcome:
+        """Advance past a message of an event type this consumer does not know, in sequence
+        like any other (a newer producer may publish types older readers lack)."""
+        log.info("%s: skipped %s", self.name, message)
+        return self._advance(
+            message.key, message.notification_id, message.previous_notification_id, lambda: None
+        )
+
+    def _advance(
+        self, key: str, notification_id: int, previous: int, work: Callable[[], None]
+    ) -> Outcome:
+        name = self.tracking_name(key)
+        position = self.target.position(name)
+        if notification_id <= position:
+            self.stats.duplicates += 1
+            return Outcome.DUPLICATE
+        if previous != position:
+            self.stats.out_of_sequence += 1
+            log.warning(
+                "%s: %s of %s skipped: previous %s not yet applied (at %s); awaiting republish",
+                self.name,
+                notification_id,
+                key,
+                previous,
+                position,
+            )
+            return Outcome.OUT_OF_SEQUENCE
+        tracking = Tracking(application_name=name, notification_id=notification_id)
         try:
             self.target.apply(tracking, work)
         except IntegrityError:
-            if self.target.position(name) >= envelope.notification_id:
+            if self.target.position(name) >= notification_id:
                 self.stats.duplicates += 1
                 return Outcome.DUPLICATE  # a concurrent delivery applied it first
             raise
@@ -268,6 +283,8 @@ class KafkaConsumerBinding:
             envelope = decode_envelope(
                 record.topic, record.key, record.value, list(record.headers or ())
             )
+        except UnknownEventType as unknown:
+            return await asyncio.to_thread(self.processor.skip_unknown, unknown)
         except UndecodableMessage as error:
             await self._park(record, broker, error, attempts=1)
             return None

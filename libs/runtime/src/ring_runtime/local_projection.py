@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -64,40 +65,52 @@ class OwnEventsFollower:
         """
         applied = 0
         while True:
-            count = self._apply_batch()
+            with self.store.reading() as conn, conn.transaction():
+                count = self._apply_batch(conn, self._lock_position(conn))
             applied += count
             if count < self.batch_size:
                 return applied
 
-    def _apply_batch(self) -> int:
+    @contextmanager
+    def caught_up(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """A transaction in which the tables hold every event committed so far, and only whole
+        saves: reads in it see a state the log actually passed through.
+
+        The position row stays locked until the block ends, so keep the block short.
+        """
         with self.store.reading() as conn, conn.transaction():
+            position = self._lock_position(conn)
+            while self._apply_batch(conn, position) == self.batch_size:
+                position = self._lock_position(conn)
+            yield conn
+
+    def _lock_position(self, conn: psycopg.Connection[dict[str, Any]]) -> int:
+        conn.execute(
+            SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(self.positions),
+            (self.name,),
+        )
+        row = conn.execute(
+            SQL("SELECT notification_id FROM {} WHERE name = %s FOR UPDATE").format(self.positions),
+            (self.name,),
+        ).fetchone()
+        assert row is not None
+        return int(row["notification_id"])
+
+    def _apply_batch(self, conn: psycopg.Connection[dict[str, Any]], position: int) -> int:
+        notifications = self.application.recorder.select_notifications(
+            start=position,
+            limit=self.batch_size,
+            topics=self._topics,
+            inclusive_of_start=False,
+        )
+        for notification in notifications:
+            domain_event = self.application.mapper.to_domain_event(notification)
+            self.handlers[type(domain_event)](domain_event, conn)
+        if notifications:
             conn.execute(
-                SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(self.positions),
-                (self.name,),
+                SQL("UPDATE {} SET notification_id = %s WHERE name = %s").format(self.positions),
+                (notifications[-1].id, self.name),
             )
-            row = conn.execute(
-                SQL("SELECT notification_id FROM {} WHERE name = %s FOR UPDATE").format(
-                    self.positions
-                ),
-                (self.name,),
-            ).fetchone()
-            assert row is not None
-            notifications = self.application.recorder.select_notifications(
-                start=int(row["notification_id"]),
-                limit=self.batch_size,
-                topics=self._topics,
-                inclusive_of_start=False,
-            )
-            for notification in notifications:
-                domain_event = self.application.mapper.to_domain_event(notification)
-                self.handlers[type(domain_event)](domain_event, conn)
-            if notifications:
-                conn.execute(
-                    SQL("UPDATE {} SET notification_id = %s WHERE name = %s").format(
-                        self.positions
-                    ),
-                    (notifications[-1].id, self.name),
-                )
         return len(notifications)
 
     async def run(self, interval: float) -> None:

@@ -34,7 +34,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from ring_events.topics import dead_letter_topic
-from ring_runtime.audit import audit_trail
+from ring_runtime.audit import audit_trail, correlated_events
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.freshness import HEADS_PATH, Freshness, Progress
@@ -348,7 +348,7 @@ def create_service_app(
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
     provided["freshness"] = _provide(freshness)
     provided["changes"] = _provide(changes)
-    audit = [audit_trail] if application is not None else []
+    audit = [audit_trail, correlated_events] if application is not None else []
     return Litestar(
         route_handlers=[health, ready, heads, *audit, *route_handlers],
         lifespan=[lifespan],

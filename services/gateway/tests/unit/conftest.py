@@ -135,8 +135,30 @@ def fake_app(fakes: FakeServices) -> Litestar:
         if port in fakes.audit_down:
             return Response({"error": {"code": "boom"}}, status_code=500)
         if aggregate_id.int != 0 and port == 8105:
-            return Response({"aggregate_id": str(aggregate_id), "service": "dispute"})
+            event = {"correlation_id": "corr-1", "query": dict(request.query_params)}
+            return Response(
+                {"aggregate_id": str(aggregate_id), "service": "dispute", "events": [event]}
+            )
         return Response({"error": {"code": "aggregate_not_found"}}, status_code=404)
+
+    @get("/internal/audit/correlations")
+    async def correlated(request: Request[Any, Any, Any]) -> Response[Any]:
+        await record(request)
+        ids = request.query_params.get("ids", "").split(",")
+        service = {8101: "task", 8105: "dispute"}.get(request.url.port or 0)
+        if service is None or "corr-1" not in ids:
+            return Response({"service": "other", "events": []})
+        event = {
+            "service": service,
+            "aggregate_id": str(UUID(int=request.url.port or 0)),
+            "version": 1,
+            "timestamp": f"2026-11-30T10:00:0{9 if service == 'task' else 1}Z",
+            "notification_id": 1,
+            "correlation_id": "corr-1",
+            "causation_id": "c",
+            "state": {},
+        }
+        return Response({"service": service, "events": [event]})
 
     @get("/orders")
     async def list_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -227,6 +249,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
     return Litestar(
         route_handlers=[
             audit,
+            correlated,
             list_orders,
             post_message,
             list_messages,

@@ -21,8 +21,11 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_ledger.application import Ledger
+from ring_ledger.checks import LedgerCheck
 from ring_ledger.domain import Balances, Deposit, LedgerError, Statement, Violation, Withdrawal
 from ring_ledger.payments import SIGNATURE_HEADER, verify_signature
+from ring_ledger.projections import BooksProjection
+from ring_ledger.totals import LedgerTotals
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
@@ -319,9 +322,19 @@ class WithdrawalController(Controller):
 
 
 @get("/check", operation_id="CheckLedger", tags=["operations"])
-async def check_ledger(ledger: NamedDependency[Ledger]) -> CheckView:
-    """Audit the ledger: sums zero per currency, no forbidden negative, escrow = obligations."""
-    return CheckView.of(await asyncio.to_thread(ledger.check))
+async def check_ledger(
+    checks: NamedDependency[LedgerCheck], full: FromQuery[bool] = False
+) -> CheckView:
+    """Audit the ledger (``ring ledger check``): incremental from the last clean check, or
+    ``?full=true``."""
+    report = await asyncio.to_thread(lambda: checks.run(full=full))
+    return CheckView.of(report.violations)
+
+
+@get("/internal/totals", operation_id="GetLedgerTotals", tags=["operations"])
+async def ledger_totals(books: NamedDependency[BooksProjection]) -> LedgerTotals:
+    """Fee revenue, escrow held, wallets held, deposits and payouts per currency."""
+    return await asyncio.to_thread(books.totals)
 
 
 def _require_self(actor: UUID, party_id: UUID) -> None:

@@ -17,14 +17,14 @@ between request and payment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from ring_ledger.domain import (
     Account,
@@ -32,6 +32,8 @@ from ring_ledger.domain import (
     Escrow,
     EscrowNotFound,
     LedgerError,
+    Release,
+    Settlement,
     Transfer,
     TransferNotFound,
 )
@@ -78,6 +80,12 @@ class LedgerBase(RingApplication):
         if not hours.isdigit():
             raise ValueError(f"RING_WITHDRAWAL_CLEARANCE_HOURS must be whole hours, got {hours!r}")
         self.withdrawal_clearance = timedelta(hours=int(hours))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Also transcode the value objects an escrow snapshot holds (its outcomes, releases)."""
+        super().register_transcodings(transcoder)
+        transcoder.register(_ValueObjectAsDict(Settlement, "ledger_settlement"))
+        transcoder.register(_ValueObjectAsDict(Release, "ledger_release"))
 
     def commit(self, staged: Staged[T]) -> T:
         """Save every aggregate ``staged`` changed in one atomic save; return its result."""
@@ -131,6 +139,24 @@ class LedgerBase(RingApplication):
             except IntegrityError:
                 continue  # another command won the race: re-read and decide again
         raise ConcurrencyConflict("too many concurrent changes; retry the command")
+
+
+class _ValueObjectAsDict(Transcoding):
+    """A frozen dataclass of plain fields as the dict of its fields.
+
+    Events never carry these objects, but an escrow's state does, and without a transcoding the
+    snapshot taken every :data:`SNAPSHOT_INTERVAL` events failed after its events were saved.
+    """
+
+    def __init__(self, cls: type[Any], name: str) -> None:
+        self.type = cls
+        self.name = name
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
 
 
 class AccountSet:

@@ -7,13 +7,16 @@ Both connect to the ledger's event store as configured by the environment (``RIN
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from uuid import UUID
 
 import click
 
 from ring_ledger.application import Ledger
+from ring_ledger.checks import LedgerCheck
 from ring_ledger.domain import Violation
+from ring_ledger.projections import BooksProjection
 from ring_runtime.settings import SettingsError, load_settings
 from ring_runtime.store import create_application
 
@@ -25,6 +28,11 @@ CHECKS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("no must-not-go-negative account is negative", frozenset({"negative_balance"})),
     ("every escrow equals the open obligations of its task", frozenset({"escrow_mismatch"})),
+    (
+        "platform accounts mirror deposits, settled fees and payouts",
+        frozenset({"platform_mismatch"}),
+    ),
+    ("the books agree with the event log", frozenset({"books_mismatch"})),
 )
 
 
@@ -34,13 +42,35 @@ def ledger() -> None:
 
 
 @ledger.command()
-def check() -> None:
-    """Audit the ledger; exits 1 when an invariant is broken."""
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Verify every account and escrow, not only the ones changed since the last clean check.",
+)
+def check(full: bool) -> None:
+    """Audit the ledger; exits 1 when an invariant is broken.
+
+    By default only what changed since the last clean check is verified against the event log
+    (the invariants always cover every account); ``--full`` verifies everything.
+    """
     with _configured_ledger() as app:
-        violations = app.check()
-        report = render_report(violations, accounts=len(app.accounts()), escrows=len(app.escrows()))
-    click.echo(report)
-    sys.exit(1 if violations else 0)
+        books = BooksProjection(app, load_settings("ledger"))
+        books.open()
+        try:
+            result = LedgerCheck(app, books).run(full=full, progress=_progress)
+        finally:
+            books.close()
+    mode = "full" if result.full else f"since notification {result.from_position}"
+    click.echo(
+        f"verified {result.verified} account(s)/escrow(s) against the log ({mode}, "
+        f"up to notification {result.to_position})"
+    )
+    click.echo(render_report(result.violations, accounts=result.accounts, escrows=result.escrows))
+    sys.exit(1 if result.violations else 0)
+
+
+def _progress(ids: list[UUID]) -> AbstractContextManager[Iterable[UUID]]:
+    return click.progressbar(ids, label="verifying the books", file=sys.stderr)
 
 
 @ledger.command()

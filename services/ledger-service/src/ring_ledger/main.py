@@ -19,17 +19,19 @@ from ring_ledger.api import (
     WalletController,
     WithdrawalController,
     check_ledger,
+    ledger_totals,
 )
 from ring_ledger.application import Ledger, RestrictedAccount
 from ring_ledger.base import ConcurrencyConflict
+from ring_ledger.checks import LedgerCheck
 from ring_ledger.config import payments_config
 from ring_ledger.consumers import processors
 from ring_ledger.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_ledger.payments import InvalidIdempotencyKey, InvalidSignature
 from ring_ledger.payout_timers import PayoutScheduler
+from ring_ledger.projections import BooksProjection
 from ring_ledger.queries import InvalidPage
 from ring_ledger.settlements import SettlementTermsMismatch
-from ring_ledger.totals import ledger_totals
 from ring_runtime.process import create_service_app
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
@@ -84,6 +86,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     ledger.payment_provider = payments.provider
     payouts = PayoutScheduler(ledger, settings, clock or SystemClock())
     payouts.open()
+    books = BooksProjection(ledger, settings)
+    books.open()
     app = create_service_app(
         settings=settings,
         title="Ring ledger-service (internal)",
@@ -98,9 +102,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         translator=TRANSLATOR,
         processors=processors(ledger),
         domain_errors=ERROR_STATUSES,
-        dependencies={"ledger": ledger, "webhook_secret": payments.webhook_secret},
-        on_shutdown=[payouts.close, ledger.close],
-        background=[payouts.follower, payouts.timers],
+        dependencies={
+            "ledger": ledger,
+            "books": books,
+            "checks": LedgerCheck(ledger, books),
+            "webhook_secret": payments.webhook_secret,
+        },
+        on_shutdown=[payouts.close, books.close, ledger.close],
+        background=[payouts.follower, payouts.timers, books.follower],
     )
     app.state.payouts = payouts
     return app

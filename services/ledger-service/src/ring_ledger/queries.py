@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.utils import get_topic
 
 from ring_ledger.base import LedgerBase
@@ -11,9 +13,12 @@ from ring_ledger.domain import (
     Balances,
     Escrow,
     LedgerError,
+    PlatformFlows,
     Statement,
+    Transfer,
     Violation,
     Wallet,
+    Withdrawal,
     find_violations,
 )
 from ring_ledger.domain.money import check_currency
@@ -22,6 +27,36 @@ from ring_ledger.domain.wallet import wallet_uuid
 
 _ACCOUNT_OPENED = get_topic(Account.Opened)  # type: ignore[attr-defined]
 _ESCROW_FUNDED = get_topic(Escrow.Funded)  # type: ignore[attr-defined]
+_TRANSFER_CREATED: type[Any] = Transfer.Created
+#: Events behind the platform's own accounts (see :func:`flow_step`).
+FLOW_EVENTS: tuple[type[Any], ...] = (
+    _TRANSFER_CREATED,
+    Escrow.OrderSettled,  # type: ignore[attr-defined]
+    Withdrawal.Requested,  # type: ignore[attr-defined]
+    Withdrawal.Paid,  # type: ignore[attr-defined]
+    Withdrawal.Cancelled,  # type: ignore[attr-defined]
+)
+
+
+def flow_step(event: Any) -> tuple[str, int] | None:
+    """The :class:`PlatformFlows` step ``event`` makes and its amount (None: no step).
+
+    Deposits count by their credit transfer (code ``deposit``), whichever command made it.
+    """
+    if isinstance(event, _TRANSFER_CREATED):
+        deposit = event.code == "deposit" and not event.pending
+        return ("deposit_confirmed", event.amount_minor) if deposit else None
+    if isinstance(event, Escrow.OrderSettled):  # type: ignore[attr-defined]
+        return "fee_settled", event.fee_minor
+    if isinstance(event, Withdrawal.Requested):  # type: ignore[attr-defined]
+        return "payout_requested", event.amount_minor
+    if isinstance(event, Withdrawal.Paid):  # type: ignore[attr-defined]
+        return "payout_paid", event.amount_minor
+    if isinstance(event, Withdrawal.Cancelled):  # type: ignore[attr-defined]
+        return "payout_cancelled", event.amount_minor
+    return None
+
+
 #: Largest statement cursor: account versions are PostgreSQL bigints.
 MAX_CURSOR = 2**63 - 1
 
@@ -62,9 +97,30 @@ class LedgerQueries(LedgerBase):
         """Every task escrow ever funded."""
         return [self._load(Escrow, i) for i in self._created_ids(_ESCROW_FUNDED)]
 
+    def platform_flows(self) -> list[PlatformFlows]:
+        """What the platform's own accounts must mirror, folded from the whole log."""
+        escrows = {escrow.id: escrow.currency for escrow in self.escrows()}
+        flows: dict[str, PlatformFlows] = {}
+        topics = [get_topic(cls) for cls in FLOW_EVENTS]
+        start = 1
+        while notifications := self.recorder.select_notifications(start, 500, topics=topics):
+            for notification in notifications:
+                event: Any = self.mapper.to_domain_event(notification)
+                step = flow_step(event)
+                if step is not None:
+                    currency = escrows.get(event.originator_id) or event.currency
+                    flow = flows.setdefault(currency, PlatformFlows(currency))
+                    getattr(flow, step[0])(step[1])
+            start = notifications[-1].id + 1
+        return list(flows.values())
+
     def check(self) -> list[Violation]:
-        """Audit the whole ledger (``ring ledger check``); an empty list means all is well."""
-        return find_violations(self.accounts(), self.escrows())
+        """Audit the whole ledger from its aggregates; an empty list means all is well.
+
+        Loads everything: for tests and small ledgers. ``ring ledger check`` reads the books
+        instead (:mod:`ring_ledger.checks`).
+        """
+        return find_violations(self.accounts(), self.escrows(), self.platform_flows())
 
 
 class InvalidPage(LedgerError):

@@ -1,6 +1,4 @@
-"""Platform money totals per currency, read from the ledger's accounts (``GET /internal/totals``).
-
-One pass over every account ever opened (as ``ledger check`` does), summed by purpose:
+"""Platform money totals per currency (``GET /internal/totals``), summed by purpose:
 
 - ``fee_revenue_minor``: posted balance of the platform's fee revenue account;
 - ``escrow_held_minor``: posted balances of every task escrow account;
@@ -10,23 +8,18 @@ One pass over every account ever opened (as ``ledger check`` does), summed by pu
 - ``payouts_paid_minor`` / ``payouts_pending_minor``: credits posted / pending on payout
   clearing (paid payouts / requested ones still in clearance).
 
-Cost: it loads every account (snapshotted every 50 events), so it grows with the number of
-parties and tasks; it is an admin figure, not a hot path. An accounts read model is the
-upgrade path if that matters.
+Served from the ledger's books (:mod:`ring_ledger.projections`): one grouped query, whatever
+the length of the history.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 import msgspec
-from litestar import get
-from litestar.di import NamedDependency
 
-from ring_ledger.application import Ledger
-from ring_ledger.domain import Account
 from ring_ledger.domain.accounts import Purpose
+from ring_ledger.domain.audit import AccountFigures
 
 
 class CurrencyTotals(msgspec.Struct, kw_only=True):
@@ -47,26 +40,21 @@ class LedgerTotals(msgspec.Struct, frozen=True, kw_only=True):
     currencies: list[CurrencyTotals]
 
 
-def totals_of(accounts: Iterable[Account]) -> LedgerTotals:
+def totals_of(accounts: Iterable[AccountFigures]) -> LedgerTotals:
     """Sum ``accounts`` by currency and purpose."""
     found: dict[str, CurrencyTotals] = {}
     for account in accounts:
         row = found.setdefault(account.currency, CurrencyTotals(currency=account.currency))
-        if account.purpose is Purpose.FEE_REVENUE:
+        purpose = account.key.purpose
+        if purpose is Purpose.FEE_REVENUE:
             row.fee_revenue_minor += account.balance
-        elif account.purpose is Purpose.ESCROW:
+        elif purpose is Purpose.ESCROW:
             row.escrow_held_minor += account.balance
-        elif account.purpose is Purpose.AVAILABLE:
+        elif purpose is Purpose.AVAILABLE:
             row.wallets_held_minor += account.balance
-        elif account.purpose is Purpose.DEPOSIT_CLEARING:
+        elif purpose is Purpose.DEPOSIT_CLEARING:
             row.deposits_minor += account.debits_posted
-        elif account.purpose is Purpose.PAYOUT_CLEARING:
+        elif purpose is Purpose.PAYOUT_CLEARING:
             row.payouts_paid_minor += account.credits_posted
             row.payouts_pending_minor += account.credits_pending
     return LedgerTotals(currencies=[found[code] for code in sorted(found)])
-
-
-@get("/internal/totals", operation_id="GetLedgerTotals", tags=["operations"])
-async def ledger_totals(ledger: NamedDependency[Ledger]) -> LedgerTotals:
-    """Fee revenue, escrow held, wallets held, deposits and payouts per currency."""
-    return await asyncio.to_thread(lambda: totals_of(ledger.accounts()))

@@ -9,7 +9,7 @@ from ring_ledger.domain import Violation
 def test_clean_report() -> None:
     report = render_report([], accounts=3, escrows=1)
     assert report.splitlines()[0] == "ledger check: 3 account(s), 1 escrow(s)"
-    assert report.count("[ ok ]") == 3
+    assert report.count("[ ok ]") == 5
     assert report.endswith("OK: no violations")
 
 

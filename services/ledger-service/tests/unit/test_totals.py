@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from ring_ledger.base import SNAPSHOT_INTERVAL
 from ring_ledger.domain import Account, AccountKey
 from ring_ledger.domain.accounts import Purpose
 from ring_ledger.totals import CurrencyTotals, LedgerTotals, totals_of
+
+from .conftest import make_ledger
 
 
 def _account(key: AccountKey, *, credit: int = 0, debit: int = 0, pending: int = 0) -> Account:
@@ -44,3 +47,40 @@ def test_totals_sum_accounts_by_currency_and_purpose() -> None:
         ]
     )
     assert totals_of([]) == LedgerTotals(currencies=[])
+
+
+def test_totals_count_platform_accounts_restored_from_snapshots() -> None:
+    """Known deposits and fees, posted well past the snapshot interval, all add up.
+
+    The platform's fee revenue and deposit clearing accounts get a snapshot every
+    ``SNAPSHOT_INTERVAL`` events; once loaded from one they used to drop out of the totals.
+    """
+    ledger = make_ledger()
+    deposits = SNAPSHOT_INTERVAL + 7
+    for n in range(deposits):
+        ledger.create_deposit("owner", 1_000, "CNY", f"deposit-{n}")
+    slots, settled, commission, fee = SNAPSHOT_INTERVAL + 3, SNAPSHOT_INTERVAL + 1, 300, 15
+    ledger.hold_task_escrow("task-1", "owner", slots, commission, fee, "CNY")
+    for n in range(settled):
+        ledger.settle_order("task-1", f"order-{n}", f"provider-{n}")
+
+    fee_revenue = ledger.get_account(AccountKey.platform(Purpose.FEE_REVENUE, "CNY"))
+    assert fee_revenue is not None
+    assert fee_revenue.version > SNAPSHOT_INTERVAL
+    escrow = ledger.get_escrow("task-1")
+    assert escrow is not None
+    assert escrow.version > SNAPSHOT_INTERVAL
+    assert totals_of(ledger.accounts()) == LedgerTotals(
+        currencies=[
+            CurrencyTotals(
+                currency="CNY",
+                fee_revenue_minor=settled * fee,
+                escrow_held_minor=(slots - settled) * (commission + fee),
+                wallets_held_minor=deposits * 1_000
+                - slots * (commission + fee)
+                + settled * commission,
+                deposits_minor=deposits * 1_000,
+            )
+        ]
+    )
+    assert ledger.check() == []

@@ -10,8 +10,8 @@ Every figure is a ``count`` / ``sum`` over the two tables, which are fed from
 last *published* status (``disputed`` and ``refunded`` are private to the task service, see
 :mod:`ring_task.order_queries`). Commission is the task's ``commission_minor`` per order:
 ``committed_minor`` over orders holding work (``accepted``, ``in_progress``, ``submitted``,
-``approved``, ``rejected``), ``settled_minor`` over ``settled`` orders (an order settled by a
-dispute split counts in full here; the ledger's statements hold the exact amounts).
+``approved``, ``rejected``), ``settled_minor`` over ``settled`` orders: what ``order.settled``
+says the provider received (its share only, after a dispute split).
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ class AnalyticsQueries:
         statement = SQL(
             "SELECT t.currency, "
             "COALESCE(sum(t.commission_minor) FILTER (WHERE o.status = ANY(%s)), 0) AS committed, "
-            "COALESCE(sum(t.commission_minor) FILTER (WHERE o.status = %s), 0) AS settled "
+            "COALESCE(sum(COALESCE(o.settled_minor, t.commission_minor)) "
+            "FILTER (WHERE o.status = %s), 0) AS settled "
             "FROM {orders} o JOIN {board} t ON t.id = o.task_id"
         ).format(orders=self.orders.table, board=self.board.table)
         if where is not None:

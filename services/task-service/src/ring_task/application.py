@@ -328,8 +328,10 @@ class Tasks(RingApplication):
 
         self._retrying(act)
 
-    def record_settlement(self, order_id: UUID, now: datetime | None = None) -> None:
-        """The ledger paid the order's commission: settle the order and its slot.
+    def record_settlement(
+        self, order_id: UUID, now: datetime | None = None, paid_minor: int | None = None
+    ) -> None:
+        """The ledger paid the order's commission (``paid_minor``): settle the order and slot.
 
         When that was the task's last open slot, the task completes in the same save (every
         slot settled or released, nothing open). No-op if the order is already settled.
@@ -340,7 +342,7 @@ class Tasks(RingApplication):
             order = self.get_order(order_id)
             if order.is_settled:
                 return
-            order.settle(at)
+            order.settle(at, paid_minor)
             task = self.get_task(order.task_id)
             task.settle_slot(order.id, at)
             _complete_when_done(task, at)
@@ -473,9 +475,14 @@ class Tasks(RingApplication):
         self._retrying(act)
 
     def record_dispute_outcome(
-        self, order_id: UUID, provider_share_percent: int, now: datetime | None = None
+        self,
+        order_id: UUID,
+        provider_share_percent: int,
+        now: datetime | None = None,
+        paid_minor: int | None = None,
     ) -> None:
-        """The ledger executed a dispute outcome: ``refunded`` at 0 %, else ``settled``.
+        """The ledger executed a dispute outcome: ``refunded`` at 0 %, else ``settled`` with
+        ``paid_minor``, the provider's share (the whole commission when None).
 
         The slot is retired with the order; the task completes in the same save when that was
         its last open slot (the ledger then releases the unused escrow). No-op when the order
@@ -494,7 +501,7 @@ class Tasks(RingApplication):
                 order.refund(at)
                 task.refund_slot(order.id, at)
             else:
-                order.settle(at)
+                order.settle(at, paid_minor)
                 task.settle_slot(order.id, at)
             _complete_when_done(task, at)
             self.save(order, task)

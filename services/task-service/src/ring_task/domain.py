@@ -582,8 +582,12 @@ class Order(Aggregate):
         """A party opened a dispute about the submitted or rejected work."""
         self._move(self.Disputed, {OrderStatus.SUBMITTED, OrderStatus.REJECTED}, at)
 
-    def settle(self, at: datetime) -> None:
+    def settle(self, at: datetime, paid_minor: int | None = None) -> None:
         """The commission reached the provider (after approval, or a dispute released it).
+
+        ``paid_minor`` is what the provider received: the whole commission (the default), or
+        its share after a dispute split. The ``Settled`` event records that amount, so figures
+        built from ``order.settled`` add up to what providers were paid.
 
         Raises :class:`OrderAlreadySettled` on a second settlement, so a commission is never
         counted twice; the application turns that into a no-op for redelivered messages.
@@ -594,7 +598,7 @@ class Order(Aggregate):
             self.Settled,
             {OrderStatus.APPROVED, OrderStatus.DISPUTED},
             at,
-            commission_minor=self.commission_minor,
+            commission_minor=self.commission_minor if paid_minor is None else paid_minor,
             currency=self.currency,
         )
 

@@ -93,8 +93,10 @@ class OrdersByParty:
                 "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, task_id uuid NOT NULL, "
                 "owner_id uuid NOT NULL, provider_id uuid NOT NULL, status text NOT NULL, "
                 "percent int NOT NULL DEFAULT 0, created_at timestamptz NOT NULL, "
-                "updated_at timestamptz NOT NULL)"
+                "updated_at timestamptz NOT NULL, settled_minor bigint)"
             ).format(self.table),
+            # Tables created before the settled amount was kept gain the column.
+            SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS settled_minor bigint").format(self.table),
             SQL(
                 "CREATE INDEX IF NOT EXISTS orders_by_owner ON {} (owner_id, created_at DESC, id)"
             ).format(self.table),
@@ -114,12 +116,15 @@ class OrdersByParty:
 
     def _upsert(self, event: OrderEvent, envelope: Envelope) -> None:
         percent = event.percent if isinstance(event, OrderProgressed) else None
+        settled = event.commission_minor if isinstance(event, OrderSettled) else None
         self.store.connection().execute(
             SQL(
                 "INSERT INTO {} AS o (id, task_id, owner_id, provider_id, status, percent, "
-                "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, %s) "
+                "created_at, updated_at, settled_minor) "
+                "VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, "
-                "percent = COALESCE(%s, o.percent), updated_at = EXCLUDED.updated_at"
+                "percent = COALESCE(%s, o.percent), updated_at = EXCLUDED.updated_at, "
+                "settled_minor = COALESCE(EXCLUDED.settled_minor, o.settled_minor)"
             ).format(self.table),
             (
                 event.order_id,
@@ -130,6 +135,7 @@ class OrdersByParty:
                 percent,
                 envelope.occurred_at,
                 envelope.occurred_at,
+                settled,
                 percent,
             ),
         )

@@ -93,3 +93,29 @@ async def test_party_and_platform_figures_follow_the_read_models(
 
         assert await eventually(platform_figures)
         assert (await client.get("/analytics/me")).status_code == 401  # no X-Ring-Actor
+
+
+async def test_settled_commission_is_what_the_provider_received(
+    task_settings: Settings, owner: UUID, verified_provider: Any
+) -> None:
+    """After a 60/40 dispute split of a 10 000 commission, ``settled_minor`` counts 6 000."""
+    async with AsyncTestClient(create_app(task_settings)) as client:
+        tasks = client.app.state.application
+        created = await client.post(
+            "/tasks", json=new_task(slots=2, commission_minor=10_000), headers=actor(owner)
+        )
+        task_id = created.json()["id"]
+        assert (await client.post(f"/tasks/{task_id}/publish", headers=actor(owner))).is_success
+        await asyncio.to_thread(tasks.mark_funded, task_id)
+        provider = verified_provider()
+        taken = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+        order_id = UUID(taken.json()["id"])
+        await asyncio.to_thread(tasks.submit_voucher, order_id, provider)
+        await asyncio.to_thread(tasks.record_dispute_opened, order_id)
+        await asyncio.to_thread(tasks.record_dispute_outcome, order_id, 60, None, 6_000)
+
+        async def settled_share() -> bool:
+            platform = (await client.get("/internal/analytics")).json()
+            return bool(platform["commission"][0]["settled_minor"] == 6_000)
+
+        assert await eventually(settled_share)

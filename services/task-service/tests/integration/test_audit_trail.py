@@ -60,3 +60,51 @@ async def test_stored_events_of_any_aggregate_come_back_decoded(
         unknown = await client.get(f"/internal/audit/{uuid4()}")
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == "aggregate_not_found"
+
+
+async def test_time_travel_context_and_correlations(task_settings: Settings, owner: UUID) -> None:
+    """``?version=`` / ``?as_of=`` give the history and the state at that point; every event
+    carries its correlation and causation ids; unknown parameters are refused."""
+    correlation = f"trail-{uuid4()}"
+    async with AsyncTestClient(create_app(task_settings)) as client:
+        created = await client.post(
+            "/tasks",
+            json=new_task(slots=1),
+            headers={**actor(owner), "X-Correlation-ID": correlation},
+        )
+        task_id = created.json()["id"]
+        publish = await client.post(
+            f"/tasks/{task_id}/publish", headers={**actor(owner), "X-Correlation-ID": correlation}
+        )
+        assert publish.is_success
+        await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
+
+        full = (await client.get(f"/internal/audit/{task_id}")).json()
+        assert full["state_at"] is None
+        first, second, _published = full["events"]
+        assert first["correlation_id"] == second["correlation_id"] == correlation
+        assert first["causation_id"] != second["causation_id"]  # two requests
+        assert (first["service"], first["aggregate_id"]) == ("task", task_id)
+
+        at_two = (await client.get(f"/internal/audit/{task_id}?version=2")).json()
+        assert [e["version"] for e in at_two["events"]] == [1, 2]
+        assert at_two["state_at"]["status"] == "funding"
+        as_of = (
+            await client.get(f"/internal/audit/{task_id}", params={"as_of": first["timestamp"]})
+        ).json()
+        assert [e["version"] for e in as_of["events"]] == [1]
+        assert as_of["state_at"]["status"] == "draft"
+
+        refused = await client.get(f"/internal/audit/{task_id}?verison=2")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "unknown_query_parameter"
+        bad = await client.get(f"/internal/audit/{task_id}?version=zero")
+        assert bad.json()["error"]["code"] == "invalid_query_parameter"
+
+        correlated = (
+            await client.get("/internal/audit/correlations", params={"ids": correlation})
+        ).json()
+        assert [(e["name"], e["version"]) for e in correlated["events"]] == [
+            ("Task.Created", 1),
+            ("Task.PublishRequested", 2),
+        ]

@@ -8,9 +8,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from ring_events.task import OrderSettled
 from ring_task.application import Tasks
 from ring_task.cancellation import SubmittedWorkPending
 from ring_task.domain import NotTaskOwner, OrderStatus, TaskStatus
+from ring_task.integration import to_public
 
 from .conftest import DEADLINE, NOW
 
@@ -136,3 +138,19 @@ def test_cancellation_refused_while_work_is_pending(
     assert refused.value.code == "submitted_work_pending"
     assert app.get_task(task_id).status is TaskStatus.PUBLISHED
     assert app.get_order(other).status is OrderStatus.ACCEPTED  # nothing changed
+
+
+def test_a_split_settles_what_the_provider_received(
+    app: Tasks, provider: UUID, published: Callable[..., UUID]
+) -> None:
+    """A 60/40 split of a 10 000 commission: ``order.settled`` says 6 000, not 10 000."""
+    task_id = published(slots=1, commission_minor=10_000)
+    order_id = _submitted(app, task_id, provider)
+    app.record_dispute_opened(order_id, now=LATER)
+    app.record_dispute_outcome(order_id, 60, now=LATER, paid_minor=6_000)
+    public = [
+        to_public(app.mapper.to_domain_event(notification))
+        for notification in app.recorder.select_notifications(start=1, limit=1_000)
+        if notification.originator_id == order_id
+    ]
+    assert [e.commission_minor for e in public if isinstance(e, OrderSettled)] == [6_000]

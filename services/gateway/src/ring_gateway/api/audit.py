@@ -1,9 +1,13 @@
-"""The audit trail: the full stored event history of any aggregate, for admins.
+"""The audit trail: the full stored event history of any aggregate, and cross-service trails.
 
 Every internal service answers ``GET /internal/audit/{id}`` from its own event store
 (:mod:`ring_runtime.audit`); aggregate ids are UUIDs, so at most one service knows an id. The
-gateway asks them all at once and relays the one that knows it. The gateway's own store (users,
+gateway asks them all at once and relays the one that knows it (``?version=`` / ``?as_of=``
+pass through; other query parameters are refused with 400). The gateway's own store (users,
 with password hashes and encrypted personal data) is deliberately not exposed here.
+
+``GET /v1/admin/audit/trails/{id}``: everything one business transaction caused, in every
+service (:func:`ring_runtime.audit.gather_trail`, which ``ring audit trail ID`` uses too).
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import asyncio
 from typing import Any
 from uuid import UUID
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from ring_gateway.api.support import ADMIN, Gateway, example, relay, require
 from ring_gateway.tokens import Principal
 from ring_gateway.upstream import UpstreamResponse, UpstreamUnavailable
+from ring_runtime.audit import gather_trail
 from ring_runtime.http import error_response
 
 _TRAIL = {
@@ -54,26 +59,24 @@ async def audit_trail(
     aggregate_id: FromPath[UUID],
     principal: NamedDependency[Principal],
     gw: NamedDependency[Gateway],
+    request: Request[Any, Any, Any],
 ) -> Response[Any]:
     """Full event history of any aggregate (task, order, voucher, account, dispute, …).
 
-    404 ``aggregate_not_found`` when every service answered and none knows it; 503
-    ``upstream_unavailable`` when none knows it but some service could not be asked.
+    ``?version=N`` or ``?as_of=ISO-8601`` (with a time zone) stop the history there and add the
+    aggregate's ``state_at`` that point. 404 ``aggregate_not_found`` when every service
+    answered and none knows it; 503 ``upstream_unavailable`` when none knows it but some
+    service could not be asked; 400 for unknown or malformed query parameters.
     """
     require(principal, ADMIN)
+    params = dict(request.query_params)
+    refusal = _refuse_unknown(params, {"version", "as_of"})
+    if refusal is not None:
+        return refusal
     names = sorted(gw.upstreams.base_urls)
-
-    async def ask(name: str) -> UpstreamResponse | None:
-        try:
-            return await gw.upstreams.call(
-                name, "GET", f"/internal/audit/{aggregate_id}", actor=principal.user_id
-            )
-        except UpstreamUnavailable:
-            return None
-
-    answers = await asyncio.gather(*(ask(name) for name in names))
+    answers = await _ask_all(gw, principal, f"/internal/audit/{aggregate_id}", params)
     for answer in answers:
-        if answer is not None and answer.status == 200:
+        if answer is not None and answer.status in (200, 400):
             return relay(answer)
     missing = [
         name
@@ -89,4 +92,91 @@ async def audit_trail(
         )
     return error_response(
         404, "aggregate_not_found", f"no service knows aggregate {aggregate_id}", None
+    )
+
+
+_TRANSACTION_TRAIL = {
+    "id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c",
+    "correlation_ids": ["b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b"],
+    "events": [
+        {
+            "service": "task",
+            "aggregate_id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c",
+            "name": "Task.PublishRequested",
+            "topic": "ring_task.domain:Task.PublishRequested",
+            "version": 2,
+            "timestamp": "2026-11-27T10:01:00Z",
+            "notification_id": 41,
+            "correlation_id": "b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+            "causation_id": "0c9e2b1d-4f5a-4e3d-8c2b-7c6b1a0f9e8d",
+            "state": {"at": "2026-11-27T10:01:00Z"},
+        },
+        {
+            "service": "ledger",
+            "aggregate_id": "3e2d1c0b-9a8f-4e7d-8c6b-5a4f3e2d1c0b",
+            "name": "Escrow.Funded",
+            "topic": "ring_ledger.domain.escrow:Escrow.Funded",
+            "version": 1,
+            "timestamp": "2026-11-27T10:01:00.2Z",
+            "notification_id": 977,
+            "correlation_id": "b1d0c9e2-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+            "causation_id": "task.events:41",
+            "state": {"task_id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c", "slots": 2},
+        },
+    ],
+}
+
+
+@get(
+    "/v1/admin/audit/trails/{trail_id:str}",
+    operation_id="GetTransactionTrail",
+    tags=["admin"],
+    responses=example(200, _TRANSACTION_TRAIL, "Every event of the transaction, oldest first"),
+)
+async def transaction_trail(
+    trail_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    gw: NamedDependency[Gateway],
+    request: Request[Any, Any, Any],
+) -> Response[Any]:
+    """Everything a task (or any aggregate, or one correlation id) caused in every service,
+    oldest first; 404 ``trail_not_found`` when no service recorded anything under it."""
+    require(principal, ADMIN)
+    refusal = _refuse_unknown(dict(request.query_params), set())
+    if refusal is not None:
+        return refusal
+
+    async def ask(path: str, params: dict[str, str]) -> list[Any]:
+        answers = await _ask_all(gw, principal, path, params)
+        return [a.json() for a in answers if a is not None and a.status == 200]
+
+    trail = await gather_trail(trail_id, ask)
+    if trail is None:
+        return error_response(404, "trail_not_found", f"nothing was recorded under {trail_id}")
+    return Response(trail, media_type="application/json")
+
+
+async def _ask_all(
+    gw: Gateway, principal: Principal, path: str, params: dict[str, str]
+) -> list[UpstreamResponse | None]:
+    async def ask(name: str) -> UpstreamResponse | None:
+        try:
+            return await gw.upstreams.call(
+                name, "GET", path, actor=principal.user_id, params=params
+            )
+        except UpstreamUnavailable:
+            return None
+
+    return list(await asyncio.gather(*(ask(name) for name in sorted(gw.upstreams.base_urls))))
+
+
+def _refuse_unknown(params: dict[str, str], allowed: set[str]) -> Response[Any] | None:
+    unknown = sorted(set(params) - allowed)
+    if not unknown:
+        return None
+    return error_response(
+        400,
+        "unknown_query_parameter",
+        f"unknown query parameter(s): {', '.join(unknown)}",
+        {"allowed": sorted(allowed)},
     )

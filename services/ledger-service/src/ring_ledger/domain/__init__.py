@@ -9,7 +9,7 @@ from ring_ledger.domain.accounts import (
     Purpose,
     SameAccountTransfer,
 )
-from ring_ledger.domain.audit import find_violations
+from ring_ledger.domain.audit import PlatformFlows, find_violations
 from ring_ledger.domain.deposit import (
     Deposit,
     DepositAlreadyDecided,
@@ -86,6 +86,7 @@ __all__ = [
     "OrderOutcome",
     "PendingResolved",
     "PendingTransferAlreadyResolved",
+    "PlatformFlows",
     "PostExceedsPending",
     "Posting",
     "Purpose",

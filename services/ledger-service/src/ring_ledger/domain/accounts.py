@@ -103,6 +103,22 @@ class Account(Aggregate):
         )
 
     @property
+    def purpose(self) -> Purpose:
+        """What the account is for.
+
+        Read through a property because snapshots are JSON: a ``StrEnum`` is stored as its plain
+        string and comes back as ``str``. An account restored from a snapshot then had
+        ``purpose == "fee_revenue"`` but not ``purpose is Purpose.FEE_REVENUE``, and the busiest
+        accounts (the platform's, the only ones with snapshots) dropped out of every total.
+        Typing the value on read holds for snapshots already stored, whatever their class.
+        """
+        return Purpose(self.__dict__["purpose"])
+
+    @purpose.setter
+    def purpose(self, value: str) -> None:
+        self.__dict__["purpose"] = Purpose(value)
+
+    @property
     def key(self) -> AccountKey:
         """The account's business identity."""
         return AccountKey(self.owner, self.purpose, self.currency)

@@ -29,7 +29,10 @@ def processors(tasks: Tasks) -> list[ExactlyOnceProcessor]:
 
     def executed(event: DisputeOutcomeExecuted, _: Envelope) -> None:
         tasks.record_dispute_outcome(
-            event.order_id, event.provider_share_percent, now=event.occurred_at
+            event.order_id,
+            event.provider_share_percent,
+            now=event.occurred_at,
+            paid_minor=event.provider_minor,
         )
 
     return [

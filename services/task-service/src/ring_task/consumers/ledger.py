@@ -41,7 +41,9 @@ def processor(tasks: Tasks) -> ExactlyOnceProcessor:
         )
 
     def commission_settled(event: CommissionSettled, envelope: Envelope) -> None:
-        tasks.record_settlement(event.order_id, now=envelope.occurred_at)
+        tasks.record_settlement(
+            event.order_id, now=envelope.occurred_at, paid_minor=event.commission_minor
+        )
 
     return ExactlyOnceProcessor(
         NAME,
