@@ -90,20 +90,27 @@ class HasStatus(Protocol):
         ...
 
 
-_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+class JsonAs(Generic[T_co]):
+    """Decodes an answer's JSON body as ``kind`` (a model, ``list[...]`` or ``Page[...]``)."""
 
+    def __init__(self, kind: type[T_co]) -> None:
+        self.kind = kind
+        self._decoder = msgspec.json.Decoder(kind)
 
-def json_as(kind: type[T]) -> Callable[[httpx.Response], T]:
-    """Decode the answer's JSON body as ``kind`` (one cached decoder per type)."""
-    decoder = _decoders.get(kind)
-    if decoder is None:
-        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
-
-    def decode(response: httpx.Response) -> T:
-        result: T = decoder.decode(response.content)
+    def __call__(self, response: httpx.Response) -> T_co:
+        result: T_co = self._decoder.decode(response.content)
         return result
 
-    return decode
+
+_decoders: dict[Any, JsonAs[Any]] = {}
+
+
+def json_as(kind: type[T]) -> JsonAs[T]:
+    """The (cached) decoder of answers of type ``kind``."""
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = JsonAs(kind)
+    return decoder
 
 
 def no_content(_: httpx.Response) -> None:
