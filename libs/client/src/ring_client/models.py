@@ -273,5 +273,6 @@ class Dispute(msgspec.Struct, frozen=True, kw_only=True):
     escalated_automatically: bool = False
     outcome: str | None = None
     provider_share_percent: int | None = None
+    resolved_by: UUID | None = None
     order_status: str | None = None
     order_history: list[OrderStep] = []
