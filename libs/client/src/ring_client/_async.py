@@ -21,11 +21,10 @@ from ring_client._core import (
     Refresh,
     Retries,
     Retry,
+    StatusWait,
     Tokens,
-    poll_delays,
 )
 from ring_client._openapi import Tokens as TokenPair
-from ring_client.errors import WaitTimeout
 from ring_client.models import Order, Task
 
 P = ParamSpec("P")
@@ -141,7 +140,8 @@ class AsyncRing:
         self.engine.credentials.clear()
 
     async def wait_for_task(self, task_id: _calls.Id, *statuses: str, within: float = 30.0) -> Task:
-        """The task once its status is one of ``statuses`` (bounded polling with backoff).
+        """The task once its status is one of ``statuses`` (a long poll where the gateway offers
+        one, else reads with backoff).
 
         Raises:
             WaitTimeout: not within ``within`` seconds.
@@ -151,7 +151,8 @@ class AsyncRing:
     async def wait_for_order(
         self, order_id: _calls.Id, *statuses: str, within: float = 30.0
     ) -> Order:
-        """The order once its status is one of ``statuses`` (bounded polling with backoff).
+        """The order once its status is one of ``statuses`` (a long poll where the gateway offers
+        one, else reads with backoff).
 
         Raises:
             WaitTimeout: not within ``within`` seconds.
@@ -159,15 +160,12 @@ class AsyncRing:
         return await self._wait(_calls.get_order(order_id), statuses, within)
 
     async def _wait(self, call: Call[S], statuses: tuple[str, ...], within: float) -> S:
+        waiting = StatusWait(call, statuses, within)
         current = await self.send(call)
-        for delay in poll_delays(within):
-            if current.status in statuses:
-                return current
-            await asyncio.sleep(delay)
-            current = await self.send(call)
-        if current.status in statuses:
-            return current
-        raise WaitTimeout(f"still {current.status!r} after {within}s, waited for {statuses}")
+        while (step := waiting.after(current)) is not None:
+            await asyncio.sleep(step.delay)
+            current = await self.send(step.call)
+        return current
 
     async def aclose(self) -> None:
         """Close the connection pool."""

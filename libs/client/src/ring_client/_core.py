@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from ring_client.errors import RingConnectionError, error_for, retry_after
+from ring_client.errors import RingConnectionError, WaitTimeout, error_for, retry_after
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -333,14 +333,59 @@ class Engine:
         return float(min(self.retries.backoff * 2**attempt, self.retries.max_delay))
 
 
-def poll_delays(timeout: float, first: float = 0.1, longest: float = 2.0) -> Iterator[float]:
-    """Pauses between reads while waiting up to ``timeout`` seconds for a status: doubling from
-    ``first`` to ``longest``, so a wait is quick when the change is and cheap when it is not."""
-    deadline = time.monotonic() + timeout
-    delay = first
-    while (left := deadline - time.monotonic()) > 0:
-        yield min(delay, left)
-        delay = min(delay * 2, longest)
+#: Longest long-poll the gateway holds (``?wait_for=...&timeout=`` on reads that offer it).
+LONG_POLL_SECONDS = 10.0
+S = TypeVar("S", bound=HasStatus)
+
+
+@dataclass(frozen=True)
+class Next(Generic[S]):
+    """Send ``call`` after ``delay`` seconds, then look again."""
+
+    call: Call[S]
+    delay: float
+
+
+class StatusWait(Generic[S]):
+    """Waiting, up to ``within`` seconds, until a resource read by ``call`` has one of
+    ``statuses``.
+
+    Where the read offers a long poll (its operation documents ``wait_for`` and ``timeout``) and
+    one status is awaited, the server holds each read until the status is reached (at most
+    :data:`LONG_POLL_SECONDS`); otherwise reads are spaced 0.1 s doubling to 2 s, so a wait is
+    quick when the change is and cheap when it is not.
+    """
+
+    def __init__(self, call: Call[S], statuses: tuple[str, ...], within: float) -> None:
+        self.call = call
+        self.statuses = statuses
+        self.within = within
+        self.deadline = time.monotonic() + within
+        self.delay = 0.1
+        self.long_poll = len(statuses) == 1 and {"wait_for", "timeout"} <= set(call.operation.query)
+
+    def after(self, current: S) -> Next[S] | None:
+        """What to do after reading ``current``: nothing more (``None``) or the next read.
+
+        Raises:
+            WaitTimeout: the deadline passed first.
+        """
+        if current.status in self.statuses:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise WaitTimeout(
+                f"still {current.status!r} after {self.within}s, waited for {self.statuses}"
+            )
+        if self.long_poll:
+            query = {
+                **self.call.query,
+                "wait_for": f"status:{self.statuses[0]}",
+                "timeout": round(min(left, LONG_POLL_SECONDS), 3),
+            }
+            return Next(dataclasses.replace(self.call, query=query), 0.0)
+        delay, self.delay = min(self.delay, left), min(self.delay * 2, 2.0)
+        return Next(self.call, delay)
 
 
 def _query_value(value: object) -> str:

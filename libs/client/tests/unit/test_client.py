@@ -4,6 +4,7 @@ idempotency keys, paging, token refresh — the blocking and the asyncio client 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import msgspec
 import pytest
 
 from ring_client import (
@@ -31,8 +33,11 @@ from ring_client import (
     Unprocessable,
     WaitTimeout,
     _async,
+    _calls,
     _sync,
 )
+from ring_client._core import Operation, StatusWait
+from ring_client.models import Task
 
 Handler = Callable[[httpx.Request], httpx.Response]
 TASK_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
@@ -487,8 +492,42 @@ def test_wait_for_task_gives_up_at_the_deadline() -> None:
 
 
 def test_a_query_parameter_the_operation_does_not_take_is_refused() -> None:
-    from ring_client import _calls
-
     call = _calls.get_task(TASK_ID)
     with pytest.raises(ValueError, match="takes no query parameter"):
         ring(Script()).send(call.following("c1"))
+
+
+def test_a_read_that_offers_a_long_poll_is_held_by_the_server_instead(
+    no_sleep: list[float],
+) -> None:
+    """Where the document gives a read ``wait_for`` and ``timeout`` (regenerated module), the
+    wait asks the server to hold the read rather than reading again and again."""
+    long_poll = Operation(
+        operation_id="GetTask",
+        method="GET",
+        path="/v1/tasks/{task_id}",
+        query=("wait_for", "timeout"),
+    )
+    call = dataclasses.replace(_calls.get_task(TASK_ID), operation=long_poll)
+    script = Script(httpx.Response(200, json=task("funding")), httpx.Response(200, json=task()))
+    assert ring(script)._wait(call, ("published",), 30.0).status == "published"
+    first, held = (dict(r.url.params) for r in script.requests)
+    assert first == {}
+    assert held["wait_for"] == "status:published"
+    assert 9 < float(held["timeout"]) <= 10
+    assert no_sleep == [0.0]
+
+
+def test_several_awaited_statuses_are_read_with_backoff_even_with_a_long_poll() -> None:
+    long_poll = Operation(
+        operation_id="GetTask",
+        method="GET",
+        path="/v1/tasks/{task_id}",
+        query=("wait_for", "timeout"),
+    )
+    call = dataclasses.replace(_calls.get_task(TASK_ID), operation=long_poll)
+    waiting = StatusWait(call, ("published", "funding_failed"), 30.0)
+    step = waiting.after(msgspec.convert(task("funding"), Task))
+    assert step is not None
+    assert (step.call, step.delay) == (call, 0.1)
+    assert waiting.after(msgspec.convert(task("funding_failed"), Task)) is None
