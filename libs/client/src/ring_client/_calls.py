@@ -9,12 +9,13 @@ generated ``_openapi`` module: a renamed or removed operation fails the type che
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from ring_client import _openapi as api
 from ring_client._core import Call, Upload, content, json_as, no_content
 from ring_client._openapi import (
+    AddEvidenceBody,
     DisputeRequest,
     LoginRequest,
     LogoutRequest,
@@ -417,3 +418,77 @@ def resolve_dispute(
         path_params={"dispute_id": dispute_id},
         json=body,
     )
+
+
+def add_evidence(
+    dispute_id: Id, statement: str, *, sha256: str | None = None, file: Upload | None = None
+) -> Call[Dispute]:
+    """A party adds a statement, naming a file already in the case by ``sha256`` or uploading
+    one ``file``."""
+    params = {"dispute_id": dispute_id}
+    if file is not None:
+        return Call(
+            api.ADD_EVIDENCE,
+            json_as(Dispute),
+            path_params=params,
+            files=[("file", file)],
+            form={"statement": statement},
+        )
+    body = AddEvidenceBody(statement=statement, sha256=sha256)
+    return Call(api.ADD_EVIDENCE, json_as(Dispute), path_params=params, json=body)
+
+
+def get_evidence_file(dispute_id: Id, sha256: str) -> Call[bytes]:
+    """Download one evidence file of the dispute."""
+    params = {"dispute_id": dispute_id, "sha256": sha256}
+    return Call(api.GET_EVIDENCE_FILE, content, path_params=params)
+
+
+def request_arbitration(dispute_id: Id) -> Call[Dispute]:
+    """A party asks the platform to decide."""
+    params = {"dispute_id": dispute_id}
+    return Call(api.REQUEST_ARBITRATION, json_as(Dispute), path_params=params)
+
+
+def withdraw_dispute(dispute_id: Id) -> Call[Dispute]:
+    """The party that opened the dispute withdraws it."""
+    params = {"dispute_id": dispute_id}
+    return Call(api.WITHDRAW_DISPUTE, json_as(Dispute), path_params=params)
+
+
+def list_disputes(
+    *,
+    status: str | None = None,
+    overdue: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Call[Page[Dispute]]:
+    """One page of the admins' arbitration queue, oldest first."""
+    query = {"status": status, "overdue": overdue, "cursor": cursor, "limit": limit}
+    return Call(api.LIST_DISPUTES, json_as(Page[Dispute]), query=query)
+
+
+def get_dispute_as_admin(dispute_id: Id) -> Call[Dispute]:
+    """Any dispute, for an admin."""
+    params = {"dispute_id": dispute_id}
+    return Call(api.GET_DISPUTE_AS_ADMIN, json_as(Dispute), path_params=params)
+
+
+# -- analytics and audit -------------------------------------------------------------------
+
+
+def my_analytics(*, currency: str = "CNY") -> Call[dict[str, Any]]:
+    """The caller's figures: wallet, tasks and orders by status, commission (Party A) or
+    performance record (Party B)."""
+    return Call(api.GET_MY_ANALYTICS, json_as(dict[str, Any]), query={"currency": currency})
+
+
+def analytics() -> Call[dict[str, Any]]:
+    """The platform's figures, for an admin: tasks and orders by status, money per currency."""
+    return Call(api.GET_ANALYTICS, json_as(dict[str, Any]))
+
+
+def audit_trail(aggregate_id: Id) -> Call[dict[str, Any]]:
+    """The full event history of any aggregate, for an admin."""
+    params = {"aggregate_id": aggregate_id}
+    return Call(api.GET_AUDIT_TRAIL, json_as(dict[str, Any]), path_params=params)

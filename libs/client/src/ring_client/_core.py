@@ -141,8 +141,9 @@ class Retries:
 NO_RETRIES = Retries(attempts=0)
 
 
-class Tokens(Protocol):
-    """What a login or refresh answers (``ring_client.Tokens``)."""
+class IssuedTokens(Protocol):
+    """What a login or refresh answers (``ring_client.Tokens``; a protocol here because the
+    generated module imports this one)."""
 
     @property
     def access_token(self) -> str: ...
@@ -165,7 +166,7 @@ class Credentials:
         access_token: str | None = None,
         refresh_token: str | None = None,
         expires_in: float | None = None,
-        on_tokens: Callable[[Tokens], None] | None = None,
+        on_tokens: Callable[[IssuedTokens], None] | None = None,
         skew: float = 30.0,
     ) -> None:
         self.access_token = access_token
@@ -179,7 +180,7 @@ class Credentials:
             return None
         return time.monotonic() + expires_in - min(self.skew, expires_in / 2)
 
-    def update(self, tokens: Tokens) -> None:
+    def update(self, tokens: IssuedTokens) -> None:
         """Use ``tokens`` from now on."""
         self.access_token = tokens.access_token
         self.refresh_token = tokens.refresh_token

@@ -84,6 +84,8 @@ def generate(document: Mapping[str, Any]) -> str:
     parts = [_HEADER]
     for name in names:
         parts.append(_struct(name, schemas[name]))
+    for name, schema in sorted(_inline_bodies(document).items()):
+        parts.append(_struct(name, schema))
     operations = sorted(_operations(document), key=lambda op: op[0])
     parts.append("\n# -- operations " + "-" * 78 + "\n")
     for operation_id, line in operations:
@@ -191,6 +193,20 @@ def _literal(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return repr(int(value))
     return repr(value)
+
+
+def _inline_bodies(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """``<OperationId>Body`` → the JSON object body an operation declares inline (not as a
+    component), such as the evidence statement of ``AddEvidence``."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for item in document.get("paths", {}).values():
+        for method in _METHODS:
+            operation = item.get(method) or {}
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            schema = (body or {}).get("schema", {})
+            if schema.get("type") == "object" and "properties" in schema:
+                found[f"{operation['operationId']}Body"] = schema
+    return found
 
 
 def _operations(document: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -147,6 +147,13 @@ class Tokens(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     refresh_expires_in: int
 
 
+class AddEvidenceBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``AddEvidenceBody`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    statement: Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")] | None = None
+
+
 # -- operations ------------------------------------------------------------------------------
 
 ADD_EVIDENCE = Operation(

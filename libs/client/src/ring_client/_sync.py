@@ -18,14 +18,14 @@ from ring_client._core import (
     Credentials,
     Engine,
     HasStatus,
+    IssuedTokens,
     Paged,
     Refresh,
     Retries,
     Retry,
     StatusWait,
-    Tokens,
 )
-from ring_client._openapi import Tokens as TokenPair
+from ring_client._openapi import Tokens
 from ring_client.models import Order, Task
 
 P = ParamSpec("P")
@@ -75,7 +75,7 @@ class Ring:
         access_token: str | None = None,
         refresh_token: str | None = None,
         expires_in: float | None = None,
-        on_tokens: Callable[[Tokens], None] | None = None,
+        on_tokens: Callable[[IssuedTokens], None] | None = None,
         retries: Retries | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
@@ -118,7 +118,7 @@ class Ring:
             if credentials.needs_refresh(rejected) and credentials.refresh_token is not None:
                 credentials.update(self.send(_calls.refresh_tokens(credentials.refresh_token)))
 
-    def login(self, email: str, password: str) -> TokenPair:
+    def login(self, email: str, password: str) -> Tokens:
         """Sign in; later calls act as this user."""
         tokens = self.send(_calls.login(email, password))
         self.engine.credentials.update(tokens)
@@ -216,3 +216,13 @@ class Ring:
     iter_my_disputes = _walk(_calls.list_my_disputes)
     respond_to_dispute = _send(_calls.respond_to_dispute)
     resolve_dispute = _send(_calls.resolve_dispute)
+    add_evidence = _send(_calls.add_evidence)
+    get_evidence_file = _send(_calls.get_evidence_file)
+    request_arbitration = _send(_calls.request_arbitration)
+    withdraw_dispute = _send(_calls.withdraw_dispute)
+    list_disputes = _send(_calls.list_disputes)
+    iter_disputes = _walk(_calls.list_disputes)
+    get_dispute_as_admin = _send(_calls.get_dispute_as_admin)
+    my_analytics = _send(_calls.my_analytics)
+    analytics = _send(_calls.analytics)
+    audit_trail = _send(_calls.audit_trail)
