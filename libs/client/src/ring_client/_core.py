@@ -128,17 +128,15 @@ class Retries:
 
     A 503 or 429 whose answer names a ``Retry-After`` is retried after that many seconds (the
     server said the request was not carried out), as long as it is at most ``max_delay``. A 503
-    without one, and a broken connection, are retried with exponential backoff from ``backoff``
-    seconds only when repeating the request is safe: a ``GET``, or a request carrying an
-    ``Idempotency-Key``. At most ``attempts`` retries per call.
+    without one, and a connection broken mid-request, are retried with exponential backoff from
+    ``backoff`` seconds only when repeating the request is safe: a ``GET``, or a request carrying
+    an ``Idempotency-Key``. A connection that could not be opened is always retried (nothing was
+    sent). At most ``attempts`` retries per call.
     """
 
     attempts: int = 3
     max_delay: float = 30.0
     backoff: float = 0.5
-
-
-NO_RETRIES = Retries(attempts=0)
 
 
 class IssuedTokens(Protocol):
@@ -197,6 +195,8 @@ class Credentials:
         ``rejected`` one an answer refused (and nobody has replaced it meanwhile)."""
         if self.refresh_token is None:
             return False
+        if self.access_token is None:  # resumed from a refresh token alone
+            return True
         if rejected is not None:
             return rejected == self.access_token
         return self._refresh_at is not None and time.monotonic() >= self._refresh_at
@@ -245,6 +245,9 @@ class Engine:
         unknown = set(call.query) - set(operation.query)
         if unknown:
             raise ValueError(f"{operation.operation_id} takes no query parameter {unknown}")
+        kind = "multipart/form-data" if call.files else "application/json"
+        if (call.files or call.json is not None) and kind not in operation.body:
+            raise ValueError(f"{operation.operation_id} takes no {kind} body")
         path = operation.path.format_map(
             {name: quote(str(value), safe="") for name, value in call.path_params.items()}
         )

@@ -531,3 +531,17 @@ def test_several_awaited_statuses_are_read_with_backoff_even_with_a_long_poll() 
     assert step is not None
     assert (step.call, step.delay) == (call, 0.1)
     assert waiting.after(msgspec.convert(task("funding_failed"), Task)) is None
+
+
+def test_a_body_the_operation_does_not_take_is_refused() -> None:
+    call = dataclasses.replace(_calls.get_task(TASK_ID), json={"title": "x"})
+    with pytest.raises(ValueError, match="takes no application/json body"):
+        ring(Script()).send(call)
+
+
+def test_a_client_resumed_from_a_refresh_token_alone_refreshes_first() -> None:
+    script = Script(refreshed(2), httpx.Response(200, json=task()))
+    Ring(
+        "http://gw.test", transport=httpx.MockTransport(script), refresh_token="refresh-1"
+    ).get_task(TASK_ID)
+    assert script.requests[1].headers["authorization"] == "Bearer access-2"
