@@ -32,9 +32,7 @@ from ring_client import (
     Unauthorized,
     Unprocessable,
     WaitTimeout,
-    _async,
     _calls,
-    _sync,
 )
 from ring_client._core import Operation, StatusWait
 from ring_client.models import Task
@@ -91,8 +89,8 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def asleep(delay: float) -> None:
         slept.append(delay)
 
-    monkeypatch.setattr(_sync.time, "sleep", slept.append)
-    monkeypatch.setattr(_async.asyncio, "sleep", asleep)
+    monkeypatch.setattr("time.sleep", slept.append)
+    monkeypatch.setattr("asyncio.sleep", asleep)
     return slept
 
 
@@ -124,7 +122,9 @@ def aring(script: Script, **options: Any) -> AsyncRing:
         (418, ApiError),
     ],
 )
-def test_error_answers_raise_their_class_with_the_api_code(status: int, cls: type) -> None:
+def test_error_answers_raise_their_class_with_the_api_code(
+    status: int, cls: type[ApiError]
+) -> None:
     client = ring(Script(error(status, "some_code")), retries=Retries(attempts=0))
     with pytest.raises(cls) as raised:
         client.get_task(TASK_ID)
