@@ -124,7 +124,10 @@ def _struct(name: str, schema: Mapping[str, Any]) -> str:
         if not prop.isidentifier() or keyword.iskeyword(prop):
             raise ValueError(f"{name}.{prop} is not a Python identifier: add a rename here")
         annotation = _annotation(spec)
-        if prop in required:
+        if prop in required and "None" in annotation.split(" | "):
+            # A null may be left out (the document's own examples drop nulls): same meaning.
+            default = " = None"
+        elif prop in required:
             default = ""
         elif "default" in spec:
             default = f" = {_literal(spec['default'])}"
