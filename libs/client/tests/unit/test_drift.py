@@ -194,3 +194,53 @@ def test_the_example_check_catches_an_unknown_field() -> None:
     answer = {"currency": "CNY", "available_minor": 1, "reserved_minor": 0, "frozen_minor": 3}
     assert fits(answer, wallet) == ["$.frozen_minor is not in Wallet"]
     assert fits({"currency": "CNY"}, wallet) != []
+
+
+def test_the_generator_writes_constraints_defaults_and_operations() -> None:
+    document = {
+        "paths": {
+            "/v1/things/{thing_id}": {
+                "post": {
+                    "operationId": "MakeThing",
+                    "parameters": [
+                        {"name": "thing_id", "in": "path"},
+                        {"name": "dry_run", "in": "query"},
+                        {"name": "Idempotency-Key", "in": "header"},
+                    ],
+                    "requestBody": {"content": {"application/json": {}}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Thing": {
+                    "type": "object",
+                    "required": ["name", "note", "size"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 9},
+                        "note": {"oneOf": [{"type": "string"}, {"type": "null"}]},
+                        "size": {"type": "integer", "exclusiveMinimum": 0.0},
+                        "kind": {"type": "string", "enum": ["a", "b"], "default": "a"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            }
+        },
+    }
+    source = _generate.generate(document)
+    assert "    name: Annotated[str, msgspec.Meta(min_length=1, max_length=9)]\n" in source
+    assert "    note: str | None = None\n" in source  # nullable: may be left out
+    assert "    size: Annotated[int, msgspec.Meta(gt=0)]\n" in source
+    assert '    kind: Literal["a", "b"] = "a"\n' in source
+    assert "    tags: list[str] | None = None\n" in source
+    assert "MAKE_THING = Operation(" in source
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "generated", "exec"), namespace)
+    operation = namespace["MAKE_THING"]
+    assert (operation.method, operation.path, operation.query) == (
+        "POST",
+        "/v1/things/{thing_id}",
+        ("dry_run",),
+    )
+    assert operation.idempotency_key
+    assert operation.body == ("application/json",)
