@@ -57,6 +57,22 @@ _TASK = {
     "slots_left": 2,
     "reserved_minor": 21000,
 }
+#: A task as the board lists it (no escrow figures: ``GET /v1/tasks/{id}`` has those).
+_BOARD_ROW = {
+    "id": _ID,
+    "owner_id": "0b7c8f1e-5a51-4c3e-8f0e-3d1f0b8f7a10",
+    "title": "Label 500 images",
+    "description": "Boxes around every car",
+    "status": "published",
+    "commission_minor": 10000,
+    "fee_minor": 500,
+    "currency": "CNY",
+    "slots": 2,
+    "slots_left": 2,
+    "required_skills": ["labeling"],
+    "deadline": "2026-12-24T00:00:00Z",
+    "created_at": "2026-11-27T09:00:00Z",
+}
 _ORDER = {
     "id": _ID,
     "task_id": _ID,
@@ -165,7 +181,9 @@ class TaskController(Controller):
     @get(
         "/",
         operation_id="ListTasks",
-        responses=example(200, {"items": [_TASK], "next_cursor": None}, "One page of the board"),
+        responses=example(
+            200, {"items": [_BOARD_ROW], "next_cursor": None}, "One page of the board"
+        ),
     )
     async def list_tasks(
         self,

@@ -1,0 +1,110 @@
+"""Typed Python client of the Ring public API.
+
+``Ring`` (blocking) and ``AsyncRing`` (asyncio) share one implementation of requests, answers,
+retries and token refresh; request bodies and operations are generated from the gateway's
+OpenAPI document (``_openapi``), answers are msgspec Structs (``models``), errors are
+``ApiError`` subclasses carrying the API's code, and ``verify_signature`` checks webhook
+deliveries.
+"""
+
+from ring_client._async import AsyncRing
+from ring_client._core import DEFAULT_BASE_URL, IDEMPOTENCY_HEADER, Call, Retries, Upload
+from ring_client._openapi import (
+    DisputeRequest,
+    Me,
+    QualificationRequest,
+    Registered,
+    ResolutionRequest,
+    TaskCreateRequest,
+    Tokens,
+)
+from ring_client._sync import Ring
+from ring_client.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidSignature,
+    NotFound,
+    RateLimited,
+    RingConnectionError,
+    RingError,
+    ServerError,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+    WaitTimeout,
+)
+from ring_client.models import (
+    Candidate,
+    Created,
+    Deposit,
+    Dispute,
+    Message,
+    Order,
+    OrderSummary,
+    Page,
+    Posting,
+    Provider,
+    Recommendation,
+    Statement,
+    SubmittedVoucher,
+    Task,
+    TaskSummary,
+    Voucher,
+    Wallet,
+    Withdrawal,
+)
+from ring_client.webhooks import SIGNATURE_HEADER, sign, verify_signature
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "IDEMPOTENCY_HEADER",
+    "SIGNATURE_HEADER",
+    "ApiError",
+    "AsyncRing",
+    "BadRequest",
+    "Call",
+    "Candidate",
+    "Conflict",
+    "Created",
+    "Deposit",
+    "Dispute",
+    "DisputeRequest",
+    "Forbidden",
+    "InvalidSignature",
+    "Me",
+    "Message",
+    "NotFound",
+    "Order",
+    "OrderSummary",
+    "Page",
+    "Posting",
+    "Provider",
+    "QualificationRequest",
+    "RateLimited",
+    "Recommendation",
+    "Registered",
+    "ResolutionRequest",
+    "Retries",
+    "Ring",
+    "RingConnectionError",
+    "RingError",
+    "ServerError",
+    "ServiceUnavailable",
+    "Statement",
+    "SubmittedVoucher",
+    "Task",
+    "TaskCreateRequest",
+    "TaskSummary",
+    "Tokens",
+    "Unauthorized",
+    "Unprocessable",
+    "Upload",
+    "Voucher",
+    "WaitTimeout",
+    "Wallet",
+    "Withdrawal",
+    "sign",
+    "verify_signature",
+]
