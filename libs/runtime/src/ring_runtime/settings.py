@@ -22,6 +22,7 @@ BASE_SERVICE_PORTS: dict[str, int] = {
     "voucher": 8103,
     "ledger": 8104,
     "dispute": 8105,
+    "web": 8080,
 }
 
 #: Default HTTP port of each process: the base port plus ``RING_PORT_OFFSET``, so that two
@@ -76,7 +77,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_HTTP_PORT",
         "",
         "Port of the process's HTTP API; empty means the service default "
-        "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105).",
+        "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105, "
+        "web 8080).",
     ),
     Variable(
         "RING_PORT_OFFSET",
@@ -220,6 +222,23 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable(
         "RING_DISPUTE_URL", "http://127.0.0.1:8105", "Gateway: base URL of the dispute-service."
+    ),
+    Variable(
+        "RING_GATEWAY_URL",
+        "http://127.0.0.1:8000",
+        "Web app: base URL of the public gateway API (`ring run` points it at its gateway).",
+    ),
+    Variable(
+        "RING_WEB_SESSION_KEY",
+        "",
+        "Web app: base64 key (32 bytes) encrypting the session cookie that holds the gateway "
+        "tokens; production must set it, empty means a development key under RING_DATA_DIR.",
+    ),
+    Variable(
+        "RING_WEB_SECURE_COOKIES",
+        "true",
+        "Web app: mark session and CSRF cookies Secure (HTTPS only; browsers still send them to "
+        "http://127.0.0.1 and localhost).",
     ),
 )
 
