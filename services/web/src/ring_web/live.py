@@ -67,7 +67,11 @@ def reads_of(topic: str) -> list[tuple[str, dict[str, str]]]:
 
 
 class PollingChangeFeed:
-    """Polls the gateway reads of each topic; yields a topic when their answers change."""
+    """Polls the gateway reads of each topic; yields a topic when their answers change.
+
+    The first reading of each topic is reported too: the page was rendered a moment before
+    its stream connected, and whatever changed in between must not be missed.
+    """
 
     def __init__(self, interval: float = 2.0, lifetime: float = 300.0) -> None:
         self.interval = interval
@@ -82,7 +86,7 @@ class PollingChangeFeed:
                 current = await _fingerprint(gateway, topic)
                 if current is None:
                     continue
-                if topic in seen and seen[topic] != current:
+                if seen.get(topic) != current:
                     yield topic
                 seen[topic] = current
             await asyncio.sleep(self.interval)

@@ -37,7 +37,7 @@ from ring_web.pages.admin import ADMIN_HANDLERS
 from ring_web.pages.auth import AUTH_HANDLERS
 from ring_web.pages.disputes import DISPUTE_HANDLERS
 from ring_web.pages.orders import ORDER_HANDLERS
-from ring_web.pages.support import AnyRequest, flash, render, translator
+from ring_web.pages.support import AnyRequest, flash, render, translator, user
 from ring_web.pages.tasks import TASK_HANDLERS
 
 PACKAGE = Path(__file__).parent
@@ -61,7 +61,7 @@ def _signed_out(request: AnyRequest, _: Exception) -> Response[Any]:
 
 
 def _not_allowed(request: AnyRequest, _: Exception) -> Response[Any]:
-    if request.session and request.session.get("user"):
+    if user(request):
         return render(request, "error.html", 403, message=translator(request)("error_wrong_role"))
     return Redirect("/login", status_code=303)
 

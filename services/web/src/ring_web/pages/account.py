@@ -29,6 +29,8 @@ from ring_web.pages.tasks import skills_of
 CURRENCY = "CNY"
 #: Payouts remembered in the session so their status can be shown (newest last).
 PAYOUTS_KEPT = 5
+#: Pages of 100 postings read for the statement and its balance chart.
+STATEMENT_PAGES = 5
 
 
 @get("/wallet")
@@ -40,11 +42,9 @@ async def wallet_page(request: AnyRequest) -> Template:
 async def _wallet_page(request: AnyRequest, errors: dict[str, str], status: int = 200) -> Template:
     me = require(request, PARTY_A, PARTY_B)
     api = gateway(request)
-    wallet, statement = await asyncio.gather(
-        api.call("GET", "/v1/wallet", params={"currency": CURRENCY}),
-        api.call("GET", "/v1/wallet/statement", params={"currency": CURRENCY, "limit": 200}),
+    wallet, postings = await asyncio.gather(
+        api.call("GET", "/v1/wallet", params={"currency": CURRENCY}), _statement(request)
     )
-    postings = statement["postings"]
     balance, points = 0, []
     for posting in postings:
         balance += posting["credit_minor"] - posting["debit_minor"]
@@ -68,6 +68,23 @@ async def _wallet_page(request: AnyRequest, errors: dict[str, str], status: int 
         errors=errors,
         live_topics=["wallet"],
     )
+
+
+async def _statement(request: AnyRequest) -> list[dict[str, Any]]:
+    """The postings on the wallet, oldest first (the first :data:`STATEMENT_PAGES` pages)."""
+    postings: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(STATEMENT_PAGES):
+        page = await gateway(request).call(
+            "GET",
+            "/v1/wallet/statement",
+            params={"currency": CURRENCY, "limit": 100, "cursor": cursor},
+        )
+        postings.extend(page["postings"])
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+    return postings
 
 
 async def _amount(request: AnyRequest) -> int | None:

@@ -54,7 +54,7 @@ async def _order_page(
     api = gateway(request)
     order, vouchers, messages = await asyncio.gather(
         api.call("GET", f"/v1/orders/{order_id}"),
-        api.call("GET", f"/v1/orders/{order_id}/vouchers", params={"limit": 50}),
+        _vouchers(request, order_id),
         api.call("GET", f"/v1/orders/{order_id}/messages", params={"limit": 100}),
     )
     task = await api.call("GET", f"/v1/tasks/{order['task_id']}")
@@ -66,7 +66,7 @@ async def _order_page(
         status_code=status,
         order=order,
         task=task,
-        vouchers=vouchers["items"],
+        vouchers=vouchers,
         messages=messages["items"],
         is_owner=me["role"] == PARTY_A,
         progress=progress[-1] if progress else None,
@@ -77,6 +77,21 @@ async def _order_page(
         errors=errors,
         live_topics=[f"order:{order_id}"],
     )
+
+
+async def _vouchers(request: AnyRequest, order_id: UUID) -> list[dict[str, Any]]:
+    """The order's vouchers; none while the voucher service has not heard of the new order yet
+    (it learns about orders from the task service's events, a moment later)."""
+    try:
+        page = await gateway(request).call(
+            "GET", f"/v1/orders/{order_id}/vouchers", params={"limit": 50}
+        )
+    except ApiError as error:
+        if error.status == 404:
+            return []
+        raise
+    items: list[dict[str, Any]] = page["items"]
+    return items
 
 
 async def _act(
@@ -170,7 +185,9 @@ async def submit_voucher(request: AnyRequest, order_id: UUID) -> Template | Redi
 
 
 @post("/orders/{order_id:uuid}/vouchers/{voucher_id:uuid}/approve")
-async def approve_voucher(request: AnyRequest, order_id: UUID, voucher_id: UUID) -> Any:
+async def approve_voucher(
+    request: AnyRequest, order_id: UUID, voucher_id: UUID
+) -> Template | Redirect:
     """One click: the work is accepted and the commission is paid."""
     require(request, PARTY_A)
     return await _act(
@@ -183,7 +200,9 @@ async def approve_voucher(request: AnyRequest, order_id: UUID, voucher_id: UUID)
 
 
 @post("/orders/{order_id:uuid}/vouchers/{voucher_id:uuid}/reject")
-async def reject_voucher(request: AnyRequest, order_id: UUID, voucher_id: UUID) -> Any:
+async def reject_voucher(
+    request: AnyRequest, order_id: UUID, voucher_id: UUID
+) -> Template | Redirect:
     """Send the work back with a reason; the provider may resubmit."""
     require(request, PARTY_A)
     reason = await _field(request, "reason")

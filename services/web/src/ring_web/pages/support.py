@@ -39,9 +39,15 @@ def translator(request: AnyRequest) -> Translator:
     return Translator(language(request))
 
 
+def session(request: AnyRequest) -> dict[str, Any]:
+    """The browser's session; empty where the session middleware did not run (unknown path)."""
+    found = request.scope.get("session")
+    return found if isinstance(found, dict) else {}
+
+
 def user(request: AnyRequest) -> dict[str, Any] | None:
     """The signed-in user (id, role, name, email), or ``None``."""
-    found = request.session.get("user") if request.session else None
+    found = session(request).get("user")
     return found if isinstance(found, dict) else None
 
 
@@ -79,7 +85,7 @@ def flash(request: AnyRequest, key: str, level: str = "ok") -> None:
 def render(request: AnyRequest, template: str, status_code: int = 200, **context: Any) -> Template:
     """``template`` in the user's language with the layout's context."""
     t = translator(request)
-    messages = request.session.pop("flash", []) if request.session else []
+    messages = session(request).pop("flash", [])
     return Template(
         template_name=template,
         status_code=status_code,

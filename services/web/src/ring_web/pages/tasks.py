@@ -27,6 +27,8 @@ from ring_web.pages.support import (
     translator,
 )
 
+#: Reads (0.25 s apart) waiting for a new order to be readable before showing it.
+READ_YOUR_WRITES_TRIES = 40
 #: API field → form field of the task form.
 TASK_FIELDS = {
     "title": "title",
@@ -177,21 +179,15 @@ async def _task_page(
 
 
 async def _candidates(request: AnyRequest, task_id: UUID) -> list[dict[str, Any]]:
-    """The best-ranked providers with their public record (best effort: the ranking is an aid)."""
-    api = gateway(request)
+    """The best-ranked providers with their fit and public record (best effort: the ranking is
+    an aid, the page works without it)."""
     try:
-        ranked = await api.call("GET", f"/v1/tasks/{task_id}/candidates", params={"limit": 5})
+        ranked: list[dict[str, Any]] = await gateway(request).call(
+            "GET", f"/v1/tasks/{task_id}/candidates", params={"limit": 5}
+        )
     except ApiError:
         return []
-
-    async def profile(entry: dict[str, Any]) -> dict[str, Any]:
-        try:
-            found = await api.call("GET", f"/v1/providers/{entry['provider_id']}")
-        except ApiError:
-            found = {}
-        return {**entry, "record": found.get("record") or {}}
-
-    return list(await asyncio.gather(*(profile(entry) for entry in ranked)))
+    return ranked
 
 
 async def _act(
@@ -226,7 +222,23 @@ async def take_task(request: AnyRequest, task_id: UUID) -> Template | Redirect:
         order = await gateway(request).call("POST", f"/v1/tasks/{task_id}/orders", idempotent=True)
     except ApiError as error:
         return await _task_page(request, task_id, {"_action": problem(request, error)}, 400)
+    await _until_readable(request, f"/v1/orders/{order['id']}")
     return back(f"/orders/{order['id']}", request, "flash_order_taken")
+
+
+async def _until_readable(request: AnyRequest, path: str) -> None:
+    """Wait (a few seconds at most) until the API serves what was just created: the order's
+    read side catches up asynchronously, and the next page reads it (read your writes)."""
+    api = gateway(request)
+    for _ in range(READ_YOUR_WRITES_TRIES):
+        try:
+            await api.call("GET", path)
+        except ApiError as error:
+            if error.status != 404:
+                return
+            await asyncio.sleep(0.25)
+        else:
+            return
 
 
 @post("/tasks/{task_id:uuid}/applications/{order_id:uuid}/{decision:str}")
@@ -281,21 +293,14 @@ async def board(
 
 
 async def _recommendations(request: AnyRequest) -> list[dict[str, Any]]:
-    """Open tasks ranked for this provider, with their titles (empty until qualified)."""
-    api = gateway(request)
+    """Open tasks ranked for this provider (empty until qualified)."""
     try:
-        ranked = await api.call("GET", "/v1/providers/me/recommendations", params={"limit": 5})
+        ranked: list[dict[str, Any]] = await gateway(request).call(
+            "GET", "/v1/providers/me/recommendations", params={"limit": 5}
+        )
     except ApiError:
         return []
-
-    async def with_task(entry: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            return {**entry, "task": await api.call("GET", f"/v1/tasks/{entry['task_id']}")}
-        except ApiError:
-            return None
-
-    found = await asyncio.gather(*(with_task(entry) for entry in ranked))
-    return [entry for entry in found if entry is not None]
+    return ranked
 
 
 TASK_HANDLERS = [
