@@ -93,9 +93,7 @@ class Person:
 
     def register(self, role: str, display_name: str) -> None:
         page = self.go("/register")
-        page.get_by_label(
-            "publish tasks" if role == "party_a" else "do tasks", exact=False
-        ).check()
+        page.get_by_label("publish tasks" if role == "party_a" else "do tasks", exact=False).check()
         page.get_by_label("Your name").fill(display_name)
         page.get_by_label("Email").fill(self.email)
         page.get_by_label("Password").fill(PASSWORD)
@@ -328,7 +326,9 @@ def test_core_loop_deposit_payout_and_live_updates(
     dispute_by_split(a, admin, browser, shots, task_url)
 
 
-def dispute_by_split(a: Person, admin: Person, browser: Browser, shots: Path, task_url: str) -> None:
+def dispute_by_split(
+    a: Person, admin: Person, browser: Browser, shots: Path, task_url: str
+) -> None:
     """A second provider's work is rejected; they dispute it; the admin splits 60/40."""
     b2 = Person(browser, shots, "party-b2")
     b2.register("party_b", "Wang Fang")
