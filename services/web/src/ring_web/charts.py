@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -55,3 +55,15 @@ def line_chart(title: str, points: Sequence[tuple[str, int]]) -> Markup:
         f'<line x1="{pad}" y1="{y(0):.1f}" x2="{width - pad}" y2="{y(0):.1f}" class="chart-axis"/>'
         f'<polyline points="{coords}" class="chart-line" fill="none"/></svg>'
     )
+
+
+def titled_bars(
+    t: Callable[[str], str], title: str, bars: Sequence[tuple[str, int]]
+) -> tuple[str, Markup]:
+    """A bar chart with its title (shown as the heading above it), in the user's language."""
+    return t(title), bar_chart(t(title), bars)
+
+
+def by_status(t: Callable[[str], str], counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Bars of counts per status, labelled in the user's language."""
+    return [(t(f"status_{name}"), count) for name, count in sorted(counts.items())]

@@ -25,12 +25,11 @@ def parse_amount(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise InvalidAmount(text) from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+    if not value.is_finite() or value <= 0 or value * 100 > MAX_MINOR:
         raise InvalidAmount(text)
-    minor = int(value * 100)
-    if minor > MAX_MINOR:
+    if value != value.quantize(Decimal("0.01")):
         raise InvalidAmount(text)
-    return minor
+    return int(value * 100)
 
 
 def format_money(minor: int | None, currency: str = "CNY") -> str:

@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import get, post
 from litestar.response import Redirect, Template
 
-from ring_web.charts import bar_chart, line_chart
+from ring_web.charts import by_status, line_chart, titled_bars
 from ring_web.gateway import ApiError
 from ring_web.money import InvalidAmount, format_money, parse_amount
 from ring_web.pages.support import (
@@ -202,12 +202,10 @@ async def analytics(request: AnyRequest) -> Template:
     me = require(request, PARTY_A, PARTY_B)
     t = translator(request)
     figures = await gateway(request).call("GET", "/v1/analytics/me", params={"currency": CURRENCY})
-    charts = [
-        bar_chart(t("chart_orders_by_status"), _by_status(t, figures["orders_by_status"])),
-    ]
+    charts = [titled_bars(t, "chart_orders_by_status", by_status(t, figures["orders_by_status"]))]
     if me["role"] == PARTY_A:
         charts.insert(
-            0, bar_chart(t("chart_tasks_by_status"), _by_status(t, figures["tasks_by_status"]))
+            0, titled_bars(t, "chart_tasks_by_status", by_status(t, figures["tasks_by_status"]))
         )
         money = [
             (t(label), row[key] // 100)
@@ -215,25 +213,21 @@ async def analytics(request: AnyRequest) -> Template:
             if row["currency"] == CURRENCY
             for label, key in (("committed", "committed_minor"), ("settled", "settled_minor"))
         ]
-        charts.append(bar_chart(t("chart_spend"), money, " ¥"))
+        charts.append(titled_bars(t, "chart_spend", money))
     record = figures.get("record") or {}
     if record:
         earned = [
             (row["currency"], row["amount_minor"] // 100) for row in record.get("earnings", [])
         ]
-        charts.append(bar_chart(t("chart_earnings"), earned))
+        charts.append(titled_bars(t, "chart_earnings", earned))
     return render(
         request,
         "analytics.html",
         figures=figures,
         record=record,
-        charts=[chart for chart in charts if chart],
+        charts=[chart for chart in charts if chart[1]],
         money=format_money,
     )
-
-
-def _by_status(t: Any, counts: dict[str, int]) -> list[tuple[str, int]]:
-    return [(t(f"status_{name}"), count) for name, count in sorted(counts.items())]
 
 
 ACCOUNT_HANDLERS = [

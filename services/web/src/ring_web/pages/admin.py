@@ -4,14 +4,13 @@ and the live-update stream every signed-in page listens to."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from uuid import UUID
 
 from litestar import get, post
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from ring_web.charts import bar_chart
+from ring_web.charts import by_status, titled_bars
 from ring_web.gateway import ApiError, SignedOut
 from ring_web.live import ChangeFeed, valid_topics
 from ring_web.money import format_money
@@ -119,20 +118,16 @@ async def platform_analytics(request: AnyRequest) -> Template:
     t = translator(request)
     figures = await gateway(request).call("GET", "/v1/admin/analytics")
     charts = [
-        bar_chart(t("chart_tasks_by_status"), _by_status(t, figures["tasks_by_status"])),
-        bar_chart(t("chart_orders_by_status"), _by_status(t, figures["orders_by_status"])),
+        titled_bars(t, "chart_tasks_by_status", by_status(t, figures["tasks_by_status"])),
+        titled_bars(t, "chart_orders_by_status", by_status(t, figures["orders_by_status"])),
     ]
     return render(
         request,
         "admin_analytics.html",
         figures=figures,
-        charts=[chart for chart in charts if chart],
+        charts=[chart for chart in charts if chart[1]],
         money=format_money,
     )
-
-
-def _by_status(t: Any, counts: dict[str, int]) -> list[tuple[str, int]]:
-    return [(t(f"status_{name}"), count) for name, count in sorted(counts.items())]
 
 
 @get("/live")
