@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 PY_SOURCES  := $(wildcard libs/*/src services/*/src)
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap sync run test pytest lint format clean
+.PHONY: help bootstrap sync run test pytest lint format screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ pytest: sync ## the test suite only
 
 test: lint ## lint, then the whole test suite
 	$(BIN)/pytest -p no:cacheprovider
+
+screenshots: sync ## regenerate docs/screenshots/ (web app in Debian's headless Chromium)
+	RING_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/e2e/test_web.py
 
 format: sync ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

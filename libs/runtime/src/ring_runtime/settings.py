@@ -232,7 +232,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_WEB_SESSION_KEY",
         "",
         "Web app: base64 key (32 bytes) encrypting the session cookie that holds the gateway "
-        "tokens; production must set it, empty means a development key under RING_DATA_DIR.",
+        "tokens; empty means one derived from CIPHER_KEY, else a development key under "
+        "RING_DATA_DIR.",
     ),
     Variable(
         "RING_WEB_SECURE_COOKIES",

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from ring_runtime.settings import ENVIRONMENT, SettingsError
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
@@ -35,7 +38,13 @@ class WebConfig:
     max_files: int
 
 
-def _session_key(raw: str, data_dir: str) -> bytes:
+def _session_key(raw: str, cipher_key: str, data_dir: str) -> bytes:
+    """RING_WEB_SESSION_KEY; else derived from CIPHER_KEY (what every replica of a deployment
+    already mounts, as the gateway does for its keys); else a development key on disk."""
+    if cipher_key and not raw:
+        return HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"ring-web session v1"
+        ).derive(cipher_key.encode())
     if raw:
         try:
             key = base64.b64decode(raw, validate=True)
@@ -73,7 +82,9 @@ def web_config(environ: Mapping[str, str] | None = None) -> WebConfig:
 
     return WebConfig(
         gateway_url=get("RING_GATEWAY_URL").rstrip("/"),
-        session_key=_session_key(get("RING_WEB_SESSION_KEY"), get("RING_DATA_DIR")),
+        session_key=_session_key(
+            get("RING_WEB_SESSION_KEY"), get("CIPHER_KEY"), get("RING_DATA_DIR")
+        ),
         secure_cookies=get("RING_WEB_SECURE_COOKIES").strip().lower()
         not in ("0", "false", "no", "off"),
         fee_bps=_int("RING_PLATFORM_FEE_BPS", get("RING_PLATFORM_FEE_BPS")),
