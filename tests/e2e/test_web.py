@@ -32,7 +32,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ring_runtime.settings import SERVICE_PORTS
 
-pytestmark = pytest.mark.e2e
+# Each scenario waits on sagas and settlements across five services: on a busy two-core machine
+# that takes minutes, not seconds.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 WEB = f"http://127.0.0.1:{SERVICE_PORTS['web']}"
 BIN = Path(sys.executable).parent
@@ -208,28 +210,54 @@ def upload(provider: Person, order_url: str, seed: int) -> None:
     expect(page.locator(".flash")).to_contain_text("Work handed in")
 
 
-def test_core_loop_deposit_payout_and_live_updates(
-    platform: dict[str, str], browser: Browser, shots: Path
-) -> None:
-    admin = create_admin(platform, browser, shots)
-    a = Person(browser, shots, "party-a")
-    b = Person(browser, shots, "party-b", viewport={"width": 390, "height": 844})
-    a.register("party_a", "Acme Data")
-    b.register("party_b", "Bo Li")
+@pytest.fixture
+def people(browser: Browser, shots: Path) -> Iterator[Any]:
+    """Makes the test's browser contexts and closes them after it (their live streams too)."""
+    made: list[Person] = []
 
-    # A deposits ¥1,000.00 and drafts a two-slot task; the fee and total show before publishing.
+    def person(name: str, **options: Any) -> Person:
+        made.append(Person(browser, shots, name, **options))
+        return made[-1]
+
+    yield person
+    for someone in made:
+        someone.context.close()
+
+
+@pytest.fixture(scope="module")
+def admin(platform: dict[str, str], browser: Browser, shots: Path) -> Person:
+    """An administrator, signed in (created with ``ring admin create``)."""
+    return create_admin(platform, browser, shots)
+
+
+def deposit(a: Person, amount: str, shown: str) -> None:
     page = a.go("/wallet")
-    page.get_by_label("Amount").fill("1000")
+    page.get_by_label("Amount").fill(amount)
     page.get_by_role("button", name="Deposit").click()
-    expect(page.get_by_test_id("available")).to_have_text("¥1,000.00", timeout=SLOW)
+    expect(page.get_by_test_id("available")).to_have_text(shown, timeout=SLOW)
+
+
+def draft(a: Person, title: str, commission: str, slots: str) -> Page:
     page = a.go("/tasks/new")
-    page.get_by_label("Title").fill("Label 200 street photos")
+    page.get_by_label("Title").fill(title)
     page.get_by_label("Requirements").fill("Draw a box around every car.")
     page.get_by_label("Acceptance standards").fill("95 % of the cars boxed.")
     page.get_by_label("Deadline").fill("2030-01-01T12:00")
     page.get_by_label("Skills").fill("labeling")
-    page.get_by_label("Commission per slot").fill("100")
-    page.get_by_label("Slots").fill("2")
+    page.get_by_label("Commission per slot").fill(commission)
+    page.get_by_label("Slots").fill(slots)
+    return page
+
+
+def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -> None:
+    a = people("party-a")
+    b = people("party-b", viewport={"width": 390, "height": 844})
+    a.register("party_a", "Acme Data")
+    b.register("party_b", "Bo Li")
+
+    # A deposits ¥1,000.00 and drafts a two-slot task; the fee and total show before publishing.
+    deposit(a, "1000", "¥1,000.00")
+    page = draft(a, "Label 200 street photos", "100", "2")
     expect(page.get_by_test_id("total")).to_have_text("¥210.00")  # htmx preview, 5 % fee
     a.accessible()
     a.shot("a-new-task")
@@ -330,7 +358,7 @@ def dispute_by_split(
     a: Person, admin: Person, browser: Browser, shots: Path, task_url: str
 ) -> None:
     """A second provider's work is rejected; they dispute it; the admin splits 60/40."""
-    b2 = Person(browser, shots, "party-b2")
+    b2 = people("party-b2")
     b2.register("party_b", "Wang Fang")
     qualify(b2, admin)
     order_url = take(b2, task_url)
@@ -360,10 +388,8 @@ def dispute_by_split(
     expect(page.get_by_test_id("available")).to_have_text("¥60.00", timeout=SLOW)
 
 
-def test_bad_input_shows_messages_never_a_trace(
-    platform: dict[str, str], browser: Browser, shots: Path
-) -> None:
-    visitor = Person(browser, shots, "visitor")
+def test_bad_input_shows_messages_never_a_trace(platform: dict[str, str], people: Any) -> None:
+    visitor = people("visitor")
     page = visitor.go("/login")
     page.get_by_label("Email").fill("nobody@ring.test")
     page.get_by_label("Password").fill("wrong password")

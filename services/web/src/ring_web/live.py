@@ -73,7 +73,7 @@ class PollingChangeFeed:
     its stream connected, and whatever changed in between must not be missed.
     """
 
-    def __init__(self, interval: float = 2.0, lifetime: float = 300.0) -> None:
+    def __init__(self, interval: float = 3.0, lifetime: float = 300.0) -> None:
         self.interval = interval
         self.lifetime = lifetime
 

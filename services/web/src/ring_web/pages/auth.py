@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import get, post
+import httpx
+from litestar import Response, get, post
 from litestar.response import Redirect, Template
 
 from ring_web.gateway import ApiError, Gateway, PublicGateway, SignedOut, store_tokens
@@ -158,4 +159,28 @@ def health() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-AUTH_HANDLERS = [home, login_page, login, register_page, register, logout, switch_language, health]
+@get("/ready")
+async def ready(request: AnyRequest) -> Response[dict[str, str]]:
+    """Readiness: the gateway answers its health check (503 otherwise)."""
+    try:
+        answer = await request.app.state.gateway_client.get("/health")
+        ok = answer.status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return Response(
+        {"status": "ready" if ok else "unavailable", "gateway": "ok" if ok else "unreachable"},
+        status_code=200 if ok else 503,
+    )
+
+
+AUTH_HANDLERS = [
+    home,
+    login_page,
+    login,
+    register_page,
+    register,
+    logout,
+    switch_language,
+    health,
+    ready,
+]
