@@ -290,6 +290,7 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
     # Bad files are refused before upload, with the reason next to the field.
     page = b.go(order_url)
     # Local paths: Chromium reads them itself (an 11 MB buffer through the protocol is slow).
+    shots = b.shots
     (shots / "notes.txt").write_bytes(b"not an image")
     (shots / "huge.png").write_bytes(png(9) + b"\0" * (11 * 1024 * 1024))
     page.get_by_label("Drop files here").set_input_files([shots / "notes.txt", shots / "huge.png"])
@@ -351,13 +352,18 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
     expect(page.locator("svg.chart").first).to_be_visible()
     admin.accessible()
     admin.shot("admin-analytics")
-    dispute_by_split(a, admin, browser, shots, task_url)
 
 
-def dispute_by_split(
-    a: Person, admin: Person, browser: Browser, shots: Path, task_url: str
-) -> None:
-    """A second provider's work is rejected; they dispute it; the admin splits 60/40."""
+def test_dispute_resolved_by_split(people: Any, admin: Person) -> None:
+    """A provider's work is rejected; they dispute it; the admin splits 60/40."""
+    a = people("party-a2")
+    a.register("party_a", "Beta Ltd")
+    deposit(a, "500", "¥500.00")
+    page = draft(a, "Transcribe 20 receipts", "100", "1")
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("h2#terms .badge")).to_have_text("Published", timeout=SLOW)
+    task_url = page.url.removeprefix(WEB)
     b2 = people("party-b2")
     b2.register("party_b", "Wang Fang")
     qualify(b2, admin)
