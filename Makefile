@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 PY_SOURCES  := $(wildcard libs/*/src services/*/src)
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap sync run test pytest kafka-test kafka-jars lint format clean
+.PHONY: help bootstrap sync run test pytest kafka-test kafka-jars lint format screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ kafka-test: sync ## the Kafka lane only (Apache Kafka instead of Tansu)
 test: lint ## lint, the whole test suite on Tansu, then the Kafka lane
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka"
 	@$(MAKE) --no-print-directory kafka-test
+
+screenshots: sync ## regenerate docs/screenshots/ (web app in Debian's headless Chromium)
+	RING_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/e2e/test_web.py
 
 format: sync ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -42,6 +42,20 @@ def test_banner_names_gateway_docs_and_admin_command() -> None:
     assert ".venv/bin/ring admin create EMAIL --password-stdin" in text
 
 
+def test_banner_lists_the_web_app() -> None:
+    urls = {name: service_url(name, {}) for name in ("gateway", "web")}
+    assert f"web app   {urls['web']}" in banner(urls)
+
+
+def test_web_app_is_told_where_the_gateway_listens() -> None:
+    specs = {spec.name: spec for spec in service_specs(["gateway", "web"], {})}
+    assert specs["web"].env is not None
+    assert specs["web"].env["RING_GATEWAY_URL"] == service_url("gateway", {})
+    moved = service_specs(["web"], {"RING_GATEWAY_URL": "http://gw.example:9000"})
+    assert moved[0].env is not None
+    assert moved[0].env["RING_GATEWAY_URL"] == "http://gw.example:9000"
+
+
 def test_banner_without_gateway_lists_services() -> None:
     text = banner({"task": service_url("task", {}), "ledger": service_url("ledger", {})})
     assert "http://127.0.0.1:8101" in text

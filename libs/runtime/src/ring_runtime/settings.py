@@ -23,6 +23,7 @@ BASE_SERVICE_PORTS: dict[str, int] = {
     "ledger": 8104,
     "dispute": 8105,
     "notification": 8106,
+    "web": 8080,
 }
 
 #: Default HTTP port of each process: the base port plus ``RING_PORT_OFFSET``, so that two
@@ -85,7 +86,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "",
         "Port of the process's HTTP API; empty means the service default "
         "(gateway 8000, task 8101, matching 8102, voucher 8103, ledger 8104, dispute 8105, "
-        "notification 8106).",
+        "notification 8106, web 8080).",
     ),
     Variable(
         "RING_PORT_OFFSET",
@@ -315,6 +316,24 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_WEBHOOK_POLL_INTERVAL_MS",
         "500",
         "How often the notification service looks for due webhook deliveries.",
+    ),
+    Variable(
+        "RING_GATEWAY_URL",
+        "http://127.0.0.1:8000",
+        "Web app: base URL of the public gateway API (`ring run` points it at its gateway).",
+    ),
+    Variable(
+        "RING_WEB_SESSION_KEY",
+        "",
+        "Web app: base64 key (32 bytes) encrypting the session cookie that holds the gateway "
+        "tokens; empty means one derived from CIPHER_KEY, else a development key under "
+        "RING_DATA_DIR.",
+    ),
+    Variable(
+        "RING_WEB_SECURE_COOKIES",
+        "true",
+        "Web app: mark session and CSRF cookies Secure (HTTPS only; browsers still send them to "
+        "http://127.0.0.1 and localhost).",
     ),
 )
 

@@ -34,6 +34,7 @@ from ring_runtime.supervisor import ChildSpec, Server, Supervisor
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
 GATEWAY = "gateway"
+WEB = "web"
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str:
@@ -52,13 +53,14 @@ def service_order(names: list[str]) -> list[str]:
 def service_specs(names: list[str], environ: Mapping[str, str]) -> list[ChildSpec]:
     """One child per service: ``python -m ring_runtime.commands.serve NAME``.
 
-    The gateway is told where each service listens unless ``RING_<SERVICE>_URL`` is set, so a
-    ``RING_PORT_OFFSET`` moves the upstreams with the services.
+    The gateway is told where each service listens, and the web app where the gateway
+    listens, unless ``RING_<SERVICE>_URL`` is set, so a ``RING_PORT_OFFSET`` moves the upstreams
+    with the services.
     """
     upstreams = {
         f"RING_{name.upper()}_URL": service_url(name, environ)
         for name in names
-        if name != GATEWAY and f"RING_{name.upper()}_URL" not in environ
+        if name != WEB and f"RING_{name.upper()}_URL" not in environ
     }
     env = {**upstreams, **environ, "PYTHONUNBUFFERED": "1"}
     return [
@@ -104,6 +106,8 @@ def banner(urls: Mapping[str, str], broker: str = "") -> str:
             f"  gateway   {gateway}",
             f"  API docs  {gateway}/schema",
         ]
+        if WEB in urls:
+            lines.append(f"  web app   {urls[WEB]}")
     else:
         lines += [f"  {name:<9} {url}" for name, url in urls.items()]
     if broker:
