@@ -305,7 +305,8 @@ def create_service_app(
     dead_letters = DeadLetterStore(settings.database_url, settings.db_schema)
     progress = Progress()
     changes = Changes()
-    application.changes = changes
+    if application is not None:
+        application.changes = changes
     bindings = [KafkaConsumerBinding(p, settings, dead_letters, progress) for p in processors]
     for binding in bindings:
         binding.subscribe(broker)

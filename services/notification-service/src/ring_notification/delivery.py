@@ -27,6 +27,7 @@ from ring_notification.domain import UnsafeTarget, check_target, endpoint_host, 
 from ring_notification.integration import Draft
 from ring_notification.projections import FeedProjection
 from ring_notification.webhooks import DueDelivery, WebhookStore
+from ring_runtime.resilience import TaskHealth
 from ring_runtime.timers import Clock
 
 log = logging.getLogger("ring.notification.delivery")
@@ -67,15 +68,19 @@ class DeliveryWorker:
         self.resolve = resolve
         self.lease = timedelta(seconds=config.timeout + 30)
         self._stopping = asyncio.Event()
+        self.health = TaskHealth()
 
     async def run(self, interval: float) -> None:
         """Deliver what is due, then wait ``interval`` (less when a round was full)."""
         while not self._stopping.is_set():
             try:
                 sent = await self.deliver_due()
-            except Exception:  # the loop must outlive a database hiccup
+            except Exception as error:  # the loop must outlive a database outage; /ready shows it
+                self.health.failed(error)
                 log.exception("webhook delivery round failed; trying again in %.1f s", interval)
                 sent = 0
+            else:
+                self.health.recovered()
             if sent >= BATCH_SIZE:
                 continue
             try:
