@@ -16,6 +16,7 @@ from ring_client import _openapi as api
 from ring_client._core import Call, Upload, content, json_as, no_content
 from ring_client._openapi import (
     AddEvidenceBody,
+    DeliveryPage,
     DisputeRequest,
     LoginRequest,
     LogoutRequest,
@@ -26,13 +27,22 @@ from ring_client._openapi import (
     ProgressRequest,
     QualificationRequest,
     ReasonRequest,
+    RedeliveryScheduled,
     RefreshRequest,
     Registered,
     RegisterRequest,
     ResolutionRequest,
+    RotatedSecret,
+    SecretRotation,
     StatementRequest,
     TaskCreateRequest,
     Tokens,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookPage,
+    WebhookUpdate,
 )
 from ring_client.models import (
     Candidate,
@@ -492,3 +502,74 @@ def audit_trail(aggregate_id: Id) -> Call[dict[str, Any]]:
     """The full event history of any aggregate, for an admin."""
     params = {"aggregate_id": aggregate_id}
     return Call(api.GET_AUDIT_TRAIL, json_as(dict[str, Any]), path_params=params)
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+def create_webhook(
+    url: str, *, event_types: list[str] | None = None, description: str = ""
+) -> Call[WebhookCreated]:
+    """Register an endpoint for the caller's events (all types when ``event_types`` is None);
+    the answer holds the signing ``secret``, shown only this once."""
+    body = WebhookCreate(url=url, event_types=event_types, description=description)
+    return Call(api.CREATE_WEBHOOK, json_as(WebhookCreated), json=body)
+
+
+def list_webhooks(*, cursor: str | None = None, limit: int = 20) -> Call[WebhookPage]:
+    """One page of the caller's endpoints (``iter_webhooks``: every page)."""
+    return Call(api.LIST_WEBHOOKS, json_as(WebhookPage), query={"cursor": cursor, "limit": limit})
+
+
+def get_webhook(webhook_id: Id) -> Call[Webhook]:
+    """One endpoint of the caller."""
+    return Call(api.GET_WEBHOOK, json_as(Webhook), path_params={"webhook_id": webhook_id})
+
+
+def update_webhook(
+    webhook_id: Id,
+    *,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> Call[Webhook]:
+    """Change what is given (``enabled=True`` re-enables an endpoint disabled for failing)."""
+    body = WebhookUpdate(url=url, event_types=event_types, description=description, enabled=enabled)
+    return Call(
+        api.UPDATE_WEBHOOK, json_as(Webhook), path_params={"webhook_id": webhook_id}, json=body
+    )
+
+
+def delete_webhook(webhook_id: Id) -> Call[WebhookDeleted]:
+    """Stop deliveries to the endpoint and forget it."""
+    params = {"webhook_id": webhook_id}
+    return Call(api.DELETE_WEBHOOK, json_as(WebhookDeleted), path_params=params)
+
+
+def rotate_webhook_secret(webhook_id: Id, *, overlap_seconds: int = 86_400) -> Call[RotatedSecret]:
+    """A new signing secret; the old one keeps signing too for ``overlap_seconds``."""
+    return Call(
+        api.ROTATE_WEBHOOK_SECRET,
+        json_as(RotatedSecret),
+        path_params={"webhook_id": webhook_id},
+        json=SecretRotation(overlap_seconds=overlap_seconds),
+    )
+
+
+def list_webhook_deliveries(
+    webhook_id: Id, *, cursor: str | None = None, limit: int = 20
+) -> Call[DeliveryPage]:
+    """One page of the endpoint's delivery log with status codes and latencies."""
+    return Call(
+        api.LIST_WEBHOOK_DELIVERIES,
+        json_as(DeliveryPage),
+        path_params={"webhook_id": webhook_id},
+        query={"cursor": cursor, "limit": limit},
+    )
+
+
+def redeliver_webhook(webhook_id: Id, delivery_id: Id) -> Call[RedeliveryScheduled]:
+    """Send a delivery again."""
+    params = {"webhook_id": webhook_id, "delivery_id": delivery_id}
+    return Call(api.REDELIVER_WEBHOOK, json_as(RedeliveryScheduled), path_params=params)

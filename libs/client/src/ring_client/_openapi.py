@@ -15,6 +15,37 @@ import msgspec
 from ring_client._core import Operation
 
 
+class Delivery(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``Delivery`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    endpoint_id: UUID
+    event_id: UUID
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: list[DeliveryAttempt]
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+class DeliveryAttempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``DeliveryAttempt`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    latency_ms: int
+    error: str | None = None
+
+
+class DeliveryPage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``DeliveryPage`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    items: list[Delivery]
+    next_cursor: str | None = None
+
+
 class DisputeRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """``DisputeRequest`` of the OpenAPI document (unset optional fields are not sent)."""
 
@@ -59,6 +90,18 @@ class MoneyRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 
 
+class Notification(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``Notification`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    type: str
+    version: int = 1
+    created_at: datetime
+    sequence: int
+    party_id: UUID
+    data: dict[str, object]
+
+
 class OptionalReasonRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """``OptionalReasonRequest`` of the OpenAPI document (unset optional fields are not sent)."""
 
@@ -84,6 +127,14 @@ class ReasonRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     """``ReasonRequest`` of the OpenAPI document (unset optional fields are not sent)."""
 
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class RedeliveryScheduled(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``RedeliveryScheduled`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    status: Literal["pending"] = "pending"
+    next_attempt_at: datetime
 
 
 class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -116,6 +167,20 @@ class ResolutionRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults
     provider_share_percent: Annotated[int, msgspec.Meta(le=100)] | None = None
 
 
+class RotatedSecret(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``RotatedSecret`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    secret: str
+    previous_secret_expires_at: datetime | None = None
+
+
+class SecretRotation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``SecretRotation`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    overlap_seconds: Annotated[int, msgspec.Meta(ge=0, le=604800)] = 86400
+
+
 class StatementRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """``StatementRequest`` of the OpenAPI document (unset optional fields are not sent)."""
 
@@ -145,6 +210,65 @@ class Tokens(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+
+
+class Webhook(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``Webhook`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    url: str
+    event_types: list[str]
+    description: str
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None = None
+    consecutive_failures: int
+    secret_hint: str
+    previous_secret_expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``WebhookCreate`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    url: Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
+    event_types: list[str] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class WebhookCreated(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``WebhookCreated`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    url: str
+    event_types: list[str]
+    description: str
+    status: Literal["enabled", "disabled"]
+    secret: str
+    created_at: datetime
+
+
+class WebhookDeleted(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``WebhookDeleted`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    deleted: bool = True
+
+
+class WebhookPage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``WebhookPage`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    items: list[Webhook]
+    next_cursor: str | None = None
+
+
+class WebhookUpdate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``WebhookUpdate`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    url: Annotated[str, msgspec.Meta(min_length=8, max_length=2000)] | None = None
+    event_types: list[str] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    enabled: bool | None = None
 
 
 class AddEvidenceBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -195,6 +319,10 @@ CREATE_TASK = Operation(
     body=("application/json",),
 )
 
+CREATE_WEBHOOK = Operation(
+    operation_id="CreateWebhook", method="POST", path="/v1/webhooks", body=("application/json",)
+)
+
 CREATE_WITHDRAWAL = Operation(
     operation_id="CreateWithdrawal",
     method="POST",
@@ -208,6 +336,10 @@ DECLINE_APPLICATION = Operation(
     method="POST",
     path="/v1/orders/{order_id}/decline",
     body=("application/json",),
+)
+
+DELETE_WEBHOOK = Operation(
+    operation_id="DeleteWebhook", method="DELETE", path="/v1/webhooks/{webhook_id}"
 )
 
 GET_ANALYTICS = Operation(operation_id="GetAnalytics", method="GET", path="/v1/admin/analytics")
@@ -232,7 +364,12 @@ GET_MY_ANALYTICS = Operation(
     operation_id="GetMyAnalytics", method="GET", path="/v1/analytics/me", query=("currency",)
 )
 
-GET_ORDER = Operation(operation_id="GetOrder", method="GET", path="/v1/orders/{order_id}")
+GET_ORDER = Operation(
+    operation_id="GetOrder",
+    method="GET",
+    path="/v1/orders/{order_id}",
+    query=("wait_for", "timeout"),
+)
 
 GET_PROVIDER = Operation(
     operation_id="GetProvider", method="GET", path="/v1/providers/{provider_id}"
@@ -245,7 +382,13 @@ GET_STATEMENT = Operation(
     query=("currency", "cursor", "limit"),
 )
 
-GET_TASK = Operation(operation_id="GetTask", method="GET", path="/v1/tasks/{task_id}")
+GET_TASK = Operation(
+    operation_id="GetTask", method="GET", path="/v1/tasks/{task_id}", query=("wait_for", "timeout")
+)
+
+GET_TRANSACTION_TRAIL = Operation(
+    operation_id="GetTransactionTrail", method="GET", path="/v1/admin/audit/trails/{trail_id}"
+)
 
 GET_VOUCHER = Operation(operation_id="GetVoucher", method="GET", path="/v1/vouchers/{voucher_id}")
 
@@ -254,8 +397,13 @@ GET_VOUCHER_FILE = Operation(
 )
 
 GET_WALLET = Operation(
-    operation_id="GetWallet", method="GET", path="/v1/wallet", query=("currency",)
+    operation_id="GetWallet",
+    method="GET",
+    path="/v1/wallet",
+    query=("currency", "wait_for", "timeout"),
 )
+
+GET_WEBHOOK = Operation(operation_id="GetWebhook", method="GET", path="/v1/webhooks/{webhook_id}")
 
 GET_WITHDRAWAL = Operation(
     operation_id="GetWithdrawal", method="GET", path="/v1/wallet/withdrawals/{withdrawal_id}"
@@ -319,6 +467,17 @@ LIST_TASKS = Operation(
     query=("status", "skill", "min_commission", "currency", "q", "owner_id", "cursor", "limit"),
 )
 
+LIST_WEBHOOK_DELIVERIES = Operation(
+    operation_id="ListWebhookDeliveries",
+    method="GET",
+    path="/v1/webhooks/{webhook_id}/deliveries",
+    query=("cursor", "limit"),
+)
+
+LIST_WEBHOOKS = Operation(
+    operation_id="ListWebhooks", method="GET", path="/v1/webhooks", query=("cursor", "limit")
+)
+
 LOGIN = Operation(
     operation_id="Login", method="POST", path="/v1/auth/login", body=("application/json",)
 )
@@ -346,6 +505,12 @@ PUBLISH_TASK = Operation(
 )
 
 READY = Operation(operation_id="Ready", method="GET", path="/ready")
+
+REDELIVER_WEBHOOK = Operation(
+    operation_id="RedeliverWebhook",
+    method="POST",
+    path="/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+)
 
 REFRESH_TOKENS = Operation(
     operation_id="RefreshTokens", method="POST", path="/v1/auth/refresh", body=("application/json",)
@@ -394,6 +559,17 @@ RESPOND_TO_DISPUTE = Operation(
     body=("application/json",),
 )
 
+ROTATE_WEBHOOK_SECRET = Operation(
+    operation_id="RotateWebhookSecret",
+    method="POST",
+    path="/v1/webhooks/{webhook_id}/secret/rotate",
+    body=("application/json",),
+)
+
+STREAM_EVENTS = Operation(
+    operation_id="StreamEvents", method="GET", path="/v1/events/stream", query=("after",)
+)
+
 SUBMIT_QUALIFICATION = Operation(
     operation_id="SubmitQualification",
     method="POST",
@@ -410,6 +586,13 @@ SUBMIT_VOUCHER = Operation(
 
 TAKE_ORDER = Operation(
     operation_id="TakeOrder", method="POST", path="/v1/tasks/{task_id}/orders", idempotency_key=True
+)
+
+UPDATE_WEBHOOK = Operation(
+    operation_id="UpdateWebhook",
+    method="PATCH",
+    path="/v1/webhooks/{webhook_id}",
+    body=("application/json",),
 )
 
 VERIFY_PROVIDER = Operation(
@@ -430,8 +613,10 @@ OPERATIONS: dict[str, Operation] = {
     CANCEL_WITHDRAWAL.operation_id: CANCEL_WITHDRAWAL,
     CREATE_DEPOSIT.operation_id: CREATE_DEPOSIT,
     CREATE_TASK.operation_id: CREATE_TASK,
+    CREATE_WEBHOOK.operation_id: CREATE_WEBHOOK,
     CREATE_WITHDRAWAL.operation_id: CREATE_WITHDRAWAL,
     DECLINE_APPLICATION.operation_id: DECLINE_APPLICATION,
+    DELETE_WEBHOOK.operation_id: DELETE_WEBHOOK,
     GET_ANALYTICS.operation_id: GET_ANALYTICS,
     GET_AUDIT_TRAIL.operation_id: GET_AUDIT_TRAIL,
     GET_DISPUTE.operation_id: GET_DISPUTE,
@@ -443,9 +628,11 @@ OPERATIONS: dict[str, Operation] = {
     GET_PROVIDER.operation_id: GET_PROVIDER,
     GET_STATEMENT.operation_id: GET_STATEMENT,
     GET_TASK.operation_id: GET_TASK,
+    GET_TRANSACTION_TRAIL.operation_id: GET_TRANSACTION_TRAIL,
     GET_VOUCHER.operation_id: GET_VOUCHER,
     GET_VOUCHER_FILE.operation_id: GET_VOUCHER_FILE,
     GET_WALLET.operation_id: GET_WALLET,
+    GET_WEBHOOK.operation_id: GET_WEBHOOK,
     GET_WITHDRAWAL.operation_id: GET_WITHDRAWAL,
     HEALTH.operation_id: HEALTH,
     LIST_CANDIDATES.operation_id: LIST_CANDIDATES,
@@ -456,12 +643,15 @@ OPERATIONS: dict[str, Operation] = {
     LIST_ORDERS.operation_id: LIST_ORDERS,
     LIST_RECOMMENDATIONS.operation_id: LIST_RECOMMENDATIONS,
     LIST_TASKS.operation_id: LIST_TASKS,
+    LIST_WEBHOOK_DELIVERIES.operation_id: LIST_WEBHOOK_DELIVERIES,
+    LIST_WEBHOOKS.operation_id: LIST_WEBHOOKS,
     LOGIN.operation_id: LOGIN,
     LOGOUT.operation_id: LOGOUT,
     OPEN_DISPUTE.operation_id: OPEN_DISPUTE,
     POST_MESSAGE.operation_id: POST_MESSAGE,
     PUBLISH_TASK.operation_id: PUBLISH_TASK,
     READY.operation_id: READY,
+    REDELIVER_WEBHOOK.operation_id: REDELIVER_WEBHOOK,
     REFRESH_TOKENS.operation_id: REFRESH_TOKENS,
     REGISTER.operation_id: REGISTER,
     REJECT_PROVIDER.operation_id: REJECT_PROVIDER,
@@ -470,9 +660,12 @@ OPERATIONS: dict[str, Operation] = {
     REQUEST_ARBITRATION.operation_id: REQUEST_ARBITRATION,
     RESOLVE_DISPUTE.operation_id: RESOLVE_DISPUTE,
     RESPOND_TO_DISPUTE.operation_id: RESPOND_TO_DISPUTE,
+    ROTATE_WEBHOOK_SECRET.operation_id: ROTATE_WEBHOOK_SECRET,
+    STREAM_EVENTS.operation_id: STREAM_EVENTS,
     SUBMIT_QUALIFICATION.operation_id: SUBMIT_QUALIFICATION,
     SUBMIT_VOUCHER.operation_id: SUBMIT_VOUCHER,
     TAKE_ORDER.operation_id: TAKE_ORDER,
+    UPDATE_WEBHOOK.operation_id: UPDATE_WEBHOOK,
     VERIFY_PROVIDER.operation_id: VERIFY_PROVIDER,
     WITHDRAW_DISPUTE.operation_id: WITHDRAW_DISPUTE,
 }
