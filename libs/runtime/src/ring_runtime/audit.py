@@ -19,7 +19,8 @@ from litestar import Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from ring_runtime.http import error_response
+from ring_runtime.http import allow, error_response
+from ring_runtime.identity import ADMIN
 
 #: Most events one answer carries (the oldest first); ``truncated`` says when more exist.
 MAX_EVENTS = 10_000
@@ -79,6 +80,7 @@ def read_trail(application: Application[UUID], service: str, aggregate_id: UUID)
     "/internal/audit/{aggregate_id:uuid}",
     operation_id="GetAuditTrail",
     tags=["operations"],
+    guards=[allow(ADMIN)],
 )
 async def audit_trail(aggregate_id: FromPath[UUID], state: State) -> Response[Any]:
     """The aggregate's stored events, oldest first; 404 ``aggregate_not_found`` if unknown."""

@@ -15,8 +15,10 @@ from uuid import UUID, uuid4
 import msgspec
 from eventsourcing.persistence import IntegrityError
 from litestar import MediaType, Request, Response
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -24,10 +26,19 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
-from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ExceptionHandlersMap,
+    Guard,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from opentelemetry import propagate, trace
 
 from ring_runtime.context import causing
+from ring_runtime.identity import ASSERTION_HEADER, Actor, AssertionVerifier, InvalidAssertion
 from ring_runtime.paging import InvalidCursor
 
 log = logging.getLogger("ring.http")
@@ -136,8 +147,12 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
     def unauthenticated(_: Request[Any, Any, Any], exc: ActorRequired) -> Response[Any]:
         return error_response(401, exc.code, str(exc))
 
+    def forbidden(_: Request[Any, Any, Any], exc: RoleForbidden) -> Response[Any]:
+        return error_response(403, exc.code, str(exc))
+
     handlers: ExceptionHandlersMap = {
         ActorRequired: unauthenticated,
+        RoleForbidden: forbidden,
         ValidationException: _validation,
         HTTPException: _http,
         IntegrityError: _conflict,
@@ -149,31 +164,62 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
     return handlers
 
 
-#: Header carrying the authenticated user id from the gateway to internal services.
-ACTOR_HEADER = "X-Ring-Actor"
-
-
 class ActorRequired(Exception):
-    """An internal endpoint was called without the acting user's id."""
+    """An internal endpoint was called without a valid actor assertion from the gateway."""
 
     code = "actor_required"
 
 
-def actor_id(request: Request[Any, Any, Any]) -> UUID:
-    """The acting user's id from :data:`ACTOR_HEADER` (set by the gateway after authentication).
+class RoleForbidden(Exception):
+    """The actor's role may not use this route (the service checks it too, not only the
+    gateway)."""
+
+    code = "forbidden"
+
+
+_ACTOR_STATE = "ring_actor"
+
+
+def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    """The actor the gateway vouches for in :data:`ASSERTION_HEADER`, verified once a request.
 
     Raises:
-        ActorRequired: the header is missing or not a UUID.
+        ActorRequired: no assertion, or one the gateway's key did not sign.
     """
-    raw = request.headers.get(ACTOR_HEADER)
+    cached = connection.state.get(_ACTOR_STATE)
+    if isinstance(cached, Actor):
+        return cached
+    verifier: AssertionVerifier = connection.app.state.identity
     try:
-        return UUID(raw) if raw else _missing_actor()
-    except ValueError:
-        raise ActorRequired(f"{ACTOR_HEADER} must be a user id (UUID), got {raw!r}") from None
+        actor = verifier.verify(connection.headers.get(ASSERTION_HEADER))
+    except InvalidAssertion as error:
+        raise ActorRequired(str(error)) from None
+    connection.state[_ACTOR_STATE] = actor
+    return actor
 
 
-def _missing_actor() -> UUID:
-    raise ActorRequired(f"header {ACTOR_HEADER} with the acting user's id is required")
+def actor_id(request: Request[Any, Any, Any]) -> UUID:
+    """The acting user's id (the ``actor`` dependency of every service handler).
+
+    Raises:
+        ActorRequired: no valid actor assertion.
+    """
+    return current_actor(request).user_id
+
+
+def allow(*roles: str) -> Guard:
+    """A guard: only an actor with one of ``roles`` may call the route.
+
+    The gateway checks roles first; services check them again on their admin and
+    state-changing routes, so a caller that reaches a service directly gains nothing.
+    """
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = current_actor(connection)
+        if actor.role not in roles:
+            raise RoleForbidden(f"this operation is for {', '.join(roles)}; you are {actor.role}")
+
+    return guard
 
 
 #: Request header naming the conversation a request belongs to (echoed in the response).

@@ -29,7 +29,8 @@ from ring_runtime.audit import audit_trail
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.http import actor_id, correlation_middleware, exception_handlers, refuse_nul
-from ring_runtime.kafka import ensure_topics
+from ring_runtime.identity import service_verifier
+from ring_runtime.kafka import broker_security, ensure_topics
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
@@ -191,6 +192,7 @@ def create_service_app(
     broker = KafkaBroker(
         settings.kafka_bootstrap,
         client_id=f"ring-{settings.service}",
+        security=broker_security(settings),
         enable_idempotence=settings.kafka_enable_idempotence,
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ring.{settings.service}.kafka"),
@@ -229,7 +231,13 @@ def create_service_app(
     return Litestar(
         route_handlers=[health, ready, audit_trail, *route_handlers],
         lifespan=[lifespan],
-        state=State({"runtime": runtime, "application": application}),
+        state=State(
+            {
+                "runtime": runtime,
+                "application": application,
+                "identity": service_verifier(settings.gateway_verify_key, settings.data_dir),
+            }
+        ),
         exception_handlers=exception_handlers(domain_errors or {}),
         dependencies=provided,
         middleware=[correlation_middleware],

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from ring_dispute.config import DisputeConfig
 from ring_dispute.main import create_app
+from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 
@@ -59,7 +60,7 @@ async def test_queue_and_party_listing_page_by_cursor(
         owners_disputes = [d for d in in_queue_order if d in {opened[0], opened[1], opened[3]}]
         assert [d for page in mine for d in page] == owners_disputes
         assert [len(page) for page in mine] == [2, 1]
-        client.headers.update(actor(provider))
+        client.headers.update(actor(provider, PARTY_B))
         assert await _pages(client, "/disputes", limit=100) == [in_queue_order]
         client.headers.update(actor(uuid4()))
         assert await _pages(client, "/disputes") == [[]]

@@ -28,6 +28,7 @@ from ring_ledger.application import Ledger
 from ring_ledger.domain import AccountKey, Purpose
 from ring_ledger.main import create_app as create_ledger_app
 from ring_runtime.blobs import FileSystemBlobStore
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import eventually, settings_for
@@ -215,12 +216,13 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     orders = []
     for provider in providers:
         taken = await _ok(
-            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider)), 201
+            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B)),
+            201,
         )
         orders.append(taken["id"])
         await _ok(
             await stack.tasks.post(
-                f"/orders/{taken['id']}/submission", json={}, headers=actor(provider)
+                f"/orders/{taken['id']}/submission", json={}, headers=actor(provider, PARTY_B)
             )
         )
     for order_id in (orders[0], orders[2]):
@@ -263,7 +265,9 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     ):
         await _ok(
             await stack.disputes.post(
-                f"/admin/disputes/{dispute_id}/resolve", json=resolution, headers=actor(admin)
+                f"/admin/disputes/{dispute_id}/resolve",
+                json=resolution,
+                headers=actor(admin, ADMIN),
             )
         )
         final = "refunded" if resolution["outcome"] == "refund" else "settled"
@@ -337,17 +341,20 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
     order_ids = {}
     for provider in (accepted, working, handed_in):
         taken = await _ok(
-            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider)), 201
+            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B)),
+            201,
         )
         order_ids[provider] = taken["id"]
     await _ok(
         await stack.tasks.post(
-            f"/orders/{order_ids[working]}/progress", json={"percent": 40}, headers=actor(working)
+            f"/orders/{order_ids[working]}/progress",
+            json={"percent": 40},
+            headers=actor(working, PARTY_B),
         )
     )
     await _ok(
         await stack.tasks.post(
-            f"/orders/{order_ids[handed_in]}/submission", json={}, headers=actor(handed_in)
+            f"/orders/{order_ids[handed_in]}/submission", json={}, headers=actor(handed_in, PARTY_B)
         )
     )
 

@@ -15,6 +15,7 @@ from ring_dispute.config import DisputeConfig
 from ring_dispute.main import DisputeParts, create_app
 from ring_dispute.queue import ESCALATE
 from ring_events.topics import DISPUTE_EVENTS
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 
@@ -94,7 +95,7 @@ async def test_no_response_escalates_once_across_a_restart_then_overdue(
         resolved = await client.post(
             f"/admin/disputes/{dispute_id}/resolve",
             json={"outcome": "split", "provider_share_percent": 60},
-            headers=actor(admin),
+            headers=actor(admin, ADMIN),
         )
         assert resolved.status_code == 200, resolved.text
         body = resolved.json()
@@ -135,7 +136,9 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         assert stranger.status_code == 404
         dispute_id = await _open(client, order_id, owner)
         second = await client.post(
-            f"/orders/{order_id}/disputes", json={"reason": "again"}, headers=actor(provider)
+            f"/orders/{order_id}/disputes",
+            json={"reason": "again"},
+            headers=actor(provider, PARTY_B),
         )
         assert (second.status_code, second.json()["error"]["code"]) == (
             409,
@@ -167,7 +170,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         answered = await client.post(
             f"/disputes/{dispute_id}/responses",
             json={"statement": "All 100 images are labelled."},
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         assert answered.status_code == 200, answered.text
         digest = "ab" * 32
@@ -185,7 +188,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
             f"/disputes/{dispute_id}/evidence/files",
             files=[("file", ("export.csv", b"image,boxes\n1,4\n", "text/csv"))],
             data={"statement": "Labelling tool export."},
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         assert upload.status_code == 201, upload.text
         stored = upload.json()["evidence"][-1]["sha256"]
@@ -201,9 +204,13 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
             (f"/disputes/{dispute_id}/files/{'cd' * 32}", actor(owner)),
         ]:
             assert (await client.get(path, headers=who)).status_code == 404
-        not_opener = await client.post(f"/disputes/{dispute_id}/withdraw", headers=actor(provider))
+        not_opener = await client.post(
+            f"/disputes/{dispute_id}/withdraw", headers=actor(provider, PARTY_B)
+        )
         assert (not_opener.status_code, not_opener.json()["error"]["code"]) == (403, "not_opener")
-        asked = await client.post(f"/disputes/{dispute_id}/arbitration", headers=actor(provider))
+        asked = await client.post(
+            f"/disputes/{dispute_id}/arbitration", headers=actor(provider, PARTY_B)
+        )
         assert asked.status_code == 200, asked.text
         view = asked.json()
         assert (view["status"], view["escalated_automatically"]) == ("arbitration", False)

@@ -45,6 +45,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_ttl_hours: int
     auth_rate_limit_per_minute: int
     pii_key: bytes
+    signing_key: str = ""
 
 
 def _int(name: str, value: str, minimum: int = 1) -> int:
@@ -136,4 +137,5 @@ def gateway_config(environ: Mapping[str, str] | None = None) -> GatewayConfig:
             "RING_AUTH_RATE_LIMIT_PER_MINUTE", get("RING_AUTH_RATE_LIMIT_PER_MINUTE")
         ),
         pii_key=_pii_key(pii_key),
+        signing_key=get("RING_GATEWAY_SIGNING_KEY"),
     )

@@ -35,6 +35,7 @@ from ring_gateway.sessions import PostgresRefreshSessions, RefreshSessions
 from ring_gateway.tokens import TokenService
 from ring_gateway.upstream import Upstreams
 from ring_runtime.http import correlation_middleware, refuse_nul
+from ring_runtime.identity import gateway_signer
 from ring_runtime.process import _ping_database
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -103,7 +104,9 @@ def build_app(
     gw = Gateway(
         users=users,
         tokens=TokenService(config),
-        upstreams=Upstreams(client, config.upstreams),
+        upstreams=Upstreams(
+            client, config.upstreams, gateway_signer(config.signing_key, settings.data_dir)
+        ),
         idempotency=idempotency,
         sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),

@@ -1,6 +1,7 @@
 """Calls to the internal services through one shared ``httpx.AsyncClient``.
 
-The acting user's id goes in ``X-Ring-Actor``; correlation id and ``traceparent`` travel on.
+The acting user and role go in a signed actor assertion (``X-Ring-Assertion``,
+:mod:`ring_runtime.identity`); correlation id and ``traceparent`` travel on.
 An upstream's answer (status and JSON body, errors included) is handed back unchanged; an
 upstream that cannot be reached gives 503 ``upstream_unavailable``, never a 500.
 """
@@ -11,14 +12,15 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import httpx
 import msgspec
 from opentelemetry import propagate
 
+from ring_gateway.tokens import Principal
 from ring_runtime.context import current_event_context
-from ring_runtime.http import ACTOR_HEADER, CORRELATION_HEADER
+from ring_runtime.http import CORRELATION_HEADER
+from ring_runtime.identity import ASSERTION_HEADER, AssertionSigner
 
 log = logging.getLogger("ring.gateway.upstream")
 
@@ -45,9 +47,12 @@ class UpstreamUnavailable(Exception):
 class Upstreams:
     """The internal services by name: task, matching, voucher, ledger, dispute."""
 
-    def __init__(self, client: httpx.AsyncClient, base_urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, base_urls: Mapping[str, str], signer: AssertionSigner
+    ) -> None:
         self.client = client
         self.base_urls = dict(base_urls)
+        self.signer = signer
 
     async def call(
         self,
@@ -55,7 +60,7 @@ class Upstreams:
         method: str,
         path: str,
         *,
-        actor: UUID | None = None,
+        actor: Principal | None = None,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         content: bytes | None = None,
@@ -68,7 +73,7 @@ class Upstreams:
         """
         sent: dict[str, str] = dict(headers or {})
         if actor is not None:
-            sent[ACTOR_HEADER] = str(actor)
+            sent[ASSERTION_HEADER] = self.signer.sign(actor.user_id, str(actor.role))
         sent[CORRELATION_HEADER] = current_event_context().correlation_id
         propagate.inject(sent)
         query = {k: v for k, v in (params or {}).items() if v is not None}

@@ -1,6 +1,6 @@
 """Internal HTTP API of the ledger: thin controllers mapping requests to ``Ledger`` calls.
 
-The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 as ``actor``). A party reads only its own wallet, statement and withdrawals. The payment
 provider's webhook is authenticated by its HMAC signature instead; completing a withdrawal is an
 operator / scheduler call.
@@ -23,6 +23,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ring_ledger.application import Ledger
 from ring_ledger.domain import Balances, Deposit, LedgerError, Statement, Violation, Withdrawal
 from ring_ledger.payments import SIGNATURE_HEADER, verify_signature
+from ring_runtime.http import allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
@@ -173,7 +175,12 @@ class DepositController(Controller):
 
     tags = ["deposits"]
 
-    @post("/deposits", status_code=HTTP_201_CREATED, operation_id="CreateDeposit")
+    @post(
+        "/deposits",
+        status_code=HTTP_201_CREATED,
+        operation_id="CreateDeposit",
+        guards=[allow(PARTY_A)],
+    )
     async def create_deposit(
         self,
         actor: NamedDependency[UUID],
@@ -255,7 +262,9 @@ class WithdrawalController(Controller):
     path = "/withdrawals"
     tags = ["withdrawals"]
 
-    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateWithdrawal")
+    @post(
+        "/", status_code=HTTP_201_CREATED, operation_id="CreateWithdrawal", guards=[allow(PARTY_B)]
+    )
     async def create_withdrawal(
         self,
         actor: NamedDependency[UUID],
@@ -285,7 +294,12 @@ class WithdrawalController(Controller):
         _require_self(actor, UUID(withdrawal.party_id))
         return WithdrawalView.of(withdrawal)
 
-    @post("/{withdrawal_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelWithdrawal")
+    @post(
+        "/{withdrawal_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        operation_id="CancelWithdrawal",
+        guards=[allow(PARTY_B)],
+    )
     async def cancel_withdrawal(
         self,
         actor: NamedDependency[UUID],
@@ -298,7 +312,10 @@ class WithdrawalController(Controller):
         return WithdrawalView.of(await asyncio.to_thread(ledger.cancel_withdrawal, withdrawal_id))
 
     @post(
-        "/{withdrawal_id:uuid}/complete", status_code=HTTP_200_OK, operation_id="CompleteWithdrawal"
+        "/{withdrawal_id:uuid}/complete",
+        status_code=HTTP_200_OK,
+        operation_id="CompleteWithdrawal",
+        guards=[allow(ADMIN)],
     )
     async def complete_withdrawal(
         self, withdrawal_id: FromPath[UUID], ledger: NamedDependency[Ledger]
@@ -307,7 +324,7 @@ class WithdrawalController(Controller):
         return WithdrawalView.of(await asyncio.to_thread(ledger.complete_withdrawal, withdrawal_id))
 
 
-@get("/check", operation_id="CheckLedger", tags=["operations"])
+@get("/check", operation_id="CheckLedger", guards=[allow(ADMIN)], tags=["operations"])
 async def check_ledger(ledger: NamedDependency[Ledger]) -> CheckView:
     """Audit the ledger: sums zero per currency, no forbidden negative, escrow = obligations."""
     return CheckView.of(await asyncio.to_thread(ledger.check))

@@ -27,6 +27,8 @@ from litestar.di import NamedDependency
 from ring_ledger.application import Ledger
 from ring_ledger.domain import Account
 from ring_ledger.domain.accounts import Purpose
+from ring_runtime.http import allow
+from ring_runtime.identity import ADMIN
 
 
 class CurrencyTotals(msgspec.Struct, kw_only=True):
@@ -66,7 +68,7 @@ def totals_of(accounts: Iterable[Account]) -> LedgerTotals:
     return LedgerTotals(currencies=[found[code] for code in sorted(found)])
 
 
-@get("/internal/totals", operation_id="GetLedgerTotals", tags=["operations"])
+@get("/internal/totals", operation_id="GetLedgerTotals", guards=[allow(ADMIN)], tags=["operations"])
 async def ledger_totals(ledger: NamedDependency[Ledger]) -> LedgerTotals:
     """Fee revenue, escrow held, wallets held, deposits and payouts per currency."""
     return await asyncio.to_thread(lambda: totals_of(ledger.accounts()))

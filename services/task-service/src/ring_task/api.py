@@ -1,6 +1,6 @@
 """Internal HTTP API of the task service: thin controllers mapping requests to ``Tasks`` calls.
 
-The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 here as ``actor``); every command checks that user against the task or order it touches.
 """
 
@@ -17,7 +17,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from ring_runtime.http import Cursor, Limit
+from ring_runtime.http import Cursor, Limit, allow
+from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_task.application import Tasks
 from ring_task.domain import Order, Task
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
@@ -174,7 +175,7 @@ class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
 
-    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateTask")
+    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateTask", guards=[allow(PARTY_A)])
     async def create_task(
         self,
         actor: NamedDependency[UUID],
@@ -186,7 +187,12 @@ class TaskController(Controller):
         task_id = await asyncio.to_thread(tasks.create_task, actor, **fields)
         return Created(id=task_id, status="draft")
 
-    @post("/{task_id:uuid}/publish", status_code=HTTP_202_ACCEPTED, operation_id="PublishTask")
+    @post(
+        "/{task_id:uuid}/publish",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="PublishTask",
+        guards=[allow(PARTY_A)],
+    )
     async def publish_task(
         self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> TaskView:
@@ -194,7 +200,12 @@ class TaskController(Controller):
         await asyncio.to_thread(tasks.publish, task_id, actor)
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
-    @post("/{task_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelTask")
+    @post(
+        "/{task_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        operation_id="CancelTask",
+        guards=[allow(PARTY_A)],
+    )
     async def cancel_task(
         self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> TaskCancellation:
@@ -235,7 +246,12 @@ class TaskController(Controller):
         )
         return await asyncio.to_thread(board.list, query)
 
-    @post("/{task_id:uuid}/orders", status_code=HTTP_201_CREATED, operation_id="TakeOrder")
+    @post(
+        "/{task_id:uuid}/orders",
+        status_code=HTTP_201_CREATED,
+        operation_id="TakeOrder",
+        guards=[allow(PARTY_B)],
+    )
     async def take_order(
         self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> Created:
@@ -259,7 +275,12 @@ class OrderController(Controller):
         order = await asyncio.to_thread(tasks.get_order_for, order_id, actor)
         return OrderView.of(order)
 
-    @post("/{order_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveApplication")
+    @post(
+        "/{order_id:uuid}/approve",
+        status_code=HTTP_200_OK,
+        operation_id="ApproveApplication",
+        guards=[allow(PARTY_A)],
+    )
     async def approve_application(
         self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
@@ -267,7 +288,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.approve_application, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/decline", status_code=HTTP_200_OK, operation_id="DeclineApplication")
+    @post(
+        "/{order_id:uuid}/decline",
+        status_code=HTTP_200_OK,
+        operation_id="DeclineApplication",
+        guards=[allow(PARTY_A)],
+    )
     async def decline_application(
         self,
         actor: NamedDependency[UUID],
@@ -279,7 +305,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/progress", status_code=HTTP_200_OK, operation_id="ReportProgress")
+    @post(
+        "/{order_id:uuid}/progress",
+        status_code=HTTP_200_OK,
+        operation_id="ReportProgress",
+        guards=[allow(PARTY_B)],
+    )
     async def report_progress(
         self,
         actor: NamedDependency[UUID],
@@ -291,7 +322,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/submission", status_code=HTTP_200_OK, operation_id="SubmitWork")
+    @post(
+        "/{order_id:uuid}/submission",
+        status_code=HTTP_200_OK,
+        operation_id="SubmitWork",
+        guards=[allow(PARTY_B)],
+    )
     async def submit_work(
         self,
         actor: NamedDependency[UUID],
@@ -303,7 +339,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/approval", status_code=HTTP_200_OK, operation_id="ApproveWork")
+    @post(
+        "/{order_id:uuid}/approval",
+        status_code=HTTP_200_OK,
+        operation_id="ApproveWork",
+        guards=[allow(PARTY_A)],
+    )
     async def approve_work(
         self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
@@ -311,7 +352,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.approve_order, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/rejection", status_code=HTTP_200_OK, operation_id="RejectWork")
+    @post(
+        "/{order_id:uuid}/rejection",
+        status_code=HTTP_200_OK,
+        operation_id="RejectWork",
+        guards=[allow(PARTY_A)],
+    )
     async def reject_work(
         self,
         actor: NamedDependency[UUID],

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from litestar.testing import AsyncTestClient
 
 from ring_events.topics import TASK_EVENTS
+from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
 from ring_task.main import create_app
@@ -62,7 +63,9 @@ async def test_redelivered_and_late_duplicates_change_nothing(
 ):
     async with AsyncTestClient(create_app(task_settings)) as client:
         task_id = await _published_task(client, owner, slots=3)
-        first = await client.post(f"/tasks/{task_id}/orders", headers=actor(verified_provider()))
+        first = await client.post(
+            f"/tasks/{task_id}/orders", headers=actor(verified_provider(), PARTY_B)
+        )
         assert first.status_code == 201, first.text
         assert await eventually(lambda: _equals(_board_slots_left(client, task_id), 2))
 
@@ -77,7 +80,7 @@ async def test_redelivered_and_late_duplicates_change_nothing(
                     TASK_EVENTS, applied.value, key=applied.key, headers=list(applied.headers)
                 )
             second = await client.post(
-                f"/tasks/{task_id}/orders", headers=actor(verified_provider())
+                f"/tasks/{task_id}/orders", headers=actor(verified_provider(), PARTY_B)
             )
             assert second.status_code == 201, second.text
             assert await eventually(lambda: _equals(_board_slots_left(client, task_id), 1))
@@ -102,7 +105,7 @@ async def test_fifty_providers_race_for_three_slots(
         task_id = await _published_task(client, owner, slots=3)
         providers = [verified_provider() for _ in range(50)]
         answers = await asyncio.gather(
-            *(client.post(f"/tasks/{task_id}/orders", headers=actor(p)) for p in providers)
+            *(client.post(f"/tasks/{task_id}/orders", headers=actor(p, PARTY_B)) for p in providers)
         )
         codes = sorted(a.status_code for a in answers)
         assert codes.count(201) == 3, [a.text for a in answers if a.status_code != 409]

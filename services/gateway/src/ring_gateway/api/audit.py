@@ -66,7 +66,7 @@ async def audit_trail(
     async def ask(name: str) -> UpstreamResponse | None:
         try:
             return await gw.upstreams.call(
-                name, "GET", f"/internal/audit/{aggregate_id}", actor=principal.user_id
+                name, "GET", f"/internal/audit/{aggregate_id}", actor=principal
             )
         except UpstreamUnavailable:
             return None

@@ -194,7 +194,7 @@ async def get_me(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) 
 async def _verification(gw: Gateway, principal: Principal) -> str:
     try:
         answer = await gw.upstreams.call(
-            "matching", "GET", f"/providers/{principal.user_id}", actor=principal.user_id
+            "matching", "GET", f"/providers/{principal.user_id}", actor=principal
         )
     except UpstreamUnavailable:
         return "unknown"

@@ -111,9 +111,7 @@ async def forward(
     """
     body = msgspec.to_builtins(data) if data is not None else None
     return relay(
-        await gw.upstreams.call(
-            service, method, path, actor=principal.user_id, params=params, json=body
-        )
+        await gw.upstreams.call(service, method, path, actor=principal, params=params, json=body)
     )
 
 
@@ -127,7 +125,7 @@ async def forward_body(
             service,
             "POST",
             path,
-            actor=principal.user_id,
+            actor=principal,
             content=await request.body(),
             headers={"content-type": request.headers.get("content-type", "")},
         )
