@@ -4,8 +4,8 @@ Read from the environment like every Ring setting (the variables are listed in
 :data:`ring_runtime.settings.ENVIRONMENT`). Keys, in order of precedence:
 
 1. ``RING_JWT_SECRET`` / ``RING_PII_KEY`` when set;
-2. otherwise derived (HKDF-SHA256, one label per purpose) from ``CIPHER_KEY``, the event-store
-   key every production deployment already carries as a secret; every replica derives the same;
+2. otherwise, in development only, derived (HKDF-SHA256, one label per purpose) from
+   ``CIPHER_KEY``; production mode refuses that (``ring_runtime.production``, decision 0012);
 3. otherwise (development only) a key generated once and kept in
    ``RING_DATA_DIR/gateway-dev-keys.json`` (mode 0600), with a loud warning, so ``make run``
    works out of the box and restarts keep tokens and encrypted data readable.
