@@ -207,6 +207,15 @@ def actor_id(request: Request[Any, Any, Any]) -> UUID:
     return current_actor(request).user_id
 
 
+def caller(request: Request[Any, Any, Any]) -> Actor:
+    """The acting user and role (the ``caller`` dependency, for reads that depend on the role).
+
+    Raises:
+        ActorRequired: no valid actor assertion.
+    """
+    return current_actor(request)
+
+
 def allow(*roles: str) -> Guard:
     """A guard: only an actor with one of ``roles`` may call the route.
 

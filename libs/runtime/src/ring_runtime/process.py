@@ -28,7 +28,13 @@ from ring_events.topics import dead_letter_topic
 from ring_runtime.audit import audit_trail
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
-from ring_runtime.http import actor_id, correlation_middleware, exception_handlers, refuse_nul
+from ring_runtime.http import (
+    actor_id,
+    caller,
+    correlation_middleware,
+    exception_handlers,
+    refuse_nul,
+)
 from ring_runtime.identity import service_verifier
 from ring_runtime.kafka import broker_security, ensure_topics
 from ring_runtime.relay import EventTranslator, OutboxRelay
@@ -228,6 +234,7 @@ def create_service_app(
 
     provided = {name: _provide(value) for name, value in (dependencies or {}).items()}
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
+    provided["caller"] = Provide(caller, sync_to_thread=False)
     return Litestar(
         route_handlers=[health, ready, audit_trail, *route_handlers],
         lifespan=[lifespan],

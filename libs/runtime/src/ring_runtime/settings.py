@@ -244,7 +244,13 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "RING_AUTH_RATE_LIMIT_PER_MINUTE",
         "10",
-        "Gateway: requests per minute to /v1/auth/* allowed per client IP and per email.",
+        "Gateway: registrations and logins per minute allowed per client IP, and per account "
+        "from one client IP (a guesser elsewhere never locks the owner out).",
+    ),
+    Variable(
+        "RING_REFRESH_RATE_LIMIT_PER_MINUTE",
+        "30",
+        "Gateway: token refreshes and logouts per minute per client IP (its own bucket).",
     ),
     Variable(
         "RING_PII_KEY",
@@ -329,6 +335,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str
     log_level: str
     gateway_verify_key: str = ""
+    trusted_proxies: str = "127.0.0.1"
 
     @property
     def production(self) -> bool:
@@ -459,4 +466,5 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         data_dir=get("RING_DATA_DIR"),
         log_level=get("RING_LOG_LEVEL"),
         gateway_verify_key=get("RING_GATEWAY_VERIFY_KEY"),
+        trusted_proxies=get("RING_TRUSTED_PROXIES"),
     )

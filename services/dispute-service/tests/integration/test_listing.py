@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from ring_dispute.config import DisputeConfig
 from ring_dispute.main import create_app
-from ring_runtime.identity import PARTY_B
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 
@@ -52,6 +52,7 @@ async def test_queue_and_party_listing_page_by_cursor(
 
         # Every dispute was opened at the same instant of the manual clock: the id breaks ties.
         in_queue_order = sorted(opened, key=UUID)
+        client.headers.update(actor(uuid4(), ADMIN))
         pages = await _pages(client, "/admin/disputes", limit=2)
         assert pages == [in_queue_order[0:2], in_queue_order[2:4], in_queue_order[4:5]]
 
@@ -66,8 +67,12 @@ async def test_queue_and_party_listing_page_by_cursor(
         assert await _pages(client, "/disputes") == [[]]
 
         for bad in ("not-a-cursor", "Zm9vfGJhcg"):  # the second is "foo|bar" in base64
-            refused = await client.get("/admin/disputes", params={"cursor": bad})
+            refused = await client.get(
+                "/admin/disputes", params={"cursor": bad}, headers=actor(uuid4(), ADMIN)
+            )
             assert refused.status_code == 400, refused.text
             assert refused.json()["error"]["code"] == "invalid_cursor"
-        too_many = await client.get("/admin/disputes", params={"limit": 101})
+        too_many = await client.get(
+            "/admin/disputes", params={"limit": 101}, headers=actor(uuid4(), ADMIN)
+        )
         assert too_many.status_code == 400

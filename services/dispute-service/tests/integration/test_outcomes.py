@@ -208,7 +208,12 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     await _ok(await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor(owner)), 202)
 
     async def published() -> bool:
-        return bool((await stack.tasks.get(f"/tasks/{task_id}")).json()["status"] == "published")
+        return bool(
+            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
+                "status"
+            ]
+            == "published"
+        )
 
     await eventually(published)
     assert await _wallet(stack, owner) == (DEPOSIT - SLOTS * SLOT, SLOTS * SLOT)
@@ -245,7 +250,9 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     assert hidden.status_code == 404
     for order_id in orders:
         await eventually(lambda o=order_id: _order_status(stack, o, owner, "disputed"))
-    case = await _ok(await stack.disputes.get(f"/admin/disputes/{release}"))
+    case = await _ok(
+        await stack.disputes.get(f"/admin/disputes/{release}", headers=actor(uuid4(), ADMIN))
+    )
     assert [step["type"] for step in case["order_history"]][-2:] == [
         "order.submitted.v1",
         "order.rejected.v1",
@@ -289,7 +296,12 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     assert stack.task_timers.timers.fire_due() >= 1
 
     async def completed() -> bool:
-        return bool((await stack.tasks.get(f"/tasks/{task_id}")).json()["status"] == "completed")
+        return bool(
+            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
+                "status"
+            ]
+            == "completed"
+        )
 
     await eventually(completed)
 
@@ -335,7 +347,12 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
     await _ok(await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor(owner)), 202)
 
     async def published() -> bool:
-        return bool((await stack.tasks.get(f"/tasks/{task_id}")).json()["status"] == "published")
+        return bool(
+            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
+                "status"
+            ]
+            == "published"
+        )
 
     await eventually(published)
     order_ids = {}

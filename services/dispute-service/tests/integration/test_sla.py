@@ -81,15 +81,29 @@ async def test_no_response_escalates_once_across_a_restart_then_overdue(
         assert (view["status"], view["escalated_automatically"]) == ("arbitration", True)
         assert view["overdue"] is False
 
-        queue = (await client.get("/admin/disputes", params={"status": "arbitration"})).json()
+        queue = (
+            await client.get(
+                "/admin/disputes", params={"status": "arbitration"}, headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert [e["id"] for e in queue["items"]] == [str(dispute_id)]
         assert queue["items"][0]["overdue"] is False
         clock.advance(timedelta(days=3, seconds=1))
-        overdue = (await client.get("/admin/disputes", params={"overdue": "true"})).json()
+        overdue = (
+            await client.get(
+                "/admin/disputes", params={"overdue": "true"}, headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert [(e["id"], e["overdue"]) for e in overdue["items"]] == [(str(dispute_id), True)]
-        on_time = (await client.get("/admin/disputes", params={"overdue": "false"})).json()
+        on_time = (
+            await client.get(
+                "/admin/disputes", params={"overdue": "false"}, headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert on_time == {"items": [], "next_cursor": None}
-        detail = (await client.get(f"/admin/disputes/{dispute_id}")).json()
+        detail = (
+            await client.get(f"/admin/disputes/{dispute_id}", headers=actor(uuid4(), ADMIN))
+        ).json()
         assert detail["overdue"] is True
 
         resolved = await client.post(
@@ -195,7 +209,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         assert stored == hashlib.sha256(b"image,boxes\n1,4\n").hexdigest()
         for path, who in [
             (f"/disputes/{dispute_id}/files/{stored}", actor(owner)),
-            (f"/admin/disputes/{dispute_id}/files/{stored}", {}),
+            (f"/admin/disputes/{dispute_id}/files/{stored}", actor(uuid4(), ADMIN)),
         ]:
             download = await client.get(path, headers=who)
             assert (download.status_code, download.content) == (200, b"image,boxes\n1,4\n")
@@ -223,7 +237,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         bad = await client.post(
             f"/admin/disputes/{dispute_id}/resolve",
             json={"outcome": "split", "provider_share_percent": 100},
-            headers=actor(uuid4()),
+            headers=actor(uuid4(), ADMIN),
         )
         assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_outcome")
         withdrawn = await client.post(f"/disputes/{dispute_id}/withdraw", headers=actor(owner))
@@ -232,7 +246,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         late = await client.post(
             f"/admin/disputes/{dispute_id}/resolve",
             json={"outcome": "release"},
-            headers=actor(uuid4()),
+            headers=actor(uuid4(), ADMIN),
         )
         assert late.status_code == 409
         reopened = await _open(client, order_id, provider)  # withdrawn: the order may be disputed

@@ -44,6 +44,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     upstreams: dict[str, str]
     idempotency_ttl_hours: int
     auth_rate_limit_per_minute: int
+    refresh_rate_limit_per_minute: int
     pii_key: bytes
     signing_key: str = ""
 
@@ -135,6 +136,9 @@ def gateway_config(environ: Mapping[str, str] | None = None) -> GatewayConfig:
         idempotency_ttl_hours=_int("RING_IDEMPOTENCY_TTL_HOURS", get("RING_IDEMPOTENCY_TTL_HOURS")),
         auth_rate_limit_per_minute=_int(
             "RING_AUTH_RATE_LIMIT_PER_MINUTE", get("RING_AUTH_RATE_LIMIT_PER_MINUTE")
+        ),
+        refresh_rate_limit_per_minute=_int(
+            "RING_REFRESH_RATE_LIMIT_PER_MINUTE", get("RING_REFRESH_RATE_LIMIT_PER_MINUTE")
         ),
         pii_key=_pii_key(pii_key),
         signing_key=get("RING_GATEWAY_SIGNING_KEY"),

@@ -110,6 +110,7 @@ def build_app(
         idempotency=idempotency,
         sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
+        refresh_limiter=RateLimiter(config.refresh_rate_limit_per_minute),
     )
 
     @contextlib.asynccontextmanager

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -21,7 +21,7 @@ from psycopg import sql
 
 from ring_ledger.application import Ledger
 from ring_ledger.main import create_app as create_ledger_app
-from ring_runtime.identity import PARTY_A, PARTY_B
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import actor_headers, settings_for
@@ -127,7 +127,9 @@ async def create_and_publish(tasks: AsyncClient, owner: UUID, **overrides: Any) 
 
 async def task_status(tasks: AsyncClient, task_id: str, *wanted: str) -> dict[str, Any] | None:
     """The task if its status is one of ``wanted``, else None."""
-    body: dict[str, Any] = (await tasks.get(f"/tasks/{task_id}")).json()
+    body: dict[str, Any] = (
+        await tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))
+    ).json()
     return body if body["status"] in wanted else None
 
 

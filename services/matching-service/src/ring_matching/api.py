@@ -21,10 +21,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ring_matching.application import Providers
 from ring_matching.domain import Blocklist, Provider
 from ring_matching.projections.board import BoardPage, BoardProjection, BoardQuery, BoardSort
-from ring_matching.projections.performance import PerformanceProjection, PerformanceView
+from ring_matching.projections.performance import (
+    PerformanceProjection,
+    PerformanceView,
+    PublicRecord,
+)
 from ring_matching.recommendations import Candidate, Matchmaker, Recommendation
 from ring_runtime.http import Limit, allow
-from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
 
 Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -94,6 +98,32 @@ class ProviderView(msgspec.Struct, frozen=True, kw_only=True):
             registered_at=provider.registered_at,
             version=provider.version,
             record=record,
+        )
+
+
+class PublicProvider(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider as other parties see it: skills, standing and the public record, without the
+    qualification's reference, the reviewing admin or the earnings."""
+
+    id: UUID
+    verification: str
+    suspended: bool
+    may_take_orders: bool
+    skills: list[str]
+    registered_at: datetime
+    record: PublicRecord | None = None
+
+    @classmethod
+    def of(cls, provider: Provider, record: PerformanceView | None = None) -> PublicProvider:
+        """The public view of ``provider``."""
+        return cls(
+            id=provider.id,
+            verification=str(provider.verification),
+            suspended=provider.suspended,
+            may_take_orders=provider.may_take_orders,
+            skills=list(provider.skills),
+            registered_at=provider.registered_at,
+            record=record.public() if record is not None else None,
         )
 
 
@@ -207,15 +237,18 @@ class ProviderController(Controller):
     @get("/{provider_id:uuid}", operation_id="GetProvider")
     async def get_provider(
         self,
-        actor: NamedDependency[UUID],
+        caller: NamedDependency[Actor],
         provider_id: FromPath[UUID],
         providers: NamedDependency[Providers],
         performance: NamedDependency[PerformanceProjection],
-    ) -> ProviderView:
-        """Qualification and standing (always current) with the performance record."""
+    ) -> ProviderView | PublicProvider:
+        """Qualification and standing (always current) with the performance record: the full
+        view for the provider itself and admins, the public profile for anyone else."""
         provider = await asyncio.to_thread(providers.get_provider, provider_id)
         record = await asyncio.to_thread(performance.record, provider_id)
-        return ProviderView.of(provider, record)
+        if provider.full_record_visible_to(caller.user_id, admin=caller.role == ADMIN):
+            return ProviderView.of(provider, record)
+        return PublicProvider.of(provider, record)
 
     @get("/{provider_id:uuid}/recommendations", operation_id="ListRecommendations")
     async def list_recommendations(

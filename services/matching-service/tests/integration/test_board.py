@@ -139,7 +139,7 @@ async def test_record_candidates_and_recommendations(
     await asyncio.to_thread(tasks.mark_order_settled, UUID(order_id))
 
     async def record() -> dict[str, Any] | None:
-        response = await matching.get(f"/providers/{worker}", headers=actor(owner))
+        response = await matching.get(f"/providers/{worker}", headers=actor(worker, PARTY_B))
         found: dict[str, Any] = response.json()["record"]
         # the task's own events (another key) may reach the read model after the order's
         converged = found["earnings"] and found["on_time_rate"] is not None
@@ -152,6 +152,11 @@ async def test_record_candidates_and_recommendations(
     assert found["on_time_rate"] == 1.0
     assert found["disputes_lost"] == 0
     assert found["earnings"] == [{"currency": "CNY", "amount_minor": 10_000}]
+    # Party A sees the public profile: counts and rates, not earnings or the qualification.
+    public = (await matching.get(f"/providers/{worker}", headers=actor(owner))).json()
+    assert public["record"]["orders_completed"] == 1
+    assert "earnings" not in public["record"]
+    assert "qualification" not in public
 
     second = await publish_funded_task(task, tasks, owner, title="Label second batch")
 

@@ -18,9 +18,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from ring_runtime.http import Cursor, Limit, allow
-from ring_runtime.identity import PARTY_A, PARTY_B
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
 from ring_task.application import Tasks
-from ring_task.domain import Order, Task
+from ring_task.domain import Order, Task, board_owner
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
 
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
@@ -216,13 +216,19 @@ class TaskController(Controller):
         return TaskCancellation(**msgspec.structs.asdict(task), cancelled_orders=cancelled)
 
     @get("/{task_id:uuid}", operation_id="GetTask")
-    async def get_task(self, task_id: FromPath[UUID], tasks: NamedDependency[Tasks]) -> TaskView:
-        """One task, read from its events (always current)."""
-        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+    async def get_task(
+        self, caller: NamedDependency[Actor], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
+    ) -> TaskView:
+        """One task, read from its events (always current); 404 unless published, the caller's
+        own, one the caller holds an order on, or the caller is an admin."""
+        admin = caller.role == ADMIN
+        task = await asyncio.to_thread(tasks.get_task_for, task_id, caller.user_id, admin=admin)
+        return TaskView.of(task)
 
     @get("/", operation_id="ListTasks")
     async def list_tasks(
         self,
+        caller: NamedDependency[Actor],
         board: NamedDependency[TaskBoardProjection],
         status: FromQuery[str | None] = "published",
         skill: FromQuery[str | None] = None,
@@ -233,7 +239,12 @@ class TaskController(Controller):
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> TaskBoardPage:
-        """The task board: newest first, filtered, one page per call (eventually consistent)."""
+        """The task board: newest first, filtered, one page per call (eventually consistent).
+
+        Published tasks are everyone's board; other statuses list only the caller's own tasks
+        (admins: anyone's), see :func:`ring_task.domain.board_owner`.
+        """
+        owner_id = board_owner(status or None, owner_id, caller.user_id, admin=caller.role == ADMIN)
         query = BoardQuery(
             status=status or None,
             skill=skill,

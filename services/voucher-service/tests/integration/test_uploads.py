@@ -12,7 +12,7 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from ring_runtime.identity import PARTY_B
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
@@ -261,9 +261,11 @@ async def test_the_owner_downloads_the_proof_strangers_cannot(
         "voucher_file_not_found",
     )
 
-    as_admin = await client.get(f"/admin/vouchers/{voucher_id}")
+    as_admin = await client.get(f"/admin/vouchers/{voucher_id}", headers=actor(uuid4(), ADMIN))
     assert (as_admin.status_code, as_admin.json()["id"]) == (200, voucher_id)
-    admin_download = await client.get(f"/admin/vouchers/{voucher_id}/files/{sha256}")
+    admin_download = await client.get(
+        f"/admin/vouchers/{voucher_id}/files/{sha256}", headers=actor(uuid4(), ADMIN)
+    )
     assert admin_download.content == proof
-    unknown = await client.get(f"/admin/vouchers/{uuid4()}")
+    unknown = await client.get(f"/admin/vouchers/{uuid4()}", headers=actor(uuid4(), ADMIN))
     assert unknown.status_code == 404

@@ -51,6 +51,7 @@ class Gateway:
     idempotency: IdempotencyStore
     sessions: RefreshSessions
     auth_limiter: RateLimiter
+    refresh_limiter: RateLimiter
 
 
 def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Principal:
