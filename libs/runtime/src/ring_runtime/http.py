@@ -84,12 +84,27 @@ def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 
 
-async def refuse_nul(request: Request[Any, Any, Any]) -> None:
-    """``before_request``: a NUL character in the query string or in a JSON body is a 400.
+#: Media types a request body may have: JSON, or multipart for file uploads.
+BODY_MEDIA_TYPES = frozenset({"application/json", "multipart/form-data"})
 
-    PostgreSQL ``text`` cannot hold NUL. Found by schemathesis: ``?status=%00`` reached a
-    read-model query and came back as a 500; a NUL in a JSON field (a task title) would be
-    stored in an event and then fail every projection that copies it into a text column.
+
+class UnsupportedMediaType(Exception):
+    """A request body that is neither JSON nor a multipart upload."""
+
+    code = "unsupported_media_type"
+
+
+async def screen_request(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of every service and the gateway: refuse what no handler may see.
+
+    - A NUL character in the query string or in a JSON body is a 400. PostgreSQL ``text``
+      cannot hold NUL. Found by schemathesis: ``?status=%00`` reached a read-model query and
+      came back as a 500; a NUL in a JSON field (a task title) would be stored in an event and
+      then fail every projection that copies it into a text column.
+    - A body that is neither ``application/json`` nor ``multipart/form-data`` is a 415 (JSON
+      sent as ``text/plain`` used to be parsed anyway, past the NUL check).
+    - JSON nested deeper than the decoder's recursion limit (about 1,000 levels) is a 400,
+      not a ``RecursionError`` and a 500; this runs before authentication, like the parsing.
     """
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
@@ -97,16 +112,25 @@ async def refuse_nul(request: Request[Any, Any, Any]) -> None:
                 "query parameters may not contain NUL characters",
                 extra=[{"key": key.replace("\x00", ""), "source": "query"}],
             )
-    if (
-        request.method not in ("POST", "PUT", "PATCH")
-        or request.content_type[0] != "application/json"
-    ):
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
     body = await request.body()
-    if b"\\u0000" not in body and b"\x00" not in body:
+    if not body:
+        return
+    media_type = request.content_type[0]
+    if media_type not in BODY_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"a request body must be application/json (or multipart/form-data for uploads), "
+            f"not {media_type or 'untyped'}"
+        )
+    if media_type != "application/json":
         return
     try:
         decoded = msgspec.json.decode(body)
+    except RecursionError:
+        raise ValidationException(
+            "the JSON body is nested too deeply", extra=[{"source": "body"}]
+        ) from None
     except msgspec.DecodeError:
         return  # the handler reports the malformed body
     if _holds_nul(decoded):
@@ -150,9 +174,13 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
     def forbidden(_: Request[Any, Any, Any], exc: RoleForbidden) -> Response[Any]:
         return error_response(403, exc.code, str(exc))
 
+    def unsupported(_: Request[Any, Any, Any], exc: UnsupportedMediaType) -> Response[Any]:
+        return error_response(415, exc.code, str(exc))
+
     handlers: ExceptionHandlersMap = {
         ActorRequired: unauthenticated,
         RoleForbidden: forbidden,
+        UnsupportedMediaType: unsupported,
         ValidationException: _validation,
         HTTPException: _http,
         IntegrityError: _conflict,
@@ -265,5 +293,50 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
             causing(correlation_id=correlation_id, causation_id=request_id),
         ):
             await app(scope, receive, send_with_header)
+
+    return middleware
+
+
+#: Headers on every response: no MIME sniffing, no referrer leaking ids in URLs.
+_ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+#: On HTML (the API docs pages): never framed, no plugins, no <base> games.
+_HTML_POLICY = b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+#: Paths whose answers carry credentials (tokens): never stored by a cache or the browser.
+_NO_STORE_PREFIXES = ("/v1/auth/",)
+
+
+def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    """Add the security headers of every Ring HTTP answer (issue 11, item 15).
+
+    ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` everywhere;
+    ``Strict-Transport-Security`` when the request came over HTTPS (TLS terminates at the
+    ingress, whose ``X-Forwarded-Proto`` uvicorn trusts from ``RING_TRUSTED_PROXIES``); a
+    Content-Security-Policy on HTML; ``Cache-Control: no-store`` on ``/v1/auth/*`` answers,
+    which carry tokens. A header the handler set itself is left alone.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        no_store = str(scope.get("path", "")).startswith(_NO_STORE_PREFIXES)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                added = list(_ALWAYS)
+                if https:
+                    added.append((b"strict-transport-security", b"max-age=31536000"))
+                if no_store:
+                    added.append((b"cache-control", b"no-store"))
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    added.append((b"content-security-policy", _HTML_POLICY))
+                message["headers"] = headers + [h for h in added if h[0] not in present]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
 
     return middleware

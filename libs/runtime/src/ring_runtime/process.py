@@ -33,7 +33,8 @@ from ring_runtime.http import (
     caller,
     correlation_middleware,
     exception_handlers,
-    refuse_nul,
+    screen_request,
+    security_headers_middleware,
 )
 from ring_runtime.identity import service_verifier
 from ring_runtime.kafka import broker_security, ensure_topics
@@ -247,8 +248,8 @@ def create_service_app(
         ),
         exception_handlers=exception_handlers(domain_errors or {}),
         dependencies=provided,
-        middleware=[correlation_middleware],
-        before_request=refuse_nul,
+        middleware=[security_headers_middleware, correlation_middleware],
+        before_request=screen_request,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -32,10 +32,17 @@ class UpstreamResponse:
     status: int
     body: bytes
     content_type: str
+    #: Of :data:`PASSED_HEADERS`, those the service set (a download's name and nosniff).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         """The body decoded as JSON."""
         return msgspec.json.decode(self.body)
+
+
+#: Response headers of a service that reach the client: a file download must stay a download
+#: (``Content-Disposition: attachment``) and keep its ``nosniff``, or a browser may render it.
+PASSED_HEADERS = ("content-disposition", "x-content-type-options")
 
 
 class UpstreamUnavailable(Exception):
@@ -95,6 +102,7 @@ class Upstreams:
             status=response.status_code,
             body=response.content,
             content_type=response.headers.get("content-type", "application/json"),
+            headers={k: response.headers[k] for k in PASSED_HEADERS if k in response.headers},
         )
 
     async def healthy(self, service: str) -> bool:

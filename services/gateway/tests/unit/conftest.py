@@ -221,7 +221,15 @@ def fake_app(fakes: FakeServices) -> Litestar:
         request: Request[Any, Any, Any], dispute_id: FromPath[UUID], sha: FromPath[str]
     ) -> Response[bytes]:
         await record(request)
-        return Response(b"file-bytes", media_type="application/octet-stream")
+        return Response(
+            b"file-bytes",
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": 'attachment; filename="proof.png"',
+                "X-Content-Type-Options": "nosniff",
+                "X-Internal-Detail": "not for clients",
+            },
+        )
 
     @get("/admin/disputes")
     async def dispute_queue(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:

@@ -81,7 +81,9 @@ def require(principal: Principal, *roles: Role) -> Principal:
 
 def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> Response[bytes]:
     """The upstream's answer (or a stored one) as the gateway's response, unchanged."""
-    headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    headers = dict(answer.headers) if isinstance(answer, UpstreamResponse) else {}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
     return Response(
         content=answer.body,
         status_code=answer.status,
