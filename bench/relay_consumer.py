@@ -20,7 +20,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
@@ -30,11 +30,17 @@ from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.embedded import EmbeddedBroker, EmbeddedKafka, EmbeddedPostgres, free_port
+from ring_runtime.identity import PARTY_A
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import KAFKA_LANE_SETTINGS, TEST_KAFKA_TIMINGS, settings_for
+from ring_runtime.testing import (
+    KAFKA_LANE_SETTINGS,
+    TEST_KAFKA_TIMINGS,
+    actor_headers,
+    settings_for,
+)
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR
 
@@ -153,7 +159,10 @@ def post_task(port: int, owner: str) -> None:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/tasks",
         data=body,
-        headers={"Content-Type": "application/json", "X-Ring-Actor": owner},
+        headers={
+            "Content-Type": "application/json",
+            **actor_headers(UUID(owner), PARTY_A, os.environ.get("RING_DATA_DIR", ".ring")),
+        },
     )
     with urllib.request.urlopen(request, timeout=5) as answer:
         assert answer.status == 201

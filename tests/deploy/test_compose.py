@@ -5,23 +5,27 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ring_runtime.settings import BASE_SERVICE_PORTS
+from ring_runtime.production import PUBLISHED_CIPHER_KEY, production_problems
+from ring_runtime.settings import BASE_SERVICE_PORTS, ENVIRONMENT, DatabaseAddress
 
 from .support import ALL_RING_TOPICS, RING_VARIABLES, ROOT, compose_binary, run
 
+DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMPOSE_DIR = ROOT / "deploy" / "compose"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 #: Variables of third-party images, by compose service: names must start with one of these.
 THIRD_PARTY_PREFIXES = {
     "postgres": ("POSTGRES_",),
-    "kafka": ("KAFKA_", "CLUSTER_ID"),
-    "kafka-init": ("KAFKA_",),
+    "kafka": ("KAFKA_", "CLUSTER_ID", "SCRAM_"),
+    "kafka-init": ("KAFKA_", "SCRAM_ADMIN_PASSWORD"),
     "jaeger": ("COLLECTOR_",),
     "otel-collector": (),
 }
@@ -32,6 +36,14 @@ COMPOSE_ONLY_VARIABLES = {
     "POSTGRES_USER": "postgres image",
     "POSTGRES_PASSWORD": "postgres image",
     "POSTGRES_DB": "postgres image",
+    **{f"POSTGRES_{s.upper()}_PASSWORD": "postgres-roles.sh" for s in BASE_SERVICE_PORTS},
+    "SCRAM_BROKER_PASSWORD": "kafka-start.sh",
+    "SCRAM_ADMIN_PASSWORD": "kafka-start.sh, kafka-init.sh",
+    **{
+        f"SCRAM_{s.upper()}_PASSWORD": "kafka-start.sh"
+        for s in BASE_SERVICE_PORTS
+        if s != "gateway"
+    },
 }
 
 
@@ -209,3 +221,76 @@ def test_default_profile_starts_no_observability_service() -> None:
     result = compose("config", "--services")
     assert result.returncode == 0, result.stderr
     assert {"otel-collector", "jaeger"}.isdisjoint(result.stdout.split())
+
+
+def _filled_env_file(tmp_path: Path) -> Path:
+    """.env.example followed by `ring keys` (later lines win), as docs/deploy.md says."""
+    filled = tmp_path / "filled.env"
+    keys = run([Path(sys.executable).parent / "ring", "keys"])
+    assert keys.returncode == 0, keys.stderr
+    filled.write_text(ENV_EXAMPLE.read_text() + keys.stdout)
+    return filled
+
+
+def test_ring_services_run_in_production_mode_without_usable_secrets(
+    ring_services: dict[str, dict[str, Any]],
+) -> None:
+    """As shipped, no container may start: every secret is empty, nothing is published."""
+    for name, service in ring_services.items():
+        env = service["environment"]
+        assert env["RING_ENV"] == "production", name
+        problems = production_problems(name, lambda v, env=env: env.get(v, DEFAULTS[v]))
+        assert any("not set" in p for p in problems), (name, problems)
+        assert not any("published" in p for p in problems), (name, problems)
+    text = COMPOSE_FILE.read_text() + ENV_EXAMPLE.read_text()
+    assert PUBLISHED_CIPHER_KEY not in text
+    assert "ring-dev-password" not in text
+
+
+def test_ring_keys_fills_every_secret_each_process_needs(tmp_path: Path) -> None:
+    """With `ring keys` appended to .env, every Ring container passes the production checks."""
+    result = compose("config", "--format", "json", env_file=_filled_env_file(tmp_path))
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    for name in BASE_SERVICE_PORTS:
+        env = services[name]["environment"]
+        problems = production_problems(name, lambda v, env=env: env.get(v, DEFAULTS[v]))
+        assert problems == [], (name, problems)
+    assert "RING_GATEWAY_SIGNING_KEY" not in {
+        v for name in BASE_SERVICE_PORTS if name != "gateway" for v in services[name]["environment"]
+    }
+
+
+def test_each_service_has_its_own_database_role_and_kafka_user(tmp_path: Path) -> None:
+    result = compose("config", "--format", "json", env_file=_filled_env_file(tmp_path))
+    services = json.loads(result.stdout)["services"]
+    postgres_env = services["postgres"]["environment"]
+    kafka_env = services["kafka"]["environment"]
+    volumes = {v["target"] for v in services["postgres"]["volumes"]}
+    assert "/docker-entrypoint-initdb.d/10-ring-roles.sh" in volumes
+    users = set()
+    for name in BASE_SERVICE_PORTS:
+        env = services[name]["environment"]
+        database = DatabaseAddress.parse(env["RING_DATABASE_URL"])
+        assert database.user == f"ring_{name}"
+        assert database.password == postgres_env[f"POSTGRES_{name.upper()}_PASSWORD"]
+        if name != "gateway":
+            assert env["RING_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+            assert env["RING_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+            assert env["RING_KAFKA_SASL_USERNAME"] == f"ring-{name}"
+            assert env["RING_KAFKA_SASL_PASSWORD"] == kafka_env[f"SCRAM_{name.upper()}_PASSWORD"]
+            users.add(env["RING_KAFKA_SASL_USERNAME"])
+    assert len(users) == len(BASE_SERVICE_PORTS) - 1
+    protocols = dict(
+        pair.split(":") for pair in kafka_env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    assert protocols["INTERNAL"] == protocols["EXTERNAL"] == "SASL_PLAINTEXT"
+    assert kafka_env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    kafka_users = re.search(r'SERVICES="([^"]+)"', (COMPOSE_DIR / "kafka-start.sh").read_text())
+    roles = re.search(r'SERVICES="([^"]+)"', (COMPOSE_DIR / "postgres-roles.sh").read_text())
+    assert kafka_users
+    assert {f"ring-{n}" for n in kafka_users.group(1).split()} == users
+    assert roles
+    assert set(roles.group(1).split()) == set(BASE_SERVICE_PORTS)
+    assert run(["bash", "-n", COMPOSE_DIR / "kafka-start.sh"]).returncode == 0
+    assert run(["sh", "-n", COMPOSE_DIR / "postgres-roles.sh"]).returncode == 0

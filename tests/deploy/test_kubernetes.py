@@ -13,7 +13,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from ring_runtime.settings import BASE_SERVICE_PORTS
+from ring_runtime.commands.keys import fresh_secrets
+from ring_runtime.production import production_problems
+from ring_runtime.settings import BASE_SERVICE_PORTS, ENVIRONMENT
 
 from .support import ALL_RING_TOPICS, K8S, OVERLAYS, RING_VARIABLES, kustomize
 
@@ -24,6 +26,7 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("postgresql.cnpg.io/v1", "Cluster"),
 }
 TARGETS = ("base", *OVERLAYS, "gateway")
@@ -218,35 +221,96 @@ BLOB_STORE_KEYS = (
 
 
 @pytest.mark.parametrize("target", OVERLAYS)
-def test_secrets_come_from_the_database_operator_and_the_cipher_secret(
+def test_secrets_are_created_out_of_band_and_each_process_gets_only_its_own(
     renders: dict[str, list[Doc]], target: str
 ) -> None:
     docs = renders[target]
-    (database,) = of_kind(docs, "Cluster").values()
-    secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
+    assert [d for d in docs if d["kind"] == "Secret"] == [], "manifests must not carry secrets"
     for name, deployment in ring_deployments(docs).items():
         refs = {
             e["name"]: e["valueFrom"]["secretKeyRef"]
             for e in container(deployment)["env"]
             if "valueFrom" in e
         }
-        expected = {"RING_DATABASE_URL", "CIPHER_KEY"}
-        if name in ("voucher", "dispute"):  # their files live in an S3-compatible bucket
-            expected |= set(BLOB_STORE_KEYS)
-            assert all(refs[k] == {"name": "ring-blob-store", "key": k} for k in BLOB_STORE_KEYS)
-        assert set(refs) == expected, name
-        # CloudNativePG writes the owner's connection URL to <cluster>-app, key `uri`
-        assert refs["RING_DATABASE_URL"] == {
-            "name": f"{database['metadata']['name']}-app",
-            "key": "uri",
+        expected = {
+            "RING_DATABASE_URL": {"name": f"ring-db-{name}", "key": "uri"},
+            "CIPHER_KEY": {"name": "ring-cipher", "key": "CIPHER_KEY"},
         }
-        cipher = refs["CIPHER_KEY"]["name"]
-        if target == "dev":
-            assert cipher in secrets  # generated, dev-only key
+        if name == "gateway":
+            expected |= {
+                key: {"name": "ring-gateway-keys", "key": key}
+                for key in ("RING_JWT_SECRET", "RING_PII_KEY", "RING_GATEWAY_SIGNING_KEY")
+            }
         else:
-            assert cipher == "ring-cipher"  # created out of band
-    if target == "prod":
-        assert secrets == set(), "production manifests must not carry secrets"
+            expected["RING_GATEWAY_VERIFY_KEY"] = {
+                "name": "ring-gateway-identity",
+                "key": "RING_GATEWAY_VERIFY_KEY",
+            }
+            # Strimzi writes the KafkaUser's password to a Secret named after the user.
+            expected["RING_KAFKA_SASL_PASSWORD"] = {"name": f"ring-{name}", "key": "password"}
+        if name == "ledger":
+            expected["RING_PAYMENTS_WEBHOOK_SECRET"] = {
+                "name": "ring-payments",
+                "key": "RING_PAYMENTS_WEBHOOK_SECRET",
+            }
+        if name in ("voucher", "dispute"):  # their files live in an S3-compatible bucket
+            expected |= {k: {"name": "ring-blob-store", "key": k} for k in BLOB_STORE_KEYS}
+        assert refs == expected, name
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_every_process_passes_the_production_checks_once_secrets_exist(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    """Config map + plain values + fresh secrets (as docs/deploy.md makes them) start cleanly."""
+    docs = renders[target]
+    data = config_map(docs)["data"]
+    assert data["RING_ENV"] == "production"
+    fresh = fresh_secrets()
+    defaults = {v.name: v.default for v in ENVIRONMENT}
+    for name, deployment in ring_deployments(docs).items():
+        env = dict(data)
+        for variable in container(deployment)["env"]:
+            if "value" in variable:
+                env[variable["name"]] = variable["value"]
+            elif variable["name"] == "RING_DATABASE_URL":
+                password = fresh[f"POSTGRES_{name.upper()}_PASSWORD"]
+                env["RING_DATABASE_URL"] = f"postgresql://ring_{name}:{password}@db:5432/ring"
+            elif variable["name"] == "RING_KAFKA_SASL_PASSWORD":
+                env["RING_KAFKA_SASL_PASSWORD"] = fresh[f"SCRAM_{name.upper()}_PASSWORD"]
+            else:
+                env[variable["name"]] = fresh.get(variable["name"], "bucket-setting")
+        problems = production_problems(name, lambda v, env=env: env.get(v, defaults[v]))
+        assert problems == [], (name, problems)
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_kafka_users_and_database_roles_one_per_service(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    docs = renders[target]
+    services = set(ring_deployments(docs))
+    users = of_kind(docs, "KafkaUser")
+    assert set(users) == {f"ring-{s}" for s in services - {"gateway"}}
+    for name, user in users.items():
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        acls = user["spec"]["authorization"]["acls"]
+        written = {a["resource"]["name"] for a in acls if "Write" in a["operations"]}
+        own = name.removeprefix("ring-")
+        assert written == {f"ring.{own}.events"} | {
+            t for t in ALL_RING_TOPICS if t.endswith(".dlq")
+        }, name
+    (kafka,) = of_kind(docs, "Kafka").values()
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    (cluster,) = of_kind(docs, "Cluster").values()
+    roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
+    assert set(roles) == {f"ring_{s}" for s in services}
+    assert all(r["passwordSecret"]["name"] == f"ring-db-{n[5:]}" for n, r in roles.items())
+    bootstrap = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
+    assert {f"CREATE SCHEMA {s} AUTHORIZATION ring_{s}" for s in services} <= set(bootstrap)
+    assert "REVOKE CREATE ON SCHEMA public FROM PUBLIC" in bootstrap
 
 
 # --- network exposure -------------------------------------------------------------------------

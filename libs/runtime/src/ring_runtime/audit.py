@@ -27,7 +27,8 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from psycopg.sql import SQL, Identifier
 
-from ring_runtime.http import error_response
+from ring_runtime.http import allow, error_response
+from ring_runtime.identity import ADMIN
 from ring_runtime.recorder import RingProcessRecorder
 
 #: Most events one answer carries (the oldest first); ``truncated`` says when more exist.
@@ -193,6 +194,7 @@ def _audit_event(
     "/internal/audit/{aggregate_id:uuid}",
     operation_id="GetAuditTrail",
     tags=["operations"],
+    guards=[allow(ADMIN)],
 )
 async def audit_trail(
     aggregate_id: FromPath[UUID], state: State, request: Request[Any, Any, Any]
@@ -226,7 +228,12 @@ async def audit_trail(
     return Response(msgspec.to_builtins(trail))
 
 
-@get("/internal/audit/correlations", operation_id="GetCorrelatedEvents", tags=["operations"])
+@get(
+    "/internal/audit/correlations",
+    operation_id="GetCorrelatedEvents",
+    tags=["operations"],
+    guards=[allow(ADMIN)],
+)
 async def correlated_events(state: State, request: Request[Any, Any, Any]) -> Response[Any]:
     """Events recorded under the comma-separated correlation ``ids`` (at most 200)."""
     params, refusal = _query(request, {"ids"})

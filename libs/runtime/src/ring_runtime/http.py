@@ -15,8 +15,10 @@ from uuid import UUID, uuid4
 import msgspec
 from eventsourcing.persistence import IntegrityError
 from litestar import MediaType, Request, Response
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -25,11 +27,20 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ExceptionHandlersMap,
+    Guard,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from opentelemetry import propagate, trace
 
 from ring_runtime.context import causing
 from ring_runtime.freshness import CatchingUp
+from ring_runtime.identity import ASSERTION_HEADER, Actor, AssertionVerifier, InvalidAssertion
 from ring_runtime.long_poll import InvalidWaitFor
 from ring_runtime.paging import InvalidCursor
 from ring_runtime.resilience import is_outage
@@ -90,12 +101,27 @@ def _internal(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 
 
-async def refuse_nul(request: Request[Any, Any, Any]) -> None:
-    """``before_request``: a NUL character in the query string or in a JSON body is a 400.
+#: Media types a request body may have: JSON, or multipart for file uploads.
+BODY_MEDIA_TYPES = frozenset({"application/json", "multipart/form-data"})
 
-    PostgreSQL ``text`` cannot hold NUL. Found by schemathesis: ``?status=%00`` reached a
-    read-model query and came back as a 500; a NUL in a JSON field (a task title) would be
-    stored in an event and then fail every projection that copies it into a text column.
+
+class UnsupportedMediaType(Exception):
+    """A request body that is neither JSON nor a multipart upload."""
+
+    code = "unsupported_media_type"
+
+
+async def screen_request(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of every service and the gateway: refuse what no handler may see.
+
+    - A NUL character in the query string or in a JSON body is a 400. PostgreSQL ``text``
+      cannot hold NUL. Found by schemathesis: ``?status=%00`` reached a read-model query and
+      came back as a 500; a NUL in a JSON field (a task title) would be stored in an event and
+      then fail every projection that copies it into a text column.
+    - A body that is neither ``application/json`` nor ``multipart/form-data`` is a 415 (JSON
+      sent as ``text/plain`` used to be parsed anyway, past the NUL check).
+    - JSON nested deeper than the decoder's recursion limit (about 1,000 levels) is a 400,
+      not a ``RecursionError`` and a 500; this runs before authentication, like the parsing.
     """
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
@@ -103,16 +129,25 @@ async def refuse_nul(request: Request[Any, Any, Any]) -> None:
                 "query parameters may not contain NUL characters",
                 extra=[{"key": key.replace("\x00", ""), "source": "query"}],
             )
-    if (
-        request.method not in ("POST", "PUT", "PATCH")
-        or request.content_type[0] != "application/json"
-    ):
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
     body = await request.body()
-    if b"\\u0000" not in body and b"\x00" not in body:
+    if not body:
+        return
+    media_type = request.content_type[0]
+    if media_type not in BODY_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"a request body must be application/json (or multipart/form-data for uploads), "
+            f"not {media_type or 'untyped'}"
+        )
+    if media_type != "application/json":
         return
     try:
         decoded = msgspec.json.decode(body)
+    except RecursionError:
+        raise ValidationException(
+            "the JSON body is nested too deeply", extra=[{"source": "body"}]
+        ) from None
     except msgspec.DecodeError:
         return  # the handler reports the malformed body
     if _holds_nul(decoded):
@@ -176,9 +211,17 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
     def unauthenticated(_: Request[Any, Any, Any], exc: ActorRequired) -> Response[Any]:
         return error_response(401, exc.code, str(exc))
 
+    def forbidden(_: Request[Any, Any, Any], exc: RoleForbidden) -> Response[Any]:
+        return error_response(403, exc.code, str(exc))
+
+    def unsupported(_: Request[Any, Any, Any], exc: UnsupportedMediaType) -> Response[Any]:
+        return error_response(415, exc.code, str(exc))
+
     handlers: ExceptionHandlersMap = {
         ActorRequired: unauthenticated,
         CatchingUp: _catching_up,
+        RoleForbidden: forbidden,
+        UnsupportedMediaType: unsupported,
         ValidationException: _validation,
         HTTPException: _http,
         IntegrityError: _conflict,
@@ -190,31 +233,71 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
     return handlers
 
 
-#: Header carrying the authenticated user id from the gateway to internal services.
-ACTOR_HEADER = "X-Ring-Actor"
-
-
 class ActorRequired(Exception):
-    """An internal endpoint was called without the acting user's id."""
+    """An internal endpoint was called without a valid actor assertion from the gateway."""
 
     code = "actor_required"
 
 
-def actor_id(request: Request[Any, Any, Any]) -> UUID:
-    """The acting user's id from :data:`ACTOR_HEADER` (set by the gateway after authentication).
+class RoleForbidden(Exception):
+    """The actor's role may not use this route (the service checks it too, not only the
+    gateway)."""
+
+    code = "forbidden"
+
+
+_ACTOR_STATE = "ring_actor"
+
+
+def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    """The actor the gateway vouches for in :data:`ASSERTION_HEADER`, verified once a request.
 
     Raises:
-        ActorRequired: the header is missing or not a UUID.
+        ActorRequired: no assertion, or one the gateway's key did not sign.
     """
-    raw = request.headers.get(ACTOR_HEADER)
+    cached = connection.state.get(_ACTOR_STATE)
+    if isinstance(cached, Actor):
+        return cached
+    verifier: AssertionVerifier = connection.app.state.identity
     try:
-        return UUID(raw) if raw else _missing_actor()
-    except ValueError:
-        raise ActorRequired(f"{ACTOR_HEADER} must be a user id (UUID), got {raw!r}") from None
+        actor = verifier.verify(connection.headers.get(ASSERTION_HEADER))
+    except InvalidAssertion as error:
+        raise ActorRequired(str(error)) from None
+    connection.state[_ACTOR_STATE] = actor
+    return actor
 
 
-def _missing_actor() -> UUID:
-    raise ActorRequired(f"header {ACTOR_HEADER} with the acting user's id is required")
+def actor_id(request: Request[Any, Any, Any]) -> UUID:
+    """The acting user's id (the ``actor`` dependency of every service handler).
+
+    Raises:
+        ActorRequired: no valid actor assertion.
+    """
+    return current_actor(request).user_id
+
+
+def caller(request: Request[Any, Any, Any]) -> Actor:
+    """The acting user and role (the ``caller`` dependency, for reads that depend on the role).
+
+    Raises:
+        ActorRequired: no valid actor assertion.
+    """
+    return current_actor(request)
+
+
+def allow(*roles: str) -> Guard:
+    """A guard: only an actor with one of ``roles`` may call the route.
+
+    The gateway checks roles first; services check them again on their admin and
+    state-changing routes, so a caller that reaches a service directly gains nothing.
+    """
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = current_actor(connection)
+        if actor.role not in roles:
+            raise RoleForbidden(f"this operation is for {', '.join(roles)}; you are {actor.role}")
+
+    return guard
 
 
 #: Request header naming the conversation a request belongs to (echoed in the response).
@@ -251,5 +334,50 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
             causing(correlation_id=correlation_id, causation_id=request_id),
         ):
             await app(scope, receive, send_with_header)
+
+    return middleware
+
+
+#: Headers on every response: no MIME sniffing, no referrer leaking ids in URLs.
+_ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+#: On HTML (the API docs pages): never framed, no plugins, no <base> games.
+_HTML_POLICY = b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+#: Paths whose answers carry credentials (tokens): never stored by a cache or the browser.
+_NO_STORE_PREFIXES = ("/v1/auth/",)
+
+
+def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    """Add the security headers of every Ring HTTP answer (issue 11, item 15).
+
+    ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` everywhere;
+    ``Strict-Transport-Security`` when the request came over HTTPS (TLS terminates at the
+    ingress, whose ``X-Forwarded-Proto`` uvicorn trusts from ``RING_TRUSTED_PROXIES``); a
+    Content-Security-Policy on HTML; ``Cache-Control: no-store`` on ``/v1/auth/*`` answers,
+    which carry tokens. A header the handler set itself is left alone.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        no_store = str(scope.get("path", "")).startswith(_NO_STORE_PREFIXES)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                added = list(_ALWAYS)
+                if https:
+                    added.append((b"strict-transport-security", b"max-age=31536000"))
+                if no_store:
+                    added.append((b"cache-control", b"no-store"))
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    added.append((b"content-security-policy", _HTML_POLICY))
+                message["headers"] = headers + [h for h in added if h[0] not in present]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
 
     return middleware

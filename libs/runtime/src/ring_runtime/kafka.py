@@ -8,6 +8,8 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from ring_events.topics import dead_letter_topic
 from ring_runtime.settings import Settings
@@ -22,10 +24,39 @@ EVENT_TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
 DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": "2592000000", "cleanup.policy": "delete"}
 
 
+def connection_config(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of every aiokafka client: where the broker is and how to log in."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        config |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    if settings.kafka_security_protocol == "SASL_SSL":
+        config["ssl_context"] = create_ssl_context()
+    return config
+
+
+def broker_security(settings: Settings) -> BaseSecurity | None:
+    """The same login for faststream's ``KafkaBroker``; ``None`` on a PLAINTEXT listener."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    scram = SASLScram512 if settings.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
+    return scram(
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password,
+        use_ssl=settings.kafka_security_protocol == "SASL_SSL",
+    )
+
+
 def producer_config(settings: Settings) -> dict[str, Any]:
     """Keyword arguments of an ``AIOKafkaProducer`` for ``settings``."""
     return {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        **connection_config(settings),
         "enable_idempotence": settings.kafka_enable_idempotence,
         "acks": "all",
         "linger_ms": 5,
@@ -45,7 +76,7 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
 
 async def ensure_topics(settings: Settings, topics: Iterable[str]) -> None:
     """Create ``topics`` with Ring's partition count if they do not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**connection_config(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -40,12 +40,15 @@ from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.freshness import HEADS_PATH, Freshness, Progress
 from ring_runtime.http import (
     actor_id,
+    caller,
     correlation_middleware,
     exception_handlers,
-    refuse_nul,
+    screen_request,
+    security_headers_middleware,
     status_of,
 )
-from ring_runtime.kafka import ensure_topics
+from ring_runtime.identity import service_verifier
+from ring_runtime.kafka import broker_security, ensure_topics
 from ring_runtime.long_poll import Changes
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.resilience import TaskHealth
@@ -297,6 +300,7 @@ def create_service_app(
     broker = KafkaBroker(
         settings.kafka_servers,
         client_id=f"ring-{settings.service}",
+        security=broker_security(settings),
         enable_idempotence=settings.kafka_enable_idempotence,
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ring.{settings.service}.kafka"),
@@ -350,14 +354,21 @@ def create_service_app(
     provided["freshness"] = _provide(freshness)
     provided["changes"] = _provide(changes)
     audit = [audit_trail, correlated_events] if application is not None else []
+    provided["caller"] = Provide(caller, sync_to_thread=False)
     return Litestar(
         route_handlers=[health, ready, heads, *audit, *route_handlers],
         lifespan=[lifespan],
-        state=State({"runtime": runtime, "application": application}),
+        state=State(
+            {
+                "runtime": runtime,
+                "application": application,
+                "identity": service_verifier(settings.gateway_verify_key, settings.data_dir),
+            }
+        ),
         exception_handlers=handlers,
         dependencies=provided,
-        middleware=[correlation_middleware],
-        before_request=refuse_nul,
+        middleware=[security_headers_middleware, correlation_middleware],
+        before_request=screen_request,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
     )
 

@@ -18,6 +18,8 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from ring_runtime.store import create_schema_sql
+
 _connection: contextvars.ContextVar[psycopg.Connection[dict[str, Any]] | None] = (
     contextvars.ContextVar("ring_projection_connection", default=None)
 )
@@ -43,7 +45,7 @@ class ProjectionStore:
         """Open the pool and create the tracking table and the read model's tables."""
         self._pool.open(wait=True)
         with self._pool.connection() as conn:
-            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.schema)))
+            conn.execute(create_schema_sql(self.schema))
             conn.execute(
                 SQL(
                     "CREATE TABLE IF NOT EXISTS {} (application_name text PRIMARY KEY, "

@@ -46,7 +46,7 @@ from eventsourcing.utils import get_topic
 
 from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, encode_envelope
-from ring_runtime.kafka import ensure_topics, producer_config
+from ring_runtime.kafka import connection_config, ensure_topics, producer_config
 from ring_runtime.relay_log import LossMarker, RelayLog, RelayPosition
 from ring_runtime.resilience import Backoff, TaskHealth
 from ring_runtime.settings import Settings
@@ -190,7 +190,7 @@ class OutboxRelay:
         await ensure_topics(self.settings, [self.translator.topic, MARKER_TOPIC])
         producer = AIOKafkaProducer(**producer_config(self.settings))
         checker = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **connection_config(self.settings),
             enable_auto_commit=False,
             auto_offset_reset="none",
         )

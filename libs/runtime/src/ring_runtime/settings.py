@@ -14,6 +14,13 @@ from urllib.parse import unquote, urlsplit
 
 import msgspec
 
+from ring_runtime.production import (
+    ENVIRONMENTS,
+    PRODUCTION,
+    ProductionRefused,
+    production_problems,
+)
+
 #: Base HTTP port of each process (the gateway is the public face on 8000).
 BASE_SERVICE_PORTS: dict[str, int] = {
     "gateway": 8000,
@@ -46,6 +53,13 @@ class Variable:
 #: Every environment variable Ring reads, with its default and meaning.
 ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
+        "RING_ENV",
+        "development",
+        "`development` (zero-config, development keys under RING_DATA_DIR) or `production`: "
+        "refuse to start on a missing, short or published secret, the simulated payment "
+        "provider or an allow-everything setting (docs/deploy.md).",
+    ),
+    Variable(
         "RING_DATABASE_URL",
         "postgresql://postgres@127.0.0.1:54320/ring",
         "PostgreSQL URL (psycopg 3). Each service keeps its events in its own schema.",
@@ -68,6 +82,19 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "2000",
         "Consumer group session timeout; a group join takes half of it on Tansu. Kafka: 45000.",
     ),
+    Variable(
+        "RING_KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        "PLAINTEXT (development: the embedded broker), SASL_PLAINTEXT or SASL_SSL; production "
+        "refuses PLAINTEXT, so every service authenticates to Kafka.",
+    ),
+    Variable(
+        "RING_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "SASL mechanism: SCRAM-SHA-512 or -256."
+    ),
+    Variable(
+        "RING_KAFKA_SASL_USERNAME", "", "Kafka user of this service (one per service, ACL'd)."
+    ),
+    Variable("RING_KAFKA_SASL_PASSWORD", "", "Password of RING_KAFKA_SASL_USERNAME (`ring keys`)."),
     Variable("RING_KAFKA_HEARTBEAT_INTERVAL_MS", "500", "Consumer group heartbeat. Kafka: 3000."),
     Variable(
         "RING_KAFKA_FETCH_MAX_WAIT_MS",
@@ -215,6 +242,24 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "Gateway: HMAC key (HS256) signing access and refresh tokens. Production must set it "
         "(32+ random bytes); empty means a development key generated once under RING_DATA_DIR.",
     ),
+    Variable(
+        "RING_GATEWAY_SIGNING_KEY",
+        "",
+        "Gateway only: base64 Ed25519 private key signing the actor assertion it sends every "
+        "service (`ring keys`); empty in development means a key pair under RING_DATA_DIR.",
+    ),
+    Variable(
+        "RING_GATEWAY_VERIFY_KEY",
+        "",
+        "Services: base64 Ed25519 public key of RING_GATEWAY_SIGNING_KEY; a request without an "
+        "assertion it verifies gets 401. Empty in development: the pair under RING_DATA_DIR.",
+    ),
+    Variable(
+        "RING_TRUSTED_PROXIES",
+        "127.0.0.1",
+        "Gateway: comma-separated addresses or CIDRs of proxies whose X-Forwarded-For names the "
+        "client (the ingress); `*` trusts anyone and is refused in production.",
+    ),
     Variable("RING_JWT_ISSUER", "ring-gateway", "Gateway: `iss` of the tokens it issues."),
     Variable("RING_JWT_AUDIENCE", "ring-api", "Gateway: `aud` of the tokens it issues."),
     Variable("RING_ACCESS_TOKEN_MINUTES", "15", "Gateway: lifetime of an access token."),
@@ -247,7 +292,13 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "RING_AUTH_RATE_LIMIT_PER_MINUTE",
         "10",
-        "Gateway: requests per minute to /v1/auth/* allowed per client IP and per email.",
+        "Gateway: registrations and logins per minute allowed per client IP, and per account "
+        "from one client IP (a guesser elsewhere never locks the owner out).",
+    ),
+    Variable(
+        "RING_REFRESH_RATE_LIMIT_PER_MINUTE",
+        "30",
+        "Gateway: token refreshes and logouts per minute per client IP (its own bucket).",
     ),
     Variable(
         "RING_PII_KEY",
@@ -373,6 +424,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Configuration of one Ring process."""
 
     service: str
+    environment: str
     database_url: str
     db_schema: str
     kafka_bootstrap: str
@@ -380,6 +432,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_session_timeout_ms: int
     kafka_heartbeat_interval_ms: int
     kafka_fetch_max_wait_ms: int = 100
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
     topic_partitions: int
     topic_replication: int
     http_host: str
@@ -395,6 +451,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cipher_key: str
     data_dir: str
     log_level: str
+    gateway_verify_key: str = ""
+    trusted_proxies: str = "127.0.0.1"
+
+    @property
+    def production(self) -> bool:
+        """Whether this process runs with ``RING_ENV=production``."""
+        return self.environment == PRODUCTION
 
     @property
     def kafka_servers(self) -> list[str]:
@@ -450,6 +513,12 @@ def _int(name: str, value: str) -> int:
         raise SettingsError(f"{name} must be an integer, got {value!r}") from None
 
 
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings of ``service`` from ``environ`` (default: the process environment).
 
@@ -461,12 +530,22 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
     def get(name: str) -> str:
         return source.get(name, _DEFAULTS[name])
 
+    environment = get("RING_ENV")
+    if environment not in ENVIRONMENTS:
+        raise SettingsError(
+            f"RING_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
+        )
+    if environment == PRODUCTION:
+        problems = production_problems(service, get)
+        if problems:
+            raise SettingsError(str(ProductionRefused(problems)))
     cipher_topic = get("CIPHER_TOPIC")
     if cipher_topic and not get("CIPHER_KEY"):
         raise SettingsError("CIPHER_TOPIC is set but CIPHER_KEY is empty; run `ring keys cipher`")
     port = get("RING_HTTP_PORT")
     return Settings(
         service=service,
+        environment=environment,
         database_url=get("RING_DATABASE_URL"),
         db_schema=get("RING_DB_SCHEMA") or service.replace("-", "_"),
         kafka_bootstrap=get("RING_KAFKA_BOOTSTRAP"),
@@ -482,6 +561,18 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         kafka_fetch_max_wait_ms=_int(
             "RING_KAFKA_FETCH_MAX_WAIT_MS", get("RING_KAFKA_FETCH_MAX_WAIT_MS")
         ),
+        kafka_security_protocol=_choice(
+            "RING_KAFKA_SECURITY_PROTOCOL",
+            get("RING_KAFKA_SECURITY_PROTOCOL"),
+            ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"),
+        ),
+        kafka_sasl_mechanism=_choice(
+            "RING_KAFKA_SASL_MECHANISM",
+            get("RING_KAFKA_SASL_MECHANISM"),
+            ("SCRAM-SHA-512", "SCRAM-SHA-256"),
+        ),
+        kafka_sasl_username=get("RING_KAFKA_SASL_USERNAME"),
+        kafka_sasl_password=get("RING_KAFKA_SASL_PASSWORD"),
         topic_partitions=_int("RING_TOPIC_PARTITIONS", get("RING_TOPIC_PARTITIONS")),
         topic_replication=_int("RING_TOPIC_REPLICATION", get("RING_TOPIC_REPLICATION")),
         http_host=get("RING_HTTP_HOST"),
@@ -504,4 +595,6 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         cipher_key=get("CIPHER_KEY"),
         data_dir=get("RING_DATA_DIR"),
         log_level=get("RING_LOG_LEVEL"),
+        gateway_verify_key=get("RING_GATEWAY_VERIFY_KEY"),
+        trusted_proxies=get("RING_TRUSTED_PROXIES"),
     )

@@ -122,7 +122,20 @@ def create_application(cls: type[TApplication], settings: Settings) -> TApplicat
     return cls(env=settings.eventsourcing_env())
 
 
+def create_schema_sql(schema: str) -> sql.Composed:
+    """A statement creating ``schema`` only if it is missing.
+
+    Not ``CREATE SCHEMA IF NOT EXISTS``: PostgreSQL checks the database-level CREATE privilege
+    before it looks for the schema, and in production each service's role owns its schema but
+    may not create any (docs/deploy.md), so that statement would fail even when nothing is to do.
+    """
+    return sql.SQL(
+        "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = {}) "
+        "THEN CREATE SCHEMA {}; END IF; END$$"
+    ).format(sql.Literal(schema), sql.Identifier(schema))
+
+
 def ensure_schema(database_url: str, schema: str) -> None:
     """Create ``schema`` if it does not exist."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(create_schema_sql(schema))

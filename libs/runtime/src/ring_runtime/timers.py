@@ -33,6 +33,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
 from ring_runtime.resilience import Backoff, TaskHealth
+from ring_runtime.store import create_schema_sql
 
 log = logging.getLogger("ring.timers")
 
@@ -140,7 +141,7 @@ class DurableTimers:
     def ddl(self) -> list[Composed]:
         """Statements creating the table and the index of pending timers."""
         return [
-            SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.schema)),
+            create_schema_sql(self.schema),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} ("
                 "id uuid PRIMARY KEY, purpose text NOT NULL, aggregate_id uuid NOT NULL, "

@@ -1,7 +1,7 @@
 """Internal HTTP API of the dispute service: thin controllers mapping requests to ``Disputes``.
 
 The gateway authenticates users, checks the admin role for ``/admin`` routes and passes the
-acting user's id in ``X-Ring-Actor`` (injected here as ``actor``; recorded on every step).
+acting user in ``X-Ring-Assertion`` (injected here as ``actor``; recorded on every step).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from ring_dispute.domain import Dispute
 from ring_dispute.projections import OrderStepView
 from ring_dispute.queue import DisputePage, DisputeQueue
 from ring_runtime.freshness import Freshness
-from ring_runtime.http import Cursor, Limit
+from ring_runtime.http import Cursor, Limit, allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 
 Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 Category = Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"]
@@ -142,7 +143,12 @@ class OrderDisputeController(Controller):
     path = "/orders"
     tags = ["disputes"]
 
-    @post("/{order_id:uuid}/disputes", status_code=HTTP_201_CREATED, operation_id="OpenDispute")
+    @post(
+        "/{order_id:uuid}/disputes",
+        status_code=HTTP_201_CREATED,
+        operation_id="OpenDispute",
+        guards=[allow(PARTY_A, PARTY_B)],
+    )
     async def create_dispute(
         self,
         actor: NamedDependency[UUID],
@@ -191,7 +197,12 @@ class DisputeController(Controller):
         dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
         return DisputeView.of(dispute, disputes)
 
-    @post("/{dispute_id:uuid}/responses", status_code=HTTP_200_OK, operation_id="RespondDispute")
+    @post(
+        "/{dispute_id:uuid}/responses",
+        status_code=HTTP_200_OK,
+        operation_id="RespondDispute",
+        guards=[allow(PARTY_A, PARTY_B)],
+    )
     async def create_response(
         self,
         actor: NamedDependency[UUID],
@@ -203,7 +214,12 @@ class DisputeController(Controller):
         await asyncio.to_thread(disputes.respond, dispute_id, actor, data.statement)
         return await self._view(dispute_id, actor, disputes)
 
-    @post("/{dispute_id:uuid}/evidence", status_code=HTTP_200_OK, operation_id="AddEvidence")
+    @post(
+        "/{dispute_id:uuid}/evidence",
+        status_code=HTTP_200_OK,
+        operation_id="AddEvidence",
+        guards=[allow(PARTY_A, PARTY_B)],
+    )
     async def create_evidence(
         self,
         actor: NamedDependency[UUID],
@@ -221,6 +237,7 @@ class DisputeController(Controller):
         "/{dispute_id:uuid}/arbitration",
         status_code=HTTP_200_OK,
         operation_id="RequestArbitration",
+        guards=[allow(PARTY_A, PARTY_B)],
     )
     async def request_arbitration(
         self,
@@ -232,7 +249,12 @@ class DisputeController(Controller):
         await asyncio.to_thread(disputes.request_arbitration, dispute_id, actor)
         return await self._view(dispute_id, actor, disputes)
 
-    @post("/{dispute_id:uuid}/withdraw", status_code=HTTP_200_OK, operation_id="WithdrawDispute")
+    @post(
+        "/{dispute_id:uuid}/withdraw",
+        status_code=HTTP_200_OK,
+        operation_id="WithdrawDispute",
+        guards=[allow(PARTY_A, PARTY_B)],
+    )
     async def withdraw_dispute(
         self,
         actor: NamedDependency[UUID],
@@ -255,7 +277,7 @@ class AdminDisputeController(Controller):
     path = "/admin/disputes"
     tags = ["admin"]
 
-    @get("/", operation_id="ListDisputes")
+    @get("/", operation_id="ListDisputes", guards=[allow(ADMIN)])
     async def list_disputes(
         self,
         queue: NamedDependency[DisputeQueue],
@@ -271,7 +293,7 @@ class AdminDisputeController(Controller):
             queue.list, status=status, overdue=overdue, cursor=cursor, limit=limit
         )
 
-    @get("/{dispute_id:uuid}", operation_id="GetDisputeAsAdmin")
+    @get("/{dispute_id:uuid}", operation_id="GetDisputeAsAdmin", guards=[allow(ADMIN)])
     async def get_dispute(
         self, dispute_id: FromPath[UUID], disputes: NamedDependency[Disputes]
     ) -> DisputeView:
@@ -279,7 +301,12 @@ class AdminDisputeController(Controller):
         dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
         return DisputeView.of(dispute, disputes)
 
-    @post("/{dispute_id:uuid}/resolve", status_code=HTTP_200_OK, operation_id="ResolveDispute")
+    @post(
+        "/{dispute_id:uuid}/resolve",
+        status_code=HTTP_200_OK,
+        operation_id="ResolveDispute",
+        guards=[allow(ADMIN)],
+    )
     async def resolve_dispute(
         self,
         actor: NamedDependency[UUID],

@@ -16,6 +16,8 @@ from ring_dispute.api import DisputeView
 from ring_dispute.application import Disputes
 from ring_dispute.domain import Dispute, ReasonRequired
 from ring_dispute.files import MAX_FILE_BYTES, EmptyFile, EvidenceFileNotFound, EvidenceFiles
+from ring_runtime.http import allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 
 
 class EvidenceFileController(Controller):
@@ -29,6 +31,7 @@ class EvidenceFileController(Controller):
         "/{dispute_id:uuid}/evidence/files",
         status_code=HTTP_201_CREATED,
         operation_id="AddEvidenceFile",
+        guards=[allow(PARTY_A, PARTY_B)],
     )
     async def create_evidence_file(
         self,
@@ -75,7 +78,11 @@ class AdminEvidenceFileController(Controller):
     path = "/admin/disputes"
     tags = ["admin"]
 
-    @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFileAsAdmin")
+    @get(
+        "/{dispute_id:uuid}/files/{sha256:str}",
+        operation_id="GetEvidenceFileAsAdmin",
+        guards=[allow(ADMIN)],
+    )
     async def get_evidence_file(
         self,
         dispute_id: FromPath[UUID],

@@ -12,8 +12,9 @@ from psycopg import sql
 
 from ring_dispute.config import DisputeConfig
 from ring_runtime.blobs import FileSystemBlobStore
+from ring_runtime.identity import PARTY_A
 from ring_runtime.settings import Settings
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import actor_headers, settings_for
 from ring_runtime.timers import ManualClock
 
 FAST = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
@@ -60,6 +61,6 @@ def seed_order(settings: Settings, owner: UUID, provider: UUID, status: str = "s
     return order_id
 
 
-def actor(user_id: UUID) -> dict[str, str]:
-    """Headers of a request made by ``user_id`` (what the gateway sets)."""
-    return {"X-Ring-Actor": str(user_id)}
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from ring_dispute.config import DisputeConfig
 from ring_dispute.main import create_app
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 
@@ -51,6 +52,7 @@ async def test_queue_and_party_listing_page_by_cursor(
 
         # Every dispute was opened at the same instant of the manual clock: the id breaks ties.
         in_queue_order = sorted(opened, key=UUID)
+        client.headers.update(actor(uuid4(), ADMIN))
         pages = await _pages(client, "/admin/disputes", limit=2)
         assert pages == [in_queue_order[0:2], in_queue_order[2:4], in_queue_order[4:5]]
 
@@ -59,14 +61,18 @@ async def test_queue_and_party_listing_page_by_cursor(
         owners_disputes = [d for d in in_queue_order if d in {opened[0], opened[1], opened[3]}]
         assert [d for page in mine for d in page] == owners_disputes
         assert [len(page) for page in mine] == [2, 1]
-        client.headers.update(actor(provider))
+        client.headers.update(actor(provider, PARTY_B))
         assert await _pages(client, "/disputes", limit=100) == [in_queue_order]
         client.headers.update(actor(uuid4()))
         assert await _pages(client, "/disputes") == [[]]
 
         for bad in ("not-a-cursor", "Zm9vfGJhcg"):  # the second is "foo|bar" in base64
-            refused = await client.get("/admin/disputes", params={"cursor": bad})
+            refused = await client.get(
+                "/admin/disputes", params={"cursor": bad}, headers=actor(uuid4(), ADMIN)
+            )
             assert refused.status_code == 400, refused.text
             assert refused.json()["error"]["code"] == "invalid_cursor"
-        too_many = await client.get("/admin/disputes", params={"limit": 101})
+        too_many = await client.get(
+            "/admin/disputes", params={"limit": 101}, headers=actor(uuid4(), ADMIN)
+        )
         assert too_many.status_code == 400

@@ -28,6 +28,7 @@ from ring_ledger.application import Ledger
 from ring_ledger.domain import AccountKey, Purpose
 from ring_ledger.main import create_app as create_ledger_app
 from ring_runtime.blobs import FileSystemBlobStore
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import eventually, settings_for
@@ -207,7 +208,12 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     await _ok(await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor(owner)), 202)
 
     async def published() -> bool:
-        return bool((await stack.tasks.get(f"/tasks/{task_id}")).json()["status"] == "published")
+        return bool(
+            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
+                "status"
+            ]
+            == "published"
+        )
 
     await eventually(published)
     assert await _wallet(stack, owner) == (DEPOSIT - SLOTS * SLOT, SLOTS * SLOT)
@@ -215,12 +221,13 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     orders = []
     for provider in providers:
         taken = await _ok(
-            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider)), 201
+            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B)),
+            201,
         )
         orders.append(taken["id"])
         await _ok(
             await stack.tasks.post(
-                f"/orders/{taken['id']}/submission", json={}, headers=actor(provider)
+                f"/orders/{taken['id']}/submission", json={}, headers=actor(provider, PARTY_B)
             )
         )
     for order_id in (orders[0], orders[2]):
@@ -243,7 +250,9 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     assert hidden.status_code == 404
     for order_id in orders:
         await eventually(lambda o=order_id: _order_status(stack, o, owner, "disputed"))
-    case = await _ok(await stack.disputes.get(f"/admin/disputes/{release}"))
+    case = await _ok(
+        await stack.disputes.get(f"/admin/disputes/{release}", headers=actor(uuid4(), ADMIN))
+    )
     assert [step["type"] for step in case["order_history"]][-2:] == [
         "order.submitted.v1",
         "order.rejected.v1",
@@ -263,7 +272,9 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     ):
         await _ok(
             await stack.disputes.post(
-                f"/admin/disputes/{dispute_id}/resolve", json=resolution, headers=actor(admin)
+                f"/admin/disputes/{dispute_id}/resolve",
+                json=resolution,
+                headers=actor(admin, ADMIN),
             )
         )
         final = "refunded" if resolution["outcome"] == "refund" else "settled"
@@ -285,7 +296,12 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     assert stack.task_timers.timers.fire_due() >= 1
 
     async def completed() -> bool:
-        return bool((await stack.tasks.get(f"/tasks/{task_id}")).json()["status"] == "completed")
+        return bool(
+            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
+                "status"
+            ]
+            == "completed"
+        )
 
     await eventually(completed)
 
@@ -331,23 +347,31 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
     await _ok(await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor(owner)), 202)
 
     async def published() -> bool:
-        return bool((await stack.tasks.get(f"/tasks/{task_id}")).json()["status"] == "published")
+        return bool(
+            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
+                "status"
+            ]
+            == "published"
+        )
 
     await eventually(published)
     order_ids = {}
     for provider in (accepted, working, handed_in):
         taken = await _ok(
-            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider)), 201
+            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B)),
+            201,
         )
         order_ids[provider] = taken["id"]
     await _ok(
         await stack.tasks.post(
-            f"/orders/{order_ids[working]}/progress", json={"percent": 40}, headers=actor(working)
+            f"/orders/{order_ids[working]}/progress",
+            json={"percent": 40},
+            headers=actor(working, PARTY_B),
         )
     )
     await _ok(
         await stack.tasks.post(
-            f"/orders/{order_ids[handed_in]}/submission", json={}, headers=actor(handed_in)
+            f"/orders/{order_ids[handed_in]}/submission", json={}, headers=actor(handed_in, PARTY_B)
         )
     )
 

@@ -15,6 +15,7 @@ from ring_dispute.config import DisputeConfig
 from ring_dispute.main import DisputeParts, create_app
 from ring_dispute.queue import ESCALATE
 from ring_events.topics import DISPUTE_EVENTS
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 
@@ -80,21 +81,35 @@ async def test_no_response_escalates_once_across_a_restart_then_overdue(
         assert (view["status"], view["escalated_automatically"]) == ("arbitration", True)
         assert view["overdue"] is False
 
-        queue = (await client.get("/admin/disputes", params={"status": "arbitration"})).json()
+        queue = (
+            await client.get(
+                "/admin/disputes", params={"status": "arbitration"}, headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert [e["id"] for e in queue["items"]] == [str(dispute_id)]
         assert queue["items"][0]["overdue"] is False
         clock.advance(timedelta(days=3, seconds=1))
-        overdue = (await client.get("/admin/disputes", params={"overdue": "true"})).json()
+        overdue = (
+            await client.get(
+                "/admin/disputes", params={"overdue": "true"}, headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert [(e["id"], e["overdue"]) for e in overdue["items"]] == [(str(dispute_id), True)]
-        on_time = (await client.get("/admin/disputes", params={"overdue": "false"})).json()
+        on_time = (
+            await client.get(
+                "/admin/disputes", params={"overdue": "false"}, headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert on_time == {"items": [], "next_cursor": None}
-        detail = (await client.get(f"/admin/disputes/{dispute_id}")).json()
+        detail = (
+            await client.get(f"/admin/disputes/{dispute_id}", headers=actor(uuid4(), ADMIN))
+        ).json()
         assert detail["overdue"] is True
 
         resolved = await client.post(
             f"/admin/disputes/{dispute_id}/resolve",
             json={"outcome": "split", "provider_share_percent": 60},
-            headers=actor(admin),
+            headers=actor(admin, ADMIN),
         )
         assert resolved.status_code == 200, resolved.text
         body = resolved.json()
@@ -135,7 +150,9 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         assert stranger.status_code == 404
         dispute_id = await _open(client, order_id, owner)
         second = await client.post(
-            f"/orders/{order_id}/disputes", json={"reason": "again"}, headers=actor(provider)
+            f"/orders/{order_id}/disputes",
+            json={"reason": "again"},
+            headers=actor(provider, PARTY_B),
         )
         assert (second.status_code, second.json()["error"]["code"]) == (
             409,
@@ -167,7 +184,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         answered = await client.post(
             f"/disputes/{dispute_id}/responses",
             json={"statement": "All 100 images are labelled."},
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         assert answered.status_code == 200, answered.text
         digest = "ab" * 32
@@ -185,14 +202,14 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
             f"/disputes/{dispute_id}/evidence/files",
             files=[("file", ("export.csv", b"image,boxes\n1,4\n", "text/csv"))],
             data={"statement": "Labelling tool export."},
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         assert upload.status_code == 201, upload.text
         stored = upload.json()["evidence"][-1]["sha256"]
         assert stored == hashlib.sha256(b"image,boxes\n1,4\n").hexdigest()
         for path, who in [
             (f"/disputes/{dispute_id}/files/{stored}", actor(owner)),
-            (f"/admin/disputes/{dispute_id}/files/{stored}", {}),
+            (f"/admin/disputes/{dispute_id}/files/{stored}", actor(uuid4(), ADMIN)),
         ]:
             download = await client.get(path, headers=who)
             assert (download.status_code, download.content) == (200, b"image,boxes\n1,4\n")
@@ -201,9 +218,13 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
             (f"/disputes/{dispute_id}/files/{'cd' * 32}", actor(owner)),
         ]:
             assert (await client.get(path, headers=who)).status_code == 404
-        not_opener = await client.post(f"/disputes/{dispute_id}/withdraw", headers=actor(provider))
+        not_opener = await client.post(
+            f"/disputes/{dispute_id}/withdraw", headers=actor(provider, PARTY_B)
+        )
         assert (not_opener.status_code, not_opener.json()["error"]["code"]) == (403, "not_opener")
-        asked = await client.post(f"/disputes/{dispute_id}/arbitration", headers=actor(provider))
+        asked = await client.post(
+            f"/disputes/{dispute_id}/arbitration", headers=actor(provider, PARTY_B)
+        )
         assert asked.status_code == 200, asked.text
         view = asked.json()
         assert (view["status"], view["escalated_automatically"]) == ("arbitration", False)
@@ -216,7 +237,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         bad = await client.post(
             f"/admin/disputes/{dispute_id}/resolve",
             json={"outcome": "split", "provider_share_percent": 100},
-            headers=actor(uuid4()),
+            headers=actor(uuid4(), ADMIN),
         )
         assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_outcome")
         withdrawn = await client.post(f"/disputes/{dispute_id}/withdraw", headers=actor(owner))
@@ -225,7 +246,7 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         late = await client.post(
             f"/admin/disputes/{dispute_id}/resolve",
             json={"outcome": "release"},
-            headers=actor(uuid4()),
+            headers=actor(uuid4(), ADMIN),
         )
         assert late.status_code == 409
         reopened = await _open(client, order_id, provider)  # withdrawn: the order may be disputed

@@ -12,7 +12,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from ring_gateway.domain import EmailClaim, EmailTaken, InvalidCredentials, Role, User, UserNotFound
+from ring_gateway.domain import (
+    EmailClaim,
+    EmailTaken,
+    InvalidCredentials,
+    Role,
+    User,
+    UserNotFound,
+    check_password,
+)
 from ring_gateway.pii import PersonalDataCipher, normalize_email
 from ring_runtime.store import RingApplication
 
@@ -52,9 +60,15 @@ class Users(RingApplication):
     def register(self, email: str, password: str, role: Role, display_name: str) -> UUID:
         """Create a user; the email must not be taken.
 
+        The password is hashed before the address is looked up, so a taken address answers no
+        faster than a new one (no enumeration by timing).
+
         Raises:
+            WeakPassword: the password is short, common or guessable.
             EmailTaken: the address already belongs to a user.
         """
+        check_password(password, email, email.partition("@")[0], display_name)
+        password_hash = self.hasher.hash(password)
         digest = self.cipher.email_digest(email)
         if self._claim(digest) is not None:
             raise EmailTaken("this email address is already registered")
@@ -63,7 +77,7 @@ class Users(RingApplication):
             email_digest=digest,
             email_sealed=self.cipher.encrypt(normalize_email(email), "email"),
             display_name_sealed=self.cipher.encrypt(display_name, "display_name"),
-            password_hash=self.hasher.hash(password),
+            password_hash=password_hash,
         )
         claim = EmailClaim(email_digest=digest, user_id=user.id)
         try:

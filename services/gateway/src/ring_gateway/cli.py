@@ -14,7 +14,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ring_gateway.application import Users
 from ring_gateway.config import gateway_config
-from ring_gateway.domain import EmailTaken, Role
+from ring_gateway.domain import EmailTaken, Role, WeakPassword
 from ring_gateway.pii import PersonalDataCipher
 from ring_runtime.settings import SettingsError, load_settings
 from ring_runtime.store import create_application
@@ -58,6 +58,8 @@ def create(email: str, password_stdin: bool, display_name: str) -> None:
         user_id = users.register(email, password, Role.ADMIN, display_name)
     except EmailTaken:
         raise click.ClickException(f"{email} is already registered") from None
+    except WeakPassword as weak:
+        raise click.ClickException(str(weak)) from None
     finally:
         users.close()
     click.echo(f"created admin {email} with id {user_id}")

@@ -4,8 +4,8 @@ Read from the environment like every Ring setting (the variables are listed in
 :data:`ring_runtime.settings.ENVIRONMENT`). Keys, in order of precedence:
 
 1. ``RING_JWT_SECRET`` / ``RING_PII_KEY`` when set;
-2. otherwise derived (HKDF-SHA256, one label per purpose) from ``CIPHER_KEY``, the event-store
-   key every production deployment already carries as a secret; every replica derives the same;
+2. otherwise, in development only, derived (HKDF-SHA256, one label per purpose) from
+   ``CIPHER_KEY``; production mode refuses that (``ring_runtime.production``, decision 0012);
 3. otherwise (development only) a key generated once and kept in
    ``RING_DATA_DIR/gateway-dev-keys.json`` (mode 0600), with a loud warning, so ``make run``
    works out of the box and restarts keep tokens and encrypted data readable.
@@ -44,7 +44,9 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     upstreams: dict[str, str]
     idempotency_ttl_hours: int
     auth_rate_limit_per_minute: int
+    refresh_rate_limit_per_minute: int
     pii_key: bytes
+    signing_key: str = ""
 
 
 def _int(name: str, value: str, minimum: int = 1) -> int:
@@ -136,5 +138,9 @@ def gateway_config(environ: Mapping[str, str] | None = None) -> GatewayConfig:
         auth_rate_limit_per_minute=_int(
             "RING_AUTH_RATE_LIMIT_PER_MINUTE", get("RING_AUTH_RATE_LIMIT_PER_MINUTE")
         ),
+        refresh_rate_limit_per_minute=_int(
+            "RING_REFRESH_RATE_LIMIT_PER_MINUTE", get("RING_REFRESH_RATE_LIMIT_PER_MINUTE")
+        ),
         pii_key=_pii_key(pii_key),
+        signing_key=get("RING_GATEWAY_SIGNING_KEY"),
     )

@@ -12,6 +12,8 @@ from enum import StrEnum
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 #: Namespace of the deterministic ids of email claims.
 EMAIL_CLAIM_NAMESPACE = UUID("4d8e2a8c-3f59-4a8e-9a51-6f1f2b7d0c11")
@@ -63,6 +65,32 @@ class EmailClaim(Aggregate):
         self.user_id = user_id
 
 
+#: Shortest password accepted, not counting surrounding whitespace.
+MIN_PASSWORD_LENGTH = 10
+#: zxcvbn's 30,000 most common passwords (a maintained list, not a hand-written one).
+_COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, *hints: str) -> None:
+    """Refuse a password that is short, common, or guessable from the user's own details.
+
+    ``hints`` are what an attacker knows (email, display name); zxcvbn penalises passwords
+    built from them. Score 2 is "somewhat guessable": protection from unthrottled online
+    attacks, which is what a rate-limited login faces.
+
+    Raises:
+        WeakPassword: the password fails one of the rules; the message says which.
+    """
+    if len(password.strip()) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if password.lower() in _COMMON_PASSWORDS or "".join(password.split()).lower() in (
+        _COMMON_PASSWORDS
+    ):
+        raise WeakPassword("this password is one of the most common ones; choose another")
+    if zxcvbn(password[:100], user_inputs=[h for h in hints if h])["score"] < 2:
+        raise WeakPassword("this password is too easy to guess; use a few unrelated words")
+
+
 class IdentityError(Exception):
     """Base of the identity errors a client can cause."""
 
@@ -73,6 +101,12 @@ class EmailTaken(IdentityError):
     """Another user already registered this email address."""
 
     code = "email_taken"
+
+
+class WeakPassword(IdentityError):
+    """A new password is too short, too common or too easy to guess."""
+
+    code = "weak_password"
 
 
 class InvalidCredentials(IdentityError):

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.types import ExceptionHandlersMap
 
-from ring_gateway.domain import EmailTaken, InvalidCredentials, UserNotFound
+from ring_gateway.domain import EmailTaken, InvalidCredentials, UserNotFound, WeakPassword
 from ring_gateway.idempotency import IdempotencyKeyReused, RequestInProgress
 from ring_gateway.ratelimit import RateLimited
 from ring_gateway.tokens import InvalidToken
@@ -29,6 +29,7 @@ class InvalidIdempotencyKey(Exception):
 
 ERROR_STATUSES: dict[type[Exception], int] = {
     EmailTaken: 409,
+    WeakPassword: 400,
     InvalidCredentials: 401,
     UserNotFound: 401,
     RoleForbidden: 403,

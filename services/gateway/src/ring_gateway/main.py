@@ -34,7 +34,8 @@ from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.sessions import PostgresRefreshSessions, RefreshSessions
 from ring_gateway.tokens import TokenService
 from ring_gateway.upstream import Upstreams
-from ring_runtime.http import correlation_middleware, refuse_nul
+from ring_runtime.http import correlation_middleware, screen_request, security_headers_middleware
+from ring_runtime.identity import gateway_signer
 from ring_runtime.process import _ping_database
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -109,10 +110,13 @@ def build_app(
     gw = Gateway(
         users=users,
         tokens=TokenService(config),
-        upstreams=Upstreams(client, config.upstreams),
+        upstreams=Upstreams(
+            client, config.upstreams, gateway_signer(config.signing_key, settings.data_dir)
+        ),
         idempotency=idempotency,
         sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
+        refresh_limiter=RateLimiter(config.refresh_rate_limit_per_minute),
     )
 
     @contextlib.asynccontextmanager
@@ -138,9 +142,9 @@ def build_app(
             "gw": Provide(provide_gateway, sync_to_thread=False),
             "principal": Provide(authenticate, sync_to_thread=False),
         },
-        before_request=refuse_nul,
+        before_request=screen_request,
         exception_handlers=gateway_exception_handlers(),
-        middleware=[correlation_middleware],
+        middleware=[security_headers_middleware, correlation_middleware],
         openapi_config=OpenAPIConfig(
             title="Ring public API",
             version="1.0.0",

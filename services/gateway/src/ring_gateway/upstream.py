@@ -1,6 +1,7 @@
 """Calls to the internal services through one shared ``httpx.AsyncClient``.
 
-The acting user's id goes in ``X-Ring-Actor``; correlation id and ``traceparent`` travel on.
+The acting user and role go in a signed actor assertion (``X-Ring-Assertion``,
+:mod:`ring_runtime.identity`); correlation id and ``traceparent`` travel on.
 An upstream's answer (status and JSON body, errors included) is handed back unchanged; an
 upstream that cannot be reached gives 503 ``upstream_unavailable``, never a 500.
 """
@@ -9,16 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import httpx
 import msgspec
 from opentelemetry import propagate
 
+from ring_gateway.tokens import Principal
 from ring_runtime.context import current_event_context
-from ring_runtime.http import ACTOR_HEADER, CORRELATION_HEADER
+from ring_runtime.http import CORRELATION_HEADER
+from ring_runtime.identity import ASSERTION_HEADER, AssertionSigner
 
 log = logging.getLogger("ring.gateway.upstream")
 
@@ -31,10 +33,17 @@ class UpstreamResponse:
     body: bytes
     content_type: str
     retry_after: str | None = None  # a 503 ``catching_up`` says when to retry (decision 0009)
+    #: Of :data:`PASSED_HEADERS`, those the service set (a download's name and nosniff).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         """The body decoded as JSON."""
         return msgspec.json.decode(self.body)
+
+
+#: Response headers of a service that reach the client: a file download must stay a download
+#: (``Content-Disposition: attachment``) and keep its ``nosniff``, or a browser may render it.
+PASSED_HEADERS = ("content-disposition", "x-content-type-options")
 
 
 class UpstreamUnavailable(Exception):
@@ -46,9 +55,12 @@ class UpstreamUnavailable(Exception):
 class Upstreams:
     """The internal services by name: task, matching, voucher, ledger, dispute."""
 
-    def __init__(self, client: httpx.AsyncClient, base_urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, base_urls: Mapping[str, str], signer: AssertionSigner
+    ) -> None:
         self.client = client
         self.base_urls = dict(base_urls)
+        self.signer = signer
 
     async def call(
         self,
@@ -56,7 +68,7 @@ class Upstreams:
         method: str,
         path: str,
         *,
-        actor: UUID | None = None,
+        actor: Principal | None = None,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         content: bytes | None = None,
@@ -88,16 +100,17 @@ class Upstreams:
             body=response.content,
             content_type=response.headers.get("content-type", "application/json"),
             retry_after=response.headers.get("retry-after"),
+            headers={k: response.headers[k] for k in PASSED_HEADERS if k in response.headers},
         )
 
     def request_headers(
-        self, actor: UUID | None, headers: Mapping[str, str] | None = None
+        self, actor: Principal | None, headers: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """``headers`` plus the caller, the correlation id and the trace context: what every
-        request to an internal service carries (streams included)."""
+        """``headers`` plus the caller's signed assertion, the correlation id and the trace
+        context: what every request to an internal service carries (streams included)."""
         sent: dict[str, str] = dict(headers or {})
         if actor is not None:
-            sent[ACTOR_HEADER] = str(actor)
+            sent[ASSERTION_HEADER] = self.signer.sign(actor.user_id, str(actor.role))
         sent[CORRELATION_HEADER] = current_event_context().correlation_id
         propagate.inject(sent)
         return sent

@@ -21,8 +21,11 @@ from ring_gateway.domain import Role
 from ring_gateway.idempotency import MemoryIdempotencyStore
 from ring_gateway.main import build_app
 from ring_gateway.sessions import MemoryRefreshSessions
+from ring_runtime.identity import ASSERTION_HEADER, AssertionVerifier, development_identity_keys
 from ring_runtime.settings import load_settings
 
+#: Verifies the assertions the gateway signs with the development pair of RING_DATA_DIR.
+DEV_VERIFIER = AssertionVerifier(development_identity_keys(".ring")[1])
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 TEST_ENV = {
     "RING_JWT_SECRET": "unit-test-secret-0123456789abcdef0123456789",
@@ -49,7 +52,8 @@ def fake_app(fakes: FakeServices) -> Litestar:
     """One app answering the internal APIs of task, matching, voucher and ledger."""
 
     async def record(request: Request[Any, Any, Any]) -> str | None:
-        actor = request.headers.get("x-ring-actor")
+        assertion = request.headers.get(ASSERTION_HEADER)
+        actor = str(DEV_VERIFIER.verify(assertion).user_id) if assertion else None
         fakes.calls.append((request.method, request.url.path, actor, await request.body()))
         fakes.started.set()
         if fakes.gate is not None:
@@ -239,7 +243,15 @@ def fake_app(fakes: FakeServices) -> Litestar:
         request: Request[Any, Any, Any], dispute_id: FromPath[UUID], sha: FromPath[str]
     ) -> Response[bytes]:
         await record(request)
-        return Response(b"file-bytes", media_type="application/octet-stream")
+        return Response(
+            b"file-bytes",
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": 'attachment; filename="proof.png"',
+                "X-Content-Type-Options": "nosniff",
+                "X-Internal-Detail": "not for clients",
+            },
+        )
 
     @get("/admin/disputes")
     async def dispute_queue(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:

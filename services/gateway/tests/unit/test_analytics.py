@@ -18,9 +18,10 @@ from ring_gateway.config import GatewayConfig
 from ring_gateway.idempotency import MemoryIdempotencyStore
 from ring_gateway.main import build_app
 from ring_gateway.sessions import MemoryRefreshSessions
+from ring_runtime.identity import ASSERTION_HEADER
 from ring_runtime.settings import load_settings
 
-from .conftest import CHEAP_HASHER, admin_headers, register
+from .conftest import CHEAP_HASHER, DEV_VERIFIER, admin_headers, register
 
 COUNTS = {
     "tasks_by_status": {"published": 2},
@@ -35,6 +36,12 @@ PLATFORM = {
 }
 TOTALS = {"currencies": [{"currency": "CNY", "fee_revenue_minor": 35, "escrow_held_minor": 0}]}
 RECORD = {"orders_taken": 3, "approval_rate": 1.0}
+
+
+def _actor_of(request: Request[Any, Any, Any]) -> str | None:
+    """The user id the gateway's signed assertion names, if any."""
+    assertion = request.headers.get(ASSERTION_HEADER)
+    return str(DEV_VERIFIER.verify(assertion).user_id) if assertion else None
 
 
 @dataclass
@@ -53,7 +60,7 @@ def sources_app(sources: Sources, names: dict[int, str]) -> Litestar:
     def asked(request: Request[Any, Any, Any]) -> Response[Any] | None:
         service = names[request.url.port or 80]
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        sources.calls.append((service, path, request.headers.get("x-ring-actor")))
+        sources.calls.append((service, path, _actor_of(request)))
         if service in sources.failing:
             return Response({"error": {"code": "boom"}}, status_code=500)
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from ring_gateway.application import Users
 
@@ -100,3 +101,56 @@ async def test_personal_data_is_encrypted_at_rest(client: httpx.AsyncClient, use
     assert b"secret.person" not in stored
     assert b"argon2id" in stored  # the hash, never the password
     assert b"correct horse" not in stored
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password", "at least 10"),
+        (" " * 12, "at least 10"),
+        ("password123", "most common"),
+        ("pass word 1 2 3", "most common"),
+        ("aaaaaaaaaaaa", "too easy"),
+        ("alice@example.com", "too easy"),
+    ],
+)
+async def test_weak_passwords_are_refused(
+    client: httpx.AsyncClient, password: str, why: str
+) -> None:
+    answer = await client.post(
+        "/v1/auth/register",
+        json={
+            "email": "alice@example.com",
+            "password": password,
+            "role": "party_a",
+            "display_name": "Alice",
+        },
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "weak_password"
+    assert why in answer.json()["error"]["message"]
+
+
+async def test_a_taken_email_costs_the_same_hashing_as_a_new_one(
+    client: httpx.AsyncClient, users: Users
+) -> None:
+    """No enumeration by timing: the password is hashed before the address is looked up."""
+    hashed: list[str] = []
+    real = users.hasher
+
+    class Counting:
+        """The real hasher, recording what it was asked to hash."""
+
+        def hash(self, password: str) -> str:
+            hashed.append(password)
+            return real.hash(password)
+
+    users.hasher = Counting()  # type: ignore[assignment]
+    body = {"email": "taken@example.com", "role": "party_a", "display_name": "T"}
+    first = await client.post(
+        "/v1/auth/register", json={**body, "password": "first of two passwords"}
+    )
+    assert first.status_code == 201
+    again = await client.post("/v1/auth/register", json={**body, "password": "second of two words"})
+    assert again.status_code == 409
+    assert hashed == ["first of two passwords", "second of two words"]

@@ -145,6 +145,10 @@ async def test_evidence_file_download(
     response = await client.get(f"/v1/disputes/{D}/files/{SHA}", headers=auth)
     assert response.status_code == 200
     assert response.content == b"file-bytes"
+    # a download stays a download through the gateway, and only the allowed headers pass
+    assert response.headers["content-disposition"] == 'attachment; filename="proof.png"'
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "x-internal-detail" not in response.headers
     assert fakes.calls[-1][1] == f"/disputes/{D}/files/{SHA}"
     _, admin = admin_headers(users, config)
     await client.get(f"/v1/disputes/{D}/files/{SHA}", headers=admin)

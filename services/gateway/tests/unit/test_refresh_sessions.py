@@ -135,7 +135,7 @@ async def test_logout_refuses_what_is_not_a_refresh_token_of_ours(
 
 async def test_logout_is_rate_limited(client: httpx.AsyncClient, app: Litestar) -> None:
     token = (await _login(client, await _sign_up(client)))["refresh_token"]
-    app.state.gateway.auth_limiter = RateLimiter(per_minute=1)
+    app.state.gateway.refresh_limiter = RateLimiter(per_minute=1)  # logout shares it
     assert (await _logout(client, token)).status_code == 204
     limited = await _logout(client, token)
     assert limited.status_code == 429

@@ -1,4 +1,4 @@
-"""Role checks, forwarding with ``X-Ring-Actor``, error pass-through and unreachable upstreams."""
+"""Role checks, forwarding with a signed actor assertion, error pass-through and unreachable upstreams."""
 
 from __future__ import annotations
 

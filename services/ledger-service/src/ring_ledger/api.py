@@ -1,6 +1,6 @@
 """Internal HTTP API of the ledger: thin controllers mapping requests to ``Ledger`` calls.
 
-The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 as ``actor``). A party reads only its own wallet, statement and withdrawals. The payment
 provider's webhook is authenticated by its HMAC signature instead; completing a withdrawal is an
 operator / scheduler call.
@@ -26,6 +26,8 @@ from ring_ledger.domain import Balances, Deposit, LedgerError, Statement, Violat
 from ring_ledger.payments import SIGNATURE_HEADER, verify_signature
 from ring_ledger.projections import BooksProjection
 from ring_ledger.totals import LedgerTotals
+from ring_runtime.http import allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
@@ -177,7 +179,12 @@ class DepositController(Controller):
 
     tags = ["deposits"]
 
-    @post("/deposits", status_code=HTTP_201_CREATED, operation_id="CreateDeposit")
+    @post(
+        "/deposits",
+        status_code=HTTP_201_CREATED,
+        operation_id="CreateDeposit",
+        guards=[allow(PARTY_A)],
+    )
     async def create_deposit(
         self,
         actor: NamedDependency[UUID],
@@ -269,7 +276,9 @@ class WithdrawalController(Controller):
     path = "/withdrawals"
     tags = ["withdrawals"]
 
-    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateWithdrawal")
+    @post(
+        "/", status_code=HTTP_201_CREATED, operation_id="CreateWithdrawal", guards=[allow(PARTY_B)]
+    )
     async def create_withdrawal(
         self,
         actor: NamedDependency[UUID],
@@ -299,7 +308,12 @@ class WithdrawalController(Controller):
         _require_self(actor, UUID(withdrawal.party_id))
         return WithdrawalView.of(withdrawal)
 
-    @post("/{withdrawal_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelWithdrawal")
+    @post(
+        "/{withdrawal_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        operation_id="CancelWithdrawal",
+        guards=[allow(PARTY_B)],
+    )
     async def cancel_withdrawal(
         self,
         actor: NamedDependency[UUID],
@@ -312,7 +326,10 @@ class WithdrawalController(Controller):
         return WithdrawalView.of(await asyncio.to_thread(ledger.cancel_withdrawal, withdrawal_id))
 
     @post(
-        "/{withdrawal_id:uuid}/complete", status_code=HTTP_200_OK, operation_id="CompleteWithdrawal"
+        "/{withdrawal_id:uuid}/complete",
+        status_code=HTTP_200_OK,
+        operation_id="CompleteWithdrawal",
+        guards=[allow(ADMIN)],
     )
     async def complete_withdrawal(
         self, withdrawal_id: FromPath[UUID], ledger: NamedDependency[Ledger]
@@ -321,7 +338,7 @@ class WithdrawalController(Controller):
         return WithdrawalView.of(await asyncio.to_thread(ledger.complete_withdrawal, withdrawal_id))
 
 
-@get("/check", operation_id="CheckLedger", tags=["operations"])
+@get("/check", operation_id="CheckLedger", guards=[allow(ADMIN)], tags=["operations"])
 async def check_ledger(
     checks: NamedDependency[LedgerCheck], full: FromQuery[bool] = False
 ) -> CheckView:
@@ -331,7 +348,7 @@ async def check_ledger(
     return CheckView.of(report.violations)
 
 
-@get("/internal/totals", operation_id="GetLedgerTotals", tags=["operations"])
+@get("/internal/totals", operation_id="GetLedgerTotals", guards=[allow(ADMIN)], tags=["operations"])
 async def ledger_totals(books: NamedDependency[BooksProjection]) -> LedgerTotals:
     """Fee revenue, escrow held, wallets held, deposits and payouts per currency."""
     return await asyncio.to_thread(books.totals)

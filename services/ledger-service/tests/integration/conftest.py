@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -21,9 +21,10 @@ from psycopg import sql
 
 from ring_ledger.application import Ledger
 from ring_ledger.main import create_app as create_ledger_app
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import actor_headers, settings_for
 from ring_task.main import create_app as create_task_app
 
 FAST = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
@@ -75,9 +76,9 @@ async def services(
         yield ledger, tasks
 
 
-def actor(user_id: UUID) -> dict[str, str]:
-    """Headers of a request made by ``user_id`` (what the gateway sets)."""
-    return {"X-Ring-Actor": str(user_id)}
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)
 
 
 def new_task(**overrides: Any) -> dict[str, Any]:
@@ -126,16 +127,20 @@ async def create_and_publish(tasks: AsyncClient, owner: UUID, **overrides: Any) 
 
 async def task_status(tasks: AsyncClient, task_id: str, *wanted: str) -> dict[str, Any] | None:
     """The task if its status is one of ``wanted``, else None."""
-    body: dict[str, Any] = (await tasks.get(f"/tasks/{task_id}")).json()
+    body: dict[str, Any] = (
+        await tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))
+    ).json()
     return body if body["status"] in wanted else None
 
 
 async def approved_order(tasks: AsyncClient, task_id: str, owner: UUID, provider: UUID) -> str:
     """A provider takes a slot and hands in; the owner approves. Returns the order id."""
-    taken = await tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+    taken = await tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
     assert taken.status_code == 201, taken.text
     order_id: str = taken.json()["id"]
-    submitted = await tasks.post(f"/orders/{order_id}/submission", json={}, headers=actor(provider))
+    submitted = await tasks.post(
+        f"/orders/{order_id}/submission", json={}, headers=actor(provider, PARTY_B)
+    )
     assert submitted.status_code == 200, submitted.text
     approved = await tasks.post(f"/orders/{order_id}/approval", headers=actor(owner))
     assert approved.status_code == 200, approved.text

@@ -12,15 +12,16 @@ from litestar.testing import AsyncTestClient
 
 from ring_ledger.main import create_app
 from ring_ledger.payout_timers import PAYOUT
+from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
-from ring_runtime.testing import eventually
+from ring_runtime.testing import actor_headers, eventually
 from ring_runtime.timers import ManualClock
 
 pytestmark = pytest.mark.integration
 
 
-def _as(party: UUID, key: str | None = None) -> dict[str, str]:
-    headers = {"X-Ring-Actor": str(party)}
+def _as(party: UUID, key: str | None = None, role: str = PARTY_B) -> dict[str, str]:
+    headers = actor_headers(party, role)
     if key:
         headers["Idempotency-Key"] = key
     return headers
@@ -41,7 +42,9 @@ async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
     party = uuid4()
     async with AsyncTestClient(create_app(ledger_settings, clock=clock)) as client:
         deposit = await client.post(
-            "/deposits", json={"amount_minor": 10_000, "currency": "CNY"}, headers=_as(party, "d1")
+            "/deposits",
+            json={"amount_minor": 10_000, "currency": "CNY"},
+            headers=_as(party, "d1", PARTY_A),
         )
         assert deposit.status_code == 201, deposit.text
         paid_id = await _withdraw(client, party, 3_000, "w1")

@@ -20,6 +20,7 @@ from litestar.testing import AsyncTestClient
 
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.embedded import free_port
+from ring_runtime.identity import ADMIN
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
 from ring_task.main import create_app as create_task_app
@@ -159,7 +160,7 @@ async def test_approval_delivered_three_times_and_sigkill_credit_b_exactly_once(
     async with httpx.AsyncClient(base_url=ledger_process.url) as ledger:
         assert await wallet(ledger, provider) == (COMMISSION, 0)
         assert await wallet(ledger, owner) == (SLOT, SLOT)  # one slot still funded
-        check = (await ledger.get("/check")).json()
+        check = (await ledger.get("/check", headers=actor(uuid4(), ADMIN))).json()
     assert check == {"ok": True, "violations": []}
     order = (await tasks.get(f"/orders/{order_id}", headers=actor(owner))).json()
     assert [step["status"] for step in order["history"]].count("settled") == 1

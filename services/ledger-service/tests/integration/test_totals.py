@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from httpx import AsyncClient
 
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.testing import eventually
 
 from .conftest import actor, approved_order, create_and_publish, deposit, task_status, wallet
@@ -20,7 +21,7 @@ COMMISSION, FEE = 10_000, 500
 
 
 async def _totals(ledger: AsyncClient) -> list[dict[str, Any]]:
-    response = await ledger.get("/internal/totals")
+    response = await ledger.get("/internal/totals", headers=actor(uuid4(), ADMIN))
     assert response.status_code == 200, response.text
     currencies: list[dict[str, Any]] = response.json()["currencies"]
     return currencies
@@ -57,7 +58,7 @@ async def test_totals_follow_deposits_escrow_settlement_and_payouts(
     payout = await ledger.post(
         "/withdrawals",
         json={"amount_minor": 4_000, "currency": "CNY"},
-        headers={**actor(provider), "Idempotency-Key": "totals-payout"},
+        headers={**actor(provider, PARTY_B), "Idempotency-Key": "totals-payout"},
     )
     assert payout.status_code == 201, payout.text
     assert await _totals(ledger) == [

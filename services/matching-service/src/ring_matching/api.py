@@ -1,6 +1,6 @@
 """Internal HTTP API of the matching service: thin controllers mapping requests to calls.
 
-The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 as ``actor``). Admin decisions (verify, reject, suspend, reinstate) are checked for the admin
 role by the gateway; here the acting admin is recorded with the decision.
 """
@@ -21,9 +21,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ring_matching.application import Providers
 from ring_matching.domain import Blocklist, Provider
 from ring_matching.projections.board import BoardPage, BoardProjection, BoardQuery, BoardSort
-from ring_matching.projections.performance import PerformanceProjection, PerformanceView
+from ring_matching.projections.performance import (
+    PerformanceProjection,
+    PerformanceView,
+    PublicRecord,
+)
 from ring_matching.recommendations import Candidate, Matchmaker, Recommendation
-from ring_runtime.http import Limit
+from ring_runtime.http import Limit, allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
 
 Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -96,6 +101,32 @@ class ProviderView(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class PublicProvider(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider as other parties see it: skills, standing and the public record, without the
+    qualification's reference, the reviewing admin or the earnings."""
+
+    id: UUID
+    verification: str
+    suspended: bool
+    may_take_orders: bool
+    skills: list[str]
+    registered_at: datetime
+    record: PublicRecord | None = None
+
+    @classmethod
+    def of(cls, provider: Provider, record: PerformanceView | None = None) -> PublicProvider:
+        """The public view of ``provider``."""
+        return cls(
+            id=provider.id,
+            verification=str(provider.verification),
+            suspended=provider.suspended,
+            may_take_orders=provider.may_take_orders,
+            skills=list(provider.skills),
+            registered_at=provider.registered_at,
+            record=record.public() if record is not None else None,
+        )
+
+
 class BlocklistView(msgspec.Struct, frozen=True, kw_only=True):
     """The providers an owner has blocked."""
 
@@ -118,6 +149,7 @@ class ProviderController(Controller):
         "/{provider_id:uuid}/qualifications",
         status_code=HTTP_201_CREATED,
         operation_id="SubmitQualification",
+        guards=[allow(PARTY_B)],
     )
     async def submit_qualification(
         self,
@@ -137,7 +169,12 @@ class ProviderController(Controller):
         )
         return ProviderView.of(provider)
 
-    @post("/{provider_id:uuid}/verify", status_code=HTTP_200_OK, operation_id="VerifyProvider")
+    @post(
+        "/{provider_id:uuid}/verify",
+        status_code=HTTP_200_OK,
+        operation_id="VerifyProvider",
+        guards=[allow(ADMIN)],
+    )
     async def verify_provider(
         self,
         actor: NamedDependency[UUID],
@@ -147,7 +184,12 @@ class ProviderController(Controller):
         """An admin accepts the pending qualification."""
         return ProviderView.of(await asyncio.to_thread(providers.verify, provider_id, actor))
 
-    @post("/{provider_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectProvider")
+    @post(
+        "/{provider_id:uuid}/reject",
+        status_code=HTTP_200_OK,
+        operation_id="RejectProvider",
+        guards=[allow(ADMIN)],
+    )
     async def reject_provider(
         self,
         actor: NamedDependency[UUID],
@@ -159,7 +201,12 @@ class ProviderController(Controller):
         provider = await asyncio.to_thread(providers.reject, provider_id, actor, data.reason)
         return ProviderView.of(provider)
 
-    @post("/{provider_id:uuid}/suspend", status_code=HTTP_200_OK, operation_id="SuspendProvider")
+    @post(
+        "/{provider_id:uuid}/suspend",
+        status_code=HTTP_200_OK,
+        operation_id="SuspendProvider",
+        guards=[allow(ADMIN)],
+    )
     async def suspend_provider(
         self,
         actor: NamedDependency[UUID],
@@ -173,7 +220,10 @@ class ProviderController(Controller):
         return ProviderView.of(provider)
 
     @post(
-        "/{provider_id:uuid}/reinstate", status_code=HTTP_200_OK, operation_id="ReinstateProvider"
+        "/{provider_id:uuid}/reinstate",
+        status_code=HTTP_200_OK,
+        operation_id="ReinstateProvider",
+        guards=[allow(ADMIN)],
     )
     async def reinstate_provider(
         self,
@@ -187,15 +237,18 @@ class ProviderController(Controller):
     @get("/{provider_id:uuid}", operation_id="GetProvider")
     async def get_provider(
         self,
-        actor: NamedDependency[UUID],
+        caller: NamedDependency[Actor],
         provider_id: FromPath[UUID],
         providers: NamedDependency[Providers],
         performance: NamedDependency[PerformanceProjection],
-    ) -> ProviderView:
-        """Qualification and standing (always current) with the performance record."""
+    ) -> ProviderView | PublicProvider:
+        """Qualification and standing (always current) with the performance record: the full
+        view for the provider itself and admins, the public profile for anyone else."""
         provider = await asyncio.to_thread(providers.get_provider, provider_id)
         record = await asyncio.to_thread(performance.record, provider_id)
-        return ProviderView.of(provider, record)
+        if provider.full_record_visible_to(caller.user_id, admin=caller.role == ADMIN):
+            return ProviderView.of(provider, record)
+        return PublicProvider.of(provider, record)
 
     @get("/{provider_id:uuid}/recommendations", operation_id="ListRecommendations")
     async def list_recommendations(
@@ -216,7 +269,12 @@ class BlocklistController(Controller):
     path = "/owners/{owner_id:uuid}/blocks"
     tags = ["blocks"]
 
-    @post("/{provider_id:uuid}", status_code=HTTP_200_OK, operation_id="BlockProvider")
+    @post(
+        "/{provider_id:uuid}",
+        status_code=HTTP_200_OK,
+        operation_id="BlockProvider",
+        guards=[allow(PARTY_A)],
+    )
     async def block_provider(
         self,
         actor: NamedDependency[UUID],
@@ -228,7 +286,7 @@ class BlocklistController(Controller):
         blocklist = await asyncio.to_thread(providers.block, owner_id, actor, provider_id)
         return BlocklistView.of(blocklist)
 
-    @delete("/{provider_id:uuid}", operation_id="UnblockProvider")
+    @delete("/{provider_id:uuid}", operation_id="UnblockProvider", guards=[allow(PARTY_A)])
     async def unblock_provider(
         self,
         actor: NamedDependency[UUID],

@@ -74,6 +74,11 @@ class Provider(Aggregate):
         """A provider's id is its user's id."""
         return provider_id
 
+    def full_record_visible_to(self, user_id: UUID, *, admin: bool) -> bool:
+        """Whether ``user_id`` may see the whole record (qualification reference, reviewer,
+        earnings): the provider itself and admins; other parties get the public profile."""
+        return admin or user_id == self.id
+
     @event(Registered)
     def __init__(self, provider_id: UUID, at: datetime) -> None:
         self.registered_at = at

@@ -18,7 +18,10 @@ from ring_matching.application import Providers
 from ring_matching.domain import NotYourself, TaskNotOnBoard
 from ring_matching.projections.board import BoardProjection, BoardTask
 from ring_matching.projections.directory import ProviderDirectoryProjection
-from ring_matching.projections.performance import PerformanceProjection, PerformanceView
+from ring_matching.projections.performance import (
+    PerformanceProjection,
+    PublicRecord,
+)
 from ring_matching.scoring import Fit, Opening, ProviderProfile, rank_providers, rank_tasks
 
 #: Open tasks scored at most per recommendation request (the newest ones).
@@ -33,13 +36,14 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
-    """A provider ranked for a task, with its qualification status and record."""
+    """A provider ranked for a task, with its qualification status and public record (no
+    earnings: those are for the provider and admins)."""
 
     provider_id: UUID
     verification: str
     skills: list[str]
     fit: Fit
-    record: PerformanceView
+    record: PublicRecord
 
 
 class Matchmaker:
@@ -96,7 +100,7 @@ class Matchmaker:
                 verification=p.verification,
                 skills=sorted(p.skills),
                 fit=f,
-                record=records[p.provider_id],
+                record=records[p.provider_id].public(),
             )
             for p, f in ranked[:limit]
         ]

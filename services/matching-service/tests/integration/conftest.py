@@ -15,9 +15,10 @@ from litestar.testing import AsyncTestClient
 from psycopg import sql
 
 from ring_matching.main import create_app as create_matching_app
+from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import actor_headers, settings_for
 from ring_task.application import Tasks
 from ring_task.main import create_app as create_task_app
 
@@ -72,9 +73,9 @@ def tasks(task_settings: Settings) -> Iterator[Tasks]:
     app.close()
 
 
-def actor(user_id: UUID) -> dict[str, str]:
-    """Headers of a request made by ``user_id`` (what the gateway sets)."""
-    return {"X-Ring-Actor": str(user_id)}
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)
 
 
 async def qualify(matching: AsyncTestClient[Any], provider: UUID) -> None:
@@ -82,7 +83,7 @@ async def qualify(matching: AsyncTestClient[Any], provider: UUID) -> None:
     response = await matching.post(
         f"/providers/{provider}/qualifications",
         json={"kind": "certificate", "reference": "CVAT-42", "skills": ["labeling"]},
-        headers=actor(provider),
+        headers=actor(provider, PARTY_B),
     )
     assert response.status_code == 201, response.text
 

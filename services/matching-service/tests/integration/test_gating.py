@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
@@ -27,7 +28,7 @@ Client = AsyncTestClient[Any]
 
 
 async def _take(task: Client, task_id: str, provider: UUID) -> tuple[int, str]:
-    response = await task.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+    response = await task.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
     code = response.json()["error"]["code"] if response.status_code >= 400 else ""
     return response.status_code, code
 
@@ -50,7 +51,9 @@ async def test_verification_suspension_and_blocks_gate_orders(
         # Not verified: refused; verified: accepted once the task service has heard of it.
         await qualify(matching, verified_later)
         assert await _take(task, task_id, verified_later) == (403, "provider_not_verified")
-        verify = await matching.post(f"/providers/{verified_later}/verify", headers=actor(admin))
+        verify = await matching.post(
+            f"/providers/{verified_later}/verify", headers=actor(admin, ADMIN)
+        )
         assert verify.status_code == 200, verify.text
         assert verify.json()["may_take_orders"] is True
         accepted = await eventually(
@@ -60,7 +63,7 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
         # Blocked by the owner: refused until unblocked.
         await qualify(matching, blocked)
-        await matching.post(f"/providers/{blocked}/verify", headers=actor(admin))
+        await matching.post(f"/providers/{blocked}/verify", headers=actor(admin, ADMIN))
         block = await matching.post(f"/owners/{owner}/blocks/{blocked}", headers=actor(owner))
         assert block.status_code == 200, block.text
         assert block.json()["blocked"] == [str(blocked)]
@@ -77,8 +80,8 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
         # Suspended (before verification, same provider stream, so order is kept): refused.
         await qualify(matching, suspended)
-        await matching.post(f"/providers/{suspended}/suspend", headers=actor(admin))
-        await matching.post(f"/providers/{suspended}/verify", headers=actor(admin))
+        await matching.post(f"/providers/{suspended}/suspend", headers=actor(admin, ADMIN))
+        await matching.post(f"/providers/{suspended}/verify", headers=actor(admin, ADMIN))
 
         async def verified_and_suspended() -> bool:
             found = await standing(suspended)
@@ -86,7 +89,7 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
         await eventually(verified_and_suspended)
         assert await _take(task, task_id, suspended) == (403, "provider_suspended")
-        await matching.post(f"/providers/{suspended}/reinstate", headers=actor(admin))
+        await matching.post(f"/providers/{suspended}/reinstate", headers=actor(admin, ADMIN))
         assert await eventually(lambda: _first_success(task, task_id, suspended)) == 201
     finally:
         await asyncio.to_thread(store.close)

@@ -1,6 +1,6 @@
 """Internal HTTP API of the notification service (reached through the gateway).
 
-The acting party comes from ``X-Ring-Actor``; every route works on that party's own
+The acting party comes from the gateway's signed actor assertion; every route works on that party's own
 endpoints and feed only.
 """
 

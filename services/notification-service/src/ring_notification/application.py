@@ -1,6 +1,6 @@
 """The commands and queries of the notification service, one party at a time.
 
-Every method takes the acting party (``X-Ring-Actor``): a party sees and changes only its own
+Every method takes the acting party (the gateway's signed actor assertion): a party sees and changes only its own
 endpoints, deliveries and feed; another party's endpoint id is simply not found.
 """
 

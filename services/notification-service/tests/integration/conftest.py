@@ -21,7 +21,7 @@ from ring_notification.config import NotificationConfig
 from ring_notification.main import create_app
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import Settings
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import actor_headers, settings_for
 
 
 @pytest.fixture
@@ -96,8 +96,8 @@ def _stacks(phase: str) -> str:
 
 
 def actor(user_id: UUID) -> dict[str, str]:
-    """Headers of a request made by ``user_id`` (what the gateway sets)."""
-    return {"X-Ring-Actor": str(user_id)}
+    """Headers of a request made by ``user_id`` (the gateway's signed assertion)."""
+    return actor_headers(user_id)
 
 
 @dataclass

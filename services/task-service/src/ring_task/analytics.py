@@ -25,6 +25,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from psycopg.sql import SQL, Composed
 
+from ring_runtime.http import allow
+from ring_runtime.identity import ADMIN
 from ring_task.order_queries import OrdersByParty
 from ring_task.projections import TaskBoardProjection
 
@@ -137,7 +139,7 @@ class AnalyticsController(Controller):
         """Tasks and orders of the acting user by status, and commission on its tasks."""
         return await asyncio.to_thread(analytics.party, actor)
 
-    @get("/internal/analytics", operation_id="GetPlatformAnalytics")
+    @get("/internal/analytics", operation_id="GetPlatformAnalytics", guards=[allow(ADMIN)])
     async def platform_analytics(
         self, analytics: NamedDependency[AnalyticsQueries]
     ) -> PlatformAnalytics:

@@ -1,6 +1,6 @@
 """Internal HTTP API of the task service: thin controllers mapping requests to ``Tasks`` calls.
 
-The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 here as ``actor``); every command checks that user against the task or order it touches.
 """
 
@@ -18,10 +18,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from ring_runtime.freshness import Freshness
-from ring_runtime.http import Cursor, Limit
+from ring_runtime.http import Cursor, Limit, allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 from ring_task.application import Tasks
-from ring_task.domain import Order, Task
+from ring_task.domain import Order, Task, board_owner
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
 
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
@@ -176,7 +177,7 @@ class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
 
-    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateTask")
+    @post("/", status_code=HTTP_201_CREATED, operation_id="CreateTask", guards=[allow(PARTY_A)])
     async def create_task(
         self,
         actor: NamedDependency[UUID],
@@ -188,7 +189,12 @@ class TaskController(Controller):
         task_id = await asyncio.to_thread(tasks.create_task, actor, **fields)
         return Created(id=task_id, status="draft")
 
-    @post("/{task_id:uuid}/publish", status_code=HTTP_202_ACCEPTED, operation_id="PublishTask")
+    @post(
+        "/{task_id:uuid}/publish",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="PublishTask",
+        guards=[allow(PARTY_A)],
+    )
     async def publish_task(
         self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> TaskView:
@@ -196,7 +202,12 @@ class TaskController(Controller):
         await asyncio.to_thread(tasks.publish, task_id, actor)
         return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
 
-    @post("/{task_id:uuid}/cancel", status_code=HTTP_200_OK, operation_id="CancelTask")
+    @post(
+        "/{task_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        operation_id="CancelTask",
+        guards=[allow(PARTY_A)],
+    )
     async def cancel_task(
         self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> TaskCancellation:
@@ -209,20 +220,29 @@ class TaskController(Controller):
     @get("/{task_id:uuid}", operation_id="GetTask")
     async def get_task(
         self,
+        caller: NamedDependency[Actor],
         task_id: FromPath[UUID],
         tasks: NamedDependency[Tasks],
         changes: NamedDependency[Changes],
         wait_for: WaitFor = None,
         wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
     ) -> TaskView:
-        """One task, read from its events (always current); ``wait_for`` long-polls."""
+        """One task, read from its events (always current); 404 unless published, the caller's
+        own, one the caller holds an order on, or the caller is an admin. ``wait_for``
+        long-polls."""
+        admin = caller.role == ADMIN
         return await long_poll(
-            lambda: TaskView.of(tasks.get_task(task_id)), wait_for, wait_timeout, changes, task_id
+            lambda: TaskView.of(tasks.get_task_for(task_id, caller.user_id, admin=admin)),
+            wait_for,
+            wait_timeout,
+            changes,
+            task_id,
         )
 
     @get("/", operation_id="ListTasks")
     async def list_tasks(
         self,
+        caller: NamedDependency[Actor],
         board: NamedDependency[TaskBoardProjection],
         status: FromQuery[str | None] = "published",
         skill: FromQuery[str | None] = None,
@@ -233,7 +253,12 @@ class TaskController(Controller):
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> TaskBoardPage:
-        """The task board: newest first, filtered, one page per call (eventually consistent)."""
+        """The task board: newest first, filtered, one page per call (eventually consistent).
+
+        Published tasks are everyone's board; other statuses list only the caller's own tasks
+        (admins: anyone's), see :func:`ring_task.domain.board_owner`.
+        """
+        owner_id = board_owner(status or None, owner_id, caller.user_id, admin=caller.role == ADMIN)
         query = BoardQuery(
             status=status or None,
             skill=skill,
@@ -246,7 +271,12 @@ class TaskController(Controller):
         )
         return await asyncio.to_thread(board.list, query)
 
-    @post("/{task_id:uuid}/orders", status_code=HTTP_201_CREATED, operation_id="TakeOrder")
+    @post(
+        "/{task_id:uuid}/orders",
+        status_code=HTTP_201_CREATED,
+        operation_id="TakeOrder",
+        guards=[allow(PARTY_B)],
+    )
     async def take_order(
         self,
         actor: NamedDependency[UUID],
@@ -288,7 +318,12 @@ class OrderController(Controller):
             order_id,
         )
 
-    @post("/{order_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveApplication")
+    @post(
+        "/{order_id:uuid}/approve",
+        status_code=HTTP_200_OK,
+        operation_id="ApproveApplication",
+        guards=[allow(PARTY_A)],
+    )
     async def approve_application(
         self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
@@ -296,7 +331,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.approve_application, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/decline", status_code=HTTP_200_OK, operation_id="DeclineApplication")
+    @post(
+        "/{order_id:uuid}/decline",
+        status_code=HTTP_200_OK,
+        operation_id="DeclineApplication",
+        guards=[allow(PARTY_A)],
+    )
     async def decline_application(
         self,
         actor: NamedDependency[UUID],
@@ -308,7 +348,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/progress", status_code=HTTP_200_OK, operation_id="ReportProgress")
+    @post(
+        "/{order_id:uuid}/progress",
+        status_code=HTTP_200_OK,
+        operation_id="ReportProgress",
+        guards=[allow(PARTY_B)],
+    )
     async def report_progress(
         self,
         actor: NamedDependency[UUID],
@@ -320,7 +365,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/submission", status_code=HTTP_200_OK, operation_id="SubmitWork")
+    @post(
+        "/{order_id:uuid}/submission",
+        status_code=HTTP_200_OK,
+        operation_id="SubmitWork",
+        guards=[allow(PARTY_B)],
+    )
     async def submit_work(
         self,
         actor: NamedDependency[UUID],
@@ -332,7 +382,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/approval", status_code=HTTP_200_OK, operation_id="ApproveWork")
+    @post(
+        "/{order_id:uuid}/approval",
+        status_code=HTTP_200_OK,
+        operation_id="ApproveWork",
+        guards=[allow(PARTY_A)],
+    )
     async def approve_work(
         self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
@@ -340,7 +395,12 @@ class OrderController(Controller):
         await asyncio.to_thread(tasks.approve_order, order_id, actor)
         return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
 
-    @post("/{order_id:uuid}/rejection", status_code=HTTP_200_OK, operation_id="RejectWork")
+    @post(
+        "/{order_id:uuid}/rejection",
+        status_code=HTTP_200_OK,
+        operation_id="RejectWork",
+        guards=[allow(PARTY_A)],
+    )
     async def reject_work(
         self,
         actor: NamedDependency[UUID],

@@ -362,6 +362,17 @@ class Tasks(RingApplication):
             raise TaskNotFound(f"task {task_id} not found")
         return task
 
+    def get_task_for(self, task_id: UUID, actor_id: UUID, *, admin: bool = False) -> Task:
+        """The task if ``actor_id`` may read it (:meth:`Task.visible_to`; admins read all).
+
+        Raises:
+            TaskNotFound: unknown, or not visible to ``actor_id`` (no hint that it exists).
+        """
+        task = self.get_task(task_id)
+        if not admin and not task.visible_to(actor_id):
+            raise TaskNotFound(f"task {task_id} not found")
+        return task
+
     def get_order_for(self, order_id: UUID, actor_id: UUID) -> Order:
         """The order, if ``actor_id`` is its task owner or its provider."""
         order = self.get_order(order_id)

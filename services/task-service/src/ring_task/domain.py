@@ -104,6 +104,16 @@ class Task(Aggregate):
         self.open_orders: dict[UUID, UUID] = {}  # order id → provider id
         self.settled_orders: list[UUID] = []
         self.refunded_orders: list[UUID] = []
+        self.order_holders: list[UUID] = []  # every provider that ever took a slot
+
+    def visible_to(self, user_id: UUID) -> bool:
+        """Whether ``user_id`` may read this task: a published task is on the board for all;
+        otherwise only its owner and the providers that hold (or held) an order on it see it."""
+        return (
+            self.status is TaskStatus.PUBLISHED
+            or user_id == self.owner_id
+            or user_id in self.order_holders
+        )
 
     @classmethod
     def create(
@@ -310,6 +320,8 @@ class Task(Aggregate):
     @event(SlotTaken)
     def _slot_taken(self, order_id: UUID, provider_id: UUID) -> None:
         self.open_orders[order_id] = provider_id
+        if provider_id not in self.order_holders:
+            self.order_holders.append(provider_id)
 
     class SlotReleased(Aggregate.Event):
         order_id: UUID
@@ -656,6 +668,24 @@ def open_order(task: Task, provider_id: UUID, now: datetime) -> Order:
 
 
 # -- exceptions: each has a stable machine-readable ``code`` ---------------------------------
+
+
+def board_owner(
+    status: str | None, owner_id: UUID | None, actor_id: UUID, *, admin: bool
+) -> UUID | None:
+    """Whose tasks a board listing may show: ``None`` for everyone's, else that owner's.
+
+    Everyone sees the published board; any other status (drafts, completed, cancelled…, or
+    every status at once) is the owner's own business, so a non-admin sees only their own.
+
+    Raises:
+        TaskNotFound: a non-admin asked for another owner's unpublished tasks.
+    """
+    if admin or status == TaskStatus.PUBLISHED:
+        return owner_id
+    if owner_id not in (None, actor_id):
+        raise TaskNotFound("another owner's tasks are listed only while published")
+    return actor_id
 
 
 class TaskServiceError(Exception):

@@ -26,7 +26,8 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from ring_runtime.http import Cursor, Limit
+from ring_runtime.http import Cursor, Limit, allow
+from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_runtime.paging import page_of_history
 from ring_task.application import Tasks
 from ring_task.domain import ConcurrentUpdate, Order
@@ -157,7 +158,12 @@ class OrderMessageController(Controller):
     path = "/orders"
     tags = ["orders"]
 
-    @post("/{order_id:uuid}/messages", status_code=HTTP_201_CREATED, operation_id="PostMessage")
+    @post(
+        "/{order_id:uuid}/messages",
+        status_code=HTTP_201_CREATED,
+        operation_id="PostMessage",
+        guards=[allow(PARTY_A, PARTY_B)],
+    )
     async def post_message(
         self,
         actor: NamedDependency[UUID],

@@ -10,9 +10,10 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 
+from ring_runtime.identity import PARTY_A
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
-from ring_runtime.testing import settings_for
+from ring_runtime.testing import actor_headers, settings_for
 from ring_task.providers import VERIFIED, ProviderStandingProjection
 
 
@@ -44,9 +45,9 @@ def new_task(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def actor(user_id: UUID) -> dict[str, str]:
-    """Headers of a request made by ``user_id`` (what the gateway sets)."""
-    return {"X-Ring-Actor": str(user_id)}
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)
 
 
 @pytest.fixture

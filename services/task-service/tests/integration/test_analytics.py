@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
 from ring_task.main import create_app
@@ -41,11 +42,13 @@ async def test_party_and_platform_figures_follow_the_read_models(
         assert publishing.status_code == 202, publishing.text
         await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
         b1, b2 = verified_provider(), verified_provider()
-        first = await client.post(f"/tasks/{task_id}/orders", headers=actor(b1))
-        second = await client.post(f"/tasks/{task_id}/orders", headers=actor(b2))
+        first = await client.post(f"/tasks/{task_id}/orders", headers=actor(b1, PARTY_B))
+        second = await client.post(f"/tasks/{task_id}/orders", headers=actor(b2, PARTY_B))
         assert first.status_code == second.status_code == 201
         progress = await client.post(
-            f"/orders/{first.json()['id']}/progress", json={"percent": 10}, headers=actor(b1)
+            f"/orders/{first.json()['id']}/progress",
+            json={"percent": 10},
+            headers=actor(b1, PARTY_B),
         )
         assert progress.status_code == 200, progress.text
 
@@ -87,7 +90,7 @@ async def test_party_and_platform_figures_follow_the_read_models(
         }
 
         async def platform_figures() -> bool:
-            platform = await client.get("/internal/analytics")
+            platform = await client.get("/internal/analytics", headers=actor(uuid4(), ADMIN))
             assert platform.status_code == 200, platform.text
             return bool(platform.json() == expected_platform)
 

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_task.main import create_app
 from ring_task.messages import conversation_id
@@ -26,7 +27,7 @@ async def test_stored_events_of_any_aggregate_come_back_decoded(
         assert (await client.post(f"/tasks/{task_id}/publish", headers=actor(owner))).is_success
         await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
 
-        trail = await client.get(f"/internal/audit/{task_id}")
+        trail = await client.get(f"/internal/audit/{task_id}", headers=actor(uuid4(), ADMIN))
         assert trail.status_code == 200, trail.text
         body = trail.json()
         assert (body["aggregate_id"], body["service"], body["truncated"]) == (
@@ -44,20 +45,24 @@ async def test_stored_events_of_any_aggregate_come_back_decoded(
         assert first["state"]["owner_id"] == str(owner)
 
         provider = verified_provider()  # type: ignore[operator]
-        order = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+        order = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
         order_id = order.json()["id"]
         sent = await client.post(
-            f"/orders/{order_id}/messages", json={"body": "hello"}, headers=actor(provider)
+            f"/orders/{order_id}/messages", json={"body": "hello"}, headers=actor(provider, PARTY_B)
         )
         assert sent.status_code == 201, sent.text
-        talk = (await client.get(f"/internal/audit/{conversation_id(UUID(order_id))}")).json()
+        talk = (
+            await client.get(
+                f"/internal/audit/{conversation_id(UUID(order_id))}", headers=actor(uuid4(), ADMIN)
+            )
+        ).json()
         assert [e["name"] for e in talk["events"]] == [
             "Conversation.Started",
             "Conversation.MessagePosted",
         ]
         assert talk["events"][1]["state"]["body"] == "hello"
 
-        unknown = await client.get(f"/internal/audit/{uuid4()}")
+        unknown = await client.get(f"/internal/audit/{uuid4()}", headers=actor(uuid4(), ADMIN))
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == "aggregate_not_found"
 

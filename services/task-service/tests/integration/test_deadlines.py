@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.timers import ManualClock
@@ -51,7 +52,7 @@ async def test_deadline_timers_survive_a_restart_and_fire_once(
         commands = create_application(Tasks, task_settings)
         commands.mark_funded(task_id)  # stands in for ledger.funds_reserved
         commands.close()
-        taken = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+        taken = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
         order_id = UUID(taken.json()["id"])
         parts: TaskTimers = first.state.task_timers
         parts.follower.catch_up()
@@ -69,9 +70,9 @@ async def test_deadline_timers_survive_a_restart_and_fire_once(
         assert parts.timers.fire_due() == 0
         order = (await client.get(f"/orders/{order_id}", headers=actor(owner))).json()
         assert order["status"] == "expired"
-        task = (await client.get(f"/tasks/{task_id}")).json()
+        task = (await client.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()
         assert task["status"] == "completed"
-        refused = await client.post(f"/tasks/{task_id}/orders", headers=actor(late))
+        refused = await client.post(f"/tasks/{task_id}/orders", headers=actor(late, PARTY_B))
         assert refused.status_code == 409  # no new orders after the deadline
         parts.follower.catch_up()  # the completion cancels nothing left to fire
         clock.advance(timedelta(days=30))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from litestar.testing import AsyncTestClient
 
 from ring_events.topics import TASK_EVENTS
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
 from ring_task.main import create_app
@@ -29,7 +31,11 @@ async def _published_task(client: AsyncTestClient, owner, **fields) -> str:
 
 
 async def _board_slots_left(client: AsyncTestClient, task_id: str) -> int | None:
-    page = (await client.get("/tasks", params={"status": "published", "limit": 100})).json()
+    page = (
+        await client.get(
+            "/tasks", params={"status": "published", "limit": 100}, headers=actor(uuid4(), ADMIN)
+        )
+    ).json()
     return next((t["slots_left"] for t in page["items"] if t["id"] == task_id), None)
 
 
@@ -62,7 +68,9 @@ async def test_redelivered_and_late_duplicates_change_nothing(
 ):
     async with AsyncTestClient(create_app(task_settings)) as client:
         task_id = await _published_task(client, owner, slots=3)
-        first = await client.post(f"/tasks/{task_id}/orders", headers=actor(verified_provider()))
+        first = await client.post(
+            f"/tasks/{task_id}/orders", headers=actor(verified_provider(), PARTY_B)
+        )
         assert first.status_code == 201, first.text
         assert await eventually(lambda: _equals(_board_slots_left(client, task_id), 2))
 
@@ -77,7 +85,7 @@ async def test_redelivered_and_late_duplicates_change_nothing(
                     TASK_EVENTS, applied.value, key=applied.key, headers=list(applied.headers)
                 )
             second = await client.post(
-                f"/tasks/{task_id}/orders", headers=actor(verified_provider())
+                f"/tasks/{task_id}/orders", headers=actor(verified_provider(), PARTY_B)
             )
             assert second.status_code == 201, second.text
             assert await eventually(lambda: _equals(_board_slots_left(client, task_id), 1))
@@ -91,7 +99,7 @@ async def test_redelivered_and_late_duplicates_change_nothing(
         stats = client.app.state.runtime.bindings[0].processor.stats
         await eventually(lambda: _true(stats.duplicates >= 3))
         assert await _board_slots_left(client, task_id) == 1
-        task = (await client.get(f"/tasks/{task_id}")).json()
+        task = (await client.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()
         assert task["slots_left"] == 1
 
 
@@ -102,7 +110,7 @@ async def test_fifty_providers_race_for_three_slots(
         task_id = await _published_task(client, owner, slots=3)
         providers = [verified_provider() for _ in range(50)]
         answers = await asyncio.gather(
-            *(client.post(f"/tasks/{task_id}/orders", headers=actor(p)) for p in providers)
+            *(client.post(f"/tasks/{task_id}/orders", headers=actor(p, PARTY_B)) for p in providers)
         )
         codes = sorted(a.status_code for a in answers)
         assert codes.count(201) == 3, [a.text for a in answers if a.status_code != 409]
@@ -110,7 +118,7 @@ async def test_fifty_providers_race_for_three_slots(
         assert len(refusals) == 47
         assert set(refusals) <= {"no_slots_left", "concurrent_update"}, set(refusals)
         assert all(a.status_code == 409 for a in answers if a.status_code != 201)
-        task = (await client.get(f"/tasks/{task_id}")).json()
+        task = (await client.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()
         assert task["slots_left"] == 0
 
 

@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.identity import PARTY_B
 from ring_runtime.paging import encode_cursor
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
@@ -30,7 +31,7 @@ async def _published_task(client: AsyncTestClient[Litestar], owner: UUID, **fiel
 
 
 async def _take(client: AsyncTestClient[Litestar], task_id: str, provider: UUID) -> str:
-    taken = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider))
+    taken = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
     assert taken.status_code == 201, taken.text
     order_id: str = taken.json()["id"]
     return order_id
@@ -51,7 +52,9 @@ async def test_each_party_lists_its_own_orders_with_paging(
         first = await _take(client, task_id, b1)
         second = await _take(client, task_id, b2)
         progress = await client.post(
-            f"/orders/{first}/progress", json={"percent": 40, "note": "half"}, headers=actor(b1)
+            f"/orders/{first}/progress",
+            json={"percent": 40, "note": "half"},
+            headers=actor(b1, PARTY_B),
         )
         assert progress.status_code == 200, progress.text
 
@@ -64,7 +67,7 @@ async def test_each_party_lists_its_own_orders_with_paging(
         assert await _ids(client, uuid4()) == []
 
         async def first_in_progress() -> dict[str, Any] | None:
-            page = await client.get("/orders", headers=actor(b1))
+            page = await client.get("/orders", headers=actor(b1, PARTY_B))
             row: dict[str, Any] = page.json()["items"][0]
             return row if row["status"] == "in_progress" else None
 
@@ -102,14 +105,16 @@ async def test_parties_converse_and_strangers_cannot(
         answers = await asyncio.gather(
             *(
                 client.post(
-                    f"/orders/{order_id}/messages", json={"body": f"Boxes {n}"}, headers=actor(p)
+                    f"/orders/{order_id}/messages",
+                    json={"body": f"Boxes {n}"},
+                    headers=actor(p, PARTY_B),
                 )
                 for n, p in enumerate([provider, provider, owner])
             )
         )
         assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
 
-        thread = await client.get(f"/orders/{order_id}/messages", headers=actor(provider))
+        thread = await client.get(f"/orders/{order_id}/messages", headers=actor(provider, PARTY_B))
         assert thread.status_code == 200
         assert thread.json()["next_cursor"] is None
         bodies = [m["body"] for m in thread.json()["items"]]

@@ -172,7 +172,9 @@ async def test_broker_restart_during_traffic_ends_in_the_same_state(
         async def board_matches_store() -> bool:
             page = (
                 await client.get(
-                    "/tasks", params={"status": "", "owner_id": str(owner), "limit": 100}
+                    "/tasks",
+                    params={"status": "", "owner_id": str(owner), "limit": 100},
+                    headers=actor(owner),
                 )
             ).json()
             board = {t["id"]: t["status"] for t in page["items"]}

@@ -1,6 +1,6 @@
 """Internal HTTP API of the voucher service: thin controllers mapping requests to ``Vouchers``.
 
-The gateway authenticates users and passes the acting user's id in ``X-Ring-Actor`` (injected
+The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 here as ``actor``). Uploads are multipart: any number of ``files`` parts and one ``note``.
 """
 
@@ -20,7 +20,8 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_runtime.freshness import Freshness
-from ring_runtime.http import Cursor, Limit
+from ring_runtime.http import Cursor, Limit, allow
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_voucher.application import Vouchers
 from ring_voucher.domain import NoteTooLong, Voucher
 from ring_voucher.files import UnsupportedFileType
@@ -112,7 +113,12 @@ class OrderVoucherController(Controller):
     path = "/orders"
     tags = ["vouchers"]
 
-    @post("/{order_id:uuid}/vouchers", status_code=HTTP_201_CREATED, operation_id="SubmitVoucher")
+    @post(
+        "/{order_id:uuid}/vouchers",
+        status_code=HTTP_201_CREATED,
+        operation_id="SubmitVoucher",
+        guards=[allow(PARTY_B)],
+    )
     async def create_voucher(
         self,
         actor: NamedDependency[UUID],
@@ -178,7 +184,12 @@ class VoucherController(Controller):
         voucher = await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor)
         return await _download(vouchers, voucher, sha256)
 
-    @post("/{voucher_id:uuid}/approve", status_code=HTTP_200_OK, operation_id="ApproveVoucher")
+    @post(
+        "/{voucher_id:uuid}/approve",
+        status_code=HTTP_200_OK,
+        operation_id="ApproveVoucher",
+        guards=[allow(PARTY_A)],
+    )
     async def approve_voucher(
         self,
         actor: NamedDependency[UUID],
@@ -189,7 +200,12 @@ class VoucherController(Controller):
         await asyncio.to_thread(vouchers.approve, voucher_id, actor)
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
 
-    @post("/{voucher_id:uuid}/reject", status_code=HTTP_200_OK, operation_id="RejectVoucher")
+    @post(
+        "/{voucher_id:uuid}/reject",
+        status_code=HTTP_200_OK,
+        operation_id="RejectVoucher",
+        guards=[allow(PARTY_A)],
+    )
     async def reject_voucher(
         self,
         actor: NamedDependency[UUID],
@@ -208,14 +224,18 @@ class AdminVoucherController(Controller):
     path = "/admin/vouchers"
     tags = ["admin"]
 
-    @get("/{voucher_id:uuid}", operation_id="GetVoucherAsAdmin")
+    @get("/{voucher_id:uuid}", operation_id="GetVoucherAsAdmin", guards=[allow(ADMIN)])
     async def get_voucher(
         self, voucher_id: FromPath[UUID], vouchers: NamedDependency[Vouchers]
     ) -> VoucherView:
         """Any voucher with its files, flags and history."""
         return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
 
-    @get("/{voucher_id:uuid}/files/{sha256:str}", operation_id="GetVoucherFileAsAdmin")
+    @get(
+        "/{voucher_id:uuid}/files/{sha256:str}",
+        operation_id="GetVoucherFileAsAdmin",
+        guards=[allow(ADMIN)],
+    )
     async def get_voucher_file(
         self, voucher_id: FromPath[UUID], sha256: FromPath[str], vouchers: NamedDependency[Vouchers]
     ) -> Response[bytes]:

@@ -17,8 +17,9 @@ from psycopg import sql
 
 from ring_events.headers import AGGREGATE_ID
 from ring_events.topics import VOUCHER_EVENTS
+from ring_runtime.identity import PARTY_A
 from ring_runtime.settings import Settings
-from ring_runtime.testing import eventually, settings_for
+from ring_runtime.testing import actor_headers, eventually, settings_for
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
 
@@ -108,9 +109,9 @@ def resized_jpeg(data: bytes, size: tuple[int, int]) -> bytes:
     return out.getvalue()
 
 
-def actor(user_id: UUID) -> dict[str, str]:
-    """Headers of a request made by ``user_id`` (what the gateway sets)."""
-    return {"X-Ring-Actor": str(user_id)}
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)
 
 
 async def voucher_records(bootstrap: str, voucher_id: str, expected: int) -> list[Any]:

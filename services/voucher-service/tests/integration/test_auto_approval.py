@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
@@ -29,7 +30,7 @@ async def test_auto_approval_fires_once_across_a_restart(
         created = await client.post(
             f"/orders/{order_id}/vouchers",
             files=[("files", ("r.pdf", b"%PDF-1.7 signed report", "application/pdf"))],
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         assert created.status_code == 201, created.text
         voucher_id = UUID(created.json()["id"])
@@ -70,7 +71,7 @@ async def test_a_decision_cancels_the_timer(
         created = await client.post(
             f"/orders/{order_id}/vouchers",
             files=[("files", ("r.pdf", b"%PDF-1.7 another report", "application/pdf"))],
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         voucher_id = UUID(created.json()["id"])
         approved = await client.post(f"/vouchers/{voucher_id}/approve", headers=actor(owner))

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
@@ -55,7 +56,7 @@ async def test_open_dispute_defers_and_resolution_drops_auto_approval(
             created = await client.post(
                 f"/orders/{order_id}/vouchers",
                 files=[("files", ("r.pdf", b"%PDF-1.7 report " + content, "application/pdf"))],
-                headers=actor(provider),
+                headers=actor(provider, PARTY_B),
             )
             assert created.status_code == 201, created.text
             vouchers[order_id] = UUID(created.json()["id"])

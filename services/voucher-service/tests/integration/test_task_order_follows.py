@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import eventually, settings_for
@@ -66,7 +67,7 @@ async def _known_to_vouchers(client: AsyncTestClient[Any], order_id: UUID, provi
     """Wait until the voucher service's order directory has the order."""
 
     async def known() -> bool:
-        found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
+        found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider, PARTY_B))
         return found.status_code == 200
 
     await eventually(known)
@@ -87,7 +88,7 @@ async def test_an_approved_voucher_approves_the_order(
             f"/orders/{order_id}/vouchers",
             files=[("files", ("shelves.pdf", b"%PDF-1.7 shelves", "application/pdf"))],
             data={"note": "all shelves mounted"},
-            headers=actor(provider),
+            headers=actor(provider, PARTY_B),
         )
         assert created.status_code == 201, created.text
 
@@ -124,7 +125,7 @@ async def test_a_quick_resubmission_follows_its_rejection_in_order(
             created = await client.post(
                 f"/orders/{order_id}/vouchers",
                 files=[("files", ("count.pdf", b"%PDF-1.7 count " + bytes([attempt]), "x/y"))],
-                headers=actor(provider),
+                headers=actor(provider, PARTY_B),
             )
             assert created.status_code == 201, created.text
             handed_in.append(created.json()["id"])

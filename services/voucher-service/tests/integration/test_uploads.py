@@ -12,6 +12,7 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
@@ -49,7 +50,7 @@ async def _submit(
         f"/orders/{order_id}/vouchers",
         files=[("files", f) for f in files],
         data={"note": "work done"},
-        headers=actor(provider),
+        headers=actor(provider, PARTY_B),
     )
 
 
@@ -158,14 +159,16 @@ async def test_strangers_and_too_many_files_are_refused(
     created = await _submit(client, order_id, provider, pdf)
     voucher_id = created.json()["id"]
     assert (await client.get(f"/vouchers/{voucher_id}", headers=actor(uuid4()))).status_code == 403
-    by_provider = await client.post(f"/vouchers/{voucher_id}/approve", headers=actor(provider))
+    by_provider = await client.post(
+        f"/vouchers/{voucher_id}/approve", headers=actor(provider, PARTY_B)
+    )
     assert by_provider.status_code == 403
     rejected = await client.post(
         f"/vouchers/{voucher_id}/reject", json={"reason": "unreadable"}, headers=actor(owner)
     )
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "rejected"
-    listing = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider))
+    listing = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider, PARTY_B))
     assert listing.json() == {"items": [listing.json()["items"][0]], "next_cursor": None}
     assert listing.json()["items"][0]["status"] == "rejected"
     outsider = await client.get(f"/orders/{order_id}/vouchers", headers=actor(uuid4()))
@@ -223,7 +226,7 @@ async def test_an_upload_without_files_is_refused_not_a_500(
     order_id = seed_order(voucher_settings, owner, provider)
     answer = await client.post(
         f"/orders/{order_id}/vouchers",
-        headers=actor(provider),
+        headers=actor(provider, PARTY_B),
         **body,  # type: ignore[arg-type]
     )
     assert answer.status_code == 422, answer.text
@@ -258,9 +261,11 @@ async def test_the_owner_downloads_the_proof_strangers_cannot(
         "voucher_file_not_found",
     )
 
-    as_admin = await client.get(f"/admin/vouchers/{voucher_id}")
+    as_admin = await client.get(f"/admin/vouchers/{voucher_id}", headers=actor(uuid4(), ADMIN))
     assert (as_admin.status_code, as_admin.json()["id"]) == (200, voucher_id)
-    admin_download = await client.get(f"/admin/vouchers/{voucher_id}/files/{sha256}")
+    admin_download = await client.get(
+        f"/admin/vouchers/{voucher_id}/files/{sha256}", headers=actor(uuid4(), ADMIN)
+    )
     assert admin_download.content == proof
-    unknown = await client.get(f"/admin/vouchers/{uuid4()}")
+    unknown = await client.get(f"/admin/vouchers/{uuid4()}", headers=actor(uuid4(), ADMIN))
     assert unknown.status_code == 404

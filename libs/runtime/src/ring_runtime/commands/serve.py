@@ -46,6 +46,9 @@ def serve(name: str) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # The client address behind the ingress: X-Forwarded-For only from these peers.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=10,
     )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+from uuid import UUID
+
+from ring_runtime.identity import ASSERTION_HEADER, PARTY_A, AssertionSigner, gateway_signer
 from ring_runtime.settings import Settings, load_settings
 from ring_runtime.testing.polling import eventually, wait_until
 from ring_runtime.testing.sources import kafka_lane
@@ -46,9 +50,24 @@ def settings_for(
     return load_settings(service, environ=environ)
 
 
+@cache
+def _signer(data_dir: str) -> AssertionSigner:
+    return gateway_signer("", data_dir)
+
+
+def actor_headers(user_id: UUID, role: str = PARTY_A, data_dir: str = ".ring") -> dict[str, str]:
+    """Headers of a request the gateway makes for ``user_id`` acting as ``role``.
+
+    Signed with the development key pair under ``data_dir`` (the ``RING_DATA_DIR`` default),
+    which is what a service built by :func:`settings_for` verifies with.
+    """
+    return {ASSERTION_HEADER: _signer(data_dir).sign(user_id, role)}
+
+
 __all__ = [
     "KAFKA_LANE_SETTINGS",
     "TEST_KAFKA_TIMINGS",
+    "actor_headers",
     "eventually",
     "kafka_lane",
     "settings_for",

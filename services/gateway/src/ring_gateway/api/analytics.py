@@ -133,11 +133,11 @@ async def my_analytics(
     require(principal, A, B)
     me, calls = principal.user_id, gw.upstreams.call
     asked = [
-        calls("task", "GET", "/analytics/me", actor=me),
-        calls("ledger", "GET", f"/wallets/{me}", actor=me, params={"currency": currency}),
+        calls("task", "GET", "/analytics/me", actor=principal),
+        calls("ledger", "GET", f"/wallets/{me}", actor=principal, params={"currency": currency}),
     ]
     if principal.role is B:
-        asked.append(calls("matching", "GET", f"/providers/{me}", actor=me))
+        asked.append(calls("matching", "GET", f"/providers/{me}", actor=principal))
     answers = await asyncio.gather(*asked)
     try:
         tasks, wallet = _figures(answers[0], "task"), _figures(answers[1], "ledger")
@@ -178,10 +178,9 @@ async def admin_analytics(
     """Platform figures: tasks and orders by status, commission, and the ledger's money
     totals (fee revenue, escrow held, wallets held, deposits, payouts) per currency."""
     require(principal, ADMIN)
-    me = principal.user_id
     task_answer, ledger_answer = await asyncio.gather(
-        gw.upstreams.call("task", "GET", "/internal/analytics", actor=me),
-        gw.upstreams.call("ledger", "GET", "/internal/totals", actor=me),
+        gw.upstreams.call("task", "GET", "/internal/analytics", actor=principal),
+        gw.upstreams.call("ledger", "GET", "/internal/totals", actor=principal),
     )
     try:
         tasks, money = _figures(task_answer, "task"), _figures(ledger_answer, "ledger")

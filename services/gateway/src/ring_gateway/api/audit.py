@@ -161,9 +161,7 @@ async def _ask_all(
 ) -> list[UpstreamResponse | None]:
     async def ask(name: str) -> UpstreamResponse | None:
         try:
-            return await gw.upstreams.call(
-                name, "GET", path, actor=principal.user_id, params=params
-            )
+            return await gw.upstreams.call(name, "GET", path, actor=principal, params=params)
         except UpstreamUnavailable:
             return None
 

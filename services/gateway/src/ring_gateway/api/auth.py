@@ -44,12 +44,16 @@ _LOGOUT = Body(
 )
 
 
-def _limit(request: Request[Any, Any, Any], gw: Gateway, email: str | None = None) -> None:
-    client = request.client.host if request.client else "unknown"
-    keys = [f"ip:{client}"]
-    if email is not None:
-        keys.append(f"email:{gw.users.cipher.email_digest(email)}")
-    gw.auth_limiter.hit(*keys)
+def _client(request: Request[Any, Any, Any]) -> str:
+    """The client's address (uvicorn resolved ``X-Forwarded-For`` of trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(request: Request[Any, Any, Any], gw: Gateway, email: str) -> None:
+    """Charge the client IP's bucket and the bucket of this account from this IP."""
+    client = _client(request)
+    account = gw.users.cipher.email_digest(email)
+    gw.auth_limiter.hit(f"ip:{client}", f"account:{account}:{client}")
 
 
 def _tokens(pair: TokenPair) -> TokensView:
@@ -127,7 +131,7 @@ class AuthController(Controller):
         ``refresh_token_reused``, sign in again. A revoked, unknown or expired one is 401
         ``invalid_token``.
         """
-        _limit(request, gw)
+        gw.refresh_limiter.hit(f"ip:{_client(request)}")
         presented = gw.tokens.verify_refresh(data.refresh_token)
         user = await asyncio.to_thread(gw.users.get_user, presented.principal.user_id)
         pair = gw.tokens.issue(Principal(user_id=user.id, role=user.role), presented.family)
@@ -151,7 +155,7 @@ class AuthController(Controller):
         ours (401 ``invalid_token`` otherwise). Access tokens already issued stay valid until
         they expire (``expires_in``, 15 minutes by default).
         """
-        _limit(request, gw)
+        gw.refresh_limiter.hit(f"ip:{_client(request)}")
         presented = gw.tokens.verify_refresh(data.refresh_token)
         if data.all_sessions:
             await gw.sessions.end_all(presented.principal.user_id)
@@ -194,7 +198,7 @@ async def get_me(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) 
 async def _verification(gw: Gateway, principal: Principal) -> str:
     try:
         answer = await gw.upstreams.call(
-            "matching", "GET", f"/providers/{principal.user_id}", actor=principal.user_id
+            "matching", "GET", f"/providers/{principal.user_id}", actor=principal
         )
     except UpstreamUnavailable:
         return "unknown"

@@ -1,7 +1,7 @@
 """Disputes: parties open and argue a case, admins work the arbitration queue and decide.
 
 The gateway checks roles only; whether the caller is a party of the order or of the dispute is
-decided by the dispute service on ``X-Ring-Actor`` (a stranger gets its 404 unchanged).
+decided by the dispute service on the gateway's actor assertion (a stranger gets its 404 unchanged).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Tasks, orders and vouchers: authorize by role, forward to the owning service, relay the answer.
 
 Object-level checks (owner of the task, party of the order) are enforced by the task and voucher
-services on the ``X-Ring-Actor`` the gateway sets; their 403/404 answers come back unchanged.
+services on the actor assertion the gateway signs; their 403/404 answers come back unchanged.
 """
 
 from __future__ import annotations
@@ -137,9 +137,7 @@ class TaskController(Controller):
         body = msgspec.to_builtins(data)
 
         async def run() -> Any:
-            return await gw.upstreams.call(
-                "task", "POST", "/tasks", actor=principal.user_id, json=body
-            )
+            return await gw.upstreams.call("task", "POST", "/tasks", actor=principal, json=body)
 
         return await idempotent(request, gw, principal, idempotency_key, run, required=False)
 
@@ -269,7 +267,7 @@ class TaskController(Controller):
 
         async def run() -> Any:
             return await gw.upstreams.call(
-                "task", "POST", f"/tasks/{task_id}/orders", actor=principal.user_id
+                "task", "POST", f"/tasks/{task_id}/orders", actor=principal
             )
 
         return await idempotent(request, gw, principal, idempotency_key, run, required=False)

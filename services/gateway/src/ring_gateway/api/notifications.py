@@ -352,7 +352,7 @@ async def stream_events(
     extra = {"Accept": "text/event-stream"}
     if last_event_id is not None:
         extra["Last-Event-ID"] = last_event_id
-    headers = gw.upstreams.request_headers(principal.user_id, extra)
+    headers = gw.upstreams.request_headers(principal, extra)
     client = gw.upstreams.client
     request = client.build_request(
         "GET",

@@ -52,6 +52,7 @@ class Gateway:
     idempotency: IdempotencyStore
     sessions: RefreshSessions
     auth_limiter: RateLimiter
+    refresh_limiter: RateLimiter
 
 
 def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Principal:
@@ -81,8 +82,10 @@ def require(principal: Principal, *roles: Role) -> Principal:
 
 def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> Response[bytes]:
     """The upstream's answer (or a stored one) as the gateway's response, unchanged (a 503
-    gets ``Retry-After``: the service's dependency is down)."""
-    headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    gets ``Retry-After``: the service's dependency is down, or its copy is catching up)."""
+    headers = dict(answer.headers) if isinstance(answer, UpstreamResponse) else {}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
     if isinstance(answer, UpstreamResponse) and answer.retry_after is not None:
         headers["Retry-After"] = answer.retry_after
     elif answer.status == 503:
@@ -117,9 +120,7 @@ async def forward(
     """
     body = msgspec.to_builtins(data) if data is not None else None
     return relay(
-        await gw.upstreams.call(
-            service, method, path, actor=principal.user_id, params=params, json=body
-        )
+        await gw.upstreams.call(service, method, path, actor=principal, params=params, json=body)
     )
 
 
@@ -133,7 +134,7 @@ async def forward_body(
             service,
             "POST",
             path,
-            actor=principal.user_id,
+            actor=principal,
             content=await request.body(),
             headers={"content-type": request.headers.get("content-type", "")},
         )

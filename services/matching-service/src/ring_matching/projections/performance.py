@@ -54,8 +54,8 @@ class Earnings(msgspec.Struct, frozen=True, kw_only=True):
     amount_minor: int
 
 
-class PerformanceView(msgspec.Struct, frozen=True, kw_only=True):
-    """A provider's performance record.
+class PublicRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's performance record as any party may see it (counts and rates).
 
     Attributes:
         orders_taken: orders accepted (the provider could start work).
@@ -68,7 +68,6 @@ class PerformanceView(msgspec.Struct, frozen=True, kw_only=True):
         disputes: orders that went to a dispute (opened by either party).
         disputes_lost: orders whose dispute an arbitrator decided against the provider
             (refund, or a split leaving the provider less than half).
-        earnings: settled commission per currency, in minor units.
         average_submit_seconds: mean time from acceptance to first hand-in.
     """
 
@@ -84,8 +83,20 @@ class PerformanceView(msgspec.Struct, frozen=True, kw_only=True):
     on_time_rate: float | None = None
     disputes: int = 0
     disputes_lost: int = 0
-    earnings: list[Earnings] = []
     average_submit_seconds: float | None = None
+
+
+class PerformanceView(PublicRecord, frozen=True, kw_only=True):
+    """The full record, for admins and the provider itself: adds ``earnings``, the settled
+    commission per currency in minor units."""
+
+    earnings: list[Earnings] = []
+
+    def public(self) -> PublicRecord:
+        """The record without what only its owner and admins may see (earnings)."""
+        fields = msgspec.structs.asdict(self)
+        del fields["earnings"]
+        return PublicRecord(**fields)
 
     def figures(self) -> RecordFigures:
         """The counts the score uses."""

@@ -1,4 +1,4 @@
-"""The NUL guard every service runs before its handlers."""
+"""The request screen every service runs before its handlers: NUL, media type, nesting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar import Litestar, post
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
-from ring_runtime.http import exception_handlers, refuse_nul
+from ring_runtime.http import exception_handlers, screen_request
 
 received: list[Any] = []
 
@@ -23,7 +23,7 @@ async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
 @pytest.fixture
 def client() -> TestClient[Litestar]:
     received.clear()
-    app = Litestar([echo], before_request=refuse_nul, exception_handlers=exception_handlers({}))
+    app = Litestar([echo], before_request=screen_request, exception_handlers=exception_handlers({}))
     return TestClient(app)
 
 
@@ -57,3 +57,29 @@ def test_ordinary_text_and_an_escaped_backslash_pass(client: TestClient[Litestar
         answer = client.post("/echo", json={"title": "a \\u0000 b", "n": 1})
     assert answer.status_code == 201, answer.text
     assert received == [{"title": "a \\u0000 b", "n": 1}]
+
+
+@pytest.mark.parametrize("media_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_a_body_that_is_not_json_is_a_415(client: TestClient[Litestar], media_type: str) -> None:
+    with client:
+        answer = client.post(
+            "/echo", content=b'{"title": "a\\u0000b"}', headers={"content-type": media_type}
+        )
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["error"]["code"] == "unsupported_media_type"
+    assert received == []
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_json_nested_too_deeply_is_a_400_not_a_500(
+    client: TestClient[Litestar], depth: int
+) -> None:
+    with client:
+        answer = client.post(
+            "/echo",
+            content=b'{"a": ' + b"[" * depth + b"]" * depth + b"}",
+            headers={"content-type": "application/json"},
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "validation_failed"
+    assert received == []
