@@ -104,7 +104,7 @@ class Platform:
         self.log = data_dir / "run.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, within: float = 240) -> None:
+    def start(self, within: float = 600) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
