@@ -104,7 +104,7 @@ class Platform:
         self.log = data_dir / "run.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, within: float = 240) -> None:
+    def start(self, within: float = 600) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
@@ -479,8 +479,8 @@ def run(
     platform = Platform(data_dir or Path(tempfile.mkdtemp(prefix=f"ring-faults-{seed}-")))
     started = time.monotonic()
     out(f"starting the platform in {platform.data_dir}")
-    platform.start()
     try:
+        platform.start()
         admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
         subprocess.run(
             [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],

@@ -91,18 +91,14 @@ class ServiceRuntime:
     subject_aggregates: Callable[[UUID], Sequence[UUID]] = lambda subject: (subject,)
     on_shutdown_async: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _relay_task: asyncio.Task[None] | None = None
-    _subscribers: asyncio.Task[None] | None = None
     _background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: bool = False
 
     async def start(self) -> None:
-        """Start the broker connection, the subscribers (in the background) and the relay."""
+        """Start the broker connection, the subscribers and the relay."""
         await asyncio.to_thread(self.dead_letters.create_table)
         await ensure_topics(self.settings, self.topics())
-        # Subscribers join their groups one after the other (about a second each on Tansu):
-        # the API serves meanwhile, and ``GET /ready`` says "starting" until all have joined.
-        self._subscribers = asyncio.create_task(self.broker.start(), name="subscribers")
-        self._subscribers.add_done_callback(self._subscribers_started)
+        await self.broker.start()
         if self.relay is not None:
             self._relay_task = self._watched(self.relay.run(), "outbox-relay")
         self._background_tasks = [
@@ -114,11 +110,6 @@ class ServiceRuntime:
         task = asyncio.create_task(work, name=name)
         task.add_done_callback(self._task_ended)
         return task
-
-    def _subscribers_started(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        self._task_ended(task)  # the subscribers could not start: start the process afresh
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
         """Exit the process when a long-running task ends while nobody asked it to.
@@ -163,10 +154,6 @@ class ServiceRuntime:
                 await asyncio.wait_for(self._relay_task, timeout=10)
             except TimeoutError:  # wait_for cancelled it; its position is already durable
                 log.warning("the relay did not stop within 10 s; it was cancelled")
-        if self._subscribers is not None and not self._subscribers.done():
-            self._subscribers.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._subscribers
         await self.broker.stop()
         for aclose in self.on_shutdown_async:
             await aclose()
@@ -184,10 +171,7 @@ class ServiceRuntime:
             checks["store"] = "ok"
         except psycopg.Error as error:
             checks["store"] = f"unreachable: {error}"
-        if self._subscribers is None or not self._subscribers.done():
-            checks["broker"] = "starting"
-        else:
-            checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
         healths: list[TaskHealth] = []
         if self.relay is not None:
             stats = self.relay.stats

@@ -80,8 +80,8 @@ async def test_the_relay_survives_a_postgres_restart(kafka_bootstrap: str):
         try:
             await asyncio.to_thread(_draft_and_publish, settings, 10)
             last = _last_notification(settings)
-            await eventually(lambda: _async(_relay_position(settings) == last), within=60)
-            await eventually(lambda: _async(_ready(port)[0] == 200), within=30)
+            await eventually(lambda: _async(_relay_position(settings) == last), within=180)
+            await eventually(lambda: _async(_ready(port)[0] == 200), within=120)
 
             await asyncio.to_thread(postgres.stop)
             await eventually(lambda: _async(_ready(port)[0] == 503), within=15)
