@@ -213,7 +213,10 @@ def create_admin(env: dict[str, str]) -> str:
 
 async def sign_in(email: str, role: str | None) -> httpx.AsyncClient:
     """A client of the gateway holding the bearer token of ``email`` (registered if ``role``)."""
-    client = httpx.AsyncClient(base_url=GATEWAY, timeout=120)
+    # Idle connections are dropped before the server's keep-alive timeout (uvicorn: 5 s) can
+    # close them under a request: a bench without retries must not count that race.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    client = httpx.AsyncClient(base_url=GATEWAY, timeout=120, limits=limits)
     if role is not None:
         body = {"email": email, "password": PASSWORD, "role": role, "display_name": role}
         (await client.post("/v1/auth/register", json=body)).raise_for_status()
