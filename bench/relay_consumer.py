@@ -3,7 +3,7 @@ commit to consumer-visible across processes, on embedded PostgreSQL and Tansu an
 Kafka (one KRaft node, idempotent producer on), side by side.
 
 Run: ``.venv/bin/python bench/relay_consumer.py [--tasks 2000] [--brokers tansu,kafka]``.
-Writes the ``## Backbone`` section of ``bench/RESULTS.md``.
+Writes the ``## Backbone on both brokers`` section of ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+SECTION = "## Backbone on both brokers"
 
 
 def say(message: str) -> None:
@@ -120,13 +121,15 @@ async def consume(settings: Settings, schema: str, until: int, counter: _Counter
     KafkaConsumerBinding(processor, consumer_settings, dead).subscribe(broker)
     await broker.start()
     started: float | None = None
-    while processor.stats.applied < until:
-        if started is None and processor.stats.applied:
-            started = time.perf_counter()
-        await asyncio.sleep(0.01)
-    elapsed = time.perf_counter() - (started or time.perf_counter())
-    await broker.stop()
-    store.close()
+    try:
+        while processor.stats.applied < until:
+            if started is None and processor.stats.applied:
+                started = time.perf_counter()
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - (started or time.perf_counter())
+    finally:  # also when the lag measurement cancels it: no consumer outlives its broker
+        await broker.stop()
+        store.close()
     return (until - 1) / elapsed if elapsed else float("nan")
 
 
@@ -289,7 +292,7 @@ async def main() -> None:
     load = os.getloadavg()[0]
     table = "\n".join(
         [
-            "## Backbone",
+            SECTION,
             "",
             f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores (load average "
             f"{load:.1f} at the end), Python {platform.python_version()}, embedded PostgreSQL "
@@ -309,9 +312,9 @@ async def main() -> None:
 
 
 def write_section(section: str) -> None:
-    """Replace (or add) the ``## Backbone`` section of RESULTS.md."""
+    """Replace (or add) the :data:`SECTION` of RESULTS.md."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find("## Backbone")
+    start = text.find(SECTION)
     if start >= 0:
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
