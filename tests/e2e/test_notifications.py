@@ -29,7 +29,9 @@ from ring_runtime.testing.webhooks import WebhookReceiver
 
 from .test_core_loop import BIN, COMMISSION, Party, upload
 
-pytestmark = pytest.mark.e2e
+# A whole lifecycle plus a restart of one service: more than the suite's default 300 s when
+# the machine is busy (the platform alone may take 150 s to come up).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 
