@@ -57,7 +57,7 @@ async def _ask_all(path: str, params: dict[str, str]) -> list[Any]:
 def test_a_task_trail_follows_its_orders_and_keeps_time_order() -> None:
     trail = asyncio.run(gather_trail(TASK, _ask_all))
     assert trail is not None
-    assert trail["correlation_ids"] == [TASK, "c-approve", "c-create", "c-publish", "c-take"]
+    assert set(trail["correlation_ids"]) == {TASK, "c-approve", "c-create", "c-publish", "c-take"}
     assert [(e["aggregate_id"], e["version"]) for e in trail["events"]] == [
         (TASK, 1),
         (TASK, 2),
