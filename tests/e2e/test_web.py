@@ -34,7 +34,7 @@ from ring_runtime.settings import SERVICE_PORTS
 
 # Each scenario waits on sagas and settlements across five services: on a busy two-core machine
 # that takes minutes, not seconds.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 WEB = f"http://127.0.0.1:{SERVICE_PORTS['web']}"
 BIN = Path(sys.executable).parent

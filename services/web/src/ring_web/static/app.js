@@ -11,13 +11,43 @@
       return "topic=" + encodeURIComponent(t);
     }).join("&");
     var source = new EventSource("/live?" + query);
-    source.addEventListener("change", function () {
-      if (!document.getElementById("live-region")) { return; }
+    var pending = false;
+
+    // Something typed into the live region (a rejection reason, say) must not be swapped away:
+    // the refresh waits until the field is left empty or the form is sent.
+    function typing(region) {
+      return Array.prototype.some.call(
+        region.querySelectorAll("input:not([type=hidden]), textarea"),
+        function (field) { return field.value !== "" && field.type !== "radio"; }
+      );
+    }
+
+    function refresh() {
+      var region = document.getElementById("live-region");
+      if (!region) { return; }
+      if (typing(region)) {
+        pending = true;
+        return;
+      }
+      pending = false;
       htmx.ajax("GET", window.location.href, {
         target: "#live-region", select: "#live-region", swap: "outerHTML"
       }).then(function () {
         marker.textContent = marker.dataset.updated + " " + new Date().toLocaleTimeString();
       });
+    }
+
+    source.addEventListener("change", refresh);
+    // A re-read already on its way when typing started is dropped too, and done again later.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var region = document.getElementById("live-region");
+      if (region && event.detail.target === region && typing(region)) {
+        event.detail.shouldSwap = false;
+        pending = true;
+      }
+    });
+    document.addEventListener("focusout", function () {
+      if (pending) { window.setTimeout(refresh, 0); }
     });
     source.addEventListener("signed-out", function () { source.close(); });
   }
