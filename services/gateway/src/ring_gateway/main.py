@@ -23,7 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from psycopg_pool import ConnectionPool
 
 from ring_gateway.api import ROUTE_HANDLERS
-from ring_gateway.api.support import Gateway, authenticate
+from ring_gateway.api.support import Gateway, authenticate, authenticate_first
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
 from ring_gateway.errors import gateway_exception_handlers
@@ -143,6 +143,7 @@ def build_app(
             "principal": Provide(authenticate, sync_to_thread=False),
         },
         before_request=screen_request,
+        guards=[authenticate_first],
         exception_handlers=gateway_exception_handlers(),
         middleware=[security_headers_middleware, correlation_middleware],
         openapi_config=OpenAPIConfig(

@@ -51,6 +51,10 @@ API_ERRORS: dict[int, str] = {
     "decision depends on is still on its way between services (catching_up): retry after the "
     "`Retry-After` seconds; never a refusal based on stale data",
 }
+#: Any operation taking a body (``ring_runtime.http.screen_request``).
+BODY_ERRORS: dict[int, str] = {
+    415: "The body is neither JSON nor (for uploads) multipart (unsupported_media_type)"
+}
 #: ``/v1/auth/*`` is rate limited (``Retry-After``).
 AUTH_ERRORS: dict[int, str] = {429: "Too many attempts (rate_limited, see Retry-After)"}
 
@@ -79,7 +83,8 @@ def document_errors(openapi: OpenAPI) -> None:
             if operation is None:
                 continue
             responses = operation.responses if operation.responses is not None else {}
-            for status, description in errors.items():
+            declared = {**errors, **(BODY_ERRORS if method != "get" else {})}
+            for status, description in declared.items():
                 # Replaces litestar's generic 400 (its body is not what the gateway sends).
                 if status == 400 or str(status) not in responses:
                     responses[str(status)] = _error(description)

@@ -154,3 +154,17 @@ async def test_a_taken_email_costs_the_same_hashing_as_a_new_one(
     again = await client.post("/v1/auth/register", json={**body, "password": "second of two words"})
     assert again.status_code == 409
     assert hashed == ["first of two passwords", "second of two words"]
+
+
+async def test_anonymous_requests_are_authenticated_before_validated(
+    client: httpx.AsyncClient,
+) -> None:
+    """A bad parameter tells an anonymous caller nothing: 401 first (issue 11, item 14)."""
+    wallet = await client.get("/v1/wallet", params={"currency": "not-a-currency", "x": "1"})
+    assert wallet.status_code == 401, wallet.text
+    board = await client.get("/v1/tasks", params={"limit": 1000, "min_commission": -1})
+    assert board.status_code == 401, board.text
+    health = await client.get("/health")
+    assert health.status_code == 200
+    login = await client.post("/v1/auth/login", json={"email": "a@b.c"})
+    assert login.status_code == 400  # public routes still validate as before

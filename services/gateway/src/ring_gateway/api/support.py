@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -34,6 +35,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 A, B, ADMIN = Role.PARTY_A, Role.PARTY_B, Role.ADMIN
+_PRINCIPAL = "ring_principal"
 
 #: A file's content address in a path. Validated here: the value is pasted into the upstream
 #: URL (control characters were a 500 there; ``..`` would play path games).
@@ -56,16 +58,30 @@ class Gateway:
 
 
 def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Principal:
-    """The caller of ``request`` from its ``Authorization: Bearer`` access token.
+    """The caller of ``request`` from its ``Authorization: Bearer`` access token (the
+    ``principal`` dependency; verified once per request, see :func:`authenticate_first`).
 
     Raises:
         InvalidToken: no bearer token, or not a valid access token.
     """
+    known = request.state.get(_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("an `Authorization: Bearer <access token>` header is required")
-    return gw.tokens.verify(token.strip())
+    principal = gw.tokens.verify(token.strip())
+    request.state[_PRINCIPAL] = principal
+    return principal
+
+
+def authenticate_first(connection: ASGIConnection[Any, Any, Any, Any], handler: Any) -> None:
+    """App guard: a route that needs a caller authenticates before its parameters are
+    validated, so an anonymous request learns 401 and nothing about valid parameters."""
+    if "principal" in handler.parsed_fn_signature.parameters:
+        gw: Gateway = connection.app.state.gateway
+        authenticate(connection, gw)  # type: ignore[arg-type]
 
 
 def require(principal: Principal, *roles: Role) -> Principal:
