@@ -16,9 +16,10 @@ from ring_gateway.config import GatewayConfig
 from ring_gateway.idempotency import MemoryIdempotencyStore
 from ring_gateway.main import build_app
 from ring_gateway.sessions import MemoryRefreshSessions
+from ring_runtime.identity import ASSERTION_HEADER
 from ring_runtime.settings import load_settings
 
-from .conftest import CHEAP_HASHER, admin_headers, register
+from .conftest import CHEAP_HASHER, DEV_VERIFIER, admin_headers, register
 
 W = "33333333-3333-3333-3333-333333333333"
 
@@ -32,7 +33,8 @@ class Seen:
 
 def fake_notification_service(seen: Seen) -> Litestar:
     def record(request: Request[Any, Any, Any]) -> str | None:
-        actor = request.headers.get("x-ring-actor")
+        assertion = request.headers.get(ASSERTION_HEADER)
+        actor = str(DEV_VERIFIER.verify(assertion).user_id) if assertion else None
         seen.calls.append((request.method, request.url.path, actor, dict(request.headers)))
         return actor
 
