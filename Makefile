@@ -45,7 +45,7 @@ lint: sync ## ruff check, ruff format --check, mypy (strict on libs)
 pytest: sync ## the test suite only (on Tansu)
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka"
 
-# The Kafka lane: the tests marked kafka_lane (relay, consumers, saga, e2e, tests/fault) and
+# The Kafka lane: the tests marked kafka_lane (relay, consumers, saga, e2e) and
 # apache_kafka again, on Apache Kafka with the idempotent producer on. It runs whenever Java 17+
 # and Maven are present and fails if Kafka cannot start; without them it says so and passes,
 # except in CI (CI=true), where .ci/run installs them and their absence is a failure.
