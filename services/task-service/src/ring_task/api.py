@@ -21,7 +21,13 @@ from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 from ring_task.application import Tasks
-from ring_task.domain import Order, Task
+from ring_task.domain import (
+    Order,
+    ProviderBlocked,
+    ProviderNotVerified,
+    ProviderSuspended,
+    Task,
+)
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
 
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
@@ -257,7 +263,12 @@ class TaskController(Controller):
         """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed.
 
         Judged on the provider's standing as of matching's latest word (decision 0009)."""
-        order_id = await freshness.judge(tasks.take_order, task_id, actor)
+        order_id = await freshness.judge(
+            tasks.take_order,
+            task_id,
+            actor,
+            refusals=(ProviderNotVerified, ProviderSuspended, ProviderBlocked),
+        )
         order = await asyncio.to_thread(tasks.get_order, order_id)
         return Created(id=order_id, status=str(order.status))
 
