@@ -26,6 +26,10 @@ class NotFound(Exception):
     """A refusal the service answers with 404."""
 
 
+class Forbidden(Exception):
+    """A refusal the service answers with 403."""
+
+
 class Invalid(Exception):
     """A refusal that no projection can cause (422)."""
 
@@ -54,7 +58,7 @@ class Setup:
                 return httpx.Response(503)
             return httpx.Response(200, json={"heads": heads})
 
-        statuses = {NotFound: 404, Invalid: 422}
+        statuses = {NotFound: 404, Forbidden: 403, Invalid: 422}
         self.freshness = Freshness(
             progress=self.progress,
             processors=[ExactlyOnceProcessor(TASK.consumer, TASK.topic, self.target, {})],
@@ -173,3 +177,18 @@ async def test_progress_wakes_only_waiters_whose_target_was_reached() -> None:
     progress.advanced("a", 5)
     assert await asyncio.wait_for(waiting, 0.1) is True
     assert await progress.wait(lambda: positions["a"], "a", 6, within=0.05) is False
+
+
+async def test_refusals_a_current_copy_gets_right_are_answered_at_once() -> None:
+    order_id = uuid4()
+    setup = Setup({str(order_id): 5})
+    calls: list[int] = []
+
+    def not_the_provider() -> None:
+        calls.append(1)
+        depends_on(TASK, order_id)
+        raise Forbidden("not the order's provider")
+
+    with pytest.raises(Forbidden):
+        await setup.freshness.judge(not_the_provider, refusals=(NotFound,))
+    assert (calls, setup.asked) == ([1], [])

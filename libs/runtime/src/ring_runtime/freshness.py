@@ -180,9 +180,18 @@ class Freshness:
         self.statuses = statuses
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=1.0))
 
-    async def judge(self, command: Callable[..., T], *args: Any) -> T:
+    async def judge(
+        self,
+        command: Callable[..., T],
+        *args: Any,
+        refusals: tuple[type[BaseException], ...] = (),
+    ) -> T:
         """Run ``command(*args)`` in a worker thread; on a refusal after reads of another
         context's projection, catch up with the owners and run it once more.
+
+        ``refusals`` names the refusals a lagging copy can cause (e.g. "order not found"); when
+        given, only those are caught up on, and others (e.g. "not the order's provider", which
+        a copy that knows the order gets right) are answered at once.
 
         Raises:
             CatchingUp: the projections did not catch up within the bound.
@@ -193,6 +202,8 @@ class Freshness:
             return await asyncio.to_thread(command, *args)
         except Exception as refusal:
             if not reads.subjects or self.statuses(refusal) not in REFUSALS:
+                raise
+            if refusals and not isinstance(refusal, refusals):
                 raise
             if not await self.catch_up(reads.subjects):
                 raise  # the owners know nothing of the subjects: the refusal stands

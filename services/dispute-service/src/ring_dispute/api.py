@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_dispute.application import Disputes
-from ring_dispute.domain import Dispute
+from ring_dispute.domain import Dispute, OrderNotDisputable, OrderNotFound
 from ring_dispute.projections import OrderStepView
 from ring_dispute.queue import DisputePage, DisputeQueue
 from ring_runtime.freshness import Freshness
@@ -159,7 +159,12 @@ class OrderDisputeController(Controller):
     ) -> Created:
         """A party of the order complains; the other party must respond in time."""
         dispute_id = await freshness.judge(
-            disputes.open_dispute, order_id, actor, data.category, data.reason
+            disputes.open_dispute,
+            order_id,
+            actor,
+            data.category,
+            data.reason,
+            refusals=(OrderNotFound, OrderNotDisputable),
         )
         return Created(id=dispute_id, status="open")
 

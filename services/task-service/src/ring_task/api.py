@@ -22,7 +22,14 @@ from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 from ring_task.application import Tasks
-from ring_task.domain import Order, Task, board_owner
+from ring_task.domain import (
+    Order,
+    ProviderBlocked,
+    ProviderNotVerified,
+    ProviderSuspended,
+    Task,
+    board_owner,
+)
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
 
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
@@ -287,7 +294,12 @@ class TaskController(Controller):
         """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed.
 
         Judged on the provider's standing as of matching's latest word (decision 0009)."""
-        order_id = await freshness.judge(tasks.take_order, task_id, actor)
+        order_id = await freshness.judge(
+            tasks.take_order,
+            task_id,
+            actor,
+            refusals=(ProviderNotVerified, ProviderSuspended, ProviderBlocked),
+        )
         order = await asyncio.to_thread(tasks.get_order, order_id)
         return Created(id=order_id, status=str(order.status))
 

@@ -23,7 +23,7 @@ from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_voucher.application import Vouchers
-from ring_voucher.domain import NoteTooLong, Voucher
+from ring_voucher.domain import NoteTooLong, OrderNotFound, OrderNotOpen, Voucher
 from ring_voucher.files import UnsupportedFileType
 
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -134,7 +134,9 @@ class OrderVoucherController(Controller):
         note = form.get("note") or ""
         if not isinstance(note, str):
             raise NoteTooLong("the note must be a text field")
-        voucher = await freshness.judge(vouchers.submit, order_id, actor, uploads, note)
+        voucher = await freshness.judge(
+            vouchers.submit, order_id, actor, uploads, note, refusals=(OrderNotFound, OrderNotOpen)
+        )
         return VoucherCreated(id=voucher.id, sha256=[f.sha256 for f in voucher.files])
 
     @get("/{order_id:uuid}/vouchers", operation_id="ListOrderVouchers")
@@ -152,6 +154,7 @@ class OrderVoucherController(Controller):
             functools.partial(vouchers.vouchers_of_order, cursor=cursor, limit=limit),
             order_id,
             actor,
+            refusals=(OrderNotFound,),
         )
         return VoucherPage(items=[VoucherView.of(v) for v in found], next_cursor=following)
 
