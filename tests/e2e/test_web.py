@@ -198,16 +198,24 @@ def take(provider: Person, task_url: str) -> str:
 
 
 def upload(provider: Person, order_url: str, seed: int) -> None:
-    page = provider.go(order_url)
-    page.get_by_label("Drop files here").set_input_files(
-        [
-            {"name": f"work-{seed}.png", "mimeType": "image/png", "buffer": png(seed)},
-            {"name": f"detail-{seed}.png", "mimeType": "image/png", "buffer": png(seed + 50)},
-        ]
-    )
-    page.get_by_label("Note", exact=True).last.fill(f"batch {seed}")
-    page.get_by_role("button", name="Submit for review").click()
-    expect(page.locator(".flash")).to_contain_text("Work handed in")
+    """B hands in two images; right after taking the order the voucher service may not know the
+    order yet ("No such order" next to the files), so B tries again, as a person would."""
+    page = provider.page
+
+    def handed_in() -> bool:
+        page.goto(order_url)
+        page.get_by_label("Drop files here").set_input_files(
+            [
+                {"name": f"work-{seed}.png", "mimeType": "image/png", "buffer": png(seed)},
+                {"name": f"detail-{seed}.png", "mimeType": "image/png", "buffer": png(seed + 50)},
+            ]
+        )
+        page.get_by_label("Note", exact=True).last.fill(f"batch {seed}")
+        page.get_by_role("button", name="Submit for review").click()
+        page.wait_for_load_state()
+        return page.locator(".flash").filter(has_text="Work handed in").count() == 1
+
+    wait(handed_in, "the voucher accepted")
 
 
 @pytest.fixture
@@ -373,7 +381,13 @@ def test_dispute_resolved_by_split(people: Any, admin: Person) -> None:
     page.get_by_label("Reason").fill("Wrong photos.")
     page.get_by_role("button", name="Reject").click()
     expect(page.locator(".flash")).to_contain_text("Sent back")
-    page = b2.go(order_url)
+    page = b2.page
+
+    def disputable() -> bool:  # the rejection reaches the order a moment later
+        page.goto(order_url)
+        return page.get_by_label("Category").count() == 1
+
+    wait(disputable, "the rejected order offering a dispute")
     page.get_by_label("Category").select_option("unfair_rejection")
     page.get_by_label("What went wrong?").fill("These are the photos of the brief.")
     page.get_by_role("button", name="Open a dispute").click()
