@@ -132,10 +132,10 @@ async def test_past_the_bound_the_answer_is_catching_up_with_retry_after() -> No
     assert caught.value.retry_after >= 1
 
 
-async def test_an_owner_that_cannot_answer_gives_catching_up_not_the_refusal() -> None:
+async def test_an_owner_that_cannot_answer_leaves_the_judgement_on_the_copy() -> None:
     order_id = uuid4()
     setup = Setup({}, owner_up=False)
-    with pytest.raises(CatchingUp):
+    with pytest.raises(NotFound):
         await setup.freshness.judge(command_on(setup, order_id, 1, []))
 
 

@@ -14,9 +14,9 @@ old data. The rule (decision 0009):
    each aggregate, and judges the command again. A refusal on an up-to-date projection stands.
 3. The wait is bounded (``RING_CATCH_UP_TIMEOUT_MS``), cancellable and cheap: it wakes on the
    local consumer's progress (:class:`Progress`), with a slow re-read of the tracking row as a
-   backstop for progress made by another replica. Past the bound, or when the owner cannot be
-   asked, the answer is ``503 catching_up`` with ``Retry-After``: never a refusal the platform
-   cannot stand behind.
+   backstop for progress made by another replica. Past the bound the answer is
+   ``503 catching_up`` with ``Retry-After``: never a refusal the platform cannot stand behind.
+   An owner that cannot be asked at all (down) leaves the refusal as judged on the copy.
 
 The happy path pays nothing: the owner is asked only on the refusal path.
 """
@@ -248,7 +248,7 @@ class Freshness:
     async def _heads(self, upstream: Upstream, subjects: set[UUID]) -> dict[str, int]:
         url = self.owners.get(upstream.owner)
         if url is None:
-            raise CatchingUp(f"no address for the {upstream.owner} service", retry_after=1)
+            return {}
         try:
             answer = await self.client.get(
                 url.rstrip("/") + HEADS_PATH,
@@ -257,11 +257,9 @@ class Freshness:
             answer.raise_for_status()
             heads: dict[str, int] = answer.json()["heads"]
         except (httpx.HTTPError, KeyError, ValueError) as error:
+            # The owner is down: judge on the copy as it is (known limitation, decision 0009).
             log.warning("cannot ask %s how far its log goes: %r", upstream.owner, error)
-            raise CatchingUp(
-                f"the {upstream.owner} service cannot confirm this yet; retry shortly",
-                retry_after=1,
-            ) from None
+            return {}
         return heads
 
     async def aclose(self) -> None:
