@@ -8,7 +8,9 @@
 # SCRAM_*_PASSWORD (`ring keys` prints fresh ones); an unset one stops the broker here.
 set -euo pipefail
 
-SERVICES="task matching voucher ledger dispute"
+# Every service but the gateway (no Kafka connection). The web app never connects either, but
+# production mode (ring_runtime.production) requires a SCRAM login of every non-gateway process.
+SERVICES="task matching voucher ledger dispute notification web"
 MECHANISM=SCRAM-SHA-512
 
 need() { # variable
