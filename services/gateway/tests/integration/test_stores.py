@@ -208,7 +208,7 @@ def test_concurrent_registrations_of_one_email(gateway_settings: Settings) -> No
 
     def attempt(_: int) -> str:
         try:
-            users.register("Same@Example.com", "password!!", Role.PARTY_A, "S")
+            users.register("Same@Example.com", "a long shared password", Role.PARTY_A, "S")
         except EmailTaken:
             return "taken"
         return "created"

@@ -71,6 +71,7 @@ async def test_time_travel_context_and_correlations(task_settings: Settings, own
     """``?version=`` / ``?as_of=`` give the history and the state at that point; every event
     carries its correlation and causation ids; unknown parameters are refused."""
     correlation = f"trail-{uuid4()}"
+    admin = actor(uuid4(), ADMIN)
     async with AsyncTestClient(create_app(task_settings)) as client:
         created = await client.post(
             "/tasks",
@@ -84,30 +85,34 @@ async def test_time_travel_context_and_correlations(task_settings: Settings, own
         assert publish.is_success
         await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
 
-        full = (await client.get(f"/internal/audit/{task_id}")).json()
+        full = (await client.get(f"/internal/audit/{task_id}", headers=admin)).json()
         assert full["state_at"] is None
         first, second, _published = full["events"]
         assert first["correlation_id"] == second["correlation_id"] == correlation
         assert first["causation_id"] != second["causation_id"]  # two requests
         assert (first["service"], first["aggregate_id"]) == ("task", task_id)
 
-        at_two = (await client.get(f"/internal/audit/{task_id}?version=2")).json()
+        at_two = (await client.get(f"/internal/audit/{task_id}?version=2", headers=admin)).json()
         assert [e["version"] for e in at_two["events"]] == [1, 2]
         assert at_two["state_at"]["status"] == "funding"
         as_of = (
-            await client.get(f"/internal/audit/{task_id}", params={"as_of": first["timestamp"]})
+            await client.get(
+                f"/internal/audit/{task_id}", params={"as_of": first["timestamp"]}, headers=admin
+            )
         ).json()
         assert [e["version"] for e in as_of["events"]] == [1]
         assert as_of["state_at"]["status"] == "draft"
 
-        refused = await client.get(f"/internal/audit/{task_id}?verison=2")
+        refused = await client.get(f"/internal/audit/{task_id}?verison=2", headers=admin)
         assert refused.status_code == 400
         assert refused.json()["error"]["code"] == "unknown_query_parameter"
-        bad = await client.get(f"/internal/audit/{task_id}?version=zero")
+        bad = await client.get(f"/internal/audit/{task_id}?version=zero", headers=admin)
         assert bad.json()["error"]["code"] == "invalid_query_parameter"
 
         correlated = (
-            await client.get("/internal/audit/correlations", params={"ids": correlation})
+            await client.get(
+                "/internal/audit/correlations", params={"ids": correlation}, headers=admin
+            )
         ).json()
         assert [(e["name"], e["version"]) for e in correlated["events"]] == [
             ("Task.Created", 1),
