@@ -42,6 +42,7 @@ from ring_runtime.http import (
     actor_id,
     caller,
     correlation_middleware,
+    error_response,
     exception_handlers,
     screen_request,
     security_headers_middleware,
@@ -228,13 +229,16 @@ async def ready(state: State) -> Response[dict[str, Any]]:
 
 
 @get(HEADS_PATH, operation_id="Heads", tags=["operations"], include_in_schema=False)
-async def heads(request: Request[Any, Any, Any], state: State) -> dict[str, dict[str, int]]:
+async def heads(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     """How far this service's published log goes for some subjects (``?subject=<uuid>``, many):
     asked by other services before they refuse a command on their copy (decision 0009)."""
     runtime: ServiceRuntime = state.runtime
     if runtime.relay is None:
-        return {"heads": {}}
-    subjects = [UUID(s) for s in request.query_params.getall("subject", [])[:20]]
+        return Response({"heads": {}})
+    try:
+        subjects = [UUID(s) for s in request.query_params.getall("subject", [])[:20]]
+    except ValueError:
+        return error_response(400, "invalid_subject", "every subject must be a UUID")
     aggregates = sorted({a for s in subjects for a in runtime.subject_aggregates(s)}, key=str)
 
     def read() -> dict[str, int]:
@@ -242,7 +246,7 @@ async def heads(request: Request[Any, Any, Any], state: State) -> dict[str, dict
         with runtime.relay.log.connect() as conn:
             return runtime.relay.log.heads(conn, aggregates)
 
-    return {"heads": await asyncio.to_thread(read) if aggregates else {}}
+    return Response({"heads": await asyncio.to_thread(read) if aggregates else {}})
 
 
 def create_service_app(
