@@ -453,6 +453,13 @@ LIST_ORDERS = Operation(
     query=("status", "task_id", "cursor", "limit"),
 )
 
+LIST_PENDING_PROVIDERS = Operation(
+    operation_id="ListPendingProviders",
+    method="GET",
+    path="/v1/admin/providers",
+    query=("cursor", "limit"),
+)
+
 LIST_RECOMMENDATIONS = Operation(
     operation_id="ListRecommendations",
     method="GET",
@@ -641,6 +648,7 @@ OPERATIONS: dict[str, Operation] = {
     LIST_MY_DISPUTES.operation_id: LIST_MY_DISPUTES,
     LIST_ORDER_VOUCHERS.operation_id: LIST_ORDER_VOUCHERS,
     LIST_ORDERS.operation_id: LIST_ORDERS,
+    LIST_PENDING_PROVIDERS.operation_id: LIST_PENDING_PROVIDERS,
     LIST_RECOMMENDATIONS.operation_id: LIST_RECOMMENDATIONS,
     LIST_TASKS.operation_id: LIST_TASKS,
     LIST_WEBHOOK_DELIVERIES.operation_id: LIST_WEBHOOK_DELIVERIES,

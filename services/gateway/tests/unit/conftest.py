@@ -258,6 +258,11 @@ def fake_app(fakes: FakeServices) -> Litestar:
         await record(request)
         return [{"query": dict(request.query_params)}]
 
+    @get("/admin/providers")
+    async def verification_queue(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        await record(request)
+        return {"items": [], "next_cursor": None, "query": dict(request.query_params)}
+
     return Litestar(
         route_handlers=[
             audit,
@@ -271,6 +276,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
             evidence_file,
             evidence_download,
             dispute_queue,
+            verification_queue,
             health,
             create_task,
             publish,

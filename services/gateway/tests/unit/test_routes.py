@@ -31,6 +31,7 @@ MATRIX = [
     ("POST", "/v1/wallet/withdrawals", {"amount_minor": 5, "currency": "CNY"}, {"party_b"}),
     ("GET", "/v1/wallet?currency=CNY", None, {"party_a", "party_b"}),
     ("POST", f"/v1/admin/providers/{ANY_ID}/verify", None, {"admin"}),
+    ("GET", "/v1/admin/providers", None, {"admin"}),
     (
         "POST",
         "/v1/providers/me/qualifications",
@@ -65,6 +66,17 @@ async def test_role_matrix(
         else:
             assert response.status_code == 403, (role, response.text)
             assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_the_verification_queue_is_forwarded_with_its_paging(
+    client: httpx.AsyncClient, users: Users, config: GatewayConfig
+) -> None:
+    _, auth = admin_headers(users, config)
+    response = await client.get(
+        "/v1/admin/providers", params={"cursor": "abc", "limit": 5}, headers=auth
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["query"] == {"cursor": "abc", "limit": "5"}
 
 
 async def test_requests_are_forwarded_as_the_caller(
@@ -323,6 +335,7 @@ PAGED_LISTS = (
     "/v1/orders/{order_id}/vouchers",
     "/v1/disputes",
     "/v1/admin/disputes",
+    "/v1/admin/providers",
 )
 
 

@@ -26,8 +26,9 @@ from ring_matching.projections.performance import (
     PerformanceView,
     PublicRecord,
 )
+from ring_matching.projections.verification import PendingProviderPage, VerificationQueue
 from ring_matching.recommendations import Candidate, Matchmaker, Recommendation
-from ring_runtime.http import Limit, allow
+from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
 
 Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
@@ -261,6 +262,23 @@ class ProviderController(Controller):
         """Open tasks ranked for the acting provider, best first."""
         now = datetime.now(UTC)
         return await asyncio.to_thread(matchmaker.recommend, provider_id, actor, now, limit)
+
+
+class AdminProviderController(Controller):
+    """The admins' verification queue."""
+
+    path = "/admin/providers"
+    tags = ["admin"]
+
+    @get("/", operation_id="ListPendingProviders", guards=[allow(ADMIN)])
+    async def list_pending_providers(
+        self,
+        verification_queue: NamedDependency[VerificationQueue],
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> PendingProviderPage:
+        """Providers whose qualification waits for a decision, longest waiting first."""
+        return await asyncio.to_thread(verification_queue.pending, cursor=cursor, limit=limit)
 
 
 class BlocklistController(Controller):

@@ -11,12 +11,18 @@ from litestar.status_codes import (
 )
 
 from ring_matching import domain
-from ring_matching.api import BlocklistController, BoardController, ProviderController
+from ring_matching.api import (
+    AdminProviderController,
+    BlocklistController,
+    BoardController,
+    ProviderController,
+)
 from ring_matching.application import Providers
 from ring_matching.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_matching.projections.board import BoardProjection
 from ring_matching.projections.directory import ProviderDirectoryProjection
 from ring_matching.projections.performance import PerformanceProjection
+from ring_matching.projections.verification import VerificationQueue
 from ring_matching.recommendations import Matchmaker
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
@@ -48,11 +54,17 @@ def create_app(settings: Settings) -> Litestar:
     board = BoardProjection(store)
     directory = ProviderDirectoryProjection(store)
     performance = PerformanceProjection(store)
-    store.open([*board.ddl(), *directory.ddl(), *performance.ddl()])
+    verification_queue = VerificationQueue(store, providers)
+    store.open([*board.ddl(), *directory.ddl(), *performance.ddl(), *verification_queue.ddl()])
     return create_service_app(
         settings=settings,
         title="Ring matching-service (internal)",
-        route_handlers=[ProviderController, BlocklistController, BoardController],
+        route_handlers=[
+            ProviderController,
+            AdminProviderController,
+            BlocklistController,
+            BoardController,
+        ],
         application=providers,
         translator=TRANSLATOR,
         processors=[board.processor(), directory.processor(), *performance.processors()],
@@ -63,8 +75,10 @@ def create_app(settings: Settings) -> Litestar:
             "board": board,
             "performance": performance,
             "matchmaker": Matchmaker(providers, board, directory, performance),
+            "verification_queue": verification_queue,
         },
         on_shutdown=[store.close, providers.close],
+        background=[verification_queue.follower],
     )
 
 

@@ -16,7 +16,7 @@ from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonR
 from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, idempotent, require
 from ring_gateway.errors import RoleForbidden
 from ring_gateway.tokens import Principal
-from ring_runtime.http import Limit
+from ring_runtime.http import Cursor, Limit
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, WaitFor, WaitTimeout
 
 _ID = "0b7c8f1e-5a51-4c3e-8f0e-3d1f0b8f7a10"
@@ -292,6 +292,39 @@ class AdminProviderController(Controller):
 
     path = "/v1/admin/providers"
     tags = ["admin"]
+
+    @get(
+        "/",
+        operation_id="ListPendingProviders",
+        responses=example(
+            200,
+            {
+                "items": [
+                    {
+                        "id": _ID,
+                        "kind": "license",
+                        "reference": "LIC-42",
+                        "skills": ["labeling"],
+                        "submitted_at": "2026-11-27T08:00:00Z",
+                    }
+                ],
+                "next_cursor": None,
+            },
+            "The verification queue, longest waiting first",
+        ),
+    )
+    async def list_pending_providers(
+        self,
+        principal: NamedDependency[Principal],
+        gw: NamedDependency[Gateway],
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Response[bytes]:
+        """Providers whose qualification waits for a decision, longest waiting first; pass
+        ``next_cursor`` as ``cursor`` for the next page."""
+        require(principal, ADMIN)
+        params = {"cursor": cursor, "limit": limit}
+        return await forward(gw, principal, "matching", "GET", "/admin/providers", params=params)
 
     @post(
         "/{provider_id:uuid}/verify",
