@@ -48,6 +48,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Chromium refuses a few well-known ports (10080 among them, the web port under
+    # RING_PORT_OFFSET=2000); the web app's own port is always allowed.
+    f"--explicitly-allowed-ports={SERVICE_PORTS['web']}",
 ]
 #: Long enough for the saga (publish → escrow → published) and the settlement on a busy machine.
 SLOW = 60_000
