@@ -158,8 +158,8 @@ def create_admin(env: dict[str, str], browser: Browser, shots: Path) -> Person:
     return admin
 
 
-def qualify(provider: Person, admin: Person) -> None:
-    """B submits a qualification; the admin finds B by id and verifies it."""
+def qualify(provider: Person, admin: Person, shot: bool = False) -> None:
+    """B submits a qualification; the admin finds B in the verification queue and verifies it."""
     page = provider.go("/profile")
     provider.id = page.get_by_test_id("provider-id").inner_text().strip()
     page.get_by_label("Kind").fill("licence")
@@ -167,15 +167,17 @@ def qualify(provider: Person, admin: Person) -> None:
     page.get_by_label("Skills").fill("labeling, english")
     page.get_by_role("button", name="Send for review").click()
     expect(page.get_by_test_id("verification")).to_contain_text("Pending review", timeout=SLOW)
-    view = admin.page
-
-    def found() -> bool:
-        view.goto(f"/admin/providers?provider_id={provider.id}")
-        return view.get_by_role("button", name="Verify").count() == 1
-
-    wait(found, "the pending qualification in the admin's view")
+    # The queue is read fresh: the submission is listed at once, no waiting.
+    view = admin.go("/admin/providers")
+    review = view.get_by_role("link", name=f"Review {provider.id[:8]}")
+    expect(review).to_be_visible()
+    if shot:
+        admin.accessible()
+        admin.shot("admin-verification-queue")
+    review.click()
     view.get_by_role("button", name="Verify").click()
     expect(view.get_by_test_id("verification")).to_contain_text("Verified", timeout=SLOW)
+    expect(view.get_by_role("link", name=f"Review {provider.id[:8]}")).to_have_count(0)
 
 
 def wait(condition: Any, what: str, within: float = 60.0) -> None:
@@ -284,7 +286,7 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
     expect(page.get_by_test_id("reserved")).to_have_text("¥210.00")
     a.accessible()
 
-    qualify(b, admin)
+    qualify(b, admin, shot=True)
     order_url = take(b, task_url)
     page = b.page
     expect(page.get_by_test_id("order-status")).to_contain_text("Accepted")
@@ -345,9 +347,21 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
 
     # The analytics pages draw charts; B's board and profile; the admin's audit trail.
     page = a.go("/analytics")
-    expect(page.locator("svg.chart").first).to_be_visible()
+    for chart in ("Tasks by status", "Commission (¥)", "Time from taking an order to payment"):
+        expect(page.locator(f'svg.chart[aria-label^="{chart}"]')).to_be_visible()
+    expect(page.get_by_test_id("median-completion")).to_contain_text("min")
     a.accessible()
     a.shot("a-analytics")
+    page = b.page
+
+    def recorded() -> bool:  # the performance record is a projection of the settlement
+        page.goto("/analytics")
+        done = page.get_by_test_id("orders-completed")
+        return done.count() == 1 and done.inner_text() == "1"
+
+    wait(recorded, "B's performance record counting the paid order")
+    expect(page.locator('svg.chart[aria-label="Earnings (¥)"]')).to_be_visible()
+    b.shot("b-analytics")
     a.go(task_url)
     a.shot("a-task")
     b.go("/board")

@@ -67,3 +67,35 @@ def titled_bars(
 def by_status(t: Callable[[str], str], counts: Mapping[str, int]) -> list[tuple[str, int]]:
     """Bars of counts per status, labelled in the user's language."""
     return [(t(f"status_{name}"), count) for name, count in sorted(counts.items())]
+
+
+#: Buckets of the time-to-completion chart: (label key, upper bound in seconds).
+COMPLETION_BUCKETS = (
+    ("within_hour", 3600),
+    ("within_day", 86400),
+    ("within_week", 7 * 86400),
+    ("over_week", None),
+)
+
+
+def completion_times(t: Callable[[str], str], seconds: Sequence[float]) -> list[tuple[str, int]]:
+    """Bars of how many orders took how long from being taken to being paid (empty when no
+    order was paid yet)."""
+    if not seconds:
+        return []
+    counts = dict.fromkeys((key for key, _ in COMPLETION_BUCKETS), 0)
+    for value in seconds:
+        key = next(k for k, bound in COMPLETION_BUCKETS if bound is None or value < bound)
+        counts[key] += 1
+    return [(t(f"took_{key}"), count) for key, count in counts.items()]
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median of ``values`` (``None`` when there are none)."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2

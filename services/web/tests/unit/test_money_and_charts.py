@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ring_web.charts import bar_chart, line_chart
+from ring_web.charts import bar_chart, completion_times, line_chart, median
 from ring_web.money import InvalidAmount, format_money, parse_amount, task_total
 
 
@@ -46,3 +46,21 @@ def test_charts_without_data_are_empty() -> None:
     assert str(bar_chart("t", [])) == ""
     assert str(line_chart("t", [("a", 1)])) == ""
     assert "polyline" in str(line_chart("t", [("a", 1), ("b", 3)]))
+
+
+def test_completion_times_are_counted_per_bucket() -> None:
+    hour, day = 3600, 86400
+    took = [60, hour - 1, hour, day + 5, 8 * day]
+    assert completion_times(lambda key: key, took) == [
+        ("took_within_hour", 2),
+        ("took_within_day", 1),
+        ("took_within_week", 1),
+        ("took_over_week", 1),
+    ]
+    assert completion_times(lambda key: key, []) == []
+
+
+def test_median_of_completion_times() -> None:
+    assert median([]) is None
+    assert median([5, 1, 3]) == 3
+    assert median([4, 1, 3, 2]) == 2.5

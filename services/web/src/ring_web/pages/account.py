@@ -4,13 +4,14 @@ the provider's qualification and performance record; analytics with charts."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from litestar import get, post
 from litestar.response import Redirect, Template
 
-from ring_web.charts import by_status, line_chart, titled_bars
+from ring_web.charts import by_status, completion_times, line_chart, median, titled_bars
 from ring_web.gateway import ApiError
 from ring_web.money import InvalidAmount, format_money, parse_amount
 from ring_web.pages.support import (
@@ -31,6 +32,8 @@ CURRENCY = "CNY"
 PAYOUTS_KEPT = 5
 #: Pages of 100 postings read for the statement and its balance chart.
 STATEMENT_PAGES = 5
+#: Pages of 100 paid orders read for the time-to-completion chart (the latest 500).
+COMPLETED_PAGES = 5
 
 
 @get("/wallet")
@@ -198,10 +201,14 @@ async def submit_qualification(request: AnyRequest) -> Template | Redirect:
 
 @get("/analytics")
 async def analytics(request: AnyRequest) -> Template:
-    """The party's figures with charts: tasks and orders by status, spend or earnings."""
+    """The party's figures with charts: tasks and orders by status, spend or earnings, and how
+    long orders took from being taken to being paid."""
     me = require(request, PARTY_A, PARTY_B)
     t = translator(request)
-    figures = await gateway(request).call("GET", "/v1/analytics/me", params={"currency": CURRENCY})
+    figures, took = await asyncio.gather(
+        gateway(request).call("GET", "/v1/analytics/me", params={"currency": CURRENCY}),
+        _completion_seconds(request),
+    )
     charts = [titled_bars(t, "chart_orders_by_status", by_status(t, figures["orders_by_status"]))]
     if me["role"] == PARTY_A:
         charts.insert(
@@ -214,6 +221,7 @@ async def analytics(request: AnyRequest) -> Template:
             for label, key in (("committed", "committed_minor"), ("settled", "settled_minor"))
         ]
         charts.append(titled_bars(t, "chart_spend", money))
+    charts.append(titled_bars(t, "chart_time_to_completion", completion_times(t, took)))
     record = figures.get("record") or {}
     if record:
         earned = [
@@ -225,9 +233,32 @@ async def analytics(request: AnyRequest) -> Template:
         "analytics.html",
         figures=figures,
         record=record,
+        median_completion=median(took),
         charts=[chart for chart in charts if chart[1]],
         money=format_money,
     )
+
+
+async def _completion_seconds(request: AnyRequest) -> list[float]:
+    """Seconds from taking to payment of the party's paid orders (the latest
+    :data:`COMPLETED_PAGES` pages). A paid order changes no more, so its last update is the
+    payment."""
+    took: list[float] = []
+    cursor = None
+    for _ in range(COMPLETED_PAGES):
+        page = await gateway(request).call(
+            "GET", "/v1/orders", params={"status": "settled", "limit": 100, "cursor": cursor}
+        )
+        took.extend(
+            (
+                datetime.fromisoformat(o["updated_at"]) - datetime.fromisoformat(o["created_at"])
+            ).total_seconds()
+            for o in page["items"]
+        )
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+    return took
 
 
 ACCOUNT_HANDLERS = [

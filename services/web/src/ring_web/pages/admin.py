@@ -29,17 +29,29 @@ from ring_web.pages.support import (
 
 
 @get("/admin/providers")
-async def providers(request: AnyRequest, provider_id: str = "") -> Template:
-    """Look up a provider's pending qualification by id (from a dispute, an order or the
-    provider's own profile page) to verify or reject it."""
-    return await _providers(request, provider_id.strip(), {})
+async def providers(request: AnyRequest, provider_id: str = "", cursor: str = "") -> Template:
+    """The verification queue (longest waiting first, a page at a time) and the provider being
+    reviewed: picked from the queue, or looked up by id (from a dispute or an order)."""
+    return await _providers(request, provider_id.strip(), {}, cursor=cursor)
 
 
 async def _providers(
-    request: AnyRequest, provider_id: str, errors: dict[str, str], status: int = 200
+    request: AnyRequest,
+    provider_id: str,
+    errors: dict[str, str],
+    status: int = 200,
+    cursor: str = "",
 ) -> Template:
     require(request, ADMIN)
     provider = None
+    try:
+        queue = await gateway(request).call(
+            "GET", "/v1/admin/providers", params={"cursor": cursor or None}
+        )
+    except ApiError as error:
+        queue = {"items": [], "next_cursor": None}
+        errors = {**errors, "_queue": problem(request, error)}
+        status = 400 if error.status < 500 else error.status
     if provider_id:
         try:
             provider = await gateway(request).call("GET", f"/v1/providers/{UUID(provider_id)}")
@@ -55,6 +67,7 @@ async def _providers(
         status_code=status,
         provider=provider,
         provider_id=provider_id,
+        queue=queue,
         errors=errors,
     )
 
