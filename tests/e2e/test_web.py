@@ -298,21 +298,35 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
     page.get_by_label("Note", exact=True).first.fill("80 of 200 photos labelled")
     page.get_by_role("button", name="Report", exact=True).click()
     expect(a.page.get_by_test_id("progress")).to_contain_text("80 of 200", timeout=SLOW)
+    # B asks A a question; it appears in A's open page too, and A answers.
+    page.get_by_label("Write a message").fill("Do parked cars count?")
+    page.get_by_role("button", name="Send").click()
+    expect(a.page.locator(".messages")).to_contain_text("Do parked cars count?", timeout=SLOW)
     assert a.page.evaluate("window.__sameDocument === true")
+    a.page.get_by_label("Write a message").fill("Yes, every car.")
+    a.page.get_by_role("button", name="Send").click()
+    expect(a.page.locator(".messages")).to_contain_text("Yes, every car.")
+    a.shot("a-order")
+    expect(b.go(order_url).locator(".messages")).to_contain_text("Yes, every car.")
 
-    # Bad files are refused before upload, with the reason next to the field.
+    # Bad files dropped on the form are refused before upload, with the reason next to it.
     page = b.go(order_url)
-    # Local paths: Chromium reads them itself (an 11 MB buffer through the protocol is slow).
-    shots = b.shots
-    (shots / "notes.txt").write_bytes(b"not an image")
-    (shots / "huge.png").write_bytes(png(9) + b"\0" * (11 * 1024 * 1024))
-    page.get_by_label("Drop files here").set_input_files([shots / "notes.txt", shots / "huge.png"])
+    dropped = page.evaluate_handle(
+        """() => {
+            const files = new DataTransfer();
+            files.items.add(new File(["not an image"], "notes.txt", {type: "text/plain"}));
+            const big = new Uint8Array(11 * 1024 * 1024);
+            files.items.add(new File([big], "huge.png", {type: "image/png"}));
+            return files;
+        }"""
+    )
+    page.dispatch_event(".dropzone", "drop", {"dataTransfer": dropped})
+    expect(page.locator(".chosen li")).to_have_count(2)
     expect(page.locator(".client-error")).to_contain_text("notes.txt")
     expect(page.locator(".client-error")).to_contain_text("huge.png is larger than 10 MB")
     page.get_by_role("button", name="Submit for review").click()
     assert page.url.endswith(order_url), "the upload was sent despite the errors"
-    for name in ("notes.txt", "huge.png"):
-        (shots / name).unlink()
+    assert page.locator(".flash").count() == 0
     b.accessible()
     upload(b, order_url, 1)
     b.shot("b-order")
@@ -410,11 +424,24 @@ def test_dispute_resolved_by_split(people: Any, admin: Person) -> None:
     page.get_by_role("button", name="Open a dispute").click()
     expect(page.get_by_test_id("dispute-status")).to_contain_text("Open")
     dispute_url = page.url.removeprefix(WEB)
+    # B2 adds a file as evidence; the admin sees both sides' evidence and can download it.
+    page.get_by_label("Add evidence").fill("The brief asked for these receipts.")
+    page.get_by_label("Attach a file").set_input_files(
+        {"name": "brief.png", "mimeType": "image/png", "buffer": png(7)}
+    )
+    page.get_by_role("button", name="Add evidence").click()
+    expect(page.locator(".flash")).to_be_visible()
+    expect(page.get_by_test_id("evidence-file")).to_have_count(1)
     page = admin.go("/admin/disputes")
     expect(page.locator(f'a[href="{dispute_url}"]')).to_be_visible(timeout=SLOW)
     admin.accessible()
     admin.shot("admin-dispute-queue")
     page = admin.go(dispute_url)
+    evidence = page.get_by_test_id("evidence-file")
+    expect(evidence).to_have_count(1)
+    download = admin.context.request.get(str(evidence.get_attribute("href")))
+    assert download.status == 200
+    assert download.body() == png(7)
     page.get_by_label("Split").check()
     page.get_by_label("Provider's share").fill("60")
     admin.shot("admin-dispute")
@@ -450,6 +477,11 @@ def test_bad_input_shows_messages_never_a_trace(platform: dict[str, str], people
     expect(page.locator("#title-error")).to_be_visible()
     expect(page.locator("#commission-error")).to_be_visible()
     expect(page.locator("#deadline-error")).to_be_visible()
+    # A draft that is not wanted any more is cancelled from its page.
+    page = draft(visitor, "Not needed after all", "10", "1")
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("button", name="Cancel task").click()
+    expect(page.locator("h2#terms .badge")).to_have_text("Cancelled", timeout=SLOW)
     for path in ("/tasks/not-a-uuid", f"/tasks/{uuid4()}", "/nowhere", "/admin/disputes"):
         response = page.goto(path)
         assert response is not None

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import get, post
+from litestar import Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from ring_web.gateway import ApiError
+from ring_web.gateway import ApiError, FilePart
 from ring_web.pages.support import (
     ADMIN,
     PARTY_A,
@@ -58,36 +59,76 @@ async def _dispute_page(
 
 
 async def _act(
-    request: AnyRequest, dispute_id: UUID, path: str, done: str, body: Any = None
+    request: AnyRequest,
+    dispute_id: UUID,
+    path: str,
+    done: str,
+    body: Any = None,
+    files: list[FilePart] | None = None,
 ) -> Template | Redirect:
     try:
-        await gateway(request).call("POST", path, json=body)
+        if files:
+            await gateway(request).call("POST", path, files=files, data=body)
+        else:
+            await gateway(request).call("POST", path, json=body)
     except ApiError as error:
         return await _dispute_page(request, dispute_id, {"_action": problem(request, error)}, 400)
     return back(f"/disputes/{dispute_id}", request, done)
 
 
-async def _statement(request: AnyRequest) -> str:
-    return str((await request.form()).get("statement", "")).strip()
+#: The largest evidence file the dispute service keeps (checked here first, with a message).
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+#: The largest evidence form: the file and the statement around it.
+EVIDENCE_BODY_BYTES = EVIDENCE_MAX_BYTES + 1024 * 1024
 
 
-@post("/disputes/{dispute_id:uuid}/{step:str}")
+@post("/disputes/{dispute_id:uuid}/{step:str}", request_max_body_size=EVIDENCE_BODY_BYTES)
 async def dispute_step(request: AnyRequest, dispute_id: UUID, step: str) -> Template | Redirect:
-    """A party's step: ``responses`` and ``evidence`` (with a statement), ``arbitration``,
-    ``withdraw``."""
+    """A party's step: ``responses`` and ``evidence`` (a statement, and for evidence perhaps a
+    file), ``arbitration``, ``withdraw``."""
     require(request, PARTY_A, PARTY_B)
     path = f"/v1/disputes/{dispute_id}/{step}"
     if step in ("responses", "evidence"):
-        statement = await _statement(request)
+        t = translator(request)
+        form = await request.form()
+        statement = str(form.get("statement", "")).strip()
         if not statement:
-            errors = {"_action": translator(request)("error_statement_required")}
+            errors = {"_action": t("error_statement_required")}
             return await _dispute_page(request, dispute_id, errors, 400)
+        upload = form.get("file") if step == "evidence" else None
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            if len(content) > EVIDENCE_MAX_BYTES:
+                message = t("error_file_too_large").format(
+                    name=upload.filename, mb=EVIDENCE_MAX_BYTES // (1024 * 1024)
+                )
+                return await _dispute_page(request, dispute_id, {"_action": message}, 400)
+            part: FilePart = ("file", (upload.filename, content, upload.content_type))
+            body = {"statement": statement}
+            return await _act(request, dispute_id, path, "flash_statement_added", body, [part])
         return await _act(
             request, dispute_id, path, "flash_statement_added", {"statement": statement}
         )
     if step in ("arbitration", "withdraw"):
         return await _act(request, dispute_id, path, f"flash_dispute_{step}")
     return back(f"/disputes/{dispute_id}", request, "error_unknown_action")
+
+
+@get("/disputes/{dispute_id:uuid}/files/{sha256:str}")
+async def evidence_file(request: AnyRequest, dispute_id: UUID, sha256: str) -> Response[bytes]:
+    """A file that is evidence of the case, always as a download (never shown or run here)."""
+    require(request, PARTY_A, PARTY_B, ADMIN)
+    found = await gateway(request).download(f"/v1/disputes/{dispute_id}/files/{sha256}")
+    return Response(
+        found.content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-{sha256[:12]}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
 
 
 @get("/admin/disputes")
@@ -127,4 +168,4 @@ async def resolve(request: AnyRequest, dispute_id: UUID) -> Template | Redirect:
     )
 
 
-DISPUTE_HANDLERS = [my_disputes, dispute_page, dispute_step, dispute_queue, resolve]
+DISPUTE_HANDLERS = [my_disputes, dispute_page, dispute_step, evidence_file, dispute_queue, resolve]
