@@ -378,6 +378,15 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
     b.shot("b-analytics")
     a.go(task_url)
     a.shot("a-task")
+    page = b.page
+
+    def found() -> bool:  # the board is a projection of the task's events
+        page.goto("/board?q=street+photos&skill=labeling")
+        return page.get_by_role("link", name="Label 200 street photos").count() >= 1
+
+    wait(found, "the task on B's board, found by search and skill")
+    page.goto("/board?q=no+such+words")
+    expect(page.locator(".empty")).to_be_visible()
     b.go("/board")
     b.accessible()
     b.shot("b-board")
