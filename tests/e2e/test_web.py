@@ -299,11 +299,11 @@ def test_core_loop_deposit_payout_and_live_updates(people: Any, admin: Person) -
     page.get_by_role("button", name="Report", exact=True).click()
     expect(a.page.get_by_test_id("progress")).to_contain_text("80 of 200", timeout=SLOW)
     # B asks A a question; it appears in A's open page too, and A answers.
-    page.get_by_label("Write a message").fill("Do parked cars count?")
+    page.get_by_role("textbox", name="Write a message").fill("Do parked cars count?")
     page.get_by_role("button", name="Send").click()
     expect(a.page.locator(".messages")).to_contain_text("Do parked cars count?", timeout=SLOW)
     assert a.page.evaluate("window.__sameDocument === true")
-    a.page.get_by_label("Write a message").fill("Yes, every car.")
+    a.page.get_by_role("textbox", name="Write a message").fill("Yes, every car.")
     a.page.get_by_role("button", name="Send").click()
     expect(a.page.locator(".messages")).to_contain_text("Yes, every car.")
     a.shot("a-order")
