@@ -29,6 +29,7 @@ from psycopg.sql import SQL, Identifier
 
 from ring_runtime.http import allow, error_response
 from ring_runtime.identity import ADMIN
+from ring_runtime.integrity import event_leaves
 from ring_runtime.recorder import RingProcessRecorder
 
 #: Most events one answer carries (the oldest first); ``truncated`` says when more exist.
@@ -248,6 +249,51 @@ async def correlated_events(state: State, request: Request[Any, Any, Any]) -> Re
     service: str = state.runtime.settings.service
     found = await asyncio.to_thread(read_correlated, application, service, ids)
     return Response(msgspec.to_builtins(found))
+
+
+@get(
+    "/internal/audit/proofs/{aggregate_id:uuid}",
+    operation_id="GetInclusionProof",
+    tags=["operations"],
+    guards=[allow(ADMIN)],
+)
+async def inclusion_proof(
+    aggregate_id: FromPath[UUID], state: State, request: Request[Any, Any, Any]
+) -> Response[Any]:
+    """Proof that an event (``?version=N``, default the latest) is in the signed tree.
+
+    The answer names the event (its ``event_id`` is the one its topic message carries), its
+    leaf, the newest checkpoint covering it and the audit path; check it against the checkpoint
+    you took from ``ring.audit.checkpoints`` (docs/audit-proofs.md), not against the one in the
+    answer. 404 ``event_not_chained`` if the event is not (yet) in the tree; 409
+    ``not_yet_checkpointed`` while no checkpoint covers it (retry after
+    ``RING_AUDIT_CHECKPOINT_INTERVAL_MS``).
+    """
+    params, refusal = _query(request, {"version"})
+    if refusal is not None:
+        return refusal
+    try:
+        version = int(params["version"]) if "version" in params else None
+    except ValueError as error:
+        return error_response(400, "invalid_query_parameter", str(error))
+    application: Application[UUID] = state.application
+    leaves = event_leaves(state.runtime.settings, application.name)
+
+    def prove() -> dict[str, Any] | None:
+        with leaves.connect() as conn:
+            leaves.create_tables(conn)
+            return leaves.proof(conn, aggregate_id, version)
+
+    proof = await asyncio.to_thread(prove)
+    if proof is None:
+        return error_response(
+            404, "event_not_chained", f"no chained event of {aggregate_id} (version {version})"
+        )
+    if "checkpoint" not in proof:
+        return error_response(
+            409, "not_yet_checkpointed", "no signed checkpoint covers this event yet", proof
+        )
+    return Response(proof)
 
 
 def _query(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID, uuid4
 
+import msgspec
 import pytest
+from aiokafka import AIOKafkaConsumer
 from litestar.testing import AsyncTestClient
 
 from ring_runtime.identity import ADMIN, PARTY_B
+from ring_runtime.integrity import CHECKPOINT_TOPIC, Checkpoint, audit_keys
+from ring_runtime.merkle import leaf_hash, verify_inclusion
 from ring_runtime.settings import Settings
 from ring_task.main import create_app
 from ring_task.messages import conversation_id
@@ -118,3 +122,56 @@ async def test_time_travel_context_and_correlations(task_settings: Settings, own
             ("Task.Created", 1),
             ("Task.PublishRequested", 2),
         ]
+
+
+async def test_the_running_service_chains_its_events_and_proves_each_against_a_checkpoint(
+    task_settings: Settings, owner: UUID, kafka_bootstrap: str
+) -> None:
+    """The chainer runs beside the API: checkpoints reach ``ring.audit.checkpoints`` and every
+    event gets an inclusion proof that checks against the published checkpoint."""
+    settings = msgspec.structs.replace(task_settings, audit_checkpoint_interval_ms=50)
+    admin = actor(uuid4(), ADMIN)
+    async with AsyncTestClient(create_app(settings)) as client:
+        created = await client.post("/tasks", json=new_task(slots=1), headers=actor(owner))
+        task_id = created.json()["id"]
+        proof = None
+        for _ in range(200):
+            answer = await client.get(f"/internal/audit/proofs/{task_id}", headers=admin)
+            if answer.status_code == 200:
+                proof = answer.json()
+                break
+            assert answer.status_code in (404, 409), answer.text
+            await asyncio.sleep(0.05)
+        assert proof is not None, "no checkpoint covered the event within 10 s"
+        assert proof["version"] == 1
+        refused = await client.get(f"/internal/audit/proofs/{task_id}?v=1", headers=admin)
+        assert refused.json()["error"]["code"] == "unknown_query_parameter"
+        missing = await client.get(f"/internal/audit/proofs/{uuid4()}", headers=admin)
+        assert missing.json()["error"]["code"] == "event_not_chained"
+
+    consumer = AIOKafkaConsumer(
+        CHECKPOINT_TOPIC, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        published: list[Checkpoint] = []
+        deadline = asyncio.get_running_loop().time() + 10
+        while not any(c.size == proof["checkpoint"]["size"] for c in published):
+            assert asyncio.get_running_loop().time() < deadline, "checkpoint never published"
+            batches = await consumer.getmany(timeout_ms=500)
+            published += [
+                msgspec.json.decode(r.value, type=Checkpoint)
+                for records in batches.values()
+                for r in records
+                if r.key == b"task"
+            ]
+    finally:
+        await consumer.stop()
+    mine = next(c for c in published if c.size == proof["checkpoint"]["size"])
+    verify_key = audit_keys(settings)[1]
+    assert mine.valid(verify_key)
+    data = "{aggregate_id}\n{version}\n{stored_topic}\n{state_sha256}".format(**proof).encode()
+    path = [bytes.fromhex(p) for p in proof["path"]]
+    assert verify_inclusion(
+        leaf_hash(data), proof["leaf_index"], mine.size, path, bytes.fromhex(mine.root)
+    )
