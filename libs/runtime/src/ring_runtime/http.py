@@ -331,7 +331,7 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
             _tracer.start_as_current_span(
                 name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
             ),
-            causing(correlation_id=correlation_id, causation_id=request_id),
+            causing(correlation_id=correlation_id, causation_id=request_id, chosen=bool(given)),
         ):
             await app(scope, receive, send_with_header)
 

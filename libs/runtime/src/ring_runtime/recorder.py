@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
@@ -80,6 +81,17 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 for event in stored_events
             ],
         )
+
+    def first_correlation(self, originator_id: UUID) -> str | None:
+        """The correlation id the first event of ``originator_id`` was recorded under."""
+        statement = SQL(
+            "SELECT correlation_id FROM {}.{} WHERE originator_id = %s "
+            "ORDER BY originator_version LIMIT 1"
+        ).format(Identifier(self.datastore.schema), Identifier(self.context_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (originator_id,))
+            row = curs.fetchone()
+        return str(row["correlation_id"]) if row else None
 
     def max_tracking_ids(self, application_names: Sequence[str]) -> dict[str, int]:
         """The last tracked notification id of each name that has one, in one query."""

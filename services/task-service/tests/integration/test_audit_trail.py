@@ -121,6 +121,7 @@ async def test_time_travel_context_and_correlations(task_settings: Settings, own
         assert [(e["name"], e["version"]) for e in correlated["events"]] == [
             ("Task.Created", 1),
             ("Task.PublishRequested", 2),
+            ("Task.Published", 3),  # funding names no correlation: it joins the task's
         ]
 
 
@@ -156,7 +157,9 @@ async def test_the_running_service_chains_its_events_and_proves_each_against_a_c
     try:
         published: list[Checkpoint] = []
         deadline = asyncio.get_running_loop().time() + 10
-        while not any(c.size == proof["checkpoint"]["size"] for c in published):
+        # This module's tests share the topic (each its own store): find this store's head.
+        signed = (proof["checkpoint"]["size"], proof["checkpoint"]["root"])
+        while not any((c.size, c.root) == signed for c in published):
             assert asyncio.get_running_loop().time() < deadline, "checkpoint never published"
             batches = await consumer.getmany(timeout_ms=500)
             published += [
@@ -167,7 +170,7 @@ async def test_the_running_service_chains_its_events_and_proves_each_against_a_c
             ]
     finally:
         await consumer.stop()
-    mine = next(c for c in published if c.size == proof["checkpoint"]["size"])
+    mine = next(c for c in published if (c.size, c.root) == signed)
     verify_key = audit_keys(settings)[1]
     assert mine.valid(verify_key)
     data = "{aggregate_id}\n{version}\n{stored_topic}\n{state_sha256}".format(**proof).encode()
@@ -175,3 +178,41 @@ async def test_the_running_service_chains_its_events_and_proves_each_against_a_c
     assert verify_inclusion(
         leaf_hash(data), proof["leaf_index"], mine.size, path, bytes.fromhex(mine.root)
     )
+
+
+async def test_a_task_lifecycle_keeps_one_correlation_id(
+    task_settings: Settings, owner: UUID, verified_provider: object
+) -> None:
+    """Requests without ``X-Correlation-ID`` join the task's lifecycle: creation, publication,
+    funding (no request at all), the order taken and its progress share the correlation of the
+    task's first event; a request that names a correlation keeps its own."""
+    admin = actor(uuid4(), ADMIN)
+    async with AsyncTestClient(create_app(task_settings)) as client:
+        created = await client.post("/tasks", json=new_task(slots=1), headers=actor(owner))
+        task_id = created.json()["id"]
+        assert (await client.post(f"/tasks/{task_id}/publish", headers=actor(owner))).is_success
+        await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
+        provider = verified_provider()  # type: ignore[operator]
+        order = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
+        order_id = order.json()["id"]
+        progress = await client.post(
+            f"/orders/{order_id}/progress",
+            json={"percent": 50, "note": "half"},
+            headers=actor(provider, PARTY_B),
+        )
+        assert progress.is_success, progress.text
+        named = await client.post(
+            f"/orders/{order_id}/progress",
+            json={"percent": 60, "note": "more"},
+            headers={**actor(provider, PARTY_B), "X-Correlation-ID": "chosen-by-the-client"},
+        )
+        assert named.is_success, named.text
+
+        task = (await client.get(f"/internal/audit/{task_id}", headers=admin)).json()["events"]
+        lifecycle = task[0]["correlation_id"]
+        assert {e["correlation_id"] for e in task} == {lifecycle}
+        assert len({e["causation_id"] for e in task}) >= 3  # distinct requests and the funding
+        orders = (await client.get(f"/internal/audit/{order_id}", headers=admin)).json()["events"]
+        assert [e["correlation_id"] for e in orders] == [lifecycle] * (len(orders) - 1) + [
+            "chosen-by-the-client"
+        ]
