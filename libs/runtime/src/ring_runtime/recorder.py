@@ -1,6 +1,6 @@
 """The PostgreSQL process recorder Ring uses: eventsourcing's, plus each event's context.
 
-The context (correlation, causation, traceparent) of every stored event is written to
+The context (correlation, causation, traceparent, acting user) of every stored event is written to
 ``<name>_event_context`` in the same transaction as the event, so the relay can publish it in
 Kafka headers without a second write that could be lost.
 """
@@ -45,14 +45,23 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 "correlation_id text NOT NULL, "
                 "causation_id text NOT NULL, "
                 "traceparent text, "
+                "actor text, "
                 "PRIMARY KEY (originator_id, originator_version))"
             ).format(
                 schema=Identifier(self.datastore.schema),
                 table=Identifier(self.context_table_name),
             )
         )
+        self.sql_create_statements.append(  # stores created before the actor was kept
+            SQL("ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS actor text").format(
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.context_table_name),
+            )
+        )
         self._insert_context = SQL(
-            "INSERT INTO {schema}.{table} VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, correlation_id, "
+            "causation_id, traceparent, actor) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING"
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.context_table_name),
@@ -77,6 +86,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
                     context.correlation_id,
                     context.causation_id,
                     context.traceparent,
+                    context.actor,
                 )
                 for event in stored_events
             ],

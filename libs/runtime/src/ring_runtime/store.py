@@ -102,6 +102,7 @@ class RingApplication(Application[UUID]):
                     causation_id=context.causation_id,
                     traceparent=context.traceparent,
                     chosen=True,
+                    actor=context.actor,
                 ):
                     return self._save(*objs, **kwargs)
         return self._save(*objs, **kwargs)

@@ -212,7 +212,11 @@ async def test_a_task_lifecycle_keeps_one_correlation_id(
         lifecycle = task[0]["correlation_id"]
         assert {e["correlation_id"] for e in task} == {lifecycle}
         assert len({e["causation_id"] for e in task}) >= 3  # distinct requests and the funding
+        acting = {e["name"]: e["actor"] for e in task}
+        assert acting["Task.Created"] == acting["Task.PublishRequested"] == f"party_a:{owner}"
+        assert acting["Task.Published"] is None  # the funding: the service itself
         orders = (await client.get(f"/internal/audit/{order_id}", headers=admin)).json()["events"]
         assert [e["correlation_id"] for e in orders] == [lifecycle] * (len(orders) - 1) + [
             "chosen-by-the-client"
         ]
+        assert {e["actor"] for e in orders} == {f"party_b:{provider}"}

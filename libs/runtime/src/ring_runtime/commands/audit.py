@@ -48,7 +48,8 @@ def trail(trail_id: str, as_json: bool) -> None:
     for e in found["events"]:
         click.echo(
             f"{e['timestamp']}  {e['service']:<8} {e['aggregate_id']} v{e['version']:<3} "
-            f"{e['name']:<32} correlation={e['correlation_id']} causation={e['causation_id']}"
+            f"{e['name']:<32} actor={e.get('actor') or '-'} "
+            f"correlation={e['correlation_id']} causation={e['causation_id']}"
         )
 
 
