@@ -9,9 +9,9 @@ import click
 
 from ring_runtime.relay import relay_log
 from ring_runtime.relay_log import RelayLog
-from ring_runtime.republish import notification_ids_on_topic
 from ring_runtime.service import load_service
 from ring_runtime.settings import load_settings
+from ring_runtime.topic_reader import notification_ids_on_topic
 
 
 @click.group("relay")
