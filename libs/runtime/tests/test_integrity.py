@@ -311,3 +311,33 @@ def test_ring_audit_verify_names_the_tampering_and_exits_1(
     tampered = CliRunner().invoke(audit_command.audit, ["verify", "task"], env=env)
     assert tampered.exit_code == 1
     assert f"task: DELETED: event {ids[1]} v1 (notification 3)" in tampered.output
+
+
+def test_a_broker_refusing_checkpoints_does_not_stop_the_chaining(
+    notes: Notes, postgres_url: str, db_schema: str
+) -> None:
+    """No Write ACL on the topic, or a broker down: leaves and signed checkpoints are still
+    kept, the chainer stays healthy, and the checkpoints wait to be published."""
+    _write(notes, 2)
+    leaves = _leaves(postgres_url, db_schema)
+
+    async def refuse(checkpoint: Checkpoint) -> None:
+        raise ConnectionError("TOPIC_AUTHORIZATION_FAILED")
+
+    async def run() -> EventChainer:
+        chainer = EventChainer(leaves, "task", CheckpointSigner(SIGNING), refuse, 0.0)
+        task = asyncio.create_task(chainer.run(0.02))
+        for _ in range(500):
+            if chainer.unpublished:
+                break
+            await asyncio.sleep(0.02)
+        chainer.stop()
+        await task
+        return chainer
+
+    chainer = asyncio.run(run())
+    assert chainer.health.ok
+    assert chainer.unpublished >= 1
+    report = verify_store(leaves, "task", VERIFY)
+    assert report.findings == []
+    assert report.checkpoints >= 1

@@ -356,6 +356,8 @@ class EventChainer:
         self.publish = publish
         self.checkpoint_interval = checkpoint_interval
         self.health = TaskHealth()
+        #: Checkpoints kept in the store but not yet on :data:`CHECKPOINT_TOPIC`.
+        self.unpublished = 0
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -422,9 +424,24 @@ class EventChainer:
                 await self._sleep(interval)
 
     async def _publish_kept(self, conn: Connection) -> None:
-        for checkpoint in await asyncio.to_thread(self.leaves.unpublished, conn):
-            await self.publish(checkpoint)
+        """Publish the checkpoints kept but not yet on the topic. A broker that refuses (down,
+        or no Write ACL on the topic) does not stop the chaining: the checkpoints stay kept
+        and are published on a later round; :attr:`unpublished` says how many wait."""
+        kept = await asyncio.to_thread(self.leaves.unpublished, conn)
+        self.unpublished = len(kept)
+        for checkpoint in kept:
+            try:
+                await self.publish(checkpoint)
+            except Exception as error:
+                log.warning(
+                    "checkpoint %s of %s not published yet: %r",
+                    checkpoint.size,
+                    self.service,
+                    error,
+                )
+                return
             await asyncio.to_thread(self.leaves.mark_published, conn, checkpoint.size)
+            self.unpublished -= 1
 
 
 def audit_keys(settings: Settings) -> tuple[str, str]:
