@@ -253,13 +253,15 @@ def test_a_checkpoint_not_signed_by_the_audit_key_is_forged(
     other = CheckpointSigner(new_identity_keys()[0])
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         row = conn.execute(
-            SQL("SELECT body::text FROM {}").format(Identifier(db_schema, "notes_checkpoints"))
+            SQL("SELECT body::text FROM {}").format(
+                Identifier(db_schema, "notes_audit_checkpoints")
+            )
         ).fetchone()
         assert row is not None
         kept = msgspec.json.decode(row[0], type=Checkpoint)
         forged = other.sign("task", kept.size, bytes.fromhex(kept.root))
         conn.execute(
-            SQL("UPDATE {} SET body = %s").format(Identifier(db_schema, "notes_checkpoints")),
+            SQL("UPDATE {} SET body = %s").format(Identifier(db_schema, "notes_audit_checkpoints")),
             (msgspec.json.encode(forged).decode(),),
         )
     assert _kinds(postgres_url, db_schema) == ["forged_checkpoint"]

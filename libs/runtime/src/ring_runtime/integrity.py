@@ -5,7 +5,7 @@ of commit: eventsourcing inserts under an exclusive table lock), appends each ev
 (:mod:`ring_runtime.merkle`) to ``<prefix>_event_leaves`` and keeps the tree's compact range
 in ``<prefix>_chain_head``, leaves and head in one transaction. Every
 ``RING_AUDIT_CHECKPOINT_INTERVAL_MS`` it signs the tree head with Ed25519
-(``RING_AUDIT_SIGNING_KEY``), keeps the :class:`Checkpoint` in ``<prefix>_checkpoints`` and
+(``RING_AUDIT_SIGNING_KEY``), keeps the :class:`Checkpoint` in ``<prefix>_audit_checkpoints`` and
 publishes it to :data:`CHECKPOINT_TOPIC` (key: the service), where auditors keep their copy.
 It runs beside the relay, never inside a command's transaction: writes do not wait for it.
 
@@ -146,7 +146,7 @@ class EventLeaves:
         self.events = table("events")
         self.leaves = table("event_leaves")
         self.head = table("chain_head")
-        self.checkpoints = table("checkpoints")
+        self.checkpoints = table("audit_checkpoints")
         self.lock_key = f"ring-chain:{schema}:{events_prefix}"
 
     def connect(self) -> Connection:
