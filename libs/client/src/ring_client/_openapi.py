@@ -358,6 +358,10 @@ GET_EVIDENCE_FILE = Operation(
     operation_id="GetEvidenceFile", method="GET", path="/v1/disputes/{dispute_id}/files/{sha256}"
 )
 
+GET_INCLUSION_PROOF = Operation(
+    operation_id="GetInclusionProof", method="GET", path="/v1/admin/audit/proofs/{aggregate_id}"
+)
+
 GET_ME = Operation(operation_id="GetMe", method="GET", path="/v1/me")
 
 GET_MY_ANALYTICS = Operation(
@@ -629,6 +633,7 @@ OPERATIONS: dict[str, Operation] = {
     GET_DISPUTE.operation_id: GET_DISPUTE,
     GET_DISPUTE_AS_ADMIN.operation_id: GET_DISPUTE_AS_ADMIN,
     GET_EVIDENCE_FILE.operation_id: GET_EVIDENCE_FILE,
+    GET_INCLUSION_PROOF.operation_id: GET_INCLUSION_PROOF,
     GET_ME.operation_id: GET_ME,
     GET_MY_ANALYTICS.operation_id: GET_MY_ANALYTICS,
     GET_ORDER.operation_id: GET_ORDER,

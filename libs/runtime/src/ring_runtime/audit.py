@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from litestar import Request, Response, get
@@ -29,6 +30,7 @@ from psycopg.sql import SQL, Identifier
 
 from ring_runtime.http import allow, error_response
 from ring_runtime.identity import ADMIN
+from ring_runtime.integrity import event_leaves
 from ring_runtime.recorder import RingProcessRecorder
 
 #: Most events one answer carries (the oldest first); ``truncated`` says when more exist.
@@ -52,6 +54,7 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     notification_id: int | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+    actor: str | None = None
 
 
 class AuditTrail(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,7 +126,7 @@ def read_correlated(
         return CorrelatedEvents(service=service, events=[])
     query = SQL(
         "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-        "c.correlation_id, c.causation_id FROM {schema}.{context} c JOIN {schema}.{events} e "
+        "c.correlation_id, c.causation_id, c.actor FROM {schema}.{context} c JOIN {schema}.{events} e "
         "ON e.originator_id = c.originator_id AND e.originator_version = c.originator_version "
         "WHERE c.correlation_id = ANY(%s) ORDER BY e.notification_id LIMIT %s"
     ).format(
@@ -140,7 +143,7 @@ def read_correlated(
                 row["originator_id"], row["originator_version"], row["topic"], row["state"]
             ),
             service,
-            (row["correlation_id"], row["causation_id"]),
+            (row["correlation_id"], row["causation_id"], row["actor"]),
             notification_id=row["notification_id"],
         )
         for row in rows[:MAX_EVENTS]
@@ -148,18 +151,22 @@ def read_correlated(
     return CorrelatedEvents(service=service, events=events, truncated=len(rows) > MAX_EVENTS)
 
 
-def _contexts(application: Application[UUID], aggregate_id: UUID) -> dict[int, tuple[str, str]]:
+Context = tuple[str, str, str | None]
+
+
+def _contexts(application: Application[UUID], aggregate_id: UUID) -> dict[int, Context]:
     recorder = application.recorder
     if not isinstance(recorder, RingProcessRecorder):  # the in-memory store keeps no context
         return {}
     query = SQL(
-        "SELECT originator_version, correlation_id, causation_id FROM {}.{} "
+        "SELECT originator_version, correlation_id, causation_id, actor FROM {}.{} "
         "WHERE originator_id = %s"
     ).format(Identifier(recorder.datastore.schema), Identifier(recorder.context_table_name))
     with recorder.datastore.get_connection() as conn:
         rows = conn.execute(query, (aggregate_id,)).fetchall()
     return {
-        int(row["originator_version"]): (row["correlation_id"], row["causation_id"]) for row in rows
+        int(row["originator_version"]): (row["correlation_id"], row["causation_id"], row["actor"])
+        for row in rows
     }
 
 
@@ -167,7 +174,7 @@ def _audit_event(
     application: Application[UUID],
     record: StoredEvent,
     service: str,
-    context: tuple[str, str] | None,
+    context: Context | None,
     *,
     notification_id: int | None = None,
 ) -> AuditEvent:
@@ -187,6 +194,7 @@ def _audit_event(
         notification_id=notification_id,
         correlation_id=context[0] if context else None,
         causation_id=context[1] if context else None,
+        actor=context[2] if context else None,
     )
 
 
@@ -248,6 +256,53 @@ async def correlated_events(state: State, request: Request[Any, Any, Any]) -> Re
     service: str = state.runtime.settings.service
     found = await asyncio.to_thread(read_correlated, application, service, ids)
     return Response(msgspec.to_builtins(found))
+
+
+@get(
+    "/internal/audit/proofs/{aggregate_id:uuid}",
+    operation_id="GetInclusionProof",
+    tags=["operations"],
+    guards=[allow(ADMIN)],
+)
+async def inclusion_proof(
+    aggregate_id: FromPath[UUID], state: State, request: Request[Any, Any, Any]
+) -> Response[Any]:
+    """Proof that an event (``?version=N``, default the latest) is in the signed tree.
+
+    The answer names the event (its ``event_id`` is the one its topic message carries), its
+    leaf, the newest checkpoint covering it and the audit path; check it against the checkpoint
+    you took from ``ring.audit.checkpoints`` (docs/audit-proofs.md), not against the one in the
+    answer. 404 ``event_not_chained`` if the event is not (yet) in the tree; 409
+    ``not_yet_checkpointed`` while no checkpoint covers it (retry after
+    ``RING_AUDIT_CHECKPOINT_INTERVAL_MS``).
+    """
+    params, refusal = _query(request, {"version"})
+    if refusal is not None:
+        return refusal
+    try:
+        version = int(params["version"]) if "version" in params else None
+    except ValueError as error:
+        return error_response(400, "invalid_query_parameter", str(error))
+    application: Application[UUID] = state.application
+    leaves = event_leaves(state.runtime.settings, application.name)
+
+    def prove() -> dict[str, Any] | None:
+        with leaves.connect() as conn:
+            try:
+                return leaves.proof(conn, aggregate_id, version)
+            except psycopg.errors.UndefinedTable:  # the chainer has not started yet
+                return None
+
+    proof = await asyncio.to_thread(prove)
+    if proof is None:
+        return error_response(
+            404, "event_not_chained", f"no chained event of {aggregate_id} (version {version})"
+        )
+    if "checkpoint" not in proof:
+        return error_response(
+            409, "not_yet_checkpointed", "no signed checkpoint covers this event yet", proof
+        )
+    return Response(proof)
 
 
 def _query(

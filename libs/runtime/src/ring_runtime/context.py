@@ -22,6 +22,13 @@ class EventContext(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str
     causation_id: str
     traceparent: str | None = None
+    #: The caller chose the correlation (a request's ``X-Correlation-ID``). Otherwise — a
+    #: made-up one, or a consumed message's — the lifecycle of the aggregate a command acts on
+    #: wins (:meth:`ring_runtime.store.RingApplication.lifecycle_of`).
+    chosen: bool = False
+    #: Who acted, ``"<role>:<user id>"`` as the gateway vouched (None: the service itself, on
+    #: a consumed message or a timer).
+    actor: str | None = None
 
 
 _current: contextvars.ContextVar[EventContext | None] = contextvars.ContextVar(
@@ -49,13 +56,21 @@ def current_traceparent() -> str | None:
 
 @contextmanager
 def causing(
-    *, correlation_id: str | None, causation_id: str, traceparent: str | None = None
+    *,
+    correlation_id: str | None,
+    causation_id: str,
+    traceparent: str | None = None,
+    chosen: bool = False,
+    actor: str | None = None,
 ) -> Iterator[EventContext]:
-    """Record events in this block as caused by ``causation_id`` within ``correlation_id``."""
+    """Record events in this block as caused by ``causation_id`` within ``correlation_id``
+    (``chosen``: the cause named the correlation, see :class:`EventContext`)."""
     context = EventContext(
         correlation_id=correlation_id or causation_id,
         causation_id=causation_id,
         traceparent=traceparent or current_traceparent(),
+        chosen=chosen and correlation_id is not None,
+        actor=actor,
     )
     token = _current.set(context)
     try:

@@ -327,15 +327,36 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
 
         carrier = {"traceparent": headers.get(b"traceparent", b"").decode("latin-1")}
         name = f"{scope.get('method', 'GET')} {scope.get('path', '')}"
+        actor = _vouched_actor(scope, headers.get(ASSERTION_HEADER.lower().encode()))
         with (
             _tracer.start_as_current_span(
                 name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
             ),
-            causing(correlation_id=correlation_id, causation_id=request_id),
+            causing(
+                correlation_id=correlation_id,
+                causation_id=request_id,
+                chosen=bool(given),
+                actor=f"{actor.role}:{actor.user_id}" if actor is not None else None,
+            ),
         ):
             await app(scope, receive, send_with_header)
 
     return middleware
+
+
+def _vouched_actor(scope: Scope, assertion: bytes | None) -> Actor | None:
+    """The actor a service request's assertion vouches for (None: none, or not valid; the
+    route's guard answers that). Kept where :func:`current_actor` looks, so it is verified
+    once a request; the gateway, which signs rather than verifies, gets None."""
+    verifier = getattr(scope["app"].state, "identity", None)
+    if assertion is None or not isinstance(verifier, AssertionVerifier):
+        return None
+    try:
+        actor = verifier.verify(assertion.decode("latin-1"))
+    except InvalidAssertion:
+        return None
+    scope.setdefault("state", {})[_ACTOR_STATE] = actor
+    return actor
 
 
 #: Headers on every response: no MIME sniffing, no referrer leaking ids in URLs.

@@ -65,13 +65,14 @@ def new_identity_keys() -> tuple[str, str]:
     return base64.b64encode(seed).decode(), _raw_public(public)
 
 
-def development_identity_keys(data_dir: str) -> tuple[str, str]:
-    """The development key pair under ``data_dir``, created by the first process that asks.
+def development_identity_keys(data_dir: str, file_name: str = DEV_IDENTITY_FILE) -> tuple[str, str]:
+    """The development key pair under ``data_dir``, created by the first process that asks
+    (``file_name``: another pair, e.g. the audit checkpoint key).
 
     Written to a temporary file and linked into place, so processes starting together all end
     up with the same pair.
     """
-    path = Path(data_dir) / DEV_IDENTITY_FILE
+    path = Path(data_dir) / file_name
     if not path.exists():
         signing, verify = new_identity_keys()
         path.parent.mkdir(parents=True, exist_ok=True)

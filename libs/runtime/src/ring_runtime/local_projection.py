@@ -58,16 +58,22 @@ class OwnEventsFollower:
             ).format(self.positions)
         ]
 
-    def catch_up(self) -> int:
+    def catch_up(
+        self, *, until: int | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Apply every event recorded since the last call; returns how many were applied.
 
-        Concurrent callers (threads, replicas) serialize on the position row.
+        Concurrent callers (threads, replicas) serialize on the position row. ``until`` stops at
+        that notification id (a rebuild matching a live copy); ``progress`` is told of every
+        batch applied.
         """
         applied = 0
         while True:
             with self.store.reading() as conn, conn.transaction():
-                count = self._apply_batch(conn, self._lock_position(conn))
+                count = self._apply_batch(conn, self._lock_position(conn), until)
             applied += count
+            if progress is not None and count:
+                progress(count)
             if count < self.batch_size:
                 return applied
 
@@ -84,6 +90,13 @@ class OwnEventsFollower:
                 position = self._lock_position(conn)
             yield conn
 
+    @contextmanager
+    def held(self) -> Iterator[int]:
+        """Keep the tables where they are (the position row locked) for the block; yields the
+        position they stand at. Appliers and readers wait meanwhile: keep it short."""
+        with self.store.reading() as conn, conn.transaction():
+            yield self._lock_position(conn)
+
     def _lock_position(self, conn: psycopg.Connection[dict[str, Any]]) -> int:
         conn.execute(
             SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(self.positions),
@@ -96,10 +109,15 @@ class OwnEventsFollower:
         assert row is not None
         return int(row["notification_id"])
 
-    def _apply_batch(self, conn: psycopg.Connection[dict[str, Any]], position: int) -> int:
+    def _apply_batch(
+        self, conn: psycopg.Connection[dict[str, Any]], position: int, until: int | None = None
+    ) -> int:
+        if until is not None and position >= until:
+            return 0
         notifications = self.application.recorder.select_notifications(
             start=position,
             limit=self.batch_size,
+            stop=until,
             topics=self._topics,
             inclusive_of_start=False,
         )

@@ -34,7 +34,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from ring_events.topics import dead_letter_topic
-from ring_runtime.audit import audit_trail, correlated_events
+from ring_runtime.audit import audit_trail, correlated_events, inclusion_proof
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.freshness import HEADS_PATH, Freshness, Progress
@@ -49,8 +49,10 @@ from ring_runtime.http import (
     status_of,
 )
 from ring_runtime.identity import service_verifier
+from ring_runtime.integrity import event_chainer
 from ring_runtime.kafka import broker_security, ensure_topics
 from ring_runtime.long_poll import Changes
+from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.resilience import TaskHealth
 from ring_runtime.settings import Settings
@@ -307,6 +309,9 @@ def create_service_app(
         if translator is not None and application is not None
         else None
     )
+    loops = list(background)
+    if application is not None and isinstance(application.recorder, RingProcessRecorder):
+        loops.append(event_chainer(settings, application.name, broker))  # tamper evidence
     runtime = ServiceRuntime(
         settings=settings,
         broker=broker,
@@ -314,7 +319,7 @@ def create_service_app(
         bindings=bindings,
         dead_letters=dead_letters,
         on_shutdown=list(on_shutdown),
-        background=list(background),
+        background=loops,
         background_interval=background_interval,
         subject_aggregates=subject_aggregates,
     )
@@ -341,7 +346,7 @@ def create_service_app(
     provided["actor"] = Provide(actor_id, sync_to_thread=False)
     provided["freshness"] = _provide(freshness)
     provided["changes"] = _provide(changes)
-    audit = [audit_trail, correlated_events] if application is not None else []
+    audit = [audit_trail, correlated_events, inclusion_proof] if application is not None else []
     provided["caller"] = Provide(caller, sync_to_thread=False)
     return Litestar(
         route_handlers=[health, ready, heads, *audit, *route_handlers],

@@ -1,6 +1,6 @@
 """The PostgreSQL process recorder Ring uses: eventsourcing's, plus each event's context.
 
-The context (correlation, causation, traceparent) of every stored event is written to
+The context (correlation, causation, traceparent, acting user) of every stored event is written to
 ``<name>_event_context`` in the same transaction as the event, so the relay can publish it in
 Kafka headers without a second write that could be lost.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
@@ -44,14 +45,23 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 "correlation_id text NOT NULL, "
                 "causation_id text NOT NULL, "
                 "traceparent text, "
+                "actor text, "
                 "PRIMARY KEY (originator_id, originator_version))"
             ).format(
                 schema=Identifier(self.datastore.schema),
                 table=Identifier(self.context_table_name),
             )
         )
+        self.sql_create_statements.append(  # stores created before the actor was kept
+            SQL("ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS actor text").format(
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.context_table_name),
+            )
+        )
         self._insert_context = SQL(
-            "INSERT INTO {schema}.{table} VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, correlation_id, "
+            "causation_id, traceparent, actor) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING"
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.context_table_name),
@@ -76,10 +86,22 @@ class RingProcessRecorder(PostgresProcessRecorder):
                     context.correlation_id,
                     context.causation_id,
                     context.traceparent,
+                    context.actor,
                 )
                 for event in stored_events
             ],
         )
+
+    def first_correlation(self, originator_id: UUID) -> str | None:
+        """The correlation id the first event of ``originator_id`` was recorded under."""
+        statement = SQL(
+            "SELECT correlation_id FROM {}.{} WHERE originator_id = %s "
+            "ORDER BY originator_version LIMIT 1"
+        ).format(Identifier(self.datastore.schema), Identifier(self.context_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (originator_id,))
+            row = curs.fetchone()
+        return str(row["correlation_id"]) if row else None
 
     def max_tracking_ids(self, application_names: Sequence[str]) -> dict[str, int]:
         """The last tracked notification id of each name that has one, in one query."""

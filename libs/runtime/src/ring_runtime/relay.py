@@ -213,6 +213,10 @@ class OutboxRelay:
                     next_check = time.monotonic() + interval
                 if rows:
                     await self._publish_batch(conn, producer, position, rows)
+                requested = await asyncio.to_thread(self.log.requested_batch, conn)
+                if requested:
+                    await self._publish_requested(conn, producer, requested)
+                    continue
                 self.stats.health.recovered()
                 if not rows:
                     await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
@@ -243,6 +247,21 @@ class OutboxRelay:
         await asyncio.to_thread(self.log.save, conn, position)
         self.stats.published += len(envelopes)
         self.stats.position = position.notification_id
+
+    async def _publish_requested(
+        self, conn: Connection, producer: AIOKafkaProducer, rows: list[dict[str, Any]]
+    ) -> None:
+        """Publish again the events an operator asked for (``ring relay republish``): the
+        ones the broker was found missing. The position does not move."""
+        futures = []
+        for row in rows:
+            key, value, headers = encode_envelope(self._envelope(row))
+            futures.append(
+                await producer.send(self.translator.topic, value=value, key=key, headers=headers)
+            )
+        await asyncio.gather(*futures)
+        await asyncio.to_thread(self.log.forget_requested, conn, int(rows[-1]["notification_id"]))
+        self.stats.published += len(rows)
 
     def _envelope(self, row: dict[str, Any]) -> Envelope:
         stored = StoredEvent(
@@ -275,9 +294,6 @@ class OutboxRelay:
     async def _must_republish(
         self, conn: Connection, checker: AIOKafkaConsumer, position: RelayPosition
     ) -> bool:
-        if await asyncio.to_thread(self.log.republish_requested, conn):
-            log.warning("operator asked to republish %s", self.translator.topic)
-            return True
         self.stats.loss_checks += 1
         if position.marker is None:
             # Never marked: a first start (republishing nothing just writes the marker), or a

@@ -12,7 +12,7 @@ from uuid import UUID
 import msgspec
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from ring_runtime.settings import Settings
 
@@ -59,6 +59,7 @@ class RelayLog:
             Identifier(schema), Identifier(f"{events_prefix}_event_context")
         )
         self._position = SQL("{}.{}").format(Identifier(schema), Identifier("relay_position"))
+        self._requested = SQL("{}.{}").format(Identifier(schema), Identifier("relay_republish"))
         self.lock_key = f"ring-relay:{schema}:{topic}"
 
     def connect(self) -> psycopg.Connection[dict[str, Any]]:
@@ -82,6 +83,12 @@ class RelayLog:
                 "ALTER TABLE {} ADD COLUMN IF NOT EXISTS loss_marker jsonb, "
                 "DROP COLUMN IF EXISTS marks"
             ).format(self._position)
+        )
+        conn.execute(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (topic text NOT NULL, "
+                "notification_id bigint NOT NULL, PRIMARY KEY (topic, notification_id))"
+            ).format(self._requested)
         )
 
     def try_lock(self, conn: psycopg.Connection[dict[str, Any]]) -> bool:
@@ -122,32 +129,67 @@ class RelayLog:
             ),
         )
 
-    def request_republish(self) -> None:
-        """Ask the active relay to publish the whole log again (it checks every interval)."""
+    def published_ids(
+        self, first: int = 1, aggregate_id: UUID | None = None
+    ) -> tuple[list[int], int]:
+        """Notification ids of the published events the relay has already sent, from
+        ``first`` (only ``aggregate_id``'s when given), and the relay position."""
         with self.connect() as conn:
             self.create_table(conn)
-            conn.execute(
+            position = self.load(conn).notification_id
+            rows = conn.execute(
                 SQL(
-                    "INSERT INTO {} (topic, notification_id, republish_requested) "
-                    "VALUES (%s, 0, true) ON CONFLICT (topic) DO UPDATE "
-                    "SET republish_requested = true"
-                ).format(self._position),
-                (self.topic,),
-            )
+                    "SELECT notification_id FROM {} WHERE topic = ANY(%s) "
+                    "AND notification_id BETWEEN %s AND %s "
+                    "AND (%s::uuid IS NULL OR originator_id = %s::uuid) ORDER BY notification_id"
+                ).format(self._events),
+                (self.stored_topics, first, position, aggregate_id, aggregate_id),
+            ).fetchall()
+        return [int(row["notification_id"]) for row in rows], position
 
-    def republish_requested(self, conn: psycopg.Connection[dict[str, Any]]) -> bool:
-        """Whether an operator asked for a republish."""
-        row = conn.execute(
-            SQL("SELECT republish_requested FROM {} WHERE topic = %s").format(self._position),
-            (self.topic,),
-        ).fetchone()
-        return bool(row and row["republish_requested"])
+    def request_events(self, notification_ids: list[int]) -> None:
+        """Ask the active relay to publish these events again (it keeps its position)."""
+        with self.connect() as conn:
+            self.create_table(conn)
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
+                        self._requested
+                    ),
+                    [(self.topic, n) for n in notification_ids],
+                )
+
+    def requested_batch(self, conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The next events an operator asked to publish again, oldest first (as
+        :meth:`read_batch` returns them)."""
+        return self._select(
+            conn,
+            SQL(
+                "e.notification_id IN (SELECT notification_id FROM {} WHERE topic = %(topic)s "
+                "ORDER BY notification_id LIMIT %(limit)s)"
+            ).format(self._requested),
+            {"topic": self.topic, "limit": self.batch_size},
+        )
+
+    def forget_requested(self, conn: psycopg.Connection[dict[str, Any]], upto: int) -> None:
+        """Drop the requests answered, up to notification ``upto``."""
+        conn.execute(
+            SQL("DELETE FROM {} WHERE topic = %s AND notification_id <= %s").format(
+                self._requested
+            ),
+            (self.topic, upto),
+        )
 
     def read_batch(
         self, conn: psycopg.Connection[dict[str, Any]], after: int
     ) -> list[dict[str, Any]]:
         """Published events after notification ``after``, with their context and the
         notification id of the previous published event of the same aggregate."""
+        return self._select(conn, SQL("e.notification_id > %(after)s"), {"after": after})
+
+    def _select(
+        self, conn: psycopg.Connection[dict[str, Any]], where: Composable, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         query = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "c.correlation_id, c.causation_id, c.traceparent, "
@@ -156,11 +198,12 @@ class RelayLog:
             "  AND p.topic = ANY(%(topics)s)) AS previous_notification_id "
             "FROM {events} e LEFT JOIN {context} c "
             "  ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
-            "WHERE e.notification_id > %(after)s AND e.topic = ANY(%(topics)s) "
+            "WHERE {where} AND e.topic = ANY(%(topics)s) "
             "ORDER BY e.notification_id LIMIT %(limit)s"
-        ).format(events=self._events, context=self._context)
-        params = {"after": after, "topics": self.stored_topics, "limit": self.batch_size}
-        return conn.execute(query, params).fetchall()
+        ).format(events=self._events, context=self._context, where=where)
+        return conn.execute(
+            query, {"topics": self.stored_topics, "limit": self.batch_size, **params}
+        ).fetchall()
 
     def heads(
         self, conn: psycopg.Connection[dict[str, Any]], aggregate_ids: list[UUID]

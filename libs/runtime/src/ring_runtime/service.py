@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
 from litestar import Litestar
 
+from ring_runtime.rebuild import ReadModelFactory
 from ring_runtime.relay import EventTranslator
 from ring_runtime.settings import Settings
 
@@ -24,12 +25,14 @@ class ServiceDefinition:
         create_app: builds the process's ASGI app (HTTP API, relay and consumers in its lifespan).
         application_name: class name of its event-sourced application (its tables' prefix).
         translator: how its domain events are published; ``None`` if it publishes none.
+        read_models: the read models ``ring projections rebuild`` can rebuild, by name.
     """
 
     name: str
     create_app: Callable[[Settings], Litestar]
     application_name: str | None = None
     translator: EventTranslator | None = None
+    read_models: Mapping[str, ReadModelFactory] = field(default_factory=dict)
 
 
 def service_names() -> list[str]:

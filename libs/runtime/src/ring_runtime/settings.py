@@ -135,6 +135,25 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "checks before every publish).",
     ),
     Variable(
+        "RING_AUDIT_CHECKPOINT_INTERVAL_MS",
+        "5000",
+        "How often a service signs the head of its event store's Merkle tree (when it grew) and "
+        "publishes the checkpoint to ring.audit.checkpoints; edits since the last one are "
+        "caught only by the copy of the tree in the same database.",
+    ),
+    Variable(
+        "RING_AUDIT_SIGNING_KEY",
+        "",
+        "Services: base64 Ed25519 private key signing audit checkpoints (`ring keys`); empty in "
+        "development means a key pair under RING_DATA_DIR.",
+    ),
+    Variable(
+        "RING_AUDIT_VERIFY_KEY",
+        "",
+        "Public key of RING_AUDIT_SIGNING_KEY that `ring audit verify` checks checkpoints "
+        "with; empty in development means the pair under RING_DATA_DIR.",
+    ),
+    Variable(
         "RING_CONSUMER_MAX_ATTEMPTS", "5", "Attempts at one message before it is dead-lettered."
     ),
     Variable(
@@ -453,6 +472,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str
     gateway_verify_key: str = ""
     trusted_proxies: str = "127.0.0.1"
+    audit_checkpoint_interval_ms: int = 5000
+    audit_signing_key: str = ""
+    audit_verify_key: str = ""
 
     @property
     def production(self) -> bool:
@@ -597,4 +619,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         log_level=get("RING_LOG_LEVEL"),
         gateway_verify_key=get("RING_GATEWAY_VERIFY_KEY"),
         trusted_proxies=get("RING_TRUSTED_PROXIES"),
+        audit_checkpoint_interval_ms=_int(
+            "RING_AUDIT_CHECKPOINT_INTERVAL_MS", get("RING_AUDIT_CHECKPOINT_INTERVAL_MS")
+        ),
+        audit_signing_key=get("RING_AUDIT_SIGNING_KEY"),
+        audit_verify_key=get("RING_AUDIT_VERIFY_KEY"),
     )

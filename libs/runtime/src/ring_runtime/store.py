@@ -21,6 +21,7 @@ from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregat
 from eventsourcing.persistence import ProcessRecorder, Recording, Tracking
 from psycopg import sql
 
+from ring_runtime.context import causing, current_event_context
 from ring_runtime.long_poll import Changes
 from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import Settings
@@ -71,12 +72,58 @@ class RingApplication(Application[UUID]):
         assert isinstance(recorder, ProcessRecorder)
         return recorder
 
+    def lifecycle_of(self, obj: Any) -> UUID | None:
+        """The aggregate whose lifecycle ``obj`` belongs to (e.g. an order's task), or None.
+
+        Unless a request named its correlation (``X-Correlation-ID``), a command — from a
+        request, a consumed message or a timer — records its events under the correlation of
+        that aggregate's first event, so a business transaction keeps one correlation id from
+        its first command to its last. Shared aggregates (a platform account) must answer
+        None. Default: None.
+        """
+        return None
+
     def save(
         self,
         *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
-        """Save pending events; inside :func:`processing`, commit the tracking with them."""
+        """Save pending events; inside :func:`processing`, commit the tracking with them.
+
+        Events join the lifecycle of what they act on (:meth:`lifecycle_of`) unless the cause
+        chose a correlation.
+        """
+        context = current_event_context()
+        if not context.chosen:
+            lifecycle = self._lifecycle_correlation(objs)
+            if lifecycle is not None:
+                with causing(
+                    correlation_id=lifecycle,
+                    causation_id=context.causation_id,
+                    traceparent=context.traceparent,
+                    chosen=True,
+                    actor=context.actor,
+                ):
+                    return self._save(*objs, **kwargs)
+        return self._save(*objs, **kwargs)
+
+    def _lifecycle_correlation(self, objs: Sequence[Any]) -> str | None:
+        recorder = self.recorder
+        if not isinstance(recorder, RingProcessRecorder):
+            return None
+        for obj in objs:
+            lifecycle = self.lifecycle_of(obj) if obj is not None else None
+            if lifecycle is not None:
+                found = recorder.first_correlation(lifecycle)
+                if found is not None:
+                    return found
+        return None
+
+    def _save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
         pending = _current.get()
         if pending is None or pending.recorded:
             return super().save(*objs, **kwargs)

@@ -9,6 +9,7 @@ their handlers declare no body: their multipart (and JSON) request bodies are de
 
 from __future__ import annotations
 
+from litestar.enums import ParamType
 from litestar.openapi.spec import (
     Encoding,
     OpenAPI,
@@ -16,6 +17,7 @@ from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
+    Parameter,
     Reference,
     RequestBody,
     Schema,
@@ -59,6 +61,20 @@ BODY_ERRORS: dict[int, str] = {
 AUTH_ERRORS: dict[int, str] = {429: "Too many attempts (rate_limited, see Retry-After)"}
 
 
+#: Accepted by every ``/v1`` operation (and echoed on its answer).
+CORRELATION_PARAMETER = Parameter(
+    name="X-Correlation-ID",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, max_length=200),
+    description="Names the business transaction this request belongs to: every event it "
+    "causes, in every service, is recorded under it (see GET /v1/admin/audit/trails/{id}). "
+    "Without it, a command on a task or an order joins that task's lifecycle correlation (one "
+    "id from creation to settlement); any other request starts a new one. The answer carries "
+    "the id the gateway used in the same header.",
+)
+
+
 def _error(description: str) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=description,
@@ -89,6 +105,7 @@ def document_errors(openapi: OpenAPI) -> None:
                 if status == 400 or str(status) not in responses:
                     responses[str(status)] = _error(description)
             operation.responses = responses
+            operation.parameters = [*(operation.parameters or []), CORRELATION_PARAMETER]
 
 
 _TOO_LARGE = "A file (or the whole upload) is larger than allowed (file_too_large)"

@@ -106,12 +106,15 @@ class Upstreams:
     def request_headers(
         self, actor: Principal | None, headers: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """``headers`` plus the caller's signed assertion, the correlation id and the trace
-        context: what every request to an internal service carries (streams included)."""
+        """``headers`` plus the caller's signed assertion, the correlation id the client
+        named (if any) and the trace context: what every request to an internal service
+        carries (streams included)."""
         sent: dict[str, str] = dict(headers or {})
         if actor is not None:
             sent[ASSERTION_HEADER] = self.signer.sign(actor.user_id, str(actor.role))
-        sent[CORRELATION_HEADER] = current_event_context().correlation_id
+        context = current_event_context()
+        if context.chosen:  # else each service joins the lifecycle of what the command acts on
+            sent[CORRELATION_HEADER] = context.correlation_id
         propagate.inject(sent)
         return sent
 

@@ -145,6 +145,13 @@ def fake_app(fakes: FakeServices) -> Litestar:
             )
         return Response({"error": {"code": "aggregate_not_found"}}, status_code=404)
 
+    @get("/internal/audit/proofs/{aggregate_id:uuid}")
+    async def proof(request: Request[Any, Any, Any], aggregate_id: FromPath[UUID]) -> Response[Any]:
+        await record(request)
+        if aggregate_id.int != 0 and request.url.port == 8105:
+            return Response({"aggregate_id": str(aggregate_id), "leaf_index": 0, "path": []})
+        return Response({"error": {"code": "event_not_chained"}}, status_code=404)
+
     @get("/internal/audit/correlations")
     async def correlated(request: Request[Any, Any, Any]) -> Response[Any]:
         await record(request)
@@ -266,6 +273,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
     return Litestar(
         route_handlers=[
             audit,
+            proof,
             correlated,
             list_orders,
             post_message,

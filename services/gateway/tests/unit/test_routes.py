@@ -245,6 +245,23 @@ async def test_audit_trail_comes_from_the_service_that_knows_the_aggregate(
     assert down.json()["error"]["code"] == "upstream_unavailable"
 
 
+async def test_an_inclusion_proof_comes_from_the_service_that_chained_the_event(
+    client: httpx.AsyncClient, fakes: FakeServices, users: Users, config: GatewayConfig
+) -> None:
+    _, a_headers = await register(client, "party_a")
+    forbidden = await client.get(f"/v1/admin/audit/proofs/{ANY_ID}", headers=a_headers)
+    assert forbidden.status_code == 403
+    _, admin = admin_headers(users, config)
+    found = await client.get(f"/v1/admin/audit/proofs/{ANY_ID}?version=2", headers=admin)
+    assert found.status_code == 200, found.text
+    assert found.json()["aggregate_id"] == ANY_ID
+    assert {path for _, path, _, _ in fakes.calls} == {f"/internal/audit/proofs/{ANY_ID}"}
+    unknown = await client.get(f"/v1/admin/audit/proofs/{UUID(int=0)}", headers=admin)
+    assert unknown.json()["error"]["code"] == "event_not_chained"
+    refused = await client.get(f"/v1/admin/audit/proofs/{ANY_ID}?at=1", headers=admin)
+    assert refused.json()["error"]["code"] == "unknown_query_parameter"
+
+
 async def test_audit_time_travel_passes_through_and_unknown_parameters_are_refused(
     client: httpx.AsyncClient, fakes: FakeServices, users: Users, config: GatewayConfig
 ) -> None:

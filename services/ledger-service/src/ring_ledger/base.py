@@ -68,6 +68,12 @@ class LedgerBase(RingApplication):
 
     #: How often a command is re-run after losing a concurrency race before giving up.
     max_attempts = 25
+
+    def lifecycle_of(self, obj: object) -> UUID | None:
+        """A task's escrow carries the task's lifecycle (it was funded under the task's
+        correlation); accounts are shared by many transactions and carry none."""
+        return obj.id if isinstance(obj, Escrow) else None
+
     #: Busy aggregates get a snapshot every N events, so loading one never replays its history.
     snapshotting_intervals: ClassVar[dict[Any, int]] = {
         Account: SNAPSHOT_INTERVAL,

@@ -29,7 +29,7 @@ from ring_ledger.consumers import processors
 from ring_ledger.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_ledger.payments import InvalidIdempotencyKey, InvalidSignature
 from ring_ledger.payout_timers import PayoutScheduler
-from ring_ledger.projections import BooksProjection
+from ring_ledger.projections import BooksProjection, books_in
 from ring_ledger.queries import InvalidPage
 from ring_ledger.settlements import SettlementTermsMismatch
 from ring_runtime.process import create_service_app
@@ -116,5 +116,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
 
 
 SERVICE = ServiceDefinition(
-    name="ledger", create_app=create_app, application_name=Ledger.name, translator=TRANSLATOR
+    name="ledger",
+    create_app=create_app,
+    application_name=Ledger.name,
+    translator=TRANSLATOR,
+    read_models={"books": books_in},
 )

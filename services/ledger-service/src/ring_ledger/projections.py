@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from psycopg.sql import SQL, Composed, Identifier, Placeholder
 
@@ -34,6 +35,7 @@ from ring_ledger.totals import LedgerTotals, totals_of
 from ring_runtime.local_projection import LocalHandler, OwnEventsFollower
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
+from ring_runtime.store import create_application
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -124,6 +126,11 @@ class BooksProjection:
         for posting in POSTINGS:
             handlers[posting] = self._posted
         self.follower = OwnEventsFollower("ledger-books", ledger, self.store, handlers)
+
+    @property
+    def tables(self) -> list[str]:
+        """The tables the ledger's events determine (``ring projections rebuild`` compares)."""
+        return ["account_balances", "escrow_obligations", "platform_flows"]
 
     def open(self) -> None:
         """Create the tables and apply what was recorded while the service was down."""
@@ -352,3 +359,10 @@ BOOKED_AGGREGATE_EVENTS: tuple[type[Any], ...] = (
     Escrow.OrderSettled,  # type: ignore[attr-defined]
     Escrow.SlotsReleased,  # type: ignore[attr-defined]
 )
+
+
+def books_in(settings: Settings, schema: str) -> BooksProjection:
+    """The books of the ledger ``settings`` name, written to ``schema`` (a rebuild's scratch)."""
+    return BooksProjection(
+        create_application(Ledger, settings), msgspec.structs.replace(settings, db_schema=schema)
+    )

@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from click.testing import CliRunner
+from psycopg.sql import SQL, Identifier
 
 from ring_ledger.application import Ledger
 from ring_ledger.base import SNAPSHOT_INTERVAL
 from ring_ledger.checks import LedgerCheck
-from ring_ledger.projections import BooksProjection
+from ring_ledger.projections import BooksProjection, books_in
 from ring_ledger.totals import CurrencyTotals, LedgerTotals
+from ring_runtime.commands.projections import projections
+from ring_runtime.rebuild import rebuild_and_compare
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 
@@ -94,3 +99,63 @@ def test_check_catches_books_and_platform_disagreeing(
     codes = {v.code for v in check.run().violations}
     assert "platform_mismatch" in codes  # deposit clearing no longer matches the deposits
     assert "books_mismatch" in {v.code for v in check.run(full=True).violations}
+
+
+def test_a_rebuild_matches_the_live_books_while_money_keeps_moving(
+    books: tuple[Ledger, BooksProjection], ledger_settings: Settings
+) -> None:
+    """``ring projections rebuild ledger books --verify`` on a live system: deposits keep
+    arriving (and the live books keep applying them) while the copy is built and compared."""
+    ledger, projection = books
+    _post_known_money(ledger)
+    stop = threading.Event()
+
+    def keep_depositing() -> None:
+        n = 0
+        while not stop.is_set():
+            ledger.create_deposit(f"late-{n % 7}", DEPOSIT, "CNY", f"late-{n}")
+            projection.totals()  # the live books apply as they are read
+            n += 1
+
+    writer = threading.Thread(target=keep_depositing)
+    writer.start()
+    try:
+        report = rebuild_and_compare("books", books_in, ledger_settings)
+    finally:
+        stop.set()
+        writer.join()
+    assert report.differences == []
+    assert report.rows["account_balances"] > DEPOSITS // 100
+    assert report.position > 0
+
+
+def test_ring_projections_rebuild_verify_shows_a_corrupted_row_and_exits_1(
+    books: tuple[Ledger, BooksProjection], ledger_settings: Settings
+) -> None:
+    ledger, projection = books
+    _post_known_money(ledger)
+    projection.totals()
+    env = {
+        "RING_DATABASE_URL": ledger_settings.database_url,
+        "RING_DB_SCHEMA": ledger_settings.db_schema,
+    }
+    clean = CliRunner().invoke(projections, ["rebuild", "ledger", "books", "--verify"], env=env)
+    assert clean.exit_code == 0, clean.output
+    assert "ledger/books: identical to the live model" in clean.output
+    with psycopg.connect(ledger_settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            SQL("UPDATE {} SET credits_posted = credits_posted + 1 WHERE owner = 'owner'").format(
+                Identifier(ledger_settings.db_schema, "account_balances")
+            )
+        )
+    broken = CliRunner().invoke(projections, ["rebuild", "ledger", "--verify"], env=env)
+    assert broken.exit_code == 1, broken.output
+    assert "account_balances: 1 row(s) only in the live model, 1 only in the rebuild" in (
+        broken.output
+    )
+    assert '"credits_posted": ' in broken.output
+    with psycopg.connect(ledger_settings.database_url) as conn:  # scratch schemas are dropped
+        left = conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%'"
+        ).fetchone()
+    assert left == (0,)

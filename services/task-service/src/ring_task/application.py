@@ -56,6 +56,15 @@ class Tasks(RingApplication):
     #: (``main.create_app``); left unset, as in unit tests of other rules, anyone may take.
     provider_standings: ProviderStandings | None = None
 
+    def lifecycle_of(self, obj: object) -> UUID | None:
+        """A task's lifecycle is the task's: its orders join it (one correlation id from
+        creation to the last settlement, unless a request names another)."""
+        if isinstance(obj, Task):
+            return obj.id
+        if isinstance(obj, Order):
+            return obj.task_id
+        return None
+
     def use_provider_standings(self, standings: ProviderStandings) -> None:
         """Refuse orders from providers that are unverified, suspended or blocked by the owner."""
         self.provider_standings = standings

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 import httpx
 
 from ring_runtime.audit import gather_trail
-from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.integrity import audit_keys, event_leaves, verify_store
+from ring_runtime.service import load_service, service_names
+from ring_runtime.settings import SERVICE_PORTS, load_settings
 
 
 def service_urls() -> dict[str, str]:
@@ -44,7 +48,8 @@ def trail(trail_id: str, as_json: bool) -> None:
     for e in found["events"]:
         click.echo(
             f"{e['timestamp']}  {e['service']:<8} {e['aggregate_id']} v{e['version']:<3} "
-            f"{e['name']:<32} correlation={e['correlation_id']} causation={e['causation_id']}"
+            f"{e['name']:<32} actor={e.get('actor') or '-'} "
+            f"correlation={e['correlation_id']} causation={e['causation_id']}"
         )
 
 
@@ -63,3 +68,46 @@ async def _gather(trail_id: str, urls: dict[str, str]) -> dict[str, Any] | None:
             return [a for a in answers if a is not None]
 
         return await gather_trail(trail_id, ask_all)
+
+
+@audit.command("verify")
+@click.argument("service", required=False)
+def verify(service: str | None) -> None:
+    """Recompute the Merkle tree of SERVICE's event store (default: every service's) from its
+    events and check it against the signed checkpoints; name the first event edited, deleted,
+    inserted or reordered. Exits 1 when anything is wrong."""
+    names = [service] if service else service_names()
+    failed = False
+    for name in names:
+        try:
+            definition = load_service(name)
+        except LookupError as error:
+            raise click.UsageError(str(error)) from None
+        if definition.application_name is None:
+            if service:
+                raise click.UsageError(f"service {name!r} keeps no event store")
+            continue
+        settings = load_settings(name)
+        leaves = event_leaves(settings, definition.application_name)
+        with leaves.connect() as conn:
+            leaves.create_tables(conn)
+            tree, _ = leaves.load_head(conn)
+            signed = leaves.last_signed(conn)
+        with click.progressbar(length=tree.size + signed, label=name, file=sys.stderr) as bar:
+            report = verify_store(leaves, name, audit_keys(settings)[1], _advancer(bar))
+        click.echo(
+            f"{name}: {report.events} event(s) match the tree of {tree.size}, "
+            f"{report.checkpoints} signed checkpoint(s)"
+        )
+        for finding in report.findings:
+            failed = True
+            click.echo(f"{name}: {finding.kind.upper()}: {finding.detail}")
+    if failed:
+        raise SystemExit(1)
+
+
+def _advancer(bar: Any) -> Callable[[int], None]:
+    def advance(steps: int) -> None:
+        bar.update(steps)
+
+    return advance

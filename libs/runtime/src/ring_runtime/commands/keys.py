@@ -80,3 +80,12 @@ def assertion(user_id: UUID, role: str) -> None:
         os.environ.get("RING_DATA_DIR", settings["RING_DATA_DIR"]),
     )
     click.echo(signer.sign(user_id, role))
+
+
+@keys.command("audit")
+def audit() -> None:
+    """Print a fresh audit checkpoint key pair (RING_AUDIT_SIGNING_KEY for every service with
+    an event store, RING_AUDIT_VERIFY_KEY for whoever verifies; publish the verify key)."""
+    signing, verify = new_identity_keys()
+    click.echo(f"RING_AUDIT_SIGNING_KEY={signing}")
+    click.echo(f"RING_AUDIT_VERIFY_KEY={verify}")

@@ -6,7 +6,7 @@ from litestar.types import ControllerRouterHandler
 
 from ring_gateway.api.accounts import AdminProviderController, ProviderController, WalletController
 from ring_gateway.api.analytics import ANALYTICS_HANDLERS
-from ring_gateway.api.audit import audit_trail, transaction_trail
+from ring_gateway.api.audit import audit_trail, inclusion_proof, transaction_trail
 from ring_gateway.api.auth import AuthController, get_me
 from ring_gateway.api.contract import event_contract
 from ring_gateway.api.disputes import (
@@ -31,6 +31,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DisputeController,
     AdminDisputeController,
     audit_trail,
+    inclusion_proof,
     transaction_trail,
     event_contract,
     *ANALYTICS_HANDLERS,

@@ -8,6 +8,9 @@ with password hashes and encrypted personal data) is deliberately not exposed he
 
 ``GET /v1/admin/audit/trails/{id}``: everything one business transaction caused, in every
 service (:func:`ring_runtime.audit.gather_trail`, which ``ring audit trail ID`` uses too).
+
+``GET /v1/admin/audit/proofs/{id}``: an event's inclusion proof in its service's signed Merkle
+tree (docs/audit-proofs.md), relayed from the service that stores it.
 """
 
 from __future__ import annotations
@@ -93,6 +96,59 @@ async def audit_trail(
     return error_response(
         404, "aggregate_not_found", f"no service knows aggregate {aggregate_id}", None
     )
+
+
+_PROOF = {
+    "aggregate_id": "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c",
+    "version": 2,
+    "notification_id": 41,
+    "event_id": "0c9e2b1d-4f5a-5e3d-8c2b-7c6b1a0f9e8d",
+    "stored_topic": "ring_task.domain:Task.PublishRequested",
+    "state_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "leaf_index": 40,
+    "leaf_hash": "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9",
+    "checkpoint": {
+        "service": "task",
+        "size": 64,
+        "root": "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+        "signed_at": "2026-11-27T10:01:05.123456+00:00",
+        "key": "MCowBQYDK2VwAyEA…",
+        "signature": "base64…",
+    },
+    "path": ["d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35"],
+}
+
+
+@get(
+    "/v1/admin/audit/proofs/{aggregate_id:uuid}",
+    operation_id="GetInclusionProof",
+    tags=["admin"],
+    responses=example(200, _PROOF, "The event's leaf, a signed checkpoint and the audit path"),
+)
+async def inclusion_proof(
+    aggregate_id: FromPath[UUID],
+    principal: NamedDependency[Principal],
+    gw: NamedDependency[Gateway],
+    request: Request[Any, Any, Any],
+) -> Response[Any]:
+    """Proof that an event (``?version=N``, default the latest) is in its service's signed
+    Merkle tree; check it against a checkpoint taken from ``ring.audit.checkpoints``
+    (docs/audit-proofs.md). 409 ``not_yet_checkpointed`` while no checkpoint covers it yet;
+    404 ``event_not_chained`` when no service has it in its tree."""
+    require(principal, ADMIN)
+    params = dict(request.query_params)
+    refusal = _refuse_unknown(params, {"version"})
+    if refusal is not None:
+        return refusal
+    answers = await _ask_all(gw, principal, f"/internal/audit/proofs/{aggregate_id}", params)
+    for answer in answers:
+        if answer is not None and answer.status in (200, 400, 409):
+            return relay(answer)
+    if any(answer is None or answer.status != 404 for answer in answers):
+        return error_response(
+            503, "upstream_unavailable", "some services could not be asked; retry later"
+        )
+    return error_response(404, "event_not_chained", f"no service has chained {aggregate_id}")
 
 
 _TRANSACTION_TRAIL = {
