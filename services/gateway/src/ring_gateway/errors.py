@@ -27,6 +27,12 @@ class InvalidIdempotencyKey(Exception):
     code = "invalid_idempotency_key"
 
 
+class UnsupportedCurrency(Exception):
+    """Money offered in a currency the platform does not accept (``RING_CURRENCIES``)."""
+
+    code = "unsupported_currency"
+
+
 ERROR_STATUSES: dict[type[Exception], int] = {
     EmailTaken: 409,
     WeakPassword: 400,
@@ -35,6 +41,7 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     RoleForbidden: 403,
     InvalidIdempotencyKey: 400,
     IdempotencyKeyReused: 422,
+    UnsupportedCurrency: 422,
     RequestInProgress: 409,
     UpstreamUnavailable: 503,
 }

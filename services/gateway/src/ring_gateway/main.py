@@ -117,6 +117,7 @@ def build_app(
         sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
         refresh_limiter=RateLimiter(config.refresh_rate_limit_per_minute),
+        currencies=settings.currencies,
     )
 
     @contextlib.asynccontextmanager

@@ -21,11 +21,6 @@ MAX_SLOTS = 1000
 #: Fee rates are in basis points: 10 000 bps = 100 %.
 BPS_PER_UNIT = 10_000
 
-#: ISO 4217 codes the platform settles in.
-CURRENCIES = frozenset(
-    {"CNY", "USD", "EUR", "GBP", "JPY", "HKD", "SGD", "AUD", "CAD", "CHF", "KRW", "TWD", "MOP"}
-)
-
 
 def platform_fee(commission_minor: int, fee_bps: int) -> int:
     """Platform fee per slot, in minor units, for a commission and a rate in basis points.
@@ -131,9 +126,12 @@ class Task(Aggregate):
         required_skills: tuple[str, ...] | list[str],
         approval_required: bool,
         fee_bps: int,
+        currencies: frozenset[str],
         now: datetime,
     ) -> Task:
-        """Draft a task after checking its terms; the fee is fixed now from ``fee_bps``."""
+        """Draft a task after checking its terms; the fee is fixed now from ``fee_bps``.
+
+        ``currencies`` are those the platform settles in (``RING_CURRENCIES``)."""
         if not title.strip():
             raise InvalidTaskDetails("a task needs a title")
         if deadline.tzinfo is None or deadline <= now:
@@ -142,7 +140,7 @@ class Task(Aggregate):
             raise InvalidSlots(f"slots must be 1..{MAX_SLOTS}, got {slots}")
         if commission_minor <= 0:
             raise InvalidCommission("the commission must be a positive amount of minor units")
-        if currency not in CURRENCIES:
+        if currency not in currencies:
             raise UnsupportedCurrency(f"currency {currency!r} is not supported")
         return cls(
             owner_id=owner_id,

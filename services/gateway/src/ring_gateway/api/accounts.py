@@ -13,7 +13,17 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from ring_gateway.api.marketplace import IdempotencyKey
 from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonRequest
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, idempotent, require
+from ring_gateway.api.support import (
+    ADMIN,
+    A,
+    B,
+    Gateway,
+    example,
+    forward,
+    idempotent,
+    require,
+    require_currency,
+)
 from ring_gateway.errors import RoleForbidden
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Limit
@@ -110,6 +120,7 @@ class WalletController(Controller):
     ) -> Response[bytes]:
         """Party A funds its wallet (``Idempotency-Key`` required)."""
         require(principal, A)
+        require_currency(gw, data.currency)
         return await idempotent(
             request,
             gw,
@@ -146,6 +157,7 @@ class WalletController(Controller):
     ) -> Response[bytes]:
         """Party B requests a payout of available money (``Idempotency-Key`` required)."""
         require(principal, B)
+        require_currency(gw, data.currency)
         return await idempotent(
             request,
             gw,

@@ -30,6 +30,7 @@ from ring_gateway.api.support import (
     forward_body,
     idempotent,
     require,
+    require_currency,
 )
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Cursor, Limit
@@ -134,6 +135,7 @@ class TaskController(Controller):
     ) -> Response[bytes]:
         """Party A drafts a task (``Idempotency-Key`` recommended)."""
         require(principal, A)
+        require_currency(gw, data.currency)
         body = msgspec.to_builtins(data)
 
         async def run() -> Any:
