@@ -35,7 +35,9 @@ async def take_money(data: JSONBody[Money]) -> None:
 @pytest.fixture
 def client() -> TestClient[Litestar]:
     received.clear()
-    app = Litestar([echo, take_money], before_request=screen_request, exception_handlers=exception_handlers({}))
+    app = Litestar(
+        [echo, take_money], before_request=screen_request, exception_handlers=exception_handlers({})
+    )
     return TestClient(app)
 
 

@@ -40,4 +40,6 @@ def test_supported_currencies_are_iso_4217_codes_with_minor_units():
     assert chosen.currencies == frozenset({"CNY", "JPY"})
     for refused in ("XXX", "XAU", "ABC", ""):
         with pytest.raises(SettingsError, match="RING_CURRENCIES"):
-            load_settings("ledger", environ={"RING_CURRENCIES": f"CNY,{refused}" if refused else ""})
+            load_settings(
+                "ledger", environ={"RING_CURRENCIES": f"CNY,{refused}" if refused else ""}
+            )
