@@ -71,8 +71,12 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own HTTP errors in Ring's error model, with their headers (a 405 names the
+    methods the path allows in ``Allow``)."""
     code = "not_found" if isinstance(exc, NotFoundException) else f"http_{exc.status_code}"
-    return error_response(exc.status_code, code, exc.detail, exc.extra or None)
+    response = error_response(exc.status_code, code, exc.detail, exc.extra or None)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _conflict(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:

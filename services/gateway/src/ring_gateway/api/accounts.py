@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ring_gateway.api.marketplace import IdempotencyKey
+from ring_gateway.api.marketplace import RequiredIdempotencyKey
 from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonRequest
 from ring_gateway.api.support import (
     ADMIN,
@@ -116,7 +116,7 @@ class WalletController(Controller):
         data: JSONBody[MoneyRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: RequiredIdempotencyKey = None,
     ) -> Response[bytes]:
         """Party A funds its wallet (``Idempotency-Key`` required)."""
         require(principal, A)
@@ -153,7 +153,7 @@ class WalletController(Controller):
         data: JSONBody[MoneyRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: RequiredIdempotencyKey = None,
     ) -> Response[bytes]:
         """Party B requests a payout of available money (``Idempotency-Key`` required)."""
         require(principal, B)

@@ -20,7 +20,7 @@ from ring_gateway.api.schemas import (
     RegisterRequest,
 )
 from ring_gateway.api.schemas import Tokens as TokensView
-from ring_gateway.api.support import Gateway, authenticate, example
+from ring_gateway.api.support import Gateway, example
 from ring_gateway.domain import Role
 from ring_gateway.tokens import Principal, TokenPair
 from ring_gateway.upstream import UpstreamUnavailable
@@ -179,9 +179,8 @@ class AuthController(Controller):
         "The caller's profile",
     ),
 )
-async def get_me(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Me:
+async def get_me(principal: NamedDependency[Principal], gw: NamedDependency[Gateway]) -> Me:
     """The caller's profile, role and (for Party B) verification status."""
-    principal = authenticate(request, gw)
     profile = await asyncio.to_thread(gw.users.profile, principal.user_id)
     verification = "not_applicable"
     if profile.role is Role.PARTY_B:

@@ -42,6 +42,16 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key", description="Makes retries safe (kept 24 h by default)."
     ),
 ]
+#: The same header where the operation refuses to run without it (money moves): declared
+#: required in the schema; a request without it is a 400 ``invalid_idempotency_key``.
+RequiredIdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=True,
+        description="Required: makes retries safe (kept 24 h by default).",
+    ),
+]
 #: Largest voucher upload accepted by the gateway (the voucher service enforces per-file limits).
 MAX_UPLOAD_BYTES = 110 * 1024 * 1024
 
