@@ -7,7 +7,13 @@ from typing import Any
 from litestar import Request, Response
 from litestar.types import ExceptionHandlersMap
 
-from ring_gateway.domain import EmailTaken, InvalidCredentials, UserNotFound, WeakPassword
+from ring_gateway.domain import (
+    EmailTaken,
+    InvalidCredentials,
+    SelfDealingSuspected,
+    UserNotFound,
+    WeakPassword,
+)
 from ring_gateway.idempotency import IdempotencyKeyReused, RequestInProgress
 from ring_gateway.ratelimit import RateLimited
 from ring_gateway.tokens import InvalidToken
@@ -39,6 +45,7 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     InvalidCredentials: 401,
     UserNotFound: 401,
     RoleForbidden: 403,
+    SelfDealingSuspected: 403,
     InvalidIdempotencyKey: 400,
     IdempotencyKeyReused: 422,
     UnsupportedCurrency: 422,

@@ -28,6 +28,7 @@ from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
 from ring_gateway.domain import Role
 from ring_gateway.errors import gateway_exception_handlers
+from ring_gateway.flags import FlagStore, PostgresFlagStore
 from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
 from ring_gateway.openapi import document_enforcement, document_errors, document_uploads
 from ring_gateway.pii import PersonalDataCipher
@@ -94,11 +95,12 @@ def build_app(
     sessions: RefreshSessions | None = None,
     hasher: PasswordHasher | None = None,
     users: Users | None = None,
+    flags: FlagStore | None = None,
 ) -> Litestar:
     """The gateway app.
 
     Tests pass a ``transport`` to reach fake or in-process services, in-memory
-    ``idempotency`` and ``sessions`` stores and ``users`` application, and a cheap argon2
+    ``idempotency``, ``sessions`` and ``flags`` stores and ``users`` application, and a cheap argon2
     ``hasher``. The stores not passed are PostgreSQL ones sharing one connection pool.
     """
     configure_tracing(settings.service)
@@ -120,6 +122,9 @@ def build_app(
     if sessions is None:
         sessions = PostgresRefreshSessions(pool, settings.db_schema)
         tables.append(sessions.create_table)
+    if flags is None:
+        flags = PostgresFlagStore(pool, settings.db_schema)
+        tables.append(flags.create_table)
     gw = Gateway(
         users=users,
         tokens=TokenService(config),
@@ -130,6 +135,7 @@ def build_app(
         sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
         refresh_limiter=RateLimiter(config.refresh_rate_limit_per_minute),
+        flags=flags,
         currencies=settings.currencies,
     )
 
