@@ -480,6 +480,10 @@ LIST_RECOMMENDATIONS = Operation(
     query=("limit",),
 )
 
+LIST_REJECTION_OUTLIERS = Operation(
+    operation_id="ListRejectionOutliers", method="GET", path="/v1/admin/flags/rejection-rates"
+)
+
 LIST_REVIEW_FLAGS = Operation(
     operation_id="ListReviewFlags", method="GET", path="/v1/admin/flags", query=("cursor", "limit")
 )
@@ -666,6 +670,7 @@ OPERATIONS: dict[str, Operation] = {
     LIST_ORDER_VOUCHERS.operation_id: LIST_ORDER_VOUCHERS,
     LIST_ORDERS.operation_id: LIST_ORDERS,
     LIST_RECOMMENDATIONS.operation_id: LIST_RECOMMENDATIONS,
+    LIST_REJECTION_OUTLIERS.operation_id: LIST_REJECTION_OUTLIERS,
     LIST_REVIEW_FLAGS.operation_id: LIST_REVIEW_FLAGS,
     LIST_TASKS.operation_id: LIST_TASKS,
     LIST_WEBHOOK_DELIVERIES.operation_id: LIST_WEBHOOK_DELIVERIES,
