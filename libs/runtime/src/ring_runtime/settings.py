@@ -384,8 +384,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_WEB_SESSION_KEY",
         "",
         "Web app: base64 key (32 bytes) encrypting the session cookie that holds the gateway "
-        "tokens; empty means one derived from CIPHER_KEY, else a development key under "
-        "RING_DATA_DIR.",
+        "tokens; production requires it (`ring keys`). In development, empty means one derived "
+        "from CIPHER_KEY, else a development key under RING_DATA_DIR.",
     ),
     Variable(
         "RING_WEB_SECURE_COOKIES",
