@@ -30,7 +30,12 @@ from ring_gateway.domain import Role
 from ring_gateway.errors import gateway_exception_handlers
 from ring_gateway.flags import FlagStore, PostgresFlagStore
 from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
-from ring_gateway.openapi import document_enforcement, document_errors, document_uploads
+from ring_gateway.openapi import (
+    document_enforcement,
+    document_errors,
+    document_links,
+    document_uploads,
+)
 from ring_gateway.pii import PersonalDataCipher
 from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.sessions import PostgresRefreshSessions, RefreshSessions
@@ -186,6 +191,7 @@ def build_app(
     document_errors(app.openapi_schema)
     document_uploads(app.openapi_schema)
     document_enforcement(app)
+    document_links(app.openapi_schema)
     return app
 
 

@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Encoding,
+    Link,
     OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
@@ -228,3 +229,39 @@ def _close(schema: Schema | Reference | None, components: Mapping[str, Schema | 
             _close(member, components)
         if schema.type == OpenAPIType.OBJECT:
             schema.additional_properties = False
+
+
+def _link(operation_id: str, **parameters: str) -> Link:
+    return Link(operation_id=operation_id, parameters=parameters)
+
+
+_TASK_ID = "$response.body#/id"
+#: operationId → status → the operations its answer leads to (OpenAPI links): the main flows,
+#: which clients and stateful test tools (schemathesis) follow from one answer to the next.
+LINKS: dict[str, dict[str, dict[str, Link]]] = {
+    "CreateTask": {
+        "201": {
+            "GetTask": _link("GetTask", task_id=_TASK_ID),
+            "PublishTask": _link("PublishTask", task_id=_TASK_ID),
+            "CancelTask": _link("CancelTask", task_id=_TASK_ID),
+        }
+    },
+    "PublishTask": {"202": {"GetTask": _link("GetTask", task_id="$request.path.task_id")}},
+    "TakeOrder": {"201": {"GetOrder": _link("GetOrder", order_id="$response.body#/id")}},
+    "CreateDeposit": {
+        "201": {"GetWallet": _link("GetWallet", currency="$response.body#/currency")}
+    },
+}
+
+
+def document_links(openapi: OpenAPI) -> None:
+    """Declare :data:`LINKS` on their operations' answers (in place)."""
+    for item in (openapi.paths or {}).values():
+        for method in _METHODS:
+            operation = getattr(item, method, None)
+            if operation is None or operation.operation_id not in LINKS:
+                continue
+            for status, links in LINKS[operation.operation_id].items():
+                answer = (operation.responses or {}).get(status)
+                if isinstance(answer, OpenAPIResponse):
+                    answer.links = {**(answer.links or {}), **links}

@@ -95,3 +95,19 @@ async def test_readiness_hides_the_topology_from_all_but_admins(
     _, admin = admin_headers(users, config)
     detailed = (await client.get("/ready", headers=admin)).json()
     assert {"status", "task", "ledger"} <= set(detailed)
+
+
+async def test_the_main_flows_are_linked(client: httpx.AsyncClient) -> None:
+    """OpenAPI links: what schemathesis' stateful run (tests/e2e/test_api_fuzz.py) follows."""
+    schema = await _schema(client)
+    created = schema["paths"]["/v1/tasks"]["post"]["responses"]["201"]["links"]
+    assert set(created) == {"GetTask", "PublishTask", "CancelTask"}
+    assert created["PublishTask"]["parameters"] == {"task_id": "$response.body#/id"}
+    taken = schema["paths"]["/v1/tasks/{task_id}/orders"]["post"]["responses"]["201"]["links"]
+    assert taken["GetOrder"]["operationId"] == "GetOrder"
+    operation_ids = {op["operationId"] for item in schema["paths"].values() for op in item.values()}
+    for path in schema["paths"].values():
+        for op in path.values():
+            for answer in op["responses"].values():
+                for link in answer.get("links", {}).values():
+                    assert link["operationId"] in operation_ids
