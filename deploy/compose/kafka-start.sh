@@ -8,9 +8,8 @@
 # SCRAM_*_PASSWORD (`ring keys` prints fresh ones); an unset one stops the broker here.
 set -euo pipefail
 
-# Every service but the gateway (no Kafka connection). The web app never connects either, but
-# production mode (ring_runtime.production) requires a SCRAM login of every non-gateway process.
-SERVICES="task matching voucher ledger dispute notification web"
+# Every service but the gateway and the web app (no Kafka connection).
+SERVICES="task matching voucher ledger dispute notification"
 MECHANISM=SCRAM-SHA-512
 
 need() { # variable

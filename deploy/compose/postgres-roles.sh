@@ -8,7 +8,7 @@
 # POSTGRES_<SERVICE>_PASSWORD (`ring keys` prints fresh ones).
 set -eu
 
-SERVICES="task matching voucher ledger dispute notification gateway web"
+SERVICES="task matching voucher ledger dispute notification gateway"
 DATABASE="${POSTGRES_DB:-ring}"
 
 password_of() { # service

@@ -131,9 +131,12 @@ def test_ring_services_are_hardened_and_wait_for_their_dependencies(
         assert service["read_only"] is True, name
         assert service["cap_drop"] == ["ALL"], name
         assert any(t.startswith("/tmp") for t in service["tmpfs"]), name
+        assert "/ready" in service["healthcheck"]["test"], name
+        if name == "web":  # a client of the gateway only (decision 0017)
+            assert set(service["depends_on"]) == {"gateway"}
+            continue
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert service["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
-        assert "/ready" in service["healthcheck"]["test"], name
 
 
 def test_ring_services_use_container_and_apache_kafka_settings(
@@ -143,6 +146,12 @@ def test_ring_services_use_container_and_apache_kafka_settings(
         env = service["environment"]
         assert env["RING_HTTP_HOST"] == "0.0.0.0"
         assert env["RING_HTTP_PORT"] == str(BASE_SERVICE_PORTS[name])
+        published = {p["target"] for p in service.get("ports", [])}
+        assert published <= {BASE_SERVICE_PORTS[name]}
+        if name == "web":  # no database, no Kafka, no platform keys (decision 0017)
+            assert not {v for v in env if "KAFKA" in v or "DATABASE" in v or "CIPHER" in v}
+            assert "RING_GATEWAY_VERIFY_KEY" not in env
+            continue
         assert env["RING_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert env["RING_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
         assert env["RING_KAFKA_SESSION_TIMEOUT_MS"] == "45000"
@@ -150,8 +159,6 @@ def test_ring_services_use_container_and_apache_kafka_settings(
         assert env["RING_TOPIC_REPLICATION"] == "1"
         assert env["RING_DATABASE_URL"].startswith("postgresql://")
         assert "@postgres:5432/" in env["RING_DATABASE_URL"]
-        published = {p["target"] for p in service.get("ports", [])}
-        assert published <= {BASE_SERVICE_PORTS[name]}
 
 
 def test_every_environment_name_is_a_ring_setting_or_the_image_own(
@@ -269,7 +276,7 @@ def test_each_service_has_its_own_database_role_and_kafka_user(tmp_path: Path) -
     volumes = {v["target"] for v in services["postgres"]["volumes"]}
     assert "/docker-entrypoint-initdb.d/10-ring-roles.sh" in volumes
     users = set()
-    for name in BASE_SERVICE_PORTS:
+    for name in set(BASE_SERVICE_PORTS) - {"web"}:  # the web app opens neither
         env = services[name]["environment"]
         database = DatabaseAddress.parse(env["RING_DATABASE_URL"])
         assert database.user == f"ring_{name}"
@@ -280,7 +287,7 @@ def test_each_service_has_its_own_database_role_and_kafka_user(tmp_path: Path) -
             assert env["RING_KAFKA_SASL_USERNAME"] == f"ring-{name}"
             assert env["RING_KAFKA_SASL_PASSWORD"] == kafka_env[f"SCRAM_{name.upper()}_PASSWORD"]
             users.add(env["RING_KAFKA_SASL_USERNAME"])
-    assert len(users) == len(BASE_SERVICE_PORTS) - 1
+    assert len(users) == len(BASE_SERVICE_PORTS) - 2
     protocols = dict(
         pair.split(":") for pair in kafka_env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
     )
@@ -291,6 +298,6 @@ def test_each_service_has_its_own_database_role_and_kafka_user(tmp_path: Path) -
     assert kafka_users
     assert {f"ring-{n}" for n in kafka_users.group(1).split()} == users
     assert roles
-    assert set(roles.group(1).split()) == set(BASE_SERVICE_PORTS)
+    assert set(roles.group(1).split()) == set(BASE_SERVICE_PORTS) - {"web"}
     assert run(["bash", "-n", COMPOSE_DIR / "kafka-start.sh"]).returncode == 0
     assert run(["sh", "-n", COMPOSE_DIR / "postgres-roles.sh"]).returncode == 0

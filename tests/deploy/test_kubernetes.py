@@ -232,6 +232,10 @@ def test_secrets_are_created_out_of_band_and_each_process_gets_only_its_own(
             for e in container(deployment)["env"]
             if "valueFrom" in e
         }
+        if name == "web":  # a client of the gateway: its session key only (decision 0017)
+            session = {"name": "ring-web-session", "key": "RING_WEB_SESSION_KEY"}
+            assert refs == {"RING_WEB_SESSION_KEY": session}, name
+            continue
         expected = {
             "RING_DATABASE_URL": {"name": f"ring-db-{name}", "key": "uri"},
             "CIPHER_KEY": {"name": "ring-cipher", "key": "CIPHER_KEY"},
@@ -291,7 +295,7 @@ def test_kafka_users_and_database_roles_one_per_service(
     docs = renders[target]
     services = set(ring_deployments(docs))
     users = of_kind(docs, "KafkaUser")
-    assert set(users) == {f"ring-{s}" for s in services - {"gateway"}}
+    assert set(users) == {f"ring-{s}" for s in services - {"gateway", "web"}}
     for name, user in users.items():
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
         acls = user["spec"]["authorization"]["acls"]
@@ -300,7 +304,7 @@ def test_kafka_users_and_database_roles_one_per_service(
         dead_letters = {t for t in ALL_RING_TOPICS if t.endswith(".dlq")}
         if own in ALL_RING_TOPICS:  # a publisher: its own topic and the dead-letter topics
             assert written == {own} | dead_letters, name
-        else:  # publishes nothing (notification, web): at most dead-letter topics
+        else:  # publishes nothing (notification): at most dead-letter topics
             assert written <= dead_letters, name
     (kafka,) = of_kind(docs, "Kafka").values()
     assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
@@ -308,10 +312,13 @@ def test_kafka_users_and_database_roles_one_per_service(
         assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
     (cluster,) = of_kind(docs, "Cluster").values()
     roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
-    assert set(roles) == {f"ring_{s}" for s in services}
+    assert set(roles) == {f"ring_{s}" for s in services - {"web"}}
     assert all(r["passwordSecret"]["name"] == f"ring-db-{n[5:]}" for n, r in roles.items())
     bootstrap = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
-    assert {f"CREATE SCHEMA {s} AUTHORIZATION ring_{s}" for s in services} <= set(bootstrap)
+    assert {f"CREATE SCHEMA {s} AUTHORIZATION ring_{s}" for s in services - {"web"}} <= set(
+        bootstrap
+    )
+    assert not [line for line in bootstrap if "ring_web" in line]
     assert "REVOKE CREATE ON SCHEMA public FROM PUBLIC" in bootstrap
 
 

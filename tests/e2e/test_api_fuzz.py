@@ -5,6 +5,10 @@ takes a few minutes), valid ones and invalid ones, sent with a real token: an ad
 ``/v1/admin/*``, otherwise once as a registered party A and once as a party B. Checks: no 5xx,
 only documented statuses, and bodies and content types that match the documented schema.
 
+A short stateful run follows the schema's OpenAPI links (create a task, then read, publish or
+cancel it; take an order, then read it; deposit, then read the wallet) as a party A: ids made
+by one answer are used in the next request, so the generated requests reach real objects.
+
 Uses schemathesis' Python API (``operation.as_strategy``) rather than ``@schema.parametrize()``
 with ``schemathesis.pytest.from_fixture``: the schema only exists once the platform runs, and
 the lazy loader of schemathesis 4.32 fails on pytest 9 (``'Function' object has no attribute
@@ -43,6 +47,9 @@ PASSWORD = "correct horse 9!"
 # Per operation, role and generation mode (valid and invalid requests). CI keeps the default;
 # RING_FUZZ_EXAMPLES=100 is a deeper local run.
 EXAMPLES = int(os.environ.get("RING_FUZZ_EXAMPLES", "15"))
+#: Scenarios of the stateful run, each up to STATEFUL_STEPS linked calls (about a minute).
+STATEFUL_SCENARIOS = int(os.environ.get("RING_FUZZ_SCENARIOS", "20"))
+STATEFUL_STEPS = 4
 #: Operations whose answer never ends (a Server-Sent Events stream): each generated request would
 #: wait for its read timeout. The stream has its own tests (tests/e2e/test_notifications.py).
 ENDLESS = frozenset({"/v1/events/stream"})
@@ -134,3 +141,40 @@ def test_no_server_error_and_schema_conformance(
                     failures.append(f"as {role}: {failure}")
     assert runs >= 2 * len(operations)
     assert not failures, "\n\n".join(failures)
+
+
+def test_linked_flows_stay_within_the_schema(
+    platform: dict[str, str], tokens: dict[str, str]
+) -> None:
+    """Schemathesis' state machine over the OpenAPI links, as a party A with money."""
+    deposit = httpx.post(
+        f"{GATEWAY}/v1/wallet/deposits",
+        json={"amount_minor": 10**9, "currency": "CNY"},
+        headers={"Authorization": f"Bearer {tokens['party_a']}", "Idempotency-Key": "fuzz"},
+    )
+    assert deposit.status_code == 201, deposit.text
+    schema = schemathesis.openapi.from_url(f"{GATEWAY}/schema/openapi.json", timeout=10)
+    headers = {"Authorization": f"Bearer {tokens['party_a']}"}
+
+    class AsPartyA(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            if isinstance(case.query, dict) and "wait_for" in case.query:
+                case.query["timeout"] = 0.1
+            return {"headers": headers, "timeout": 30}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    AsPartyA.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+    )

@@ -1,9 +1,11 @@
 """Probes from the OWASP API Top 10 review (issue 11) against the running platform.
 
-Each probe is an attack that worked on the platform before the fixes of decision 0012: a
-forged identity sent straight to a service, another owner's draft, a provider's private
+Each probe is an attack that worked on the platform before the fixes of decisions 0012 and
+0017: a forged identity sent straight to a service, another owner's draft, a provider's private
 record, JSON that crashed the parser, JSON under another media type, token answers a cache
-may keep. Every service runs as its own OS process under ``ring run`` (development mode).
+may keep, amounts as strings or fractions, a currency that is no money, a schema that promised
+less than the server enforced, a task owner taking its own task under a second account.
+Every service runs as its own OS process under ``ring run`` (development mode).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -25,6 +27,7 @@ from ring_runtime.identity import (
     new_identity_keys,
 )
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +42,8 @@ def service(name: str) -> str:
 class Party:
     """A registered, signed-in user of the public API."""
 
-    def __init__(self, role: str) -> None:
-        self.email = f"{role}-{uuid4().hex[:8]}@ring.test"
+    def __init__(self, role: str, email: str | None = None) -> None:
+        self.email = email or f"{role}-{uuid4().hex[:8]}@ring.test"
         password = "a long passphrase 42"
         registered = httpx.post(
             f"{GATEWAY}/v1/auth/register",
@@ -57,6 +60,23 @@ class Party:
             headers={"Authorization": f"Bearer {login.json()['access_token']}"},
             timeout=15,
         )
+
+
+def _admin_party(email: str) -> Party:
+    """Sign in an admin created with ``ring admin create``."""
+    admin = Party.__new__(Party)
+    admin.email = email
+    login = httpx.post(
+        f"{GATEWAY}/v1/auth/login", json={"email": email, "password": "a long passphrase 42"}
+    )
+    assert login.status_code == 200, login.text
+    admin.client = httpx.Client(
+        base_url=GATEWAY,
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=15,
+    )
+    admin.id = admin.client.get("/v1/me").json()["id"]
+    return admin
 
 
 DRAFT = {
@@ -179,6 +199,121 @@ def test_token_answers_are_not_stored_and_not_sniffed(platform: dict[str, str]) 
     assert login.headers["cache-control"] == "no-store"
     assert login.headers["x-content-type-options"] == "nosniff"
     assert login.headers["referrer-policy"] == "no-referrer"
+
+
+# --- API4/API8: money as the server must read it ---------------------------------------------
+
+
+def test_amounts_are_json_integers_and_currencies_supported_ones(platform: dict[str, str]) -> None:
+    from ring_runtime.identity import PARTY_A, development_identity_keys
+
+    owner = Party("party_a")
+    signer = AssertionSigner(development_identity_keys(platform["RING_DATA_DIR"])[0])
+    as_owner = {ASSERTION_HEADER: signer.sign(UUID(owner.id), PARTY_A)}
+
+    def deposit(where: str, content: bytes) -> httpx.Response:
+        """A deposit through the gateway, or straight to the ledger service as the gateway."""
+        headers = {"Idempotency-Key": uuid4().hex, "content-type": "application/json"}
+        if where == "gateway":
+            return owner.client.post("/v1/wallet/deposits", content=content, headers=headers)
+        return httpx.post(
+            service("ledger") + "/deposits", content=content, headers={**headers, **as_owner}
+        )
+
+    for where in ("gateway", "ledger"):
+        for amount in (b'"100"', b"1000.0"):
+            answer = deposit(where, b'{"amount_minor": ' + amount + b', "currency": "CNY"}')
+            assert answer.status_code == 400, (where, amount, answer.text)
+        answer = deposit(where, b'{"amount_minor": 100, "currency": "XXX"}')
+        assert answer.status_code == 422, (where, answer.text)
+        assert answer.json()["error"]["code"] == "unsupported_currency"
+    drafted = owner.client.post("/v1/tasks", json={**DRAFT, "commission_minor": 10_000.0})
+    assert drafted.status_code == 400, drafted.text
+    assert owner.client.get("/v1/wallet", params={"currency": "CNY"}).json()["available_minor"] == 0
+
+
+# --- API9: the published schema is what the server enforces ----------------------------------
+
+
+def test_the_schema_says_what_is_enforced_and_ready_hides_the_topology(
+    platform: dict[str, str],
+) -> None:
+    schema = httpx.get(f"{GATEWAY}/schema/openapi.json").json()
+    for path, method in (("/health", "get"), ("/ready", "get"), ("/v1/auth/register", "post")):
+        assert schema["paths"][path][method]["security"] == [], path
+    assert schema["components"]["schemas"]["MoneyRequest"]["additionalProperties"] is False
+    (key,) = [
+        p
+        for p in schema["paths"]["/v1/wallet/deposits"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    ]
+    assert key["required"] is True
+    for url in (f"{GATEWAY}/v1/auth/login", service("ledger") + "/deposits"):
+        answer = httpx.get(url)
+        assert answer.status_code == 405, url
+        assert "POST" in answer.headers["allow"], url
+    ready = httpx.get(f"{GATEWAY}/ready")
+    assert set(ready.json()) == {"status"}, ready.text  # no service names, no store
+
+
+# --- API6: self-dealing ----------------------------------------------------------------------
+
+
+def test_a_provider_at_the_owner_s_company_is_flagged_for_admins(platform: dict[str, str]) -> None:
+    company = f"acme-{uuid4().hex[:6]}.com"
+    admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
+    created = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ring"),
+            "admin",
+            "create",
+            admin_email,
+            "--password-stdin",
+        ],
+        input="a long passphrase 42\n",
+        env=platform,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    admin = _admin_party(admin_email)
+    owner, provider = Party("party_a", f"boss@{company}"), Party("party_b", f"staff@{company}")
+    deposit = owner.client.post(
+        "/v1/wallet/deposits",
+        json={"amount_minor": 50_000, "currency": "CNY"},
+        headers={"Idempotency-Key": uuid4().hex},
+    )
+    assert deposit.status_code == 201, deposit.text
+    task_id = owner.client.post("/v1/tasks", json=DRAFT).json()["id"]
+    wait_until(
+        lambda: owner.client.post(f"/v1/tasks/{task_id}/publish").status_code == 202,
+        what="publish accepted",
+    )
+    wait_until(
+        lambda: owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
+        what="task published",
+    )
+    qualified = provider.client.post(
+        "/v1/providers/me/qualifications",
+        json={"kind": "licence", "reference": "BL-1", "skills": ["labeling"]},
+    )
+    assert qualified.status_code in (200, 201), qualified.text
+    wait_until(
+        lambda: admin.client.post(f"/v1/admin/providers/{provider.id}/verify").status_code == 200,
+        what="provider verified",
+    )
+    # One sign (the company's domain): the order goes ahead, and is flagged.
+    wait_until(
+        lambda: provider.client.post(f"/v1/tasks/{task_id}/orders").status_code == 201,
+        what="order taken",
+    )
+    flags = admin.client.get("/v1/admin/flags", params={"limit": 100})
+    assert flags.status_code == 200, flags.text
+    (flag,) = [f for f in flags.json()["items"] if f["task_id"] == task_id]
+    assert (flag["verdict"], flag["evidence"]) == ("flag", ["shared_email_domain"])
+    assert (flag["owner_id"], flag["provider_id"]) == (owner.id, provider.id)
+    assert provider.client.get("/v1/admin/flags").status_code == 403
 
 
 # --- API8: production mode (no platform needed, but kept with its probes) --------------------

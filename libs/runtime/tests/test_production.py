@@ -164,3 +164,19 @@ def test_ring_serve_exits_non_zero_with_the_reasons(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "RING_ENV=production refuses to start" in result.stderr
     assert "CIPHER_KEY is a published development value" in result.stderr
+
+
+def test_the_web_app_needs_its_session_key_and_no_platform_credentials() -> None:
+    """A client of the gateway only: no database, Kafka, event-store or assertion keys."""
+    key = _key()
+    settings = load_settings("web", {"RING_ENV": "production", "RING_WEB_SESSION_KEY": key})
+    assert settings.production
+    assert "RING_WEB_SESSION_KEY is not set" in refusal("web", {"RING_ENV": "production"})
+    assert "RING_GATEWAY_SIGNING_KEY" in refusal(
+        "web",
+        {
+            "RING_ENV": "production",
+            "RING_WEB_SESSION_KEY": key,
+            "RING_GATEWAY_SIGNING_KEY": production_env()["RING_GATEWAY_SIGNING_KEY"],
+        },
+    )

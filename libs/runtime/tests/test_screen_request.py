@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
@@ -20,10 +21,23 @@ async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return data
 
 
+class Money(msgspec.Struct, forbid_unknown_fields=True):
+    amount_minor: int
+    currency: str
+    urgent: bool = False
+
+
+@post("/money")
+async def take_money(data: JSONBody[Money]) -> None:
+    received.append(data)
+
+
 @pytest.fixture
 def client() -> TestClient[Litestar]:
     received.clear()
-    app = Litestar([echo], before_request=screen_request, exception_handlers=exception_handlers({}))
+    app = Litestar(
+        [echo, take_money], before_request=screen_request, exception_handlers=exception_handlers({})
+    )
     return TestClient(app)
 
 
@@ -83,3 +97,35 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "validation_failed"
     assert received == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"amount_minor": "100", "currency": "CNY"}',
+        b'{"amount_minor": 1000.0, "currency": "CNY"}',
+        b'{"amount_minor": 1e3, "currency": "CNY"}',
+        b'{"amount_minor": 100, "currency": "CNY", "urgent": "true"}',
+    ],
+)
+def test_values_that_only_convert_to_the_declared_type_are_a_400(
+    client: TestClient[Litestar], body: bytes
+) -> None:
+    """Litestar's lenient conversion would take "100" and 1000.0 as amounts (issue 11)."""
+    with client:
+        answer = client.post("/money", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "validation_failed"
+    assert received == []
+
+
+def test_exactly_typed_values_pass_and_other_errors_stay_the_handler_s(
+    client: TestClient[Litestar],
+) -> None:
+    with client:
+        fine = client.post("/money", json={"amount_minor": 100, "currency": "CNY"})
+        unknown = client.post("/money", json={"amount_minor": 1, "currency": "CNY", "x": 1})
+    assert fine.status_code == 201, fine.text
+    assert received == [Money(amount_minor=100, currency="CNY")]
+    assert unknown.status_code == 400
+    assert "x" in unknown.text

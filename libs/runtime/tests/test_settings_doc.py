@@ -32,3 +32,14 @@ def test_defaults_load_and_bad_values_are_named():
 def test_several_bootstrap_servers_become_a_list():
     settings = load_settings("task", environ={"RING_KAFKA_BOOTSTRAP": "kafka-1:9092, kafka-2:9092"})
     assert settings.kafka_servers == ["kafka-1:9092", "kafka-2:9092"]
+
+
+def test_supported_currencies_are_iso_4217_codes_with_minor_units():
+    assert "CNY" in load_settings("ledger", environ={}).currencies
+    chosen = load_settings("ledger", environ={"RING_CURRENCIES": "CNY, JPY"})
+    assert chosen.currencies == frozenset({"CNY", "JPY"})
+    for refused in ("XXX", "XAU", "ABC", ""):
+        with pytest.raises(SettingsError, match="RING_CURRENCIES"):
+            load_settings(
+                "ledger", environ={"RING_CURRENCIES": f"CNY,{refused}" if refused else ""}
+            )

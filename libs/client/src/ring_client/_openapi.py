@@ -53,6 +53,13 @@ class DisputeRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     category: Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"] = "other"
 
 
+class FlagPage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``FlagPage`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    items: list[ReviewFlag]
+    next_cursor: str | None = None
+
+
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """``LoginRequest`` of the OpenAPI document (unset optional fields are not sent)."""
 
@@ -165,6 +172,19 @@ class ResolutionRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults
 
     outcome: Literal["release", "refund", "split"]
     provider_share_percent: Annotated[int, msgspec.Meta(le=100)] | None = None
+
+
+class ReviewFlag(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``ReviewFlag`` of the OpenAPI document (unset optional fields are not sent)."""
+
+    id: UUID
+    kind: str
+    verdict: str
+    evidence: list[str]
+    task_id: UUID
+    owner_id: UUID
+    provider_id: UUID
+    created_at: datetime
 
 
 class RotatedSecret(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -471,6 +491,14 @@ LIST_RECOMMENDATIONS = Operation(
     query=("limit",),
 )
 
+LIST_REJECTION_OUTLIERS = Operation(
+    operation_id="ListRejectionOutliers", method="GET", path="/v1/admin/flags/rejection-rates"
+)
+
+LIST_REVIEW_FLAGS = Operation(
+    operation_id="ListReviewFlags", method="GET", path="/v1/admin/flags", query=("cursor", "limit")
+)
+
 LIST_TASKS = Operation(
     operation_id="ListTasks",
     method="GET",
@@ -655,6 +683,8 @@ OPERATIONS: dict[str, Operation] = {
     LIST_ORDERS.operation_id: LIST_ORDERS,
     LIST_PENDING_PROVIDERS.operation_id: LIST_PENDING_PROVIDERS,
     LIST_RECOMMENDATIONS.operation_id: LIST_RECOMMENDATIONS,
+    LIST_REJECTION_OUTLIERS.operation_id: LIST_REJECTION_OUTLIERS,
+    LIST_REVIEW_FLAGS.operation_id: LIST_REVIEW_FLAGS,
     LIST_TASKS.operation_id: LIST_TASKS,
     LIST_WEBHOOK_DELIVERIES.operation_id: LIST_WEBHOOK_DELIVERIES,
     LIST_WEBHOOKS.operation_id: LIST_WEBHOOKS,

@@ -71,8 +71,12 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own HTTP errors in Ring's error model, with their headers (a 405 names the
+    methods the path allows in ``Allow``)."""
     code = "not_found" if isinstance(exc, NotFoundException) else f"http_{exc.status_code}"
-    return error_response(exc.status_code, code, exc.detail, exc.extra or None)
+    response = error_response(exc.status_code, code, exc.detail, exc.extra or None)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _conflict(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
@@ -122,6 +126,8 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
       sent as ``text/plain`` used to be parsed anyway, past the NUL check).
     - JSON nested deeper than the decoder's recursion limit (about 1,000 levels) is a 400,
       not a ``RecursionError`` and a 500; this runs before authentication, like the parsing.
+    - A JSON value of another type than the body's Struct declares is a 400, even where
+      litestar's lenient conversion would accept it (:func:`_check_exact_types`).
     """
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
@@ -154,6 +160,43 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         raise ValidationException(
             "text in the body may not contain NUL characters", extra=[{"source": "body"}]
         )
+    _check_exact_types(request.route_handler, body)
+
+
+def _check_exact_types(handler: BaseRouteHandler, body: bytes) -> None:
+    """Refuse a JSON body whose values only *convert* to the declared types.
+
+    Litestar converts request bodies with ``strict=False``, so ``"100"`` and ``1000.0`` became
+    an ``amount_minor`` of 100 and 1000, and ``"true"`` a boolean (issue 11, API review). An
+    amount is a JSON integer, full stop: a body that only a lenient conversion accepts is a
+    400 here. A body that fails either way is left to the handler, which reports it as usual.
+    """
+    declared = _declared_body(handler)
+    if declared is None:
+        return
+    try:
+        msgspec.json.decode(body, type=declared, strict=True)
+    except msgspec.ValidationError as error:
+        try:
+            msgspec.json.decode(body, type=declared, strict=False)
+        except msgspec.ValidationError:
+            return
+        message, _, where = str(error).partition(" - at `$.")
+        raise ValidationException(
+            f"{message}: send every value as its declared JSON type (no quoted numbers, "
+            "no fractions for integers)",
+            extra=[{"key": where.rstrip("`"), "source": "body", "message": message}],
+        ) from None
+
+
+def _declared_body(handler: BaseRouteHandler) -> type[msgspec.Struct] | None:
+    parameter = handler.parsed_fn_signature.parameters.get("data")
+    if parameter is None:
+        return None
+    declared = parameter.annotation
+    if isinstance(declared, type) and issubclass(declared, msgspec.Struct):
+        return declared
+    return None
 
 
 def _holds_nul(value: Any) -> bool:

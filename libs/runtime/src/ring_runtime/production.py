@@ -122,6 +122,8 @@ def production_problems(service: str, get: Callable[[str], str]) -> list[str]:
         service: the process (``gateway``, ``ledger``…): some secrets belong to one process.
         get: a variable's value, its default when unset.
     """
+    if service == "web":
+        return _web_problems(get)
     problems: list[str] = []
     if not get("CIPHER_TOPIC"):
         problems.append("CIPHER_TOPIC is empty: events must be encrypted at rest")
@@ -141,11 +143,30 @@ def production_problems(service: str, get: Callable[[str], str]) -> list[str]:
         else:
             _secret("RING_KAFKA_SASL_PASSWORD", get("RING_KAFKA_SASL_PASSWORD"), problems)
         _key("RING_GATEWAY_VERIFY_KEY", get("RING_GATEWAY_VERIFY_KEY"), problems)
-        if get("RING_GATEWAY_SIGNING_KEY"):
-            problems.append("RING_GATEWAY_SIGNING_KEY is set: only the gateway may hold it")
+        _no_signing_key(get, problems)
+    _no_wildcard_proxies(get, problems)
+    return problems
+
+
+def _web_problems(get: Callable[[str], str]) -> list[str]:
+    """The web app talks only to the gateway's public API (decision 0014): it opens no
+    database, broker or event store and checks no assertion, so it holds one secret, the key
+    of its session cookies, and nothing it does not use (decision 0017)."""
+    problems: list[str] = []
+    _key("RING_WEB_SESSION_KEY", get("RING_WEB_SESSION_KEY"), problems)
+    _no_signing_key(get, problems)
+    _no_wildcard_proxies(get, problems)
+    return problems
+
+
+def _no_signing_key(get: Callable[[str], str], problems: list[str]) -> None:
+    if get("RING_GATEWAY_SIGNING_KEY"):
+        problems.append("RING_GATEWAY_SIGNING_KEY is set: only the gateway may hold it")
+
+
+def _no_wildcard_proxies(get: Callable[[str], str], problems: list[str]) -> None:
     if "*" in get("RING_TRUSTED_PROXIES").split(","):
         problems.append("RING_TRUSTED_PROXIES is `*`: any client could pick its own address")
-    return problems
 
 
 def _gateway_problems(get: Callable[[str], str]) -> list[str]:

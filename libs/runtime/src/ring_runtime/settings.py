@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import msgspec
+from iso4217 import Currency
 
 from ring_runtime.production import (
     ENVIRONMENTS,
@@ -246,6 +247,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "pending until POST /payments/webhook confirms them).",
     ),
     Variable(
+        "RING_CURRENCIES",
+        "CNY,USD,EUR,GBP,JPY,HKD,SGD,AUD,CAD,CHF,KRW,TWD,MOP",
+        "ISO 4217 codes money may be deposited, withdrawn and offered in (gateway, task and "
+        "ledger services), comma separated; codes without minor units (XXX, XAU…) are refused.",
+    ),
+    Variable(
         "RING_PAYMENTS_WEBHOOK_SECRET",
         "",
         "HMAC-SHA256 secret of the ledger's payment webhook (X-Ring-Signature); empty refuses it.",
@@ -396,8 +403,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "RING_WEB_SESSION_KEY",
         "",
         "Web app: base64 key (32 bytes) encrypting the session cookie that holds the gateway "
-        "tokens; empty means one derived from CIPHER_KEY, else a development key under "
-        "RING_DATA_DIR.",
+        "tokens; production requires it (`ring keys`). In development, empty means one derived "
+        "from CIPHER_KEY, else a development key under RING_DATA_DIR.",
     ),
     Variable(
         "RING_WEB_SECURE_COOKIES",
@@ -408,6 +415,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
 )
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
+#: ``RING_CURRENCIES`` when unset.
+DEFAULT_CURRENCIES = _DEFAULTS["RING_CURRENCIES"]
 
 
 class DatabaseAddress(msgspec.Struct, frozen=True, kw_only=True):
@@ -475,6 +484,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_checkpoint_interval_ms: int = 5000
     audit_signing_key: str = ""
     audit_verify_key: str = ""
+    currencies: frozenset[str] = msgspec.field(
+        default_factory=lambda: supported_currencies(DEFAULT_CURRENCIES)
+    )
 
     @property
     def production(self) -> bool:
@@ -539,6 +551,28 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def supported_currencies(value: str) -> frozenset[str]:
+    """The currencies named by ``RING_CURRENCIES``: ISO 4217 codes that have minor units.
+
+    ``XXX`` (no currency), ``XTS`` (testing), precious metals and other units without minor
+    units are ISO 4217 codes but not money Ring can count in integer minor units.
+
+    Raises:
+        SettingsError: a code is not such a currency, or none is named.
+    """
+    codes = frozenset(code.strip() for code in value.split(",") if code.strip())
+    if not codes:
+        raise SettingsError("RING_CURRENCIES names no currency")
+    for code in sorted(codes):
+        try:
+            minor_digits = Currency(code).exponent
+        except ValueError:
+            raise SettingsError(f"RING_CURRENCIES: {code!r} is not an ISO 4217 code") from None
+        if minor_digits is None:
+            raise SettingsError(f"RING_CURRENCIES: {code!r} is not a currency with minor units")
+    return codes
 
 
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -624,4 +658,5 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         audit_signing_key=get("RING_AUDIT_SIGNING_KEY"),
         audit_verify_key=get("RING_AUDIT_VERIFY_KEY"),
+        currencies=supported_currencies(get("RING_CURRENCIES")),
     )

@@ -24,7 +24,7 @@ from psycopg import sql
 from ring_runtime.context import causing, current_event_context
 from ring_runtime.long_poll import Changes
 from ring_runtime.recorder import RingProcessRecorder
-from ring_runtime.settings import Settings
+from ring_runtime.settings import DEFAULT_CURRENCIES, Settings, supported_currencies
 
 TApplication = TypeVar("TApplication", bound="RingApplication")
 
@@ -60,6 +60,11 @@ class RingApplication(Application[UUID]):
 
     #: Told of every save, to wake long-polls (set by the process wiring).
     changes: Changes | None = None
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        """Currencies money may enter in (``RING_CURRENCIES``; checked at start-up)."""
+        return supported_currencies(self.env.get("RING_CURRENCIES") or DEFAULT_CURRENCIES)
 
     def construct_recorder(self) -> ProcessRecorder:
         """Record events with a process recorder so tracking can commit with them."""

@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ring_gateway.domain import (
+    AccountSignals,
     EmailClaim,
     EmailTaken,
     InvalidCredentials,
@@ -20,6 +21,8 @@ from ring_gateway.domain import (
     User,
     UserNotFound,
     check_password,
+    email_domain,
+    identifies_a_device,
 )
 from ring_gateway.pii import PersonalDataCipher, normalize_email
 from ring_runtime.store import RingApplication
@@ -119,6 +122,30 @@ class Users(RingApplication):
         if not isinstance(user, User):
             raise UserNotFound(f"no user {user_id}")
         return user
+
+    def sign_in_from(self, user_id: UUID, client_address: str, user_agent: str) -> None:
+        """Remember the device of a sign-in, where the address tells devices apart."""
+        if not identifies_a_device(client_address):
+            return
+        device = self.cipher.device_digest(client_address, user_agent)
+        user = self.get_user(user_id)
+        if not user.has_seen(device):
+            user.see_device(device)
+            self.save(user)
+
+    def signals(
+        self, user_id: UUID, client_address: str = "", user_agent: str = ""
+    ) -> AccountSignals:
+        """What tells who is behind ``user_id``: its mail domain and devices (with the device of
+        the current request, when given and telling)."""
+        user = self.get_user(user_id)
+        devices = set(user.devices)
+        if identifies_a_device(client_address):
+            devices.add(self.cipher.device_digest(client_address, user_agent))
+        return AccountSignals(
+            email_domain=email_domain(self.cipher.decrypt(user.email_sealed, "email")),
+            devices=frozenset(devices),
+        )
 
     def profile(self, user_id: UUID) -> Profile:
         """The user's profile with personal data decrypted."""

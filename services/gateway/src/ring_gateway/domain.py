@@ -1,4 +1,5 @@
-"""Identity: the ``User`` aggregate and the ``EmailClaim`` that keeps addresses unique.
+"""Identity: the ``User`` aggregate, the ``EmailClaim`` that keeps addresses unique, and the
+rules that tell when two accounts look like one person (self-dealing, decision 0017).
 
 Personal data never appears in plain text in these events: the application encrypts the email
 and display name before they reach the aggregate and passes the email's keyed digest for lookups.
@@ -8,6 +9,9 @@ transaction as its user, so a second registration with the same address conflict
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID, uuid5
 
@@ -45,6 +49,17 @@ class User(Aggregate):
         self.email_sealed = email_sealed
         self.display_name_sealed = display_name_sealed
         self.password_hash = password_hash
+        self.devices: list[str] = []
+
+    @event("DeviceSeen")
+    def see_device(self, device: str) -> None:
+        """Remember a keyed digest of a device the user signed in from (the latest
+        :data:`DEVICES_KEPT`)."""
+        self.devices = [*(d for d in self.devices if d != device), device][-DEVICES_KEPT:]
+
+    def has_seen(self, device: str) -> bool:
+        """Whether ``device`` is among the devices this user signed in from."""
+        return device in self.devices
 
     @event("PasswordRehashed")
     def rehash_password(self, password_hash: str) -> None:
@@ -91,6 +106,94 @@ def check_password(password: str, *hints: str) -> None:
         raise WeakPassword("this password is too easy to guess; use a few unrelated words")
 
 
+#: Devices remembered per user: enough for a person's phones and computers, bounded.
+DEVICES_KEPT = 20
+
+#: Mail domains anyone can sign up at: two accounts sharing one say nothing about who is
+#: behind them, so they are never evidence.
+WEBMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+        "yahoo.com", "yahoo.com.cn", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com",
+        "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de", "mail.com", "mail.ru",
+        "yandex.ru", "yandex.com", "zoho.com", "qq.com", "foxmail.com", "163.com", "126.com",
+        "yeah.net", "sina.com", "sina.cn", "sohu.com", "aliyun.com", "139.com", "189.cn",
+        "naver.com", "daum.net",
+    }
+)  # fmt: skip
+#: Names reserved for documentation and tests (RFC 2606, RFC 6761): no organisation owns them.
+RESERVED_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+RESERVED_SUFFIXES = (".test", ".example", ".invalid", ".localhost")
+
+
+class Evidence(StrEnum):
+    """One sign that the owner of a task and a provider taking it are the same person."""
+
+    #: Both addresses are at the same domain, and it is not a webmail domain: one organisation.
+    SHARED_EMAIL_DOMAIN = "shared_email_domain"
+    #: The provider works from a device (client address and browser) the owner signed in from.
+    SHARED_DEVICE = "shared_device"
+
+
+class Verdict(StrEnum):
+    """What happens to an order whose two parties look alike."""
+
+    ALLOW = "allow"
+    FLAG = "flag"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class AccountSignals:
+    """What the gateway knows about who is behind an account (no plain personal data)."""
+
+    email_domain: str
+    devices: frozenset[str]
+
+
+def email_domain(email: str) -> str:
+    """The domain of an address, lower-cased."""
+    return email.rpartition("@")[2].strip().lower()
+
+
+def names_an_organisation(domain: str) -> bool:
+    """Whether addresses at ``domain`` belong to one organisation (not webmail, not reserved)."""
+    return not (
+        domain in WEBMAIL_DOMAINS
+        or domain in RESERVED_DOMAINS
+        or domain.endswith(RESERVED_SUFFIXES)
+    )
+
+
+def identifies_a_device(client_address: str) -> bool:
+    """Whether a client address can tell devices apart: a public one. Behind the platform's
+    own proxies and the web app every client shares a private or loopback address, which says
+    nothing (the web app's users count once it is a trusted proxy, decision 0017)."""
+    try:
+        return ipaddress.ip_address(client_address).is_global
+    except ValueError:
+        return False
+
+
+def self_dealing_evidence(owner: AccountSignals, provider: AccountSignals) -> list[Evidence]:
+    """Every sign that ``owner`` (Party A of a task) and ``provider`` (Party B taking it) are
+    one person. A verified identity, a business licence or a payment instrument would be
+    evidence too, but Ring holds none of them for Party A (decision 0017)."""
+    evidence: list[Evidence] = []
+    if owner.email_domain == provider.email_domain and names_an_organisation(owner.email_domain):
+        evidence.append(Evidence.SHARED_EMAIL_DOMAIN)
+    if owner.devices & provider.devices:
+        evidence.append(Evidence.SHARED_DEVICE)
+    return evidence
+
+
+def self_dealing_verdict(evidence: Iterable[Evidence]) -> Verdict:
+    """One sign is flagged for review (colleagues share a domain, an office shares an address);
+    two agreeing signs refuse the order."""
+    count = len(set(evidence))
+    return Verdict.ALLOW if count == 0 else Verdict.FLAG if count == 1 else Verdict.REFUSE
+
+
 class IdentityError(Exception):
     """Base of the identity errors a client can cause."""
 
@@ -113,6 +216,12 @@ class InvalidCredentials(IdentityError):
     """Unknown email or wrong password (deliberately not told apart)."""
 
     code = "invalid_credentials"
+
+
+class SelfDealingSuspected(IdentityError):
+    """The provider and the task's owner look like one person; the attempt is flagged."""
+
+    code = "self_dealing_suspected"
 
 
 class UserNotFound(IdentityError):

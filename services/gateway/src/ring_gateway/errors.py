@@ -7,7 +7,13 @@ from typing import Any
 from litestar import Request, Response
 from litestar.types import ExceptionHandlersMap
 
-from ring_gateway.domain import EmailTaken, InvalidCredentials, UserNotFound, WeakPassword
+from ring_gateway.domain import (
+    EmailTaken,
+    InvalidCredentials,
+    SelfDealingSuspected,
+    UserNotFound,
+    WeakPassword,
+)
 from ring_gateway.idempotency import IdempotencyKeyReused, RequestInProgress
 from ring_gateway.ratelimit import RateLimited
 from ring_gateway.tokens import InvalidToken
@@ -27,14 +33,22 @@ class InvalidIdempotencyKey(Exception):
     code = "invalid_idempotency_key"
 
 
+class UnsupportedCurrency(Exception):
+    """Money offered in a currency the platform does not accept (``RING_CURRENCIES``)."""
+
+    code = "unsupported_currency"
+
+
 ERROR_STATUSES: dict[type[Exception], int] = {
     EmailTaken: 409,
     WeakPassword: 400,
     InvalidCredentials: 401,
     UserNotFound: 401,
     RoleForbidden: 403,
+    SelfDealingSuspected: 403,
     InvalidIdempotencyKey: 400,
     IdempotencyKeyReused: 422,
+    UnsupportedCurrency: 422,
     RequestInProgress: 409,
     UpstreamUnavailable: 503,
 }

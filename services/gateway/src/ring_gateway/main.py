@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from argon2 import PasswordHasher
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -26,13 +26,20 @@ from ring_gateway.api import ROUTE_HANDLERS
 from ring_gateway.api.support import Gateway, authenticate, authenticate_first
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
+from ring_gateway.domain import Role
 from ring_gateway.errors import gateway_exception_handlers
+from ring_gateway.flags import FlagStore, PostgresFlagStore
 from ring_gateway.idempotency import IdempotencyStore, PostgresIdempotencyStore
-from ring_gateway.openapi import document_errors, document_uploads
+from ring_gateway.openapi import (
+    document_enforcement,
+    document_errors,
+    document_links,
+    document_uploads,
+)
 from ring_gateway.pii import PersonalDataCipher
 from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.sessions import PostgresRefreshSessions, RefreshSessions
-from ring_gateway.tokens import TokenService
+from ring_gateway.tokens import InvalidToken, TokenService
 from ring_gateway.upstream import Upstreams
 from ring_runtime.http import correlation_middleware, screen_request, security_headers_middleware
 from ring_runtime.identity import gateway_signer
@@ -53,8 +60,11 @@ def health() -> dict[str, str]:
 
 
 @get("/ready", operation_id="Ready", tags=["operations"])
-async def ready(state: State) -> Response[dict[str, Any]]:
-    """Readiness: the gateway's store and every internal service answer."""
+async def ready(request: Request[Any, Any, Any], state: State) -> Response[dict[str, Any]]:
+    """Readiness: the gateway's store and every internal service answer.
+
+    Anyone learns ``{"status": "ready"}`` or ``"unavailable"`` (503); only an admin's bearer
+    token also gets the check of each dependency, which names the internal services."""
     gw: Gateway = state.gateway
     settings: Settings = state.settings
     checks: dict[str, str] = {}
@@ -67,9 +77,18 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     answers = await asyncio.gather(*(gw.upstreams.healthy(n) for n in names))
     checks.update({n: "ok" if ok else "unreachable" for n, ok in zip(names, answers, strict=True)})
     ok = all(v == "ok" for v in checks.values())
-    return Response(
-        {"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503
-    )
+    body: dict[str, Any] = {"status": "ready" if ok else "unavailable"}
+    if _is_admin(request, gw):
+        body |= checks
+    return Response(body, status_code=200 if ok else 503)
+
+
+def _is_admin(request: Request[Any, Any, Any], gw: Gateway) -> bool:
+    """Whether ``request`` carries a valid admin access token (none or another is no error)."""
+    try:
+        return authenticate(request, gw).role is Role.ADMIN
+    except InvalidToken:
+        return False
 
 
 def build_app(
@@ -81,11 +100,12 @@ def build_app(
     sessions: RefreshSessions | None = None,
     hasher: PasswordHasher | None = None,
     users: Users | None = None,
+    flags: FlagStore | None = None,
 ) -> Litestar:
     """The gateway app.
 
     Tests pass a ``transport`` to reach fake or in-process services, in-memory
-    ``idempotency`` and ``sessions`` stores and ``users`` application, and a cheap argon2
+    ``idempotency``, ``sessions`` and ``flags`` stores and ``users`` application, and a cheap argon2
     ``hasher``. The stores not passed are PostgreSQL ones sharing one connection pool.
     """
     configure_tracing(settings.service)
@@ -107,6 +127,9 @@ def build_app(
     if sessions is None:
         sessions = PostgresRefreshSessions(pool, settings.db_schema)
         tables.append(sessions.create_table)
+    if flags is None:
+        flags = PostgresFlagStore(pool, settings.db_schema)
+        tables.append(flags.create_table)
     gw = Gateway(
         users=users,
         tokens=TokenService(config),
@@ -117,6 +140,8 @@ def build_app(
         sessions=sessions,
         auth_limiter=RateLimiter(config.auth_rate_limit_per_minute),
         refresh_limiter=RateLimiter(config.refresh_rate_limit_per_minute),
+        flags=flags,
+        currencies=settings.currencies,
     )
 
     @contextlib.asynccontextmanager
@@ -165,6 +190,8 @@ def build_app(
     )
     document_errors(app.openapi_schema)
     document_uploads(app.openapi_schema)
+    document_enforcement(app)
+    document_links(app.openapi_schema)
     return app
 
 

@@ -5,13 +5,22 @@ all of them: the shared error model ``{"error": {"code", "message", "details"}}`
 default 400 body would be wrong) for the statuses the gateway itself produces and those the
 services' answers pass through with. Uploads are forwarded to their service as raw bodies, so
 their handlers declare no body: their multipart (and JSON) request bodies are declared here.
+What the gateway enforces is declared too (:func:`document_enforcement`): which operations are
+public, and that request bodies refuse unknown fields.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, get_args
+
+import msgspec
+from litestar import Litestar
 from litestar.enums import ParamType
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Encoding,
+    Link,
     OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
@@ -22,6 +31,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
+from litestar.routes import HTTPRoute
 
 ERROR_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -177,3 +187,98 @@ def document_uploads(openapi: OpenAPI) -> None:
         for status, description in UPLOAD_ERRORS[operation.operation_id].items():
             responses[str(status)] = _error(description)
         operation.responses = responses
+
+
+_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def document_enforcement(app: Litestar) -> None:
+    """Declare what the handlers enforce but litestar does not write into the schema (in place).
+
+    - An operation whose handler takes no ``principal`` is public (``security: []``): health,
+      readiness, register, login, refresh, logout. The document's default is the bearer token.
+    - A request body whose Struct sets ``forbid_unknown_fields`` declares
+      ``additionalProperties: false``: an unknown field is a 400, not silently dropped.
+    """
+    handlers = {
+        handler.operation_id: handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if isinstance(handler, HTTPRouteHandler) and isinstance(handler.operation_id, str)
+    }
+    openapi = app.openapi_schema
+    schemas = openapi.components.schemas or {}
+    for item in (openapi.paths or {}).values():
+        for method in _METHODS:
+            operation = getattr(item, method, None)
+            handler = handlers.get(operation.operation_id) if operation is not None else None
+            if operation is None or handler is None:
+                continue
+            parameters = handler.parsed_fn_signature.parameters
+            if "principal" not in parameters:
+                operation.security = []
+            body = parameters.get("data")
+            if body is None or not _refuses_unknown_fields(body.annotation):
+                continue
+            if isinstance(operation.request_body, RequestBody):
+                for media in operation.request_body.content.values():
+                    _close(media.schema, schemas)
+
+
+def _refuses_unknown_fields(declared: Any) -> bool:
+    """Whether a body annotation is a Struct (or an optional one) that refuses unknown fields."""
+    members = [t for t in get_args(declared) if t is not type(None)] or [declared]
+    return all(
+        isinstance(t, type)
+        and issubclass(t, msgspec.Struct)
+        and t.__struct_config__.forbid_unknown_fields
+        for t in members
+    )
+
+
+def _close(schema: Schema | Reference | None, components: Mapping[str, Schema | Reference]) -> None:
+    """``additionalProperties: false`` on ``schema``'s object (through refs and compositions)."""
+    if isinstance(schema, Reference):
+        _close(components.get(schema.ref.rpartition("/")[2]), components)
+    elif isinstance(schema, Schema):
+        for member in (*(schema.all_of or ()), *(schema.one_of or ()), *(schema.any_of or ())):
+            _close(member, components)
+        if schema.type == OpenAPIType.OBJECT:
+            schema.additional_properties = False
+
+
+def _link(operation_id: str, **parameters: str) -> Link:
+    return Link(operation_id=operation_id, parameters=parameters)
+
+
+_TASK_ID = "$response.body#/id"
+#: operationId → status → the operations its answer leads to (OpenAPI links): the main flows,
+#: which clients and stateful test tools (schemathesis) follow from one answer to the next.
+LINKS: dict[str, dict[str, dict[str, Link]]] = {
+    "CreateTask": {
+        "201": {
+            "GetTask": _link("GetTask", task_id=_TASK_ID),
+            "PublishTask": _link("PublishTask", task_id=_TASK_ID),
+            "CancelTask": _link("CancelTask", task_id=_TASK_ID),
+        }
+    },
+    "PublishTask": {"202": {"GetTask": _link("GetTask", task_id="$request.path.task_id")}},
+    "TakeOrder": {"201": {"GetOrder": _link("GetOrder", order_id="$response.body#/id")}},
+    "CreateDeposit": {
+        "201": {"GetWallet": _link("GetWallet", currency="$response.body#/currency")}
+    },
+}
+
+
+def document_links(openapi: OpenAPI) -> None:
+    """Declare :data:`LINKS` on their operations' answers (in place)."""
+    for item in (openapi.paths or {}).values():
+        for method in _METHODS:
+            operation = getattr(item, method, None)
+            if operation is None or operation.operation_id not in LINKS:
+                continue
+            for status, links in LINKS[operation.operation_id].items():
+                answer = (operation.responses or {}).get(status)
+                if isinstance(answer, OpenAPIResponse):
+                    answer.links = {**(answer.links or {}), **links}

@@ -48,3 +48,8 @@ class PersonalDataCipher:
         """Keyed digest of the normalized address, used to find a user by email."""
         mac = hmac.new(self._mac_key, normalize_email(email).encode(), hashlib.sha256)
         return mac.hexdigest()
+
+    def device_digest(self, client_address: str, user_agent: str) -> str:
+        """Keyed digest of a device (client address and browser): comparable, not reversible."""
+        device = f"device\n{client_address}\n{user_agent}".encode()
+        return hmac.new(self._mac_key, device, hashlib.sha256).hexdigest()

@@ -8,6 +8,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from ring_gateway.domain import Role
+from ring_gateway.tokens import Principal
 from ring_runtime.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -91,6 +93,11 @@ async def test_another_party_cannot_touch_the_task(platform: AsyncTestClient[Lit
     me = await gateway.get("/v1/me", headers=b)
     assert me.json()["verification"] == "unknown"  # matching is not running in this test
     ready = await gateway.get("/ready")
+    assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})  # no topology
+    gw = gateway.app.state.gateway
+    admin_id = gw.users.register("ops@example.com", "admin password!", Role.ADMIN, "Ops")
+    admin = gw.tokens.issue(Principal(user_id=admin_id, role=Role.ADMIN)).access_token
+    ready = await gateway.get("/ready", headers={"Authorization": f"Bearer {admin}"})
     assert ready.status_code == 503
     assert ready.json()["store"] == "ok"
     assert ready.json()["task"] == "ok"

@@ -18,6 +18,7 @@ from litestar.params import FromPath
 from ring_gateway.application import Users
 from ring_gateway.config import GatewayConfig, gateway_config
 from ring_gateway.domain import Role
+from ring_gateway.flags import MemoryFlagStore
 from ring_gateway.idempotency import MemoryIdempotencyStore
 from ring_gateway.main import build_app
 from ring_gateway.sessions import MemoryRefreshSessions
@@ -43,6 +44,8 @@ class FakeServices:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     down: bool = False
     audit_down: set[int] = field(default_factory=set)
+    #: Owner of every task the fake task service shows (a user id the gateway may not know).
+    task_owner: UUID = field(default_factory=uuid4)
 
     def paths(self) -> list[str]:
         return [f"{method} {path}" for method, path, _, _ in self.calls]
@@ -80,7 +83,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
     @get("/tasks/{task_id:uuid}")
     async def get_task(request: Request[Any, Any, Any], task_id: FromPath[UUID]) -> dict[str, Any]:
         await record(request)
-        return {"id": str(task_id), "status": "published"}
+        return {"id": str(task_id), "status": "published", "owner_id": str(fakes.task_owner)}
 
     @get("/tasks")
     async def list_tasks(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -91,6 +94,11 @@ def fake_app(fakes: FakeServices) -> Litestar:
     async def take(request: Request[Any, Any, Any], task_id: FromPath[UUID]) -> dict[str, Any]:
         await record(request)
         return {"id": str(uuid4()), "status": "accepted"}
+
+    @get("/internal/rejection-outliers")
+    async def rejection_outliers(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        await record(request)
+        return [{"owner_id": str(fakes.task_owner), "reviews": 12, "rejections": 11}]
 
     @post("/deposits", status_code=201)
     async def deposit(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -274,6 +282,7 @@ def fake_app(fakes: FakeServices) -> Litestar:
         route_handlers=[
             audit,
             proof,
+            rejection_outliers,
             correlated,
             list_orders,
             post_message,
@@ -341,6 +350,7 @@ def app(config: GatewayConfig, fakes: FakeServices, users: Users) -> Litestar:
         sessions=MemoryRefreshSessions(),
         hasher=CHEAP_HASHER,
         users=users,
+        flags=MemoryFlagStore(),
     )
 
 

@@ -47,6 +47,7 @@ TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
 ERROR_STATUSES: dict[type[Exception], int] = {
     domain.InvalidAmount: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.InvalidCurrency: HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.UnsupportedCurrency: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.InvalidSharePercent: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.CurrencyMismatch: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.SameAccountTransfer: HTTP_422_UNPROCESSABLE_ENTITY,

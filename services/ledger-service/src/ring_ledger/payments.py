@@ -26,7 +26,7 @@ from ring_ledger.domain import (
     LedgerError,
 )
 from ring_ledger.domain.deposit import deposit_uuid
-from ring_ledger.domain.money import check_amount, check_currency
+from ring_ledger.domain.money import check_amount, check_supported_currency
 from ring_ledger.steps import LedgerSteps
 
 #: Header carrying the webhook body's signature: ``sha256=<hex HMAC-SHA256>``.
@@ -95,7 +95,7 @@ class Payments(LedgerSteps):
     ) -> Deposit:
         """Start (or, for a known key, return) a deposit; credit it if confirmed at once."""
         check_amount(amount_minor)
-        check_currency(currency)
+        check_supported_currency(currency, self.currencies)
         check_idempotency_key(idempotency_key)
 
         def command() -> Deposit:

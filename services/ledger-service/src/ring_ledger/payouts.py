@@ -23,7 +23,7 @@ from ring_ledger.domain import (
     WithdrawalNotFound,
     WithdrawalStatus,
 )
-from ring_ledger.domain.money import check_amount, check_currency
+from ring_ledger.domain.money import check_amount, check_supported_currency
 from ring_ledger.domain.withdrawal import withdrawal_transfer_id, withdrawal_uuid
 from ring_ledger.payments import check_idempotency_key
 from ring_ledger.steps import LedgerSteps
@@ -44,7 +44,7 @@ class Payouts(LedgerSteps):
     ) -> Withdrawal:
         """Reserve a payout of ``amount_minor`` (or return the one made with this key)."""
         check_amount(amount_minor)
-        check_currency(currency)
+        check_supported_currency(currency, self.currencies)
         check_idempotency_key(idempotency_key)
         at = _at(now)
 

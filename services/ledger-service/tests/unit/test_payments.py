@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ring_ledger.application import Ledger
-from ring_ledger.domain import DepositAlreadyDecided, DepositNotFound, DepositStatus
+from ring_ledger.domain import (
+    DepositAlreadyDecided,
+    DepositNotFound,
+    DepositStatus,
+    UnsupportedCurrency,
+)
 from ring_ledger.domain.deposit import IdempotencyKeyReused, deposit_uuid
 from ring_ledger.payments import (
     InvalidIdempotencyKey,
@@ -27,6 +32,15 @@ def test_simulated_deposit_is_credited_at_once_and_idempotent(ledger: Ledger) ->
     with pytest.raises(InvalidIdempotencyKey):
         ledger.create_deposit("A", 1_000, "CNY", "")
     assert ledger.create_deposit("B", 1_000, "CNY", "key-1").id != first.id  # per party
+    assert ledger.check() == []
+
+
+@pytest.mark.parametrize("currency", ["XXX", "XAU", "ABC"])
+def test_money_enters_only_in_a_supported_currency(ledger: Ledger, currency: str) -> None:
+    with pytest.raises(UnsupportedCurrency):
+        ledger.create_deposit("A", 1_000, currency, "key-x")
+    with pytest.raises(UnsupportedCurrency):
+        ledger.request_withdrawal("B", 1_000, currency, "key-y")
     assert ledger.check() == []
 
 

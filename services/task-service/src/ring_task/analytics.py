@@ -27,6 +27,7 @@ from psycopg.sql import SQL, Composed
 
 from ring_runtime.http import allow
 from ring_runtime.identity import ADMIN
+from ring_task.domain import rejection_outliers
 from ring_task.order_queries import OrdersByParty
 from ring_task.projections import TaskBoardProjection
 
@@ -60,6 +61,16 @@ class PlatformAnalytics(msgspec.Struct, frozen=True, kw_only=True):
     commission: list[CommissionTotals]
 
 
+class RejectionOutlierView(msgspec.Struct, frozen=True, kw_only=True):
+    """A Party A rejecting handed-in work far more often than the other owners (decision 0017)."""
+
+    owner_id: UUID
+    reviews: int
+    rejections: int
+    rejection_percent: int
+    others_percent: int
+
+
 class AnalyticsQueries:
     """Aggregates over ``task_board`` and ``orders_by_party`` (one schema, one database)."""
 
@@ -85,6 +96,13 @@ class AnalyticsQueries:
             orders_by_status=self._orders_by_status(None, []),
             commission=self._commission(None, []),
         )
+
+    def rejection_outliers(self) -> list[RejectionOutlierView]:
+        """Owners whose rejection rate is far above the others' (the domain's rule)."""
+        return [
+            RejectionOutlierView(**outlier._asdict())
+            for outlier in rejection_outliers(self.orders.review_records())
+        ]
 
     def _tasks_by_status(self, where: SQL | None, params: list[Any]) -> dict[str, int]:
         statement = SQL("SELECT status, count(*) AS n FROM {}").format(self.board.table)
@@ -128,7 +146,8 @@ def _grouped(statement: Composed, where: SQL | None) -> Composed:
 
 
 class AnalyticsController(Controller):
-    """``GET /analytics/me`` (the acting user) and ``GET /internal/analytics`` (platform)."""
+    """``GET /analytics/me`` (the acting user), ``GET /internal/analytics`` (platform) and
+    ``GET /internal/rejection-outliers`` (owners to review)."""
 
     tags = ["analytics"]
 
@@ -145,3 +164,14 @@ class AnalyticsController(Controller):
     ) -> PlatformAnalytics:
         """Tasks and orders of the whole platform by status, and commission per currency."""
         return await asyncio.to_thread(analytics.platform)
+
+    @get(
+        "/internal/rejection-outliers",
+        operation_id="ListRejectionOutliers",
+        guards=[allow(ADMIN)],
+    )
+    async def list_rejection_outliers(
+        self, analytics: NamedDependency[AnalyticsQueries]
+    ) -> list[RejectionOutlierView]:
+        """Owners whose rejection rate is far above the norm, highest first (for review)."""
+        return await asyncio.to_thread(analytics.rejection_outliers)

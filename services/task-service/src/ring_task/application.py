@@ -106,6 +106,7 @@ class Tasks(RingApplication):
             required_skills=required_skills,
             approval_required=approval_required,
             fee_bps=self.fee_bps,
+            currencies=self.currencies,
             now=_at(now),
         )
         self.save(task)

@@ -21,11 +21,6 @@ MAX_SLOTS = 1000
 #: Fee rates are in basis points: 10 000 bps = 100 %.
 BPS_PER_UNIT = 10_000
 
-#: ISO 4217 codes the platform settles in.
-CURRENCIES = frozenset(
-    {"CNY", "USD", "EUR", "GBP", "JPY", "HKD", "SGD", "AUD", "CAD", "CHF", "KRW", "TWD", "MOP"}
-)
-
 
 def platform_fee(commission_minor: int, fee_bps: int) -> int:
     """Platform fee per slot, in minor units, for a commission and a rate in basis points.
@@ -131,9 +126,12 @@ class Task(Aggregate):
         required_skills: tuple[str, ...] | list[str],
         approval_required: bool,
         fee_bps: int,
+        currencies: frozenset[str],
         now: datetime,
     ) -> Task:
-        """Draft a task after checking its terms; the fee is fixed now from ``fee_bps``."""
+        """Draft a task after checking its terms; the fee is fixed now from ``fee_bps``.
+
+        ``currencies`` are those the platform settles in (``RING_CURRENCIES``)."""
         if not title.strip():
             raise InvalidTaskDetails("a task needs a title")
         if deadline.tzinfo is None or deadline <= now:
@@ -142,7 +140,7 @@ class Task(Aggregate):
             raise InvalidSlots(f"slots must be 1..{MAX_SLOTS}, got {slots}")
         if commission_minor <= 0:
             raise InvalidCommission("the commission must be a positive amount of minor units")
-        if currency not in CURRENCIES:
+        if currency not in currencies:
             raise UnsupportedCurrency(f"currency {currency!r} is not supported")
         return cls(
             owner_id=owner_id,
@@ -686,6 +684,68 @@ def board_owner(
     if owner_id not in (None, actor_id):
         raise TaskNotFound("another owner's tasks are listed only while published")
     return actor_id
+
+
+#: Reviews an owner must have made before its rejection rate means anything.
+MIN_REVIEWS_FOR_RATE = 10
+#: An owner is flagged when its rejection rate is this many points above the others' rate...
+REJECTION_MARGIN_PERCENT = 30
+#: ...and at least this many times it (both must hold: "far above the norm").
+REJECTION_FACTOR = 2
+
+
+class ReviewRecord(NamedTuple):
+    """How often one Party A approved and rejected handed-in work."""
+
+    owner_id: UUID
+    approvals: int
+    rejections: int
+
+    @property
+    def reviews(self) -> int:
+        """Decisions made."""
+        return self.approvals + self.rejections
+
+
+class RejectionOutlier(NamedTuple):
+    """A Party A that rejects work far more often than the other owners do."""
+
+    owner_id: UUID
+    reviews: int
+    rejections: int
+    rejection_percent: int
+    others_percent: int
+
+
+def rejection_outliers(records: list[ReviewRecord]) -> list[RejectionOutlier]:
+    """Owners whose rejection rate is far above the norm, highest rate first (decision 0017).
+
+    The norm is the pooled rate of every *other* owner, so a single heavy rejecter does not
+    raise its own bar. An owner needs :data:`MIN_REVIEWS_FOR_RATE` reviews, and its rate must
+    be both :data:`REJECTION_MARGIN_PERCENT` points above and :data:`REJECTION_FACTOR` times
+    the norm. Rejecting is a right of Party A (work may be poor); a flag asks an admin to look
+    for an owner who rejects to get work without paying, it refuses nothing.
+    """
+    total_reviews = sum(r.reviews for r in records)
+    total_rejections = sum(r.rejections for r in records)
+    outliers: list[RejectionOutlier] = []
+    for record in records:
+        others_reviews = total_reviews - record.reviews
+        if record.reviews < MIN_REVIEWS_FOR_RATE or others_reviews == 0:
+            continue
+        rate = record.rejections / record.reviews
+        norm = (total_rejections - record.rejections) / others_reviews
+        if rate * 100 >= norm * 100 + REJECTION_MARGIN_PERCENT and rate >= REJECTION_FACTOR * norm:
+            outliers.append(
+                RejectionOutlier(
+                    owner_id=record.owner_id,
+                    reviews=record.reviews,
+                    rejections=record.rejections,
+                    rejection_percent=round(rate * 100),
+                    others_percent=round(norm * 100),
+                )
+            )
+    return sorted(outliers, key=lambda o: (-o.rejection_percent, -o.reviews, str(o.owner_id)))
 
 
 class TaskServiceError(Exception):

@@ -43,6 +43,7 @@ from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.http import Cursor, Limit
 from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
+from ring_task.domain import ReviewRecord
 
 #: Status each published order event leaves the order in.
 STATUS_OF: dict[type[OrderEvent], str] = {
@@ -97,6 +98,11 @@ class OrdersByParty:
             ).format(self.table),
             # Tables created before the settled amount was kept gain the column.
             SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS settled_minor bigint").format(self.table),
+            # Review counts per order, for the owners' rejection rates (decision 0017).
+            SQL(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS approvals int NOT NULL DEFAULT 0, "
+                "ADD COLUMN IF NOT EXISTS rejections int NOT NULL DEFAULT 0"
+            ).format(self.table),
             SQL(
                 "CREATE INDEX IF NOT EXISTS orders_by_owner ON {} (owner_id, created_at DESC, id)"
             ).format(self.table),
@@ -120,11 +126,13 @@ class OrdersByParty:
         self.store.connection().execute(
             SQL(
                 "INSERT INTO {} AS o (id, task_id, owner_id, provider_id, status, percent, "
-                "created_at, updated_at, settled_minor) "
-                "VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, %s, %s) "
+                "created_at, updated_at, settled_minor, approvals, rejections) "
+                "VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, %s, %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, "
                 "percent = COALESCE(%s, o.percent), updated_at = EXCLUDED.updated_at, "
-                "settled_minor = COALESCE(EXCLUDED.settled_minor, o.settled_minor)"
+                "settled_minor = COALESCE(EXCLUDED.settled_minor, o.settled_minor), "
+                "approvals = o.approvals + EXCLUDED.approvals, "
+                "rejections = o.rejections + EXCLUDED.rejections"
             ).format(self.table),
             (
                 event.order_id,
@@ -136,9 +144,24 @@ class OrdersByParty:
                 envelope.occurred_at,
                 envelope.occurred_at,
                 settled,
+                int(isinstance(event, OrderApproved)),
+                int(isinstance(event, OrderRejected)),
                 percent,
             ),
         )
+
+    def review_records(self) -> list[ReviewRecord]:
+        """Approvals and rejections per task owner, over every order."""
+        statement = SQL(
+            "SELECT owner_id, sum(approvals) AS approvals, sum(rejections) AS rejections "
+            "FROM {} GROUP BY owner_id HAVING sum(approvals + rejections) > 0"
+        ).format(self.table)
+        with self.store.reading() as conn:
+            rows = conn.execute(statement).fetchall()
+        return [
+            ReviewRecord(row["owner_id"], int(row["approvals"]), int(row["rejections"]))
+            for row in rows
+        ]
 
     def list(
         self,

@@ -26,8 +26,9 @@ def fresh_secrets() -> dict[str, str]:
     """One fresh value for every secret production requires, by variable name.
 
     Besides Ring's settings, what docker-compose.yml reads: the PostgreSQL superuser's password,
-    one PostgreSQL password per service (role ``ring_<service>``), and the Kafka SCRAM passwords
-    of the broker, of ``ring-admin`` (topic creation) and of each service but the gateway.
+    one PostgreSQL password per service but the web app (role ``ring_<service>``), and the Kafka
+    SCRAM passwords of the broker, of ``ring-admin`` (topic creation) and of each service but the
+    gateway and the web app.
     """
     signing, verify = new_identity_keys()
     values = {
@@ -37,11 +38,14 @@ def fresh_secrets() -> dict[str, str]:
         "RING_GATEWAY_SIGNING_KEY": signing,
         "RING_GATEWAY_VERIFY_KEY": verify,
         "RING_PAYMENTS_WEBHOOK_SECRET": secrets.token_urlsafe(48),
+        "RING_WEB_SESSION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "POSTGRES_PASSWORD": _password(),
         "SCRAM_BROKER_PASSWORD": _password(),
         "SCRAM_ADMIN_PASSWORD": _password(),
     }
     for service in sorted(BASE_SERVICE_PORTS):
+        if service == "web":  # a client of the gateway: no database, no Kafka (decision 0017)
+            continue
         values[f"POSTGRES_{service.upper()}_PASSWORD"] = _password()
         if service != "gateway":  # the gateway holds no Kafka connection
             values[f"SCRAM_{service.upper()}_PASSWORD"] = _password()

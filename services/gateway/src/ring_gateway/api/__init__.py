@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from ring_gateway.api.abuse import list_rejection_outliers, list_review_flags
 from ring_gateway.api.accounts import AdminProviderController, ProviderController, WalletController
 from ring_gateway.api.analytics import ANALYTICS_HANDLERS
 from ring_gateway.api.audit import audit_trail, inclusion_proof, transaction_trail
@@ -37,6 +38,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *ANALYTICS_HANDLERS,
     WebhookController,
     stream_events,
+    list_review_flags,
+    list_rejection_outliers,
 ]
 
 __all__ = ["ROUTE_HANDLERS"]

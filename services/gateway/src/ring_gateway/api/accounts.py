@@ -11,9 +11,19 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from ring_gateway.api.marketplace import IdempotencyKey
+from ring_gateway.api.marketplace import RequiredIdempotencyKey
 from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonRequest
-from ring_gateway.api.support import ADMIN, A, B, Gateway, example, forward, idempotent, require
+from ring_gateway.api.support import (
+    ADMIN,
+    A,
+    B,
+    Gateway,
+    example,
+    forward,
+    idempotent,
+    require,
+    require_currency,
+)
 from ring_gateway.errors import RoleForbidden
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Cursor, Limit
@@ -106,10 +116,11 @@ class WalletController(Controller):
         data: JSONBody[MoneyRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: RequiredIdempotencyKey = None,
     ) -> Response[bytes]:
         """Party A funds its wallet (``Idempotency-Key`` required)."""
         require(principal, A)
+        require_currency(gw, data.currency)
         return await idempotent(
             request,
             gw,
@@ -142,10 +153,11 @@ class WalletController(Controller):
         data: JSONBody[MoneyRequest],
         principal: NamedDependency[Principal],
         gw: NamedDependency[Gateway],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: RequiredIdempotencyKey = None,
     ) -> Response[bytes]:
         """Party B requests a payout of available money (``Idempotency-Key`` required)."""
         require(principal, B)
+        require_currency(gw, data.currency)
         return await idempotent(
             request,
             gw,

@@ -20,7 +20,7 @@ from ring_gateway.api.schemas import (
     RegisterRequest,
 )
 from ring_gateway.api.schemas import Tokens as TokensView
-from ring_gateway.api.support import Gateway, authenticate, example
+from ring_gateway.api.support import Gateway, client_address, example
 from ring_gateway.domain import Role
 from ring_gateway.tokens import Principal, TokenPair
 from ring_gateway.upstream import UpstreamUnavailable
@@ -44,14 +44,9 @@ _LOGOUT = Body(
 )
 
 
-def _client(request: Request[Any, Any, Any]) -> str:
-    """The client's address (uvicorn resolved ``X-Forwarded-For`` of trusted proxies)."""
-    return request.client.host if request.client else "unknown"
-
-
 def _limit(request: Request[Any, Any, Any], gw: Gateway, email: str) -> None:
     """Charge the client IP's bucket and the bucket of this account from this IP."""
-    client = _client(request)
+    client = client_address(request)
     account = gw.users.cipher.email_digest(email)
     gw.auth_limiter.hit(f"ip:{client}", f"account:{account}:{client}")
 
@@ -109,6 +104,12 @@ class AuthController(Controller):
         """
         _limit(request, gw, data.email)
         user = await asyncio.to_thread(gw.users.authenticate, data.email, data.password)
+        await asyncio.to_thread(
+            gw.users.sign_in_from,
+            user.id,
+            client_address(request),
+            request.headers.get("user-agent", ""),
+        )
         pair = gw.tokens.issue(Principal(user_id=user.id, role=user.role))
         await gw.sessions.start(pair.refresh_claims)
         return _tokens(pair)
@@ -131,7 +132,7 @@ class AuthController(Controller):
         ``refresh_token_reused``, sign in again. A revoked, unknown or expired one is 401
         ``invalid_token``.
         """
-        gw.refresh_limiter.hit(f"ip:{_client(request)}")
+        gw.refresh_limiter.hit(f"ip:{client_address(request)}")
         presented = gw.tokens.verify_refresh(data.refresh_token)
         user = await asyncio.to_thread(gw.users.get_user, presented.principal.user_id)
         pair = gw.tokens.issue(Principal(user_id=user.id, role=user.role), presented.family)
@@ -155,7 +156,7 @@ class AuthController(Controller):
         ours (401 ``invalid_token`` otherwise). Access tokens already issued stay valid until
         they expire (``expires_in``, 15 minutes by default).
         """
-        gw.refresh_limiter.hit(f"ip:{_client(request)}")
+        gw.refresh_limiter.hit(f"ip:{client_address(request)}")
         presented = gw.tokens.verify_refresh(data.refresh_token)
         if data.all_sessions:
             await gw.sessions.end_all(presented.principal.user_id)
@@ -179,9 +180,8 @@ class AuthController(Controller):
         "The caller's profile",
     ),
 )
-async def get_me(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Me:
+async def get_me(principal: NamedDependency[Principal], gw: NamedDependency[Gateway]) -> Me:
     """The caller's profile, role and (for Party B) verification status."""
-    principal = authenticate(request, gw)
     profile = await asyncio.to_thread(gw.users.profile, principal.user_id)
     verification = "not_applicable"
     if profile.role is Role.PARTY_B:

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from ring_gateway.api.abuse import screen_self_dealing
 from ring_gateway.api.schemas import (
     MessageRequest,
     OptionalReasonRequest,
@@ -25,11 +26,13 @@ from ring_gateway.api.support import (
     A,
     B,
     Gateway,
+    client_address,
     example,
     forward,
     forward_body,
     idempotent,
     require,
+    require_currency,
 )
 from ring_gateway.tokens import Principal
 from ring_runtime.http import Cursor, Limit
@@ -39,6 +42,16 @@ IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key", description="Makes retries safe (kept 24 h by default)."
+    ),
+]
+#: The same header where the operation refuses to run without it (money moves): declared
+#: required in the schema; a request without it is a 400 ``invalid_idempotency_key``.
+RequiredIdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=True,
+        description="Required: makes retries safe (kept 24 h by default).",
     ),
 ]
 #: Largest voucher upload accepted by the gateway (the voucher service enforces per-file limits).
@@ -134,6 +147,7 @@ class TaskController(Controller):
     ) -> Response[bytes]:
         """Party A drafts a task (``Idempotency-Key`` recommended)."""
         require(principal, A)
+        require_currency(gw, data.currency)
         body = msgspec.to_builtins(data)
 
         async def run() -> Any:
@@ -262,13 +276,22 @@ class TaskController(Controller):
         gw: NamedDependency[Gateway],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
-        """A verified Party B takes a slot (``applied`` when the owner must approve)."""
+        """A verified Party B takes a slot (``applied`` when the owner must approve).
+
+        403 ``self_dealing_suspected`` when B and the task's owner look like one person
+        (decision 0017); a weaker sign lets the order through and flags it for review."""
         require(principal, B)
+        flag = await screen_self_dealing(
+            gw, principal, task_id, client_address(request), request.headers.get("user-agent", "")
+        )
 
         async def run() -> Any:
-            return await gw.upstreams.call(
+            answer = await gw.upstreams.call(
                 "task", "POST", f"/tasks/{task_id}/orders", actor=principal
             )
+            if flag is not None and answer.status == HTTP_201_CREATED:
+                await gw.flags.add(flag)
+            return answer
 
         return await idempotent(request, gw, principal, idempotency_key, run, required=False)
 

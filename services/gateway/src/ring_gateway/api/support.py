@@ -17,7 +17,8 @@ from litestar.params import Parameter
 
 from ring_gateway.application import Users
 from ring_gateway.domain import Role
-from ring_gateway.errors import InvalidIdempotencyKey, RoleForbidden
+from ring_gateway.errors import InvalidIdempotencyKey, RoleForbidden, UnsupportedCurrency
+from ring_gateway.flags import FlagStore
 from ring_gateway.idempotency import (
     IdempotencyStore,
     StoredResponse,
@@ -55,6 +56,27 @@ class Gateway:
     sessions: RefreshSessions
     auth_limiter: RateLimiter
     refresh_limiter: RateLimiter
+    #: The review queue of suspected self-dealing (decision 0017).
+    flags: FlagStore
+    #: Currencies money may enter in (``RING_CURRENCIES``); the services check them too.
+    currencies: frozenset[str]
+
+
+def require_currency(gw: Gateway, currency: str) -> None:
+    """Refuse money in a currency the platform does not accept, before anything is forwarded.
+
+    Raises:
+        UnsupportedCurrency: ``currency`` is not in ``RING_CURRENCIES`` (``XXX``, say).
+    """
+    if currency not in gw.currencies:
+        raise UnsupportedCurrency(
+            f"currency {currency!r} is not supported; use one of {', '.join(sorted(gw.currencies))}"
+        )
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The client's address (uvicorn resolved ``X-Forwarded-For`` of trusted proxies)."""
+    return request.client.host if request.client else "unknown"
 
 
 def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Principal:

@@ -29,6 +29,7 @@ from ring_ledger.domain.money import (
     InvalidAmount,
     InvalidCurrency,
     InvalidSharePercent,
+    UnsupportedCurrency,
     split_share,
 )
 from ring_ledger.domain.results import (
@@ -105,6 +106,7 @@ __all__ = [
     "TransferNotPending",
     "TransferResult",
     "TransferStatus",
+    "UnsupportedCurrency",
     "Violation",
     "Wallet",
     "Withdrawal",

@@ -39,6 +39,19 @@ def check_currency(currency: str) -> str:
     return currency
 
 
+def check_supported_currency(currency: str, currencies: frozenset[str]) -> str:
+    """Return ``currency`` if money may enter the platform in it (``RING_CURRENCIES``), else raise.
+
+    Checked where money comes in (deposits, withdrawals); postings that follow a task keep the
+    currency the task service accepted when the task was drafted.
+    """
+    if check_currency(currency) not in currencies:
+        raise UnsupportedCurrency(
+            f"currency {currency!r} is not supported; use one of {', '.join(sorted(currencies))}"
+        )
+    return currency
+
+
 def split_share(amount_minor: int, percent: int) -> tuple[int, int]:
     """Split ``amount_minor`` by ``percent``: ``(floor(amount x percent / 100), remainder)``.
 
@@ -67,6 +80,12 @@ class InvalidCurrency(LedgerError):
     """A currency is not an ISO 4217 alphabetic code."""
 
     code = "invalid_currency"
+
+
+class UnsupportedCurrency(LedgerError):
+    """A currency the platform does not accept money in."""
+
+    code = "unsupported_currency"
 
 
 class InvalidSharePercent(LedgerError):
