@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import subprocess
@@ -202,6 +203,8 @@ async def lag(settings: Settings, seconds: float, rate: float) -> list[float]:
         while len(counter.lags) < sent and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer  # its broker stops before this broker does
         return counter.lags
     finally:
         service.terminate()
