@@ -3,7 +3,7 @@
 Starts ``ring run`` on fresh embedded infrastructure, runs lifecycles of every kind through the
 public gateway from several clients (normal, reject → resubmit, dispute, cancellation) while a
 seed-derived schedule injects faults: kill -9 of each service, kill -9 of the broker (Tansu loses
-everything), kill -9 of PostgreSQL backends, PostgreSQL fast stop and PostgreSQL crash (kill -9
+everything; with ``RING_BROKER=kafka`` the Apache Kafka node, which keeps it), kill -9 of PostgreSQL backends, PostgreSQL fast stop and PostgreSQL crash (kill -9
 of the postmaster). ``ring run`` restarts whatever died. Then it waits for quiescence and checks:
 
 * every lifecycle reached the final state its acknowledged steps lead to;
@@ -170,7 +170,10 @@ class Platform:
         return None
 
     def broker_pid(self) -> int | None:
-        needle = f"127.0.0.1:{self.kafka_port}".encode()
+        """Tansu (its port is on its command line) or the Apache Kafka node of ``RING_BROKER=kafka``
+        (its ``server.properties`` lies in this platform's data directory)."""
+        tansu = f"127.0.0.1:{self.kafka_port}".encode()
+        kafka = f"{self.data_dir}/apache-kafka/".encode()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -178,7 +181,9 @@ class Platform:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"tansu" in cmdline and needle in cmdline:
+            if (b"tansu" in cmdline and tansu in cmdline) or (
+                b"kafka.Kafka" in cmdline and kafka in cmdline
+            ):
                 return int(entry.name)
         return None
 

@@ -10,7 +10,8 @@ right after the previous acknowledgement and never retried:
 A refused step ends the lifecycle as failed and is counted by ``<status> <code>``. Waiting uses
 the gateway's long-poll (``--wait long-poll``, the default when the platform offers it) or
 polling every ``--poll-ms``. CPU time is read from ``/proc`` for every process under the
-``ring run`` process (services, PostgreSQL with its backends, Tansu) and for this client.
+``ring run`` process (services, PostgreSQL with its backends, the broker) and for this client.
+``RING_BROKER=kafka`` in the environment runs the platform on Apache Kafka instead of Tansu.
 
 Run against a platform this script starts (fresh data, RING_PORT_OFFSET honoured)::
 
@@ -71,7 +72,7 @@ def say(message: str) -> None:
 
 @contextmanager
 def own_platform() -> Iterator[tuple[int, dict[str, str]]]:
-    """``ring run`` on fresh embedded PostgreSQL and Tansu; yields its PID and environment."""
+    """``ring run`` on fresh embedded PostgreSQL and broker; yields its PID and environment."""
     with tempfile.TemporaryDirectory() as data:
         pg_port = free_port()
         env = {
@@ -155,6 +156,8 @@ def _group(pid: int) -> str | None:
         return "postgres"
     if words and "tansu" in Path(words[0]).name:
         return "tansu"
+    if "kafka.Kafka" in words:  # the Apache Kafka node of RING_BROKER=kafka
+        return "kafka"
     return None
 
 

@@ -17,6 +17,7 @@ from ring_events.task import TaskCreated, TaskPublishRequested
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
+from ring_runtime.kafka import broker_security
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
@@ -101,7 +102,9 @@ class Replica:
         )
         self.dead_letters = DeadLetterStore(settings.database_url, schema)
         self.binding = KafkaConsumerBinding(self.processor, settings, self.dead_letters)
-        self.broker = KafkaBroker(settings.kafka_servers, log_level=30)
+        self.broker = KafkaBroker(
+            settings.kafka_servers, security=broker_security(settings), log_level=30
+        )
         self.binding.subscribe(self.broker)
 
     async def start(self) -> Replica:

@@ -222,3 +222,37 @@ async def test_the_scram_listener_admits_the_user_and_refuses_a_wrong_password(
     with pytest.raises(KafkaError):
         await asyncio.wait_for(intruder.start(), 30)
     await intruder.stop()
+
+
+async def test_a_service_logs_in_with_its_scram_user_as_in_production(
+    postgres_url: str, db_schema: str, apache_kafka: EmbeddedKafka
+) -> None:
+    """Ring's own SASL settings (RING_KAFKA_SECURITY_PROTOCOL and the SCRAM user of the
+    production manifests) carry the relay, the topic creation and a consuming service."""
+    ((user, password),) = SCRAM_TEST_USERS.items()
+    settings = settings_for(
+        "task",
+        postgres_url,
+        apache_kafka.sasl_bootstrap,
+        db_schema,
+        RING_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
+        RING_KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
+        RING_KAFKA_SASL_USERNAME=user,
+        RING_KAFKA_SASL_PASSWORD=password,
+        RING_RELAY_POLL_INTERVAL_MS="20",
+    )
+    await ensure_topics(settings, [TASK_EVENTS, dead_letter_topic(TASK_EVENTS)])
+    effects = Effects()
+    replica = await Replica(settings, db_schema, effects).start()
+    try:
+        async with TaskFeed(settings) as feed:
+            await feed.write(5)
+
+            async def all_applied() -> bool:
+                # the group may also hold earlier tests' records: count this feed's tasks only
+                ours = [e for e in effects.applied if e[0] in {str(i) for i in feed.ids}]
+                return len(ours) == feed.events
+
+            await eventually(all_applied, within=60)
+    finally:
+        await replica.stop()

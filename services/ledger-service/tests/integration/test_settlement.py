@@ -79,7 +79,9 @@ class LedgerProcess:
     async def start(self) -> None:
         """Start the process and wait until it is ready."""
         self.process = await asyncio.to_thread(self._spawn)
-        await eventually(self._ready, within=30, every=0.2)
+        # A cold interpreter imports the whole service first: on a loaded 2-core machine beside a
+        # JVM broker that alone once took over 30 s (the log still empty).
+        await eventually(self._ready, within=90, every=0.2)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.starts += 1

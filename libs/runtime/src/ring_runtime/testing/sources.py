@@ -22,8 +22,9 @@ from ring_runtime.settings import ENVIRONMENT
 
 Kind = Literal["environment", "testcontainers", "embedded", "apache-kafka"]
 
-#: SCRAM-SHA-512 users of the Apache Kafka test brokers' SASL listener (throw-away secrets).
-SCRAM_TEST_USERS = {"ring": "ring-test-secret"}
+#: SCRAM-SHA-512 user of the Apache Kafka test brokers' SASL listener: the task service's user as
+#: the deployment names it (``ring-<service>``, deploy/compose/kafka-start.sh); a throw-away secret.
+SCRAM_TEST_USERS = {"ring-task": "ring-task-test-secret"}
 
 #: Images used when a Docker engine answers.
 POSTGRES_IMAGE = "postgres:16-alpine"
