@@ -9,8 +9,13 @@ of the postmaster). ``ring run`` restarts whatever died. Then it waits for quies
 * every lifecycle reached the final state its acknowledged steps lead to;
 * each settled order was paid exactly once (provider wallets and statements are exact);
 * escrow equals open obligations (nothing is left reserved once every lifecycle ended);
-* ``ring ledger check`` is clean; no dead letter was parked; every service is ready (no relay
-  or consumer left failing) and no relay has anything left to publish.
+* ``ring ledger check --full`` is clean (the ledger's books, which wallets and statements are
+  read from, equal the ledger's log);
+* the read models fed from ``ring.task.events`` (the task board, orders by party, the matching
+  board, the voucher and dispute order directories) equal a rebuild: each is rebuilt from the
+  task service's event log into a scratch schema and compared row by row;
+* no dead letter was parked; every service is ready (no relay or consumer left failing) with its
+  relay leading, and no relay has anything left to publish.
 
 It prints faults by type, client-visible errors by code and recovery times per fault type: from
 injection until every service serves HTTP again, and until every one answers ``/ready`` 200
@@ -47,12 +52,23 @@ from uuid import uuid4
 import httpx
 import psycopg
 from PIL import Image
+from psycopg.sql import SQL, Identifier
 
+from ring_dispute.projections import OrderDirectoryProjection as DisputeOrderDirectory
+from ring_matching.projections.board import BoardProjection as MatchingBoard
+from ring_runtime.consumer import ExactlyOnceProcessor
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.embedded import free_port
-from ring_runtime.relay import relay_log
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.relay import OutboxRelay, relay_log
 from ring_runtime.service import load_service
-from ring_runtime.settings import SERVICE_PORTS, load_settings
+from ring_runtime.settings import SERVICE_PORTS, Settings, load_settings
+from ring_runtime.store import create_application
+from ring_task.application import Tasks
+from ring_task.main import TRANSLATOR as TASK_TRANSLATOR
+from ring_task.order_queries import OrdersByParty
+from ring_task.projections import TaskBoardProjection
+from ring_voucher.projections import OrderDirectoryProjection as VoucherOrderDirectory
 
 BIN = Path(sys.executable).parent
 SERVICES = ["dispute", "gateway", "ledger", "matching", "task", "voucher"]
@@ -350,7 +366,10 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
         "required_skills": ["labeling"],
     }
     key = {"Idempotency-Key": str(uuid4())}
-    task_id = owner.call("POST", "/v1/tasks", {201}, json=body, headers=key).json()["id"]
+    created = owner.call("POST", "/v1/tasks", {201}, json=body, headers=key)
+    if "id" not in created.json():
+        raise StepFailed(f"POST /v1/tasks answered {created.status_code} {created.text[:300]}")
+    task_id = created.json()["id"]
     owner.call("POST", f"/v1/tasks/{task_id}/publish", {202})
     owner.until(
         "task published",
@@ -523,8 +542,9 @@ def run(
                 kind = local.choice(KINDS)
                 try:
                     outcome = lifecycle(kind, owners[index], providers[index], admin, n)
-                except StepFailed as error:
-                    outcome = Outcome(kind, providers[index].id, -1, False, str(error))
+                except Exception as error:  # recorded: the check reports it as a violation
+                    detail = f"{type(error).__name__}: {error}"
+                    outcome = Outcome(kind, providers[index].id, -1, False, detail)
                 with lock:
                     report.outcomes.append(outcome)
 
@@ -574,32 +594,26 @@ def check(
     for outcome in report.outcomes:
         if not outcome.ok:
             violations.append(f"{outcome.kind} lifecycle did not finish: {outcome.detail}")
-    expected: Counter[str] = Counter()
-    for outcome in report.outcomes:
-        if outcome.ok and outcome.provider is not None:
-            expected[outcome.provider] += outcome.paid
-    unfinished = {o.provider for o in report.outcomes if not o.ok}
-    for provider in providers:
-        if provider.id in unfinished:
+    for name in SERVICES:  # every event in the stores is on the broker
+        service = load_service(name)
+        if service.translator is None or service.application_name is None:
             continue
-        available = provider.wallet()["available_minor"]
-        if available != expected[provider.id]:
-            violations.append(
-                f"provider {provider.id} holds {available}, was paid for {expected[provider.id]}"
-            )
-        postings = provider.call(
-            "GET", "/v1/wallet/statement", {200}, params={"currency": "CNY", "limit": 100}
-        ).json()["postings"]
-        credited = sum(p["credit_minor"] - p["debit_minor"] for p in postings)
-        if credited != expected[provider.id] and len(postings) < 100:
-            violations.append(f"provider {provider.id}'s statement sums to {credited}")
-    if not unfinished:
-        for owner in owners:
-            reserved = owner.wallet()["reserved_minor"]
-            if reserved != 0:
-                violations.append(f"owner {owner.id} still has {reserved} in escrow, none open")
+        log = relay_log(
+            load_settings(name, environ=env), service.application_name, service.translator
+        )
+        if not wait(lambda log=log: log.lag() == 0, 120):
+            violations.append(f"relay of {name} still has {log.lag()} event(s) not yet published")
+    # A lifecycle ends when its party sees the final state; the money behind it (a cancelled
+    # task's escrow coming back, a payout) may still be a hop away: allow it to arrive.
+    wait(lambda: not money_violations(report, providers, owners), 120, every=2)
+    violations += money_violations(report, providers, owners)
+    violations += readiness_violations(platform)
     ledger = subprocess.run(
-        [str(BIN / "ring"), "ledger", "check"], env=env, capture_output=True, text=True, timeout=120
+        [str(BIN / "ring"), "ledger", "check", "--full"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if ledger.returncode != 0:
         violations.append(f"ring ledger check failed: {ledger.stdout[-500:]}{ledger.stderr[-500:]}")
@@ -611,11 +625,158 @@ def check(
                 violations.append(
                     f"{name} parked {len(letters)}+ dead letter(s): {letters[0].error}"
                 )
-        service = load_service(name)
-        if service.translator is not None and service.application_name is not None:
-            lag = relay_log(settings, service.application_name, service.translator).lag()
-            if lag:
-                violations.append(f"relay of {name} has {lag} event(s) not yet published")
+    violations += rebuild_differences(env)
+
+
+def money_violations(report: Report, providers: list[Party], owners: list[Party]) -> list[str]:
+    """Each provider holds exactly what its settled orders paid (wallet and statement), and no
+    owner has escrow left once every lifecycle ended."""
+    found = []
+    expected: Counter[str] = Counter()
+    for outcome in report.outcomes:
+        if outcome.ok and outcome.provider is not None:
+            expected[outcome.provider] += outcome.paid
+    unfinished = {o.provider for o in report.outcomes if not o.ok}
+    for provider in providers:
+        if provider.id in unfinished:
+            continue
+        available = provider.wallet()["available_minor"]
+        if available != expected[provider.id]:
+            found.append(
+                f"provider {provider.id} holds {available}, was paid for {expected[provider.id]}"
+            )
+        postings = provider.call(
+            "GET", "/v1/wallet/statement", {200}, params={"currency": "CNY", "limit": 100}
+        ).json()["postings"]
+        credited = sum(p["credit_minor"] - p["debit_minor"] for p in postings)
+        if credited != expected[provider.id] and len(postings) < 100:
+            found.append(f"provider {provider.id}'s statement sums to {credited}")
+    if not unfinished:
+        for owner in owners:
+            reserved = owner.wallet()["reserved_minor"]
+            if reserved != 0:
+                found.append(f"owner {owner.id} still has {reserved} in escrow, none open")
+    return found
+
+
+#: Read models fed from ``ring.task.events``: (service keeping it, its store, its class).
+TASK_READ_MODELS: list[tuple[str, str, Callable[[ProjectionStore], Any]]] = [
+    ("task", "task_board", TaskBoardProjection),
+    ("task", "orders_by_party", OrdersByParty),
+    ("matching", "matching", MatchingBoard),
+    ("voucher", "voucher_views", VoucherOrderDirectory),
+    ("dispute", "dispute_views", DisputeOrderDirectory),
+]
+
+
+def task_log(env: dict[str, str]) -> list[Any]:
+    """Every envelope the task service's relay publishes, built from its event log (the
+    store is the outbox, so this is what consumers were sent, however often)."""
+    settings = load_settings("task", environ=env)
+    tasks = create_application(Tasks, settings)
+    relay = OutboxRelay(tasks, TASK_TRANSLATOR, settings, source="task")
+    envelopes: list[Any] = []
+    try:
+        with relay.log.connect() as conn:
+            while rows := relay.log.read_batch(
+                conn, envelopes[-1].notification_id if envelopes else 0
+            ):
+                envelopes += [relay._envelope(row) for row in rows]
+    finally:
+        tasks.close()
+    return envelopes
+
+
+def rebuild_differences(env: dict[str, str], within: float = 60) -> list[str]:
+    """Rebuild each read model of :data:`TASK_READ_MODELS` from the task log into a scratch
+    schema with its own projection code, and list how the live tables differ from it.
+
+    The live consumers may still be applying the last events: differences count only if they
+    outlast ``within`` seconds.
+    """
+    envelopes = task_log(env)
+    scratches = []
+    for service, store_name, model in TASK_READ_MODELS:
+        settings = load_settings(service, environ=env)
+        scratch = f"rebuild_{settings.db_schema}_{store_name}"
+        _drop_schema(settings, scratch)
+        store = ProjectionStore(settings.database_url, scratch, store_name)
+        projection = model(store)
+        store.open(projection.ddl())
+        try:
+            processor: ExactlyOnceProcessor = projection.processor()
+            for envelope in envelopes:
+                processor.process(envelope)
+        finally:
+            store.close()
+        scratches.append((settings, scratch, {f"{store_name}_tracking"}))
+
+    def differences() -> list[str]:
+        return [
+            d
+            for settings, scratch, skip in scratches
+            for d in _table_differences(settings, scratch, skip)
+        ]
+
+    wait(lambda: not differences(), within, every=2)
+    found = differences()
+    for settings, scratch, _ in scratches:
+        _drop_schema(settings, scratch)
+    return found
+
+
+def _drop_schema(settings: Settings, schema: str) -> None:
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
+
+
+def _table_differences(settings: Settings, scratch: str, skip: set[str]) -> list[str]:
+    """Rows of each table of ``scratch`` that its live namesake lacks, or has in excess."""
+    live = settings.db_schema
+    found = []
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "ORDER BY table_name",
+                (scratch,),
+            )
+            if row[0] not in skip
+        ]
+        for table in tables:
+            rows = SQL("SELECT to_jsonb(t) AS row FROM {}.{} t")
+            ours, theirs = (
+                rows.format(Identifier(live), Identifier(table)),
+                rows.format(Identifier(scratch), Identifier(table)),
+            )
+            for label, left, right in (("stale or extra", ours, theirs), ("missing", theirs, ours)):
+                differing = conn.execute(
+                    SQL("SELECT row::text FROM ({} EXCEPT ALL {}) d").format(left, right)
+                ).fetchall()
+                if differing:
+                    found.append(
+                        f"{live}.{table}: {len(differing)} row(s) {label} against a rebuild, "
+                        f"e.g. {differing[0][0][:300]}"
+                    )
+    return found
+
+
+def readiness_violations(platform: Platform) -> list[str]:
+    """Every relay, consumer and background task that is not healthy, by service."""
+    found = []
+    for name in SERVICES:
+        try:
+            checks = httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[name]}/ready", timeout=5).json()
+        except (httpx.HTTPError, ValueError) as error:
+            found.append(f"{name}: /ready unreadable ({error!r})")
+            continue
+        relay = checks.get("relay")
+        if relay is not None and not (relay["ok"] and relay["leader"]):
+            found.append(f"{name}: relay not leading or failing: {relay}")
+        tasks = {**checks.get("consumers", {}), **checks.get("background", {})}
+        found += [f"{name}: {task} failing: {h}" for task, h in tasks.items() if not h["ok"]]
+    return found
 
 
 def main() -> None:
