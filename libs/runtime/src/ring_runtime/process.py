@@ -182,7 +182,6 @@ class ServiceRuntime:
                 "position": stats.position,
                 "published": stats.published,
                 "republishes": stats.republishes,
-                "backfill": stats.backfill,
                 "loss_checks": stats.loss_checks,
                 **stats.health.describe(),
             }

@@ -19,20 +19,9 @@ when it starts leading (before its first publish on the new connection) and ever
 ``RING_RELAY_LOSS_CHECK_INTERVAL_MS``. Publishing data never touches the marker topic, so no
 publish can hide a loss (the read-back of data offsets could: a batch published on an empty
 broker overwrote the very offsets it read back). Marker gone (topic missing, offset past the
-end, another token there) → the broker lost data → republish. A check that cannot decide
-(broker unreachable or too slow) fails the round: nothing is published until a check succeeds.
-
-A republish does not make new events wait behind the history (issue 17: flow resumed within
-seconds however long the log). New events keep flowing from the relay's position, and a
-*backfill* cursor republishes the log from the first notification, one batch per round after
-the new events, until it reaches the relay's position: from then on every event is on the
-broker in notification order after the backfill's start, so each aggregate's whole sequence is
-there in order. A consumer that had applied an aggregate up to the loss applies its new events
-at once and skips the backfill as duplicates; one that had not sees a gap, skips, and applies
-everything in order when the backfill passes (decision 0001). The backfill cursor is durable
-(``relay_position.backfill``). A translator with a ``partition_key`` keeps related aggregates in
-order relative to each other, which new events overtaking the history would break: its relay
-republishes the whole log in order before anything new, as before.
+end, another token there) → the broker lost data → republish from the first notification.
+A check that cannot decide (broker unreachable or too slow) fails the round: nothing is
+published until a check succeeds.
 
 The relay outlives any outage of PostgreSQL or the broker: every failure ends the leadership
 round, and the relay retries with backoff, reporting its :class:`TaskHealth` to ``GET /ready``.
@@ -116,8 +105,6 @@ class RelayStats:
     published: int = 0
     republishes: int = 0
     position: int = 0
-    #: How far the republish of the history got; ``None`` when none is under way.
-    backfill: int | None = None
     is_leader: bool = False
     loss_checks: int = 0
     health: TaskHealth = field(default_factory=TaskHealth)
@@ -212,25 +199,22 @@ class OutboxRelay:
             await checker.start()
             await asyncio.to_thread(self._commits.install, conn)
             position = await asyncio.to_thread(self.log.load, conn)
-            self._show(position)
+            self.stats.position = position.notification_id
             interval = self.settings.relay_loss_check_interval_ms / 1000
             next_check = time.monotonic()
             while not self._stopping.is_set():
                 rows = await asyncio.to_thread(self.log.read_batch, conn, position.notification_id)
-                backfilling = position.backfill is not None
                 # Checked before every publish (so nothing goes onto a broker that lost data
                 # unnoticed) and every interval while idle (so a loss is republished at once).
-                if rows or backfilling or time.monotonic() >= next_check:
+                if rows or time.monotonic() >= next_check:
                     if await self._must_republish(conn, checker, position):
                         position = await self._start_republish(conn, producer, position)
                         continue
                     next_check = time.monotonic() + interval
                 if rows:
                     await self._publish_batch(conn, producer, position, rows)
-                if backfilling:
-                    await self._backfill_batch(conn, producer, position)
                 self.stats.health.recovered()
-                if not rows and not backfilling:
+                if not rows:
                     await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
         finally:
             with contextlib.suppress(Exception):
@@ -247,30 +231,6 @@ class OutboxRelay:
         position: RelayPosition,
         rows: list[dict[str, Any]],
     ) -> None:
-        position.notification_id = await self._send(producer, rows)
-        await asyncio.to_thread(self.log.save, conn, position)
-        self._show(position)
-
-    async def _backfill_batch(
-        self, conn: Connection, producer: AIOKafkaProducer, position: RelayPosition
-    ) -> None:
-        """Republish the next batch of the history, up to the relay's position."""
-        assert position.backfill is not None
-        rows = [
-            row
-            for row in await asyncio.to_thread(self.log.read_batch, conn, position.backfill)
-            if row["notification_id"] <= position.notification_id
-        ]
-        if rows:
-            position.backfill = await self._send(producer, rows)
-        if position.backfill >= position.notification_id or not rows:
-            log.warning("republished the history of %s", self.translator.topic)
-            position.backfill = None
-        await asyncio.to_thread(self.log.save, conn, position)
-        self._show(position)
-
-    async def _send(self, producer: AIOKafkaProducer, rows: list[dict[str, Any]]) -> int:
-        """Publish ``rows`` and wait for the broker's acknowledgements; the last id sent."""
         envelopes = [self._envelope(row) for row in rows]
         futures = []
         for envelope in envelopes:
@@ -279,12 +239,10 @@ class OutboxRelay:
                 await producer.send(self.translator.topic, value=value, key=key, headers=headers)
             )
         await asyncio.gather(*futures)
+        position.notification_id = envelopes[-1].notification_id
+        await asyncio.to_thread(self.log.save, conn, position)
         self.stats.published += len(envelopes)
-        return envelopes[-1].notification_id
-
-    def _show(self, position: RelayPosition) -> None:
         self.stats.position = position.notification_id
-        self.stats.backfill = position.backfill
 
     def _envelope(self, row: dict[str, Any]) -> Envelope:
         stored = StoredEvent(
@@ -366,10 +324,8 @@ class OutboxRelay:
     async def _start_republish(
         self, conn: Connection, producer: AIOKafkaProducer, previous: RelayPosition
     ) -> RelayPosition:
-        """Write a new loss marker and republish the log from the first notification: as a
-        backfill beside new events, or (translators with a partition key) before them."""
-        history = previous.notification_id > 0
-        if history:
+        """Write a new loss marker and go back to the first notification."""
+        if previous.notification_id > 0:
             log.warning(
                 "republishing %s from the first notification (was at %s)",
                 self.translator.topic,
@@ -381,11 +337,9 @@ class OutboxRelay:
         metadata = await producer.send_and_wait(
             MARKER_TOPIC, value=token.encode(), key=self.log.lock_key.encode()
         )
-        marker = LossMarker(partition=metadata.partition, offset=metadata.offset, token=token)
-        if history and self.translator.partition_key is None:
-            position = RelayPosition(previous.notification_id, marker, backfill=0)
-        else:
-            position = RelayPosition(marker=marker)
+        position = RelayPosition(
+            marker=LossMarker(partition=metadata.partition, offset=metadata.offset, token=token)
+        )
         await asyncio.to_thread(self.log.save, conn, position)
-        self._show(position)
+        self.stats.position = 0
         return position

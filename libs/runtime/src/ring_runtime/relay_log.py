@@ -29,13 +29,10 @@ class LossMarker(msgspec.Struct, frozen=True):
 
 
 class RelayPosition(msgspec.Struct):
-    """How far the relay got (last published notification), its current loss marker, and how
-    far the republish of the history after a loss got (``backfill``; ``None``: none under way).
-    """
+    """How far the relay got (last published notification) and its current loss marker."""
 
     notification_id: int = 0
     marker: LossMarker | None = None
-    backfill: int | None = None
 
 
 class RelayLog:
@@ -83,7 +80,7 @@ class RelayLog:
         conn.execute(
             SQL(
                 "ALTER TABLE {} ADD COLUMN IF NOT EXISTS loss_marker jsonb, "
-                "ADD COLUMN IF NOT EXISTS backfill bigint, DROP COLUMN IF EXISTS marks"
+                "DROP COLUMN IF EXISTS marks"
             ).format(self._position)
         )
 
@@ -98,8 +95,7 @@ class RelayLog:
         """The recorded position (the start of the log when none)."""
         row = conn.execute(
             SQL(
-                "SELECT notification_id, loss_marker::text AS marker, backfill FROM {} "
-                "WHERE topic = %s"
+                "SELECT notification_id, loss_marker::text AS marker FROM {} WHERE topic = %s"
             ).format(self._position),
             (self.topic,),
         ).fetchone()
@@ -108,25 +104,21 @@ class RelayLog:
         marker = None
         if row["marker"] is not None:
             marker = msgspec.json.decode(row["marker"], type=LossMarker)
-        return RelayPosition(
-            notification_id=int(row["notification_id"]), marker=marker, backfill=row["backfill"]
-        )
+        return RelayPosition(notification_id=int(row["notification_id"]), marker=marker)
 
     def save(self, conn: psycopg.Connection[dict[str, Any]], position: RelayPosition) -> None:
         """Record ``position`` (and clear any republish request it answers)."""
         conn.execute(
             SQL(
-                "INSERT INTO {} (topic, notification_id, loss_marker, backfill) "
-                "VALUES (%s, %s, %s, %s) "
+                "INSERT INTO {} (topic, notification_id, loss_marker) VALUES (%s, %s, %s) "
                 "ON CONFLICT (topic) DO UPDATE SET notification_id = EXCLUDED.notification_id, "
-                "loss_marker = EXCLUDED.loss_marker, backfill = EXCLUDED.backfill, "
-                "republish_requested = false, updated_at = now()"
+                "loss_marker = EXCLUDED.loss_marker, republish_requested = false, "
+                "updated_at = now()"
             ).format(self._position),
             (
                 self.topic,
                 position.notification_id,
                 msgspec.json.encode(position.marker).decode() if position.marker else None,
-                position.backfill,
             ),
         )
 
@@ -185,12 +177,10 @@ class RelayLog:
         return {str(row["originator_id"]): int(row["head"]) for row in rows}
 
     def lag(self) -> int:
-        """Published events in the store that the relay has not yet put on the broker (since
-        the broker's last loss, when the history is still being republished)."""
+        """Published events in the store that the relay has not yet put on the broker."""
         query = SQL(
             "SELECT count(*) AS n FROM {events} WHERE topic = ANY(%(topics)s) AND notification_id > "
-            "COALESCE((SELECT LEAST(notification_id, COALESCE(backfill, notification_id)) "
-            "FROM {position} WHERE topic = %(topic)s), 0)"
+            "COALESCE((SELECT notification_id FROM {position} WHERE topic = %(topic)s), 0)"
         ).format(events=self._events, position=self._position)
         with self.connect() as conn:
             self.create_table(conn)

@@ -11,7 +11,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import msgspec
 import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -19,7 +18,6 @@ from litestar.testing import AsyncTestClient
 
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.embedded import free_port
-from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually
@@ -189,81 +187,6 @@ async def test_broker_restart_during_traffic_ends_in_the_same_state(
         assert stats.applied >= 30 * 2 + 15
         if broker_control.keeps_data:  # Apache Kafka kept every record: nothing to republish
             assert runtime.relay.stats.republishes == 0
-
-
-async def _topic_records(
-    bootstrap: str, keys: set[str], total: int
-) -> list[tuple[int, int, str, int]]:
-    """(partition, offset, key, notification id) of every record of ``keys`` on the topic."""
-    consumer = AIOKafkaConsumer(
-        TASK_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[tuple[int, int, str, int]] = []
-    try:
-
-        async def read() -> bool:
-            for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
-                for r in records:
-                    if r.key.decode() in keys:
-                        nid = int(dict(r.headers)["notification_id"])
-                        found.append((r.partition, r.offset, r.key.decode(), nid))
-            return len(found) >= total
-
-        await eventually(read, within=60)
-    finally:
-        await consumer.stop()
-    return found
-
-
-@pytest.mark.timeout(300)
-async def test_after_a_broker_loss_new_events_go_first_and_the_history_follows_in_order(
-    task_settings: Settings, broker_control
-):
-    """Recovery must not wait for the history (issue 17): after the broker lost everything, the
-    relay publishes new events at once and republishes the history beside them; in the end each
-    aggregate's whole sequence is on the topic in order after its last new event's first copy."""
-    if broker_control.keeps_data:
-        pytest.skip("Apache Kafka keeps its data across a restart: nothing to republish")
-    settings = msgspec.structs.replace(task_settings, relay_batch_size=20)
-    history = await asyncio.to_thread(_draft_and_publish, settings, 100)
-    tasks = create_application(Tasks, settings)
-    try:
-        relay = OutboxRelay(tasks, TRANSLATOR, settings, source="task")
-        running = asyncio.create_task(relay.run())
-        last = max(max(v) for v in _published_ids(settings).values())
-        await eventually(lambda: _async(relay.stats.position == last), within=60)
-        relay.stop()
-        await running
-
-        await asyncio.to_thread(broker_control.restart)
-        fresh = await asyncio.to_thread(_draft_and_publish, settings, 1)
-        relay = OutboxRelay(tasks, TRANSLATOR, settings, source="task")
-        running = asyncio.create_task(relay.run())
-        await eventually(
-            lambda: _async(relay.stats.republishes == 1 and relay.stats.backfill is None),
-            within=120,
-        )
-        relay.stop()
-        await running
-    finally:
-        tasks.close()
-
-    expected = _published_ids(settings)
-    fresh_key = str(fresh[0])
-    total = sum(len(v) for v in expected.values()) + len(expected[fresh_key])
-    records = await _topic_records(
-        settings.kafka_bootstrap, {str(i) for i in [*history, *fresh]}, total
-    )
-    fresh_partition = next(p for p, _, key, _ in records if key == fresh_key)
-    first_in_partition = min((o, key) for p, o, key, _ in records if p == fresh_partition)
-    assert first_in_partition[1] == fresh_key, "the new events went first"
-    by_key: dict[str, list[int]] = defaultdict(list)
-    for _, _, key, nid in sorted(records, key=lambda r: (r[0], r[1])):
-        by_key[key].append(nid)
-    for key, notifications in expected.items():
-        assert by_key[key][-len(notifications) :] == notifications, (key, by_key[key])
-    assert by_key[fresh_key] == expected[fresh_key] * 2  # new at once, again with the history
 
 
 async def _async(value):
