@@ -11,13 +11,13 @@ task is drafted and published at once, and the run measures from the restart:
 
 * ``loss seen``: until the relay noticed the loss (its marker gone) and began republishing;
 * ``flow resumed``: until every consumer applied both events of the new task;
-* ``history republished``: until the relay's backfill reached its position;
+* ``history republished``: until the relay is back at the head of the log;
 * ``history read``: until every consumer has read the republished history (as duplicates).
 
-``--ordered`` runs the relay as it worked before (the whole log republished in order before
-anything new, what a translator with a partition key still does) for comparison.
+The relay republishes the whole log in order before anything new, so ``flow resumed`` grows
+with the history (issue 17, problem 5; see decision 0010 for the backfill that was tried).
 
-    .venv/bin/python bench/broker_loss.py --events 100000 --consumers 3 [--ordered]
+    .venv/bin/python bench/broker_loss.py --events 100000 --consumers 3
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from ring_runtime.projection import ProjectionStore
-from ring_runtime.relay import EventTranslator, OutboxRelay
+from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import settings_for
@@ -130,7 +130,7 @@ async def until(condition: Callable[[], bool], within: float, every: float = 0.0
     return time.perf_counter() - began
 
 
-async def run(events: int, consumers: int, ordered: bool, batch: int) -> dict[str, float]:
+async def run(events: int, consumers: int, batch: int) -> dict[str, float]:
     data = Path(tempfile.mkdtemp(prefix="ring-broker-loss-"))
     postgres = EmbeddedPostgres(data / "postgres", free_port(), durable=False)
     tansu = EmbeddedBroker(free_port(), log_path=data / "tansu.log")
@@ -145,11 +145,6 @@ async def run(events: int, consumers: int, ordered: bool, batch: int) -> dict[st
         RING_RELAY_POLL_INTERVAL_MS="20",
         RING_RELAY_LOSS_CHECK_INTERVAL_MS="500",
     )
-    translator = TRANSLATOR
-    if ordered:  # a partition key equal to the aggregate: same keys, the old republish order
-        translator = EventTranslator(
-            TRANSLATOR.topic, TRANSLATOR.mapping, partition_key=lambda e: str(e.task_id)
-        )
     tasks = create_application(Tasks, settings)
     broker = KafkaBroker(settings.kafka_bootstrap, log_level=10)
     readers: list[Reader] = []
@@ -174,13 +169,13 @@ async def run(events: int, consumers: int, ordered: bool, batch: int) -> dict[st
             dead.create_table()
             KafkaConsumerBinding(reader.processor, settings, dead).subscribe(broker)
             readers.append(reader)
-        relay = OutboxRelay(tasks, translator, settings, source="bench")
+        relay = OutboxRelay(tasks, TRANSLATOR, settings, source="bench")
         # The relay has published everything once before the loss (and holds a marker).
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             relay.log.create_table(conn)
         relay_task = asyncio.create_task(relay.run())
         say("first publication of the log")
-        await until(lambda: relay.stats.position >= stored and relay.stats.backfill is None, 3600)
+        await until(lambda: relay.stats.position >= stored, 3600)
         await broker.start()
         say("consumers reading the log once")
         await until(
@@ -201,7 +196,7 @@ async def run(events: int, consumers: int, ordered: bool, batch: int) -> dict[st
         await flow
         figures["flow resumed s"] = time.perf_counter() - lost_at
         say(f"flow resumed after {figures['flow resumed s']:.1f} s")
-        await until(lambda: relay.stats.backfill is None and relay.stats.position > stored, 3600)
+        await until(lambda: relay.stats.position > stored, 3600)
         figures["history republished s"] = time.perf_counter() - lost_at
         await until(
             lambda: all(r.processor.stats.duplicates >= 2 * stored for r in readers),
@@ -227,11 +222,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--consumers", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500, help="RING_RELAY_BATCH_SIZE")
-    parser.add_argument("--ordered", action="store_true", help="the old republish, for comparison")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.events, args.consumers, args.ordered, args.batch))
-    mode = "ordered (before)" if args.ordered else "new events first (after)"
-    print(f"\n{mode}, {args.consumers} consumers, load average {os.getloadavg()[0]:.1f}")
+    figures = asyncio.run(run(args.events, args.consumers, args.batch))
+    print(f"\n{args.consumers} consumers, load average {os.getloadavg()[0]:.1f}")
     for name, value in figures.items():
         print(f"  {name:<24} {value:,.1f}")
 
