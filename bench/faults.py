@@ -36,6 +36,7 @@ import io
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -155,6 +156,19 @@ class Platform:
 
     def all_ready(self) -> bool:
         return not self.not_ready()
+
+    def target_back(self, fault: str) -> bool:
+        """Whether what ``fault`` hit answers again (a new connection to it succeeds)."""
+        target = fault.split()[-1]
+        if target in SERVICES:
+            httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[target]}/health", timeout=2)
+            return True
+        if target == "broker":
+            with socket.create_connection(("127.0.0.1", self.kafka_port), timeout=2):
+                return True
+        with psycopg.connect(self.database_url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
 
     def all_serving(self) -> bool:
         """Every service answers HTTP requests (``/health``) again."""
@@ -440,8 +454,9 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
 @dataclass
 class Report:
     seed: int
-    #: (fault, seconds until every service serves again, seconds until every one is ready)
-    faults: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    #: (fault, seconds until its target answers again (the killed service, PostgreSQL, the
+    #: broker), until every service serves again, until every one is ready), from injection
+    faults: list[tuple[str, float | None, float | None, float | None]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -450,16 +465,20 @@ class Report:
     def table(self) -> str:
         lines = [f"seed {self.seed}: {len(self.faults)} faults in {self.duration:.0f} s", ""]
         lines.append(
-            f"{'fault':<27}{'count':>6}{'serving median/max s':>22}{'ready median/max s':>20}"
+            f"{'fault':<26}{'count':>6}{'target back':>19}{'serving':>19}{'ready':>19}"
+            f"{'ready after back':>19}   (median / max s)"
         )
-        by_type: dict[str, list[tuple[float | None, float | None]]] = defaultdict(list)
-        for fault, serving, ready in self.faults:
-            by_type[fault].append((serving, ready))
+        by_type: dict[str, list[tuple[float | None, ...]]] = defaultdict(list)
+        for fault, back, serving, ready in self.faults:
+            after = ready - back if ready is not None and back is not None else None
+            by_type[fault].append((back, serving, ready, after))
         for fault in sorted(by_type):
             times = by_type[fault]
-            serving_text = _spread([s for s, _ in times])
-            ready_text = _spread([r for _, r in times])
-            lines.append(f"{fault:<27}{len(times):>6}{serving_text:>22}{ready_text:>20}")
+            columns = [_spread([t[i] for t in times]) for i in range(4)]
+            lines.append(
+                f"{fault:<26}{len(times):>6}{columns[0]:>19}{columns[1]:>19}{columns[2]:>19}"
+                f"{columns[3]:>19}"
+            )
         kinds = Counter(o.kind for o in self.outcomes)
         lines += ["", "lifecycles: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))]
         lines += ["", "client-visible errors by code:"]
@@ -558,14 +577,16 @@ def run(
                 out(f"[{number}/{faults}] {fault}: target not running, skipped")
                 continue
             time.sleep(1.0)  # let the fault be seen before probing
+            back = wait(lambda fault=fault: platform.target_back(fault), 180, every=0.1)
+            back_in = time.monotonic() - injected_at if back else None
             served = wait(platform.all_serving, 180, every=0.1)
             served_in = time.monotonic() - injected_at if served else None
             recovered = wait(platform.all_ready, 180)
             recovery = time.monotonic() - injected_at if recovered else None
-            report.faults.append((fault, served_in, recovery))
+            report.faults.append((fault, back_in, served_in, recovery))
             out(
-                f"[{number}/{faults}] {fault}: serving after {_seconds(served_in)}, "
-                f"ready after {_seconds(recovery)}"
+                f"[{number}/{faults}] {fault}: target back after {_seconds(back_in)}, "
+                f"serving after {_seconds(served_in)}, ready after {_seconds(recovery)}"
             )
         stop.set()
         for thread in threads:
