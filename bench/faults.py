@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -331,6 +332,18 @@ class Party:
         if not wait(check, within, every=0.5):
             raise StepFailed(f"{what} not reached in {within:g} s")
 
+    def order_for(self, task_id: str) -> str:
+        """The id of this party's order on ``task_id`` (the list is eventually consistent)."""
+        found: list[str] = []
+
+        def listed() -> bool:
+            page = self.call("GET", "/v1/orders", {200}, params={"task_id": task_id}).json()
+            found.extend(str(item["id"]) for item in page["items"])
+            return bool(found)
+
+        self.until(f"an order on task {task_id} listed", listed)
+        return found[0]
+
     def wallet(self) -> dict[str, int]:
         answer = self.call("GET", "/v1/wallet", {200}, params={"currency": "CNY"})
         return dict(answer.json())
@@ -399,7 +412,9 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
         )
         return Outcome(kind, None, 0, True)
     key = {"Idempotency-Key": str(uuid4())}
-    order_id = provider.call("POST", f"/v1/tasks/{task_id}/orders", {201}, headers=key).json()["id"]
+    taken = provider.call("POST", f"/v1/tasks/{task_id}/orders", {201}, headers=key)
+    # A refused retry: an attempt whose answer was lost took the slot; find its order.
+    order_id = taken.json()["id"] if taken.status_code == 201 else provider.order_for(task_id)
 
     def submit(n: int) -> str:
         answer = provider.call(
@@ -562,7 +577,8 @@ def run(
                 try:
                     outcome = lifecycle(kind, owners[index], providers[index], admin, n)
                 except Exception as error:  # recorded: the check reports it as a violation
-                    detail = f"{type(error).__name__}: {error}"
+                    where = traceback.extract_tb(error.__traceback__)[-1]
+                    detail = f"{type(error).__name__}: {error} at line {where.lineno}: {where.line}"
                     outcome = Outcome(kind, providers[index].id, -1, False, detail)
                 with lock:
                     report.outcomes.append(outcome)
