@@ -320,6 +320,12 @@ class Party:
                 retried = True
                 time.sleep(min(float(answer.headers.get("Retry-After", "0.5")), 2.0))
                 continue
+            if answer.status_code == 409 and _error_code(answer) == "request_in_progress":
+                # A gateway killed mid-request left its lease on the key: retry once it expires.
+                self.tally.error("409 request_in_progress")
+                retried = True
+                time.sleep(1.0)
+                continue
             if retried and answer.status_code in (404, 409, 422):
                 return answer
             if answer.status_code in (400, 413, 415, 422):  # the request itself is wrong
