@@ -9,8 +9,13 @@ of the postmaster). ``ring run`` restarts whatever died. Then it waits for quies
 * every lifecycle reached the final state its acknowledged steps lead to;
 * each settled order was paid exactly once (provider wallets and statements are exact);
 * escrow equals open obligations (nothing is left reserved once every lifecycle ended);
-* ``ring ledger check`` is clean; no dead letter was parked; every service is ready (no relay
-  or consumer left failing) and no relay has anything left to publish.
+* ``ring ledger check --full`` is clean (the ledger's books, which wallets and statements are
+  read from, equal the ledger's log);
+* the read models fed from ``ring.task.events`` (the task board, orders by party, the matching
+  board, the voucher and dispute order directories) equal a rebuild: each is rebuilt from the
+  task service's event log into a scratch schema and compared row by row;
+* no dead letter was parked; every service is ready (no relay or consumer left failing) with its
+  relay leading, and no relay has anything left to publish.
 
 It prints faults by type, client-visible errors by code and recovery times per fault type: from
 injection until every service serves HTTP again, and until every one answers ``/ready`` 200
@@ -31,12 +36,14 @@ import io
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,12 +54,23 @@ from uuid import uuid4
 import httpx
 import psycopg
 from PIL import Image
+from psycopg.sql import SQL, Identifier
 
+from ring_dispute.projections import OrderDirectoryProjection as DisputeOrderDirectory
+from ring_matching.projections.board import BoardProjection as MatchingBoard
+from ring_runtime.consumer import ExactlyOnceProcessor
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.embedded import free_port
-from ring_runtime.relay import relay_log
+from ring_runtime.projection import ProjectionStore
+from ring_runtime.relay import OutboxRelay, relay_log
 from ring_runtime.service import load_service
-from ring_runtime.settings import SERVICE_PORTS, load_settings
+from ring_runtime.settings import SERVICE_PORTS, Settings, load_settings
+from ring_runtime.store import create_application
+from ring_task.application import Tasks
+from ring_task.main import TRANSLATOR as TASK_TRANSLATOR
+from ring_task.order_queries import OrdersByParty
+from ring_task.projections import TaskBoardProjection
+from ring_voucher.projections import OrderDirectoryProjection as VoucherOrderDirectory
 
 BIN = Path(sys.executable).parent
 SERVICES = ["dispute", "gateway", "ledger", "matching", "task", "voucher"]
@@ -139,6 +157,19 @@ class Platform:
 
     def all_ready(self) -> bool:
         return not self.not_ready()
+
+    def target_back(self, fault: str) -> bool:
+        """Whether what ``fault`` hit answers again (a new connection to it succeeds)."""
+        target = fault.split()[-1]
+        if target in SERVICES:
+            httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[target]}/health", timeout=2)
+            return True
+        if target == "broker":
+            with socket.create_connection(("127.0.0.1", self.kafka_port), timeout=2):
+                return True
+        with psycopg.connect(self.database_url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
 
     def all_serving(self) -> bool:
         """Every service answers HTTP requests (``/health``) again."""
@@ -294,6 +325,12 @@ class Party:
                 retried = True
                 time.sleep(min(float(answer.headers.get("Retry-After", "0.5")), 2.0))
                 continue
+            if answer.status_code == 409 and _error_code(answer) == "request_in_progress":
+                # A gateway killed mid-request left its lease on the key: retry once it expires.
+                self.tally.error("409 request_in_progress")
+                retried = True
+                time.sleep(1.0)
+                continue
             if retried and answer.status_code in (404, 409, 422):
                 return answer
             if answer.status_code in (400, 413, 415, 422):  # the request itself is wrong
@@ -305,6 +342,18 @@ class Party:
     def until(self, what: str, check: Callable[[], bool], within: float = 240) -> None:
         if not wait(check, within, every=0.5):
             raise StepFailed(f"{what} not reached in {within:g} s")
+
+    def order_for(self, task_id: str) -> str:
+        """The id of this party's order on ``task_id`` (the list is eventually consistent)."""
+        found: list[str] = []
+
+        def listed() -> bool:
+            page = self.call("GET", "/v1/orders", {200}, params={"task_id": task_id}).json()
+            found.extend(str(item["id"]) for item in page["items"])
+            return bool(found)
+
+        self.until(f"an order on task {task_id} listed", listed)
+        return found[0]
 
     def wallet(self) -> dict[str, int]:
         answer = self.call("GET", "/v1/wallet", {200}, params={"currency": "CNY"})
@@ -355,7 +404,10 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
         "required_skills": ["labeling"],
     }
     key = {"Idempotency-Key": str(uuid4())}
-    task_id = owner.call("POST", "/v1/tasks", {201}, json=body, headers=key).json()["id"]
+    created = owner.call("POST", "/v1/tasks", {201}, json=body, headers=key)
+    if "id" not in created.json():
+        raise StepFailed(f"POST /v1/tasks answered {created.status_code} {created.text[:300]}")
+    task_id = created.json()["id"]
     owner.call("POST", f"/v1/tasks/{task_id}/publish", {202})
     owner.until(
         "task published",
@@ -371,7 +423,9 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
         )
         return Outcome(kind, None, 0, True)
     key = {"Idempotency-Key": str(uuid4())}
-    order_id = provider.call("POST", f"/v1/tasks/{task_id}/orders", {201}, headers=key).json()["id"]
+    taken = provider.call("POST", f"/v1/tasks/{task_id}/orders", {201}, headers=key)
+    # A refused retry: an attempt whose answer was lost took the slot; find its order.
+    order_id = taken.json()["id"] if taken.status_code == 201 else provider.order_for(task_id)
 
     def submit(n: int) -> str:
         answer = provider.call(
@@ -426,8 +480,9 @@ def lifecycle(kind: str, owner: Party, provider: Party, admin: Party, seed: int)
 @dataclass
 class Report:
     seed: int
-    #: (fault, seconds until every service serves again, seconds until every one is ready)
-    faults: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    #: (fault, seconds until its target answers again (the killed service, PostgreSQL, the
+    #: broker), until every service serves again, until every one is ready), from injection
+    faults: list[tuple[str, float | None, float | None, float | None]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -436,16 +491,20 @@ class Report:
     def table(self) -> str:
         lines = [f"seed {self.seed}: {len(self.faults)} faults in {self.duration:.0f} s", ""]
         lines.append(
-            f"{'fault':<27}{'count':>6}{'serving median/max s':>22}{'ready median/max s':>20}"
+            f"{'fault':<26}{'count':>6}{'target back':>19}{'serving':>19}{'ready':>19}"
+            f"{'ready after back':>19}   (median / max s)"
         )
-        by_type: dict[str, list[tuple[float | None, float | None]]] = defaultdict(list)
-        for fault, serving, ready in self.faults:
-            by_type[fault].append((serving, ready))
+        by_type: dict[str, list[tuple[float | None, ...]]] = defaultdict(list)
+        for fault, back, serving, ready in self.faults:
+            after = ready - back if ready is not None and back is not None else None
+            by_type[fault].append((back, serving, ready, after))
         for fault in sorted(by_type):
             times = by_type[fault]
-            serving_text = _spread([s for s, _ in times])
-            ready_text = _spread([r for _, r in times])
-            lines.append(f"{fault:<27}{len(times):>6}{serving_text:>22}{ready_text:>20}")
+            columns = [_spread([t[i] for t in times]) for i in range(4)]
+            lines.append(
+                f"{fault:<26}{len(times):>6}{columns[0]:>19}{columns[1]:>19}{columns[2]:>19}"
+                f"{columns[3]:>19}"
+            )
         kinds = Counter(o.kind for o in self.outcomes)
         lines += ["", "lifecycles: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))]
         lines += ["", "client-visible errors by code:"]
@@ -528,8 +587,10 @@ def run(
                 kind = local.choice(KINDS)
                 try:
                     outcome = lifecycle(kind, owners[index], providers[index], admin, n)
-                except StepFailed as error:
-                    outcome = Outcome(kind, providers[index].id, -1, False, str(error))
+                except Exception as error:  # recorded: the check reports it as a violation
+                    where = traceback.extract_tb(error.__traceback__)[-1]
+                    detail = f"{type(error).__name__}: {error} at line {where.lineno}: {where.line}"
+                    outcome = Outcome(kind, providers[index].id, -1, False, detail)
                 with lock:
                     report.outcomes.append(outcome)
 
@@ -543,14 +604,16 @@ def run(
                 out(f"[{number}/{faults}] {fault}: target not running, skipped")
                 continue
             time.sleep(1.0)  # let the fault be seen before probing
+            back = wait(lambda fault=fault: platform.target_back(fault), 180, every=0.1)
+            back_in = time.monotonic() - injected_at if back else None
             served = wait(platform.all_serving, 180, every=0.1)
             served_in = time.monotonic() - injected_at if served else None
             recovered = wait(platform.all_ready, 180)
             recovery = time.monotonic() - injected_at if recovered else None
-            report.faults.append((fault, served_in, recovery))
+            report.faults.append((fault, back_in, served_in, recovery))
             out(
-                f"[{number}/{faults}] {fault}: serving after {_seconds(served_in)}, "
-                f"ready after {_seconds(recovery)}"
+                f"[{number}/{faults}] {fault}: target back after {_seconds(back_in)}, "
+                f"serving after {_seconds(served_in)}, ready after {_seconds(recovery)}"
             )
         stop.set()
         for thread in threads:
@@ -579,32 +642,26 @@ def check(
     for outcome in report.outcomes:
         if not outcome.ok:
             violations.append(f"{outcome.kind} lifecycle did not finish: {outcome.detail}")
-    expected: Counter[str] = Counter()
-    for outcome in report.outcomes:
-        if outcome.ok and outcome.provider is not None:
-            expected[outcome.provider] += outcome.paid
-    unfinished = {o.provider for o in report.outcomes if not o.ok}
-    for provider in providers:
-        if provider.id in unfinished:
+    for name in SERVICES:  # every event in the stores is on the broker
+        service = load_service(name)
+        if service.translator is None or service.application_name is None:
             continue
-        available = provider.wallet()["available_minor"]
-        if available != expected[provider.id]:
-            violations.append(
-                f"provider {provider.id} holds {available}, was paid for {expected[provider.id]}"
-            )
-        postings = provider.call(
-            "GET", "/v1/wallet/statement", {200}, params={"currency": "CNY", "limit": 100}
-        ).json()["postings"]
-        credited = sum(p["credit_minor"] - p["debit_minor"] for p in postings)
-        if credited != expected[provider.id] and len(postings) < 100:
-            violations.append(f"provider {provider.id}'s statement sums to {credited}")
-    if not unfinished:
-        for owner in owners:
-            reserved = owner.wallet()["reserved_minor"]
-            if reserved != 0:
-                violations.append(f"owner {owner.id} still has {reserved} in escrow, none open")
+        log = relay_log(
+            load_settings(name, environ=env), service.application_name, service.translator
+        )
+        if not wait(lambda log=log: log.lag() == 0, 120):
+            violations.append(f"relay of {name} still has {log.lag()} event(s) not yet published")
+    # A lifecycle ends when its party sees the final state; the money behind it (a cancelled
+    # task's escrow coming back, a payout) may still be a hop away: allow it to arrive.
+    wait(lambda: not money_violations(report, providers, owners), 120, every=2)
+    violations += money_violations(report, providers, owners)
+    violations += readiness_violations(platform)
     ledger = subprocess.run(
-        [str(BIN / "ring"), "ledger", "check"], env=env, capture_output=True, text=True, timeout=120
+        [str(BIN / "ring"), "ledger", "check", "--full"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if ledger.returncode != 0:
         violations.append(f"ring ledger check failed: {ledger.stdout[-500:]}{ledger.stderr[-500:]}")
@@ -616,11 +673,158 @@ def check(
                 violations.append(
                     f"{name} parked {len(letters)}+ dead letter(s): {letters[0].error}"
                 )
-        service = load_service(name)
-        if service.translator is not None and service.application_name is not None:
-            lag = relay_log(settings, service.application_name, service.translator).lag()
-            if lag:
-                violations.append(f"relay of {name} has {lag} event(s) not yet published")
+    violations += rebuild_differences(env)
+
+
+def money_violations(report: Report, providers: list[Party], owners: list[Party]) -> list[str]:
+    """Each provider holds exactly what its settled orders paid (wallet and statement), and no
+    owner has escrow left once every lifecycle ended."""
+    found = []
+    expected: Counter[str] = Counter()
+    for outcome in report.outcomes:
+        if outcome.ok and outcome.provider is not None:
+            expected[outcome.provider] += outcome.paid
+    unfinished = {o.provider for o in report.outcomes if not o.ok}
+    for provider in providers:
+        if provider.id in unfinished:
+            continue
+        available = provider.wallet()["available_minor"]
+        if available != expected[provider.id]:
+            found.append(
+                f"provider {provider.id} holds {available}, was paid for {expected[provider.id]}"
+            )
+        postings = provider.call(
+            "GET", "/v1/wallet/statement", {200}, params={"currency": "CNY", "limit": 100}
+        ).json()["postings"]
+        credited = sum(p["credit_minor"] - p["debit_minor"] for p in postings)
+        if credited != expected[provider.id] and len(postings) < 100:
+            found.append(f"provider {provider.id}'s statement sums to {credited}")
+    if not unfinished:
+        for owner in owners:
+            reserved = owner.wallet()["reserved_minor"]
+            if reserved != 0:
+                found.append(f"owner {owner.id} still has {reserved} in escrow, none open")
+    return found
+
+
+#: Read models fed from ``ring.task.events``: (service keeping it, its store, its class).
+TASK_READ_MODELS: list[tuple[str, str, Callable[[ProjectionStore], Any]]] = [
+    ("task", "task_board", TaskBoardProjection),
+    ("task", "orders_by_party", OrdersByParty),
+    ("matching", "matching", MatchingBoard),
+    ("voucher", "voucher_views", VoucherOrderDirectory),
+    ("dispute", "dispute_views", DisputeOrderDirectory),
+]
+
+
+def task_log(env: dict[str, str]) -> list[Any]:
+    """Every envelope the task service's relay publishes, built from its event log (the
+    store is the outbox, so this is what consumers were sent, however often)."""
+    settings = load_settings("task", environ=env)
+    tasks = create_application(Tasks, settings)
+    relay = OutboxRelay(tasks, TASK_TRANSLATOR, settings, source="task")
+    envelopes: list[Any] = []
+    try:
+        with relay.log.connect() as conn:
+            while rows := relay.log.read_batch(
+                conn, envelopes[-1].notification_id if envelopes else 0
+            ):
+                envelopes += [relay._envelope(row) for row in rows]
+    finally:
+        tasks.close()
+    return envelopes
+
+
+def rebuild_differences(env: dict[str, str], within: float = 60) -> list[str]:
+    """Rebuild each read model of :data:`TASK_READ_MODELS` from the task log into a scratch
+    schema with its own projection code, and list how the live tables differ from it.
+
+    The live consumers may still be applying the last events: differences count only if they
+    outlast ``within`` seconds.
+    """
+    envelopes = task_log(env)
+    scratches = []
+    for service, store_name, model in TASK_READ_MODELS:
+        settings = load_settings(service, environ=env)
+        scratch = f"rebuild_{settings.db_schema}_{store_name}"
+        _drop_schema(settings, scratch)
+        store = ProjectionStore(settings.database_url, scratch, store_name)
+        projection = model(store)
+        store.open(projection.ddl())
+        try:
+            processor: ExactlyOnceProcessor = projection.processor()
+            for envelope in envelopes:
+                processor.process(envelope)
+        finally:
+            store.close()
+        scratches.append((settings, scratch, {f"{store_name}_tracking"}))
+
+    def differences() -> list[str]:
+        return [
+            d
+            for settings, scratch, skip in scratches
+            for d in _table_differences(settings, scratch, skip)
+        ]
+
+    wait(lambda: not differences(), within, every=2)
+    found = differences()
+    for settings, scratch, _ in scratches:
+        _drop_schema(settings, scratch)
+    return found
+
+
+def _drop_schema(settings: Settings, schema: str) -> None:
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
+
+
+def _table_differences(settings: Settings, scratch: str, skip: set[str]) -> list[str]:
+    """Rows of each table of ``scratch`` that its live namesake lacks, or has in excess."""
+    live = settings.db_schema
+    found = []
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "ORDER BY table_name",
+                (scratch,),
+            )
+            if row[0] not in skip
+        ]
+        for table in tables:
+            rows = SQL("SELECT to_jsonb(t) AS row FROM {}.{} t")
+            ours, theirs = (
+                rows.format(Identifier(live), Identifier(table)),
+                rows.format(Identifier(scratch), Identifier(table)),
+            )
+            for label, left, right in (("stale or extra", ours, theirs), ("missing", theirs, ours)):
+                differing = conn.execute(
+                    SQL("SELECT row::text FROM ({} EXCEPT ALL {}) d").format(left, right)
+                ).fetchall()
+                if differing:
+                    found.append(
+                        f"{live}.{table}: {len(differing)} row(s) {label} against a rebuild, "
+                        f"e.g. {differing[0][0][:300]}"
+                    )
+    return found
+
+
+def readiness_violations(platform: Platform) -> list[str]:
+    """Every relay, consumer and background task that is not healthy, by service."""
+    found = []
+    for name in SERVICES:
+        try:
+            checks = httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[name]}/ready", timeout=5).json()
+        except (httpx.HTTPError, ValueError) as error:
+            found.append(f"{name}: /ready unreadable ({error!r})")
+            continue
+        relay = checks.get("relay")
+        if relay is not None and not (relay["ok"] and relay["leader"]):
+            found.append(f"{name}: relay not leading or failing: {relay}")
+        tasks = {**checks.get("consumers", {}), **checks.get("background", {})}
+        found += [f"{name}: {task} failing: {h}" for task, h in tasks.items() if not h["ok"]]
+    return found
 
 
 def main() -> None:

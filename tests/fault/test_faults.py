@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -51,10 +52,15 @@ def test_a_seeded_fault_schedule_breaks_no_invariant() -> None:
     faults = _driver()
     seed = int(os.environ.get("RING_FAULT_SEED", "17"))
     # Not under pytest's tmp_path: other pytest sessions of this user prune old numbered
-    # directories, and PostgreSQL's data directory must outlive them.
-    with tempfile.TemporaryDirectory(prefix="ring-faults-", ignore_cleanup_errors=True) as data:
-        report = faults.run(seed, faults=20, clients=4, gap=(2.0, 5.0), data_dir=Path(data))
+    # directories, and PostgreSQL's data directory must outlive them. Kept when the run fails,
+    # for the post-mortem (`ring run` on it with the same ports shows the state).
+    data = Path(tempfile.mkdtemp(prefix="ring-faults-"))
+    report = faults.run(seed, faults=20, clients=4, gap=(2.0, 5.0), data_dir=data)
     print(report.table())
+    if report.violations:
+        print(f"data directory kept for the post-mortem: {data}")
+    else:
+        shutil.rmtree(data, ignore_errors=True)
     assert len(report.faults) >= 15, report.table()
     assert report.outcomes, report.table()
     assert not report.violations, report.table()

@@ -56,7 +56,7 @@ from ring_runtime.context import causing
 from ring_runtime.dead_letters import DeadLetter, DeadLetterStore
 from ring_runtime.freshness import Progress
 from ring_runtime.kafka import consumer_config
-from ring_runtime.resilience import Backoff, TaskHealth, is_outage
+from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth, is_outage
 from ring_runtime.settings import Settings
 
 log = logging.getLogger("ring.consumer")
@@ -290,7 +290,7 @@ class KafkaConsumerBinding:
             return None
         attempts = max(1, self.settings.consumer_max_attempts)
         delay = self.settings.consumer_backoff_ms / 1000
-        outage = Backoff(initial=delay or 0.1, maximum=5.0)
+        outage = Backoff(initial=delay or 0.1, maximum=OUTAGE_RETRY_CAP)
         attempt = 1
         while True:
             try:

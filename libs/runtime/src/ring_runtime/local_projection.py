@@ -19,7 +19,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Composed
 
 from ring_runtime.projection import ProjectionStore
-from ring_runtime.resilience import Backoff, TaskHealth
+from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.store import RingApplication
 
 log = logging.getLogger("ring.local_projection")
@@ -136,7 +136,7 @@ class OwnEventsFollower:
 
         A failure (PostgreSQL down) is retried with a growing delay; :attr:`health` shows it.
         """
-        backoff = Backoff(initial=interval, maximum=max(interval, 5.0))
+        backoff = Backoff(initial=interval, maximum=max(interval, OUTAGE_RETRY_CAP))
         while not self._stopping.is_set():
             wait = interval
             try:

@@ -48,7 +48,7 @@ from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, encode_envelope
 from ring_runtime.kafka import connection_config, ensure_topics, producer_config
 from ring_runtime.relay_log import LossMarker, RelayLog, RelayPosition
-from ring_runtime.resilience import Backoff, TaskHealth
+from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
 from ring_runtime.wakeup import CommitSignal
@@ -142,7 +142,7 @@ class OutboxRelay:
         Any failure (PostgreSQL or broker unreachable, a check that cannot decide) ends the
         round; the next one starts after a growing delay, on a new connection and producer.
         """
-        backoff = Backoff(initial=0.5, maximum=5.0)
+        backoff = Backoff(initial=0.5, maximum=OUTAGE_RETRY_CAP)
         while not self._stopping.is_set():
             try:
                 await self._round()

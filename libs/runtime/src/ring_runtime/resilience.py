@@ -37,6 +37,12 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+#: The longest wait between two attempts while a dependency is down. It is also the most a
+#: task can lag behind once the dependency is back (issue 17: requests served again ≤ 15 s
+#: after PostgreSQL is back), so it stays short; an attempt against a dead server is cheap.
+OUTAGE_RETRY_CAP = 2.0
+
+
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` (or an exception it was raised from) is a dependency outage."""
     seen: set[int] = set()
@@ -54,7 +60,7 @@ class Backoff:
     """Exponential delays between retries: ``initial``, doubling, capped at ``maximum``."""
 
     initial: float = 0.2
-    maximum: float = 5.0
+    maximum: float = OUTAGE_RETRY_CAP
     _next: float = 0.0
 
     def next(self) -> float:

@@ -64,10 +64,15 @@ class Server(Protocol):
 
 @dataclass(frozen=True)
 class RestartPolicy:
-    """Exponential backoff between restarts of a crashed child.
+    """Backoff between restarts of a crashed child.
+
+    The first crash after a healthy run is restarted at once: a single crash (a killed
+    process, a task that died) is the common case, and every second of waiting is a second
+    of unavailability. Crashing again in a row backs off exponentially, so a child that
+    cannot start does not spin.
 
     Attributes:
-        initial_delay: wait before the first restart (seconds); doubles on every crash.
+        initial_delay: wait before the second restart in a row (seconds); doubles after that.
         max_delay: cap of the wait.
         healthy_after: a child that ran this long counts as healthy; the backoff starts over.
     """
@@ -78,7 +83,9 @@ class RestartPolicy:
 
     def delay(self, consecutive_crashes: int) -> float:
         """Wait before restarting after the ``consecutive_crashes``-th crash in a row (>= 1)."""
-        return float(min(self.initial_delay * 2 ** max(consecutive_crashes - 1, 0), self.max_delay))
+        if consecutive_crashes <= 1:
+            return 0.0
+        return float(min(self.initial_delay * 2 ** (consecutive_crashes - 2), self.max_delay))
 
 
 def describe_exit(returncode: int) -> str:

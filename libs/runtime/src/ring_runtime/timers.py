@@ -32,7 +32,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
-from ring_runtime.resilience import Backoff, TaskHealth
+from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.store import create_schema_sql
 
 log = logging.getLogger("ring.timers")
@@ -274,7 +274,7 @@ class DurableTimers:
 
         A failure (PostgreSQL down) is retried with a growing delay; :attr:`health` shows it.
         """
-        backoff = Backoff(initial=interval, maximum=max(interval, 5.0))
+        backoff = Backoff(initial=interval, maximum=max(interval, OUTAGE_RETRY_CAP))
         while not self._stopping.is_set():
             wait = interval
             try:
