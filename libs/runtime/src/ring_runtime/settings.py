@@ -181,11 +181,23 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "above as they are.",
     ),
     Variable("RING_LOG_LEVEL", "INFO", "Python log level."),
+    Variable(
+        "RING_LOG_FORMAT",
+        "",
+        "`text` (readable lines) or `json` (one JSON object a line with service, trace_id, "
+        "span_id and correlation_id); empty means `json` in production, `text` otherwise.",
+    ),
     Variable("OTEL_SERVICE_NAME", "", "Service name on traces; empty means ring-<service>."),
     Variable(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "",
-        "OTLP/HTTP collector; traces are exported only when this is set.",
+        "OTLP/HTTP collector; traces and metrics are exported only when this is set (metrics "
+        "are always on `GET /metrics` as Prometheus text).",
+    ),
+    Variable(
+        "RING_TRACE_SQL",
+        "false",
+        "A span for every SQL statement (psycopg instrumentation); off by default for its cost.",
     ),
     Variable(
         "RING_BLOB_STORE",
@@ -453,6 +465,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str
     gateway_verify_key: str = ""
     trusted_proxies: str = "127.0.0.1"
+    log_format: str = "text"
+    trace_sql: bool = False
 
     @property
     def production(self) -> bool:
@@ -597,4 +611,10 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         log_level=get("RING_LOG_LEVEL"),
         gateway_verify_key=get("RING_GATEWAY_VERIFY_KEY"),
         trusted_proxies=get("RING_TRUSTED_PROXIES"),
+        log_format=_choice(
+            "RING_LOG_FORMAT",
+            get("RING_LOG_FORMAT") or ("json" if environment == PRODUCTION else "text"),
+            ("text", "json"),
+        ),
+        trace_sql=_flag("RING_TRACE_SQL", get("RING_TRACE_SQL")),
     )

@@ -19,6 +19,7 @@ import psycopg
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import ProcessRecorder, Recording, Tracking
+from opentelemetry import trace
 from psycopg import sql
 
 from ring_runtime.long_poll import Changes
@@ -26,6 +27,7 @@ from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import Settings
 
 TApplication = TypeVar("TApplication", bound="RingApplication")
+_tracer = trace.get_tracer("ring.store")
 
 
 @dataclass
@@ -76,7 +78,20 @@ class RingApplication(Application[UUID]):
         *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
-        """Save pending events; inside :func:`processing`, commit the tracking with them."""
+        """Save pending events; inside :func:`processing`, commit the tracking with them.
+
+        Each save is a span (``<Application> save``), the parent of the events' publish.
+        """
+        with _tracer.start_as_current_span(f"{self.name} save") as span:
+            recordings = self._save(*objs, **kwargs)
+            span.set_attribute("ring.events", len(recordings))
+            return recordings
+
+    def _save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
         pending = _current.get()
         if pending is None or pending.recorded:
             return super().save(*objs, **kwargs)
@@ -107,6 +122,13 @@ class RingApplication(Application[UUID]):
     def position(self, tracking_name: str) -> int:
         """Last recorded position under ``tracking_name`` (0 when none)."""
         return self.process_recorder.max_tracking_id(tracking_name) or 0
+
+    def latest_position(self, prefix: str) -> int:
+        """The highest position recorded under any tracking name starting with ``prefix``."""
+        recorder = self.process_recorder
+        if isinstance(recorder, RingProcessRecorder):
+            return recorder.max_tracking_id_under(prefix)
+        return 0
 
     def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
         """Last recorded position of each name that has one, in one round trip."""
