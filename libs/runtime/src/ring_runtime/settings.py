@@ -195,6 +195,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "are always on `GET /metrics` as Prometheus text).",
     ),
     Variable(
+        "OTEL_METRICS_EXPORTER",
+        "otlp",
+        "`otlp`: metrics are also pushed to the OTLP endpoint; `none`: only scraped from "
+        "`GET /metrics` (compose and Kubernetes, where Prometheus pulls).",
+    ),
+    Variable(
         "RING_TRACE_SQL",
         "false",
         "A span for every SQL statement (psycopg instrumentation); off by default for its cost.",
