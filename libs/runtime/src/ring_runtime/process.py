@@ -376,7 +376,7 @@ def create_service_app(
         ),
         exception_handlers=handlers,
         dependencies=provided,
-        middleware=[http_telemetry(), security_headers_middleware, correlation_middleware],
+        middleware=[http_telemetry, security_headers_middleware, correlation_middleware],
         before_request=screen_request,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
     )

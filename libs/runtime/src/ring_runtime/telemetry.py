@@ -6,8 +6,8 @@ named after the service. Spans and metrics are exported over OTLP/HTTP when
 ``GET /metrics`` (:func:`metrics_endpoint`), and spans are always created, so trace context
 flows through HTTP and Kafka headers even when nothing is exported.
 
-HTTP server spans and the request duration histogram come from litestar's OpenTelemetry plugin
-(the ASGI instrumentation), named by route template (``POST /tasks/{task_id:uuid}/publish``),
+HTTP server spans and the request duration histogram come from the ASGI instrumentation
+(:func:`http_telemetry`), named by route template (``POST /tasks/{task_id:uuid}/publish``),
 never by the raw path; outgoing ``httpx`` calls get client spans and carry ``traceparent``.
 With ``RING_TRACE_SQL`` every SQL statement gets a span too (the psycopg instrumentation).
 """
@@ -15,16 +15,17 @@ With ``RING_TRACE_SQL`` every SQL statement gets a span too (the psycopg instrum
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Response, get
-from litestar.middleware.base import DefineMiddleware
-from litestar.plugins.opentelemetry import OpenTelemetryConfig
-from litestar.types import Scope
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -36,7 +37,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 #: Path of the Prometheus scrape endpoint of every process.
 METRICS_PATH = "/metrics"
 #: Requests that get neither a span nor a duration: scrapes and liveness probes.
-UNTRACED_PATHS = [f"^{METRICS_PATH}$", "^/health$"]
+UNTRACED_PATHS = frozenset({METRICS_PATH, "/health"})
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,7 @@ def configure_telemetry(service: str, *, trace_sql: bool = False) -> Telemetry:
 def route_span_details(scope: Scope) -> tuple[str, dict[str, Any]]:
     """Span name and ``http.route`` of a request: its route template, never ids.
 
-    Litestar routes before it runs app middleware, so ``path_template`` is known here; a
-    request that matched no route is named by its method alone.
+    Litestar routes before it runs app middleware, so ``path_template`` is known here.
     """
     method = str(scope.get("method", "")).strip() or "WS"
     template = scope.get("path_template")
@@ -101,13 +101,41 @@ def route_span_details(scope: Scope) -> tuple[str, dict[str, Any]]:
     return f"{method} {template}", {HTTP_ROUTE: template}
 
 
-def http_telemetry() -> DefineMiddleware:
-    """The middleware tracing and measuring every HTTP request (outermost in the stack)."""
-    return OpenTelemetryConfig(
-        scope_span_details_extractor=route_span_details,
-        exclude=UNTRACED_PATHS,
+def http_telemetry(app: ASGIApp) -> ASGIApp:
+    """Trace and measure every routed HTTP request with the ASGI instrumentation.
+
+    A plain middleware rather than litestar's OpenTelemetry plugin: litestar runs the plugin
+    around the whole app, before routing, where only the raw path is known; here the route
+    template is. One instrumentation instance serves every route (each route's middleware
+    stack is built separately), so its instruments are created once. Requests that match no
+    route (404s) are neither traced nor measured.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("path") in UNTRACED_PATHS:
+            await app(scope, receive, send)
+            return
+        scope[_NEXT] = app  # type: ignore[literal-required]
+        await _instrumentation()(scope, receive, send)  # type: ignore[arg-type]
+
+    return middleware
+
+
+#: Where :func:`http_telemetry` leaves the rest of the stack for the shared instrumentation.
+_NEXT = "ring.next_app"
+
+
+async def _next_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await scope[_NEXT](scope, receive, send)  # type: ignore[literal-required]
+
+
+@functools.cache
+def _instrumentation() -> OpenTelemetryMiddleware:
+    return OpenTelemetryMiddleware(
+        _next_app,
+        default_span_details=route_span_details,
         exclude_spans=["receive", "send"],
-    ).middleware
+    )
 
 
 @get(METRICS_PATH, operation_id="Metrics", tags=["operations"], include_in_schema=False)

@@ -145,7 +145,7 @@ def build_app(
         before_request=screen_request,
         guards=[authenticate_first],
         exception_handlers=gateway_exception_handlers(),
-        middleware=[http_telemetry(), security_headers_middleware, correlation_middleware],
+        middleware=[http_telemetry, security_headers_middleware, correlation_middleware],
         openapi_config=OpenAPIConfig(
             title="Ring public API",
             version="1.0.0",

@@ -133,7 +133,7 @@ def build_app(settings: Settings, web: WebConfig, feed: ChangeFeed | None = None
         ),
         template_config=engine,
         middleware=[
-            http_telemetry(),
+            http_telemetry,
             CookieBackendConfig(
                 secret=web.session_key,
                 key="ring_session",
