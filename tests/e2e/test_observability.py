@@ -275,14 +275,25 @@ def test_a_publish_is_one_trace_across_the_processes_it_touches(
     def services() -> set[str]:
         return {span.service for span in receiver.trace(trace_id)}
 
-    wait_until(lambda: len(services()) >= 5, within=30, what=lambda: f"5 services: {services()}")
+    def unlinked() -> list[ReceivedSpan]:
+        """Consumer spans whose producer span has not (yet) been received."""
+        spans = receiver.trace(trace_id)
+        producers = {s.span_id for s in spans if s.kind == PRODUCER}
+        return [
+            s
+            for s in spans
+            if s.kind == CONSUMER and s.parent_id not in producers and not set(s.links) & producers
+        ]
+
+    # Processes export on their own schedule: wait until every consumer's producer arrived.
+    wait_until(
+        lambda: len(services()) >= 5 and not unlinked(),
+        within=30,
+        what=lambda: f"5 services {services()}, every consumer linked: {unlinked()}",
+    )
     spans = receiver.trace(trace_id)
-    producers = {s.span_id for s in spans if s.kind == PRODUCER}
-    consumers = [s for s in spans if s.kind == CONSUMER]
-    assert producers
-    assert consumers
-    for consumer in consumers:
-        assert consumer.parent_id in producers or set(consumer.links) & producers, consumer
+    kinds = {s.kind for s in spans}
+    assert {PRODUCER, CONSUMER} <= kinds
     assert {"ring-gateway", "ring-task", "ring-ledger"} <= services()
     names = {span.name for span in spans}
     assert "POST /v1/tasks/{task_id}/publish" in names, names
