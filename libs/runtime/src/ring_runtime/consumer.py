@@ -51,6 +51,7 @@ from ring_events.headers import (
     DLQ_ORIGINAL_PARTITION,
     DLQ_ORIGINAL_TOPIC,
     EVENT_ID,
+    EVENT_TYPE,
     NOTIFICATION_ID,
 )
 from ring_events.topics import dead_letter_topic
@@ -127,6 +128,7 @@ class ExactlyOnceProcessor:
         self.topic = topic
         self.target = target
         self.handlers = dict(handlers)
+        self.handled_types = frozenset(_tag(cls) for cls in self.handlers)
         self.stats = ConsumerStats()
 
     def tracking_name(self, key: str) -> str:
@@ -308,11 +310,16 @@ class KafkaConsumerBinding:
     async def deliver(
         self, record: ConsumerRecord[bytes, bytes], broker: KafkaBroker
     ) -> Outcome | None:
-        """Process one record in a consumer span, the child of its producer span.
+        """Process one record, retried with backoff, then dead-lettered (``None``).
 
-        Retried with backoff, then dead-lettered (``None``).
+        A record this consumer handles is processed in a consumer span, the child of its
+        producer span; one it only steps over (no handler for its type) gets no span.
         """
         headers = {k: bytes(v).decode(errors="replace") for k, v in record.headers or ()}
+        if headers.get(EVENT_TYPE) not in self.processor.handled_types:
+            outcome = await self._deliver(record, broker)
+            self._note_applied(outcome, headers)
+            return outcome
         with _tracer.start_as_current_span(
             f"{record.topic} process",
             context=propagate.extract(headers),
@@ -330,11 +337,15 @@ class KafkaConsumerBinding:
         ) as span:
             outcome = await self._deliver(record, broker)
             span.set_attribute("ring.outcome", outcome.value if outcome else "dead_lettered")
-        if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
-            notification_id = headers.get(NOTIFICATION_ID, "")
-            if self._applied_through is not None and notification_id.isdigit():
-                self._applied_through = max(self._applied_through, int(notification_id))
+        self._note_applied(outcome, headers)
         return outcome
+
+    def _note_applied(self, outcome: Outcome | None, headers: Mapping[str, str]) -> None:
+        """Keep :meth:`applied_through` current once it has been read."""
+        notification_id = headers.get(NOTIFICATION_ID, "")
+        applied = outcome in (Outcome.APPLIED, Outcome.DUPLICATE) and notification_id.isdigit()
+        if applied and self._applied_through is not None:
+            self._applied_through = max(self._applied_through, int(notification_id))
 
     async def _deliver(
         self, record: ConsumerRecord[bytes, bytes], broker: KafkaBroker
@@ -491,3 +502,9 @@ def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
 def _aggregate(record: ConsumerRecord[bytes, bytes]) -> str:
     """The aggregate a record is tracked under, as :func:`decode_envelope` derives it."""
     return _header(record, AGGREGATE_ID) or (record.key or b"").decode(errors="replace")
+
+
+def _tag(cls: type[IntegrationEvent]) -> str:
+    """The ``type`` tag of an integration event class."""
+    tag = cls.__struct_config__.tag
+    return tag if isinstance(tag, str) else cls.__name__
