@@ -140,6 +140,9 @@ def test_every_pod_is_scraped_on_its_metrics_endpoint(
         assert annotations["prometheus.io/scrape"] == "true", name
         assert annotations["prometheus.io/port"] == str(BASE_SERVICE_PORTS[name]), name
         assert annotations["prometheus.io/path"] == "/metrics", name
+    settings = config_map(renders[target])["data"]
+    if settings.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        assert settings["OTEL_METRICS_EXPORTER"] == "none"  # pulled, not pushed as well
 
 
 @pytest.mark.parametrize("target", TARGETS)
