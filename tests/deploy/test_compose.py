@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from ring_runtime.metrics import GAUGES
 from ring_runtime.production import PUBLISHED_CIPHER_KEY, production_problems
 from ring_runtime.settings import BASE_SERVICE_PORTS, ENVIRONMENT, DatabaseAddress
 
@@ -19,6 +21,20 @@ from .support import ALL_RING_TOPICS, RING_VARIABLES, ROOT, compose_binary, run
 DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE_DIR = ROOT / "deploy" / "compose"
+GRAFANA_DIR = ROOT / "deploy" / "grafana"
+#: The services of the `observability` profile.
+OBSERVABILITY = ("otel-collector", "jaeger", "prometheus", "grafana")
+#: Prometheus names of the metrics Ring processes serve (OpenTelemetry names translated: dots
+#: become underscores, counters end in _total, seconds in _seconds) and the HTTP histogram.
+RING_PROMETHEUS_NAMES = {
+    *(
+        name.replace(".", "_") + ("_seconds" if unit == "s" else "")
+        for name, (unit, _) in GAUGES.items()
+    ),
+    "ring_relay_published_total",
+    "ring_consumer_applied_total",
+    *(f"http_server_request_duration_seconds_{part}" for part in ("bucket", "count", "sum")),
+}
 ENV_EXAMPLE = ROOT / ".env.example"
 
 #: Variables of third-party images, by compose service: names must start with one of these.
@@ -28,6 +44,8 @@ THIRD_PARTY_PREFIXES = {
     "kafka-init": ("KAFKA_", "SCRAM_ADMIN_PASSWORD"),
     "jaeger": ("COLLECTOR_",),
     "otel-collector": (),
+    "prometheus": (),
+    "grafana": ("GF_",),
 }
 
 #: Variables of .env.example that are not Ring settings, and who reads them.
@@ -227,7 +245,55 @@ def test_observability_profile_wires_collector_and_jaeger(config: dict[str, Any]
 def test_default_profile_starts_no_observability_service() -> None:
     result = compose("config", "--services")
     assert result.returncode == 0, result.stderr
-    assert {"otel-collector", "jaeger"}.isdisjoint(result.stdout.split())
+    assert set(OBSERVABILITY).isdisjoint(result.stdout.split())
+
+
+def test_prometheus_scrapes_every_ring_service(
+    config: dict[str, Any], ring_services: dict[str, dict[str, Any]]
+) -> None:
+    prometheus = config["services"]["prometheus"]
+    assert prometheus["profiles"] == ["observability"]
+    mounted = {v["source"]: v["target"] for v in prometheus["volumes"]}
+    assert mounted[str(COMPOSE_DIR / "prometheus.yml")] == "/etc/prometheus/prometheus.yml"
+    scrape = yaml.safe_load((COMPOSE_DIR / "prometheus.yml").read_text())
+    (job,) = scrape["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (targets,) = job["static_configs"]
+    expected = {f"{s['compose_name']}:{BASE_SERVICE_PORTS[n]}" for n, s in ring_services.items()}
+    assert set(targets["targets"]) == expected
+    for service in ring_services.values():
+        # Prometheus pulls: nothing pushes metrics to a collector that has no metrics pipeline.
+        assert service["environment"]["OTEL_METRICS_EXPORTER"] == "none"
+
+
+def test_grafana_shows_the_ring_dashboard_on_prometheus_and_jaeger(config: dict[str, Any]) -> None:
+    grafana = config["services"]["grafana"]
+    assert grafana["profiles"] == ["observability"]
+    mounted = {v["source"]: v["target"] for v in grafana["volumes"]}
+    assert mounted[str(GRAFANA_DIR / "ring.json")] == "/var/lib/grafana/dashboards/ring.json"
+    assert mounted[str(GRAFANA_DIR / "provisioning")] == "/etc/grafana/provisioning"
+    sources = yaml.safe_load((GRAFANA_DIR / "provisioning/datasources/ring.yaml").read_text())
+    urls = {s["uid"]: s["url"] for s in sources["datasources"]}
+    assert urls == {"prometheus": "http://prometheus:9090", "jaeger": "http://jaeger:16686"}
+    providers = yaml.safe_load((GRAFANA_DIR / "provisioning/dashboards/ring.yaml").read_text())
+    assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+def test_the_dashboard_charts_lag_throughput_errors_and_saga_age_from_real_metrics() -> None:
+    dashboard = json.loads((GRAFANA_DIR / "ring.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    charted = {name for q in queries for name in re.findall(r"\b(?:ring|http_server)_[a-z_]+", q)}
+    assert charted <= RING_PROMETHEUS_NAMES, charted - RING_PROMETHEUS_NAMES
+    for needed in (
+        "ring_consumer_lag",
+        "ring_relay_lag",
+        "ring_relay_published_total",
+        "ring_consumer_applied_total",
+        "ring_sagas_oldest_age_seconds",
+        "ring_dead_letters",
+    ):
+        assert needed in charted, needed
+    assert any('http_response_status_code=~"5.."' in q for q in queries)  # errors per route
 
 
 def _filled_env_file(tmp_path: Path) -> Path:

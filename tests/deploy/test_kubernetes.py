@@ -132,6 +132,20 @@ def test_deployments_are_hardened_and_probed(renders: dict[str, list[Doc]], targ
 
 
 @pytest.mark.parametrize("target", TARGETS)
+def test_every_pod_is_scraped_on_its_metrics_endpoint(
+    renders: dict[str, list[Doc]], target: str
+) -> None:
+    for name, deployment in ring_deployments(renders[target]).items():
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/port"] == str(BASE_SERVICE_PORTS[name]), name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+    settings = config_map(renders[target])["data"]
+    if settings.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        assert settings["OTEL_METRICS_EXPORTER"] == "none"  # pulled, not pushed as well
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_ports_match_the_service_defaults(renders: dict[str, list[Doc]], target: str) -> None:
     services = of_kind(renders[target], "Service")
     for name, deployment in ring_deployments(renders[target]).items():

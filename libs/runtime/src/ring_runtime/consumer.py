@@ -38,6 +38,7 @@ from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
+from opentelemetry import propagate, trace
 
 from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, UndecodableMessage, UnknownEventType, decode_envelope
@@ -49,17 +50,21 @@ from ring_events.headers import (
     DLQ_ORIGINAL_OFFSET,
     DLQ_ORIGINAL_PARTITION,
     DLQ_ORIGINAL_TOPIC,
+    EVENT_ID,
+    EVENT_TYPE,
     NOTIFICATION_ID,
 )
 from ring_events.topics import dead_letter_topic
-from ring_runtime.context import causing
+from ring_runtime.context import causing, current_traceparent
 from ring_runtime.dead_letters import DeadLetter, DeadLetterStore
 from ring_runtime.freshness import Progress
 from ring_runtime.kafka import consumer_config
+from ring_runtime.metrics import EVENTS_APPLIED
 from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth, is_outage
 from ring_runtime.settings import Settings
 
 log = logging.getLogger("ring.consumer")
+_tracer = trace.get_tracer("ring.consumer")
 
 Handler = Callable[[Any, Envelope], None]
 
@@ -79,6 +84,10 @@ class TrackingTarget(Protocol):
 
     def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
         """Last applied notification id of each name that has one, in one round trip."""
+        ...
+
+    def latest_position(self, prefix: str) -> int:
+        """The highest notification id applied under any name starting with ``prefix``."""
         ...
 
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
@@ -119,11 +128,17 @@ class ExactlyOnceProcessor:
         self.topic = topic
         self.target = target
         self.handlers = dict(handlers)
+        self.handled_types = frozenset(_tag(cls) for cls in self.handlers)
         self.stats = ConsumerStats()
 
     def tracking_name(self, key: str) -> str:
         """Tracking row of this consumer for upstream aggregate ``key``."""
-        return f"{self.name}|{self.topic}|{key}"
+        return f"{self.tracking_prefix}{key}"
+
+    @property
+    def tracking_prefix(self) -> str:
+        """What every tracking row of this consumer starts with."""
+        return f"{self.name}|{self.topic}|"
 
     def process(self, envelope: Envelope) -> Outcome:
         """Apply ``envelope`` once; see the module docstring for the rules."""
@@ -132,10 +147,15 @@ class ExactlyOnceProcessor:
         def work() -> None:
             if handler is None:
                 return
-            with causing(
-                correlation_id=envelope.correlation_id,
-                causation_id=envelope.event_id,
-                traceparent=envelope.traceparent,
+            # One span per step a handler takes (a saga step, a projection update); the
+            # events it saves are published as its children.
+            with (
+                _tracer.start_as_current_span(f"{self.name} {type(envelope.event).__name__}"),
+                causing(
+                    correlation_id=envelope.correlation_id,
+                    causation_id=envelope.event_id,
+                    traceparent=current_traceparent() or envelope.traceparent,
+                ),
             ):
                 handler(envelope.event, envelope)
 
@@ -179,6 +199,7 @@ class ExactlyOnceProcessor:
                 return Outcome.DUPLICATE  # a concurrent delivery applied it first
             raise
         self.stats.applied += 1
+        EVENTS_APPLIED.add(1, {"consumer": self.name, "topic": self.topic})
         return Outcome.APPLIED
 
 
@@ -200,6 +221,7 @@ class KafkaConsumerBinding:
         self.group_id = f"ring.{settings.service}.{processor.name}"
         self.health = TaskHealth()
         self._rewound_at: dict[TopicPartition, float] = {}
+        self._applied_through: int | None = None
 
     def subscribe(self, broker: KafkaBroker) -> None:
         """Register the subscriber on ``broker`` (call before the broker starts).
@@ -275,10 +297,59 @@ class KafkaConsumerBinding:
         log.warning("%s: re-reading %s from its start after a gap", self.processor.name, partition)
         await consumer.seek_to_beginning(partition)
 
+    def applied_through(self) -> int:
+        """The highest notification id this consumer has applied (its lag's reference).
+
+        Read from the tracking rows once, then kept up to date as records are applied.
+        """
+        if self._applied_through is None:
+            prefix = self.processor.tracking_prefix
+            self._applied_through = self.processor.target.latest_position(prefix)
+        return self._applied_through
+
     async def deliver(
         self, record: ConsumerRecord[bytes, bytes], broker: KafkaBroker
     ) -> Outcome | None:
-        """Process one record: retry with backoff, then dead-letter it (``None``)."""
+        """Process one record, retried with backoff, then dead-lettered (``None``).
+
+        A record this consumer handles is processed in a consumer span, the child of its
+        producer span; one it only steps over (no handler for its type) gets no span.
+        """
+        headers = {k: bytes(v).decode(errors="replace") for k, v in record.headers or ()}
+        if headers.get(EVENT_TYPE) not in self.processor.handled_types:
+            outcome = await self._deliver(record, broker)
+            self._note_applied(outcome, headers)
+            return outcome
+        with _tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=propagate.extract(headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": headers.get(EVENT_ID, ""),
+            },
+        ) as span:
+            outcome = await self._deliver(record, broker)
+            span.set_attribute("ring.outcome", outcome.value if outcome else "dead_lettered")
+        self._note_applied(outcome, headers)
+        return outcome
+
+    def _note_applied(self, outcome: Outcome | None, headers: Mapping[str, str]) -> None:
+        """Keep :meth:`applied_through` current once it has been read."""
+        notification_id = headers.get(NOTIFICATION_ID, "")
+        applied = outcome in (Outcome.APPLIED, Outcome.DUPLICATE) and notification_id.isdigit()
+        if applied and self._applied_through is not None:
+            self._applied_through = max(self._applied_through, int(notification_id))
+
+    async def _deliver(
+        self, record: ConsumerRecord[bytes, bytes], broker: KafkaBroker
+    ) -> Outcome | None:
         try:
             envelope = decode_envelope(
                 record.topic, record.key, record.value, list(record.headers or ())
@@ -431,3 +502,9 @@ def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
 def _aggregate(record: ConsumerRecord[bytes, bytes]) -> str:
     """The aggregate a record is tracked under, as :func:`decode_envelope` derives it."""
     return _header(record, AGGREGATE_ID) or (record.key or b"").decode(errors="replace")
+
+
+def _tag(cls: type[IntegrationEvent]) -> str:
+    """The ``type`` tag of an integration event class."""
+    tag = cls.__struct_config__.tag
+    return tag if isinstance(tag, str) else cls.__name__

@@ -36,6 +36,11 @@ _current: contextvars.ContextVar[EventContext | None] = contextvars.ContextVar(
 )
 
 
+def active_event_context() -> EventContext | None:
+    """The context opened by the enclosing :func:`causing` block, if any (for log lines)."""
+    return _current.get()
+
+
 def current_event_context() -> EventContext:
     """The context of the work in progress, or a fresh one when none was opened."""
     found = _current.get()

@@ -78,3 +78,11 @@ class DeadLetterStore:
                 (limit,),
             ).fetchall()
         return [DeadLetter(**row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many letters each consumer has parked (an operator's alarm when it grows)."""
+        with psycopg.connect(self.database_url, row_factory=dict_row, connect_timeout=2) as conn:
+            rows = conn.execute(
+                SQL("SELECT consumer, count(*) AS n FROM {} GROUP BY consumer").format(self._table)
+            ).fetchall()
+        return {row["consumer"]: int(row["n"]) for row in rows}

@@ -36,7 +36,6 @@ from litestar.types import (
     Scope,
     Send,
 )
-from opentelemetry import propagate, trace
 
 from ring_runtime.context import causing
 from ring_runtime.freshness import CatchingUp
@@ -54,7 +53,6 @@ Cursor = Annotated[
 ]
 #: The ``limit`` query parameter of a paged (or top-N) list.
 Limit = Annotated[int, Parameter(ge=1, le=100)]
-_tracer = trace.get_tracer("ring.http")
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
@@ -368,19 +366,12 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
                 ]
             await send(message)
 
-        carrier = {"traceparent": headers.get(b"traceparent", b"").decode("latin-1")}
-        name = f"{scope.get('method', 'GET')} {scope.get('path', '')}"
         actor = _vouched_actor(scope, headers.get(ASSERTION_HEADER.lower().encode()))
-        with (
-            _tracer.start_as_current_span(
-                name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
-            ),
-            causing(
-                correlation_id=correlation_id,
-                causation_id=request_id,
-                chosen=bool(given),
-                actor=f"{actor.role}:{actor.user_id}" if actor is not None else None,
-            ),
+        with causing(
+            correlation_id=correlation_id,
+            causation_id=request_id,
+            chosen=bool(given),
+            actor=f"{actor.role}:{actor.user_id}" if actor is not None else None,
         ):
             await app(scope, receive, send_with_header)
 

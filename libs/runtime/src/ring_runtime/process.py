@@ -26,7 +26,6 @@ from uuid import UUID
 
 import psycopg
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -52,12 +51,14 @@ from ring_runtime.identity import service_verifier
 from ring_runtime.integrity import event_chainer
 from ring_runtime.kafka import broker_security, ensure_topics
 from ring_runtime.long_poll import Changes
+from ring_runtime.metrics import GaugeSource, RuntimeGauges, observe, published
 from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.resilience import TaskHealth
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
-from ring_runtime.telemetry import configure_tracing
+from ring_runtime.telemetry import configure_telemetry, http_telemetry, metrics_endpoint
+from ring_runtime.timers import DurableTimers
 
 log = logging.getLogger("ring.process")
 
@@ -265,6 +266,7 @@ def create_service_app(
     background: Sequence[BackgroundLoop] = (),
     background_interval: float = 1.0,
     subject_aggregates: Callable[[UUID], Sequence[UUID]] = lambda subject: (subject,),
+    gauges: Sequence[GaugeSource] = (),
 ) -> Litestar:
     """Build the litestar app of a service process.
 
@@ -285,14 +287,15 @@ def create_service_app(
         background_interval: seconds between rounds of the background loops.
         subject_aggregates: the aggregates of this service a subject id names (default: the
             aggregate of that id), for ``/internal/heads``.
+        gauges: the service's own gauges (:mod:`ring_runtime.metrics`), beside those of its
+            relay, consumers, dead letters and timers.
     """
-    configure_tracing(settings.service)
+    configure_telemetry(settings.service, trace_sql=settings.trace_sql)
     broker = KafkaBroker(
         settings.kafka_servers,
         client_id=f"ring-{settings.service}",
         security=broker_security(settings),
         enable_idempotence=settings.kafka_enable_idempotence,
-        middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"ring.{settings.service}.kafka"),
         log_level=logging.DEBUG,
     )
@@ -332,6 +335,16 @@ def create_service_app(
         statuses=status_of(domain_errors or {}),
     )
     runtime.on_shutdown_async.append(freshness.aclose)
+    runtime_gauges = RuntimeGauges(
+        settings,
+        relay,
+        bindings,
+        dead_letters,
+        [loop for loop in background if isinstance(loop, DurableTimers)],
+    )
+    sources: list[GaugeSource] = [runtime_gauges, *gauges]
+    forget = [observe(source) for source in sources]
+    runtime.on_shutdown[:0] = [*forget, runtime_gauges.close]  # before the stores close
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -349,7 +362,15 @@ def create_service_app(
     audit = [audit_trail, correlated_events, inclusion_proof] if application is not None else []
     provided["caller"] = Provide(caller, sync_to_thread=False)
     return Litestar(
-        route_handlers=[health, ready, heads, *audit, *route_handlers],
+        route_handlers=[
+            health,
+            ready,
+            heads,
+            metrics_endpoint,
+            published,
+            *audit,
+            *route_handlers,
+        ],
         lifespan=[lifespan],
         state=State(
             {
@@ -360,7 +381,7 @@ def create_service_app(
         ),
         exception_handlers=handlers,
         dependencies=provided,
-        middleware=[security_headers_middleware, correlation_middleware],
+        middleware=[http_telemetry, security_headers_middleware, correlation_middleware],
         before_request=screen_request,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
     )

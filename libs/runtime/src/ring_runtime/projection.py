@@ -74,6 +74,17 @@ class ProjectionStore:
             ).fetchone()
         return int(row["notification_id"]) if row else 0
 
+    def latest_position(self, prefix: str) -> int:
+        """The highest position recorded under any tracking name starting with ``prefix``."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                SQL(
+                    "SELECT max(notification_id) AS n FROM {} WHERE starts_with(application_name, %s)"
+                ).format(self._tracking),
+                (prefix,),
+            ).fetchone()
+        return int(row["n"]) if row and row["n"] is not None else 0
+
     def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
         """Last applied notification id of each name that has one, in one query."""
         with self._pool.connection() as conn:

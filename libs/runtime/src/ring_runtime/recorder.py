@@ -17,7 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from ring_runtime.context import current_event_context
+from ring_runtime.context import current_event_context, current_traceparent
 
 
 class RingProcessRecorder(PostgresProcessRecorder):
@@ -77,6 +77,8 @@ class RingProcessRecorder(PostgresProcessRecorder):
         if not stored_events:
             return
         context = current_event_context()
+        # The span saving the events (the store save span) is the parent of their publish.
+        traceparent = current_traceparent() or context.traceparent
         curs.executemany(
             self._insert_context,
             [
@@ -85,7 +87,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
                     event.originator_version,
                     context.correlation_id,
                     context.causation_id,
-                    context.traceparent,
+                    traceparent,
                     context.actor,
                 )
                 for event in stored_events
@@ -102,6 +104,16 @@ class RingProcessRecorder(PostgresProcessRecorder):
             curs.execute(statement, (originator_id,))
             row = curs.fetchone()
         return str(row["correlation_id"]) if row else None
+
+    def max_tracking_id_under(self, prefix: str) -> int:
+        """The highest notification id tracked under any name starting with ``prefix``."""
+        statement = SQL(
+            "SELECT MAX(notification_id) AS n FROM {}.{} WHERE starts_with(application_name, %s)"
+        ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (prefix,))
+            row = curs.fetchone()
+            return int(row["n"]) if row and row["n"] is not None else 0
 
     def max_tracking_ids(self, application_names: Sequence[str]) -> dict[str, int]:
         """The last tracked notification id of each name that has one, in one query."""

@@ -38,15 +38,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+import msgspec
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import OffsetOutOfRangeError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
+from opentelemetry import propagate, trace
 
 from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, encode_envelope
 from ring_runtime.kafka import connection_config, ensure_topics, producer_config
+from ring_runtime.metrics import EVENTS_PUBLISHED
 from ring_runtime.relay_log import LossMarker, RelayLog, RelayPosition
 from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.settings import Settings
@@ -54,6 +57,7 @@ from ring_runtime.store import RingApplication
 from ring_runtime.wakeup import CommitSignal
 
 log = logging.getLogger("ring.relay")
+_tracer = trace.get_tracer("ring.relay")
 
 #: Namespace of deterministic integration event ids (uuid5 of originator id and version).
 EVENT_ID_NAMESPACE = UUID("5b0b7e0c-2f5e-4d7a-9a49-0e1f3c6d2a10")
@@ -237,15 +241,27 @@ class OutboxRelay:
     ) -> None:
         envelopes = [self._envelope(row) for row in rows]
         futures = []
-        for envelope in envelopes:
-            key, value, headers = encode_envelope(envelope)
-            futures.append(
-                await producer.send(self.translator.topic, value=value, key=key, headers=headers)
-            )
-        await asyncio.gather(*futures)
+        spans = []
+        try:
+            for envelope in envelopes:
+                span = self._producer_span(envelope)
+                spans.append(span)
+                key, value, headers = encode_envelope(
+                    msgspec.structs.replace(envelope, traceparent=_traceparent(span))
+                )
+                futures.append(
+                    await producer.send(
+                        self.translator.topic, value=value, key=key, headers=headers
+                    )
+                )
+            await asyncio.gather(*futures)
+        finally:
+            for span in spans:
+                span.end()
         position.notification_id = envelopes[-1].notification_id
         await asyncio.to_thread(self.log.save, conn, position)
         self.stats.published += len(envelopes)
+        EVENTS_PUBLISHED.add(len(envelopes), {"topic": self.translator.topic})
         self.stats.position = position.notification_id
 
     async def _publish_requested(
@@ -262,6 +278,25 @@ class OutboxRelay:
         await asyncio.gather(*futures)
         await asyncio.to_thread(self.log.forget_requested, conn, int(rows[-1]["notification_id"]))
         self.stats.published += len(rows)
+
+    def _producer_span(self, envelope: Envelope) -> trace.Span:
+        """The producer span of one message (messaging semantic conventions): a child of the
+        span that saved its event, and the parent of every consumer's processing of it."""
+        saved = propagate.extract({"traceparent": envelope.traceparent or ""})
+        return _tracer.start_span(
+            f"{self.translator.topic} publish",
+            context=saved,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.operation.name": "publish",
+                "messaging.destination.name": self.translator.topic,
+                "messaging.message.id": envelope.event_id,
+                "messaging.kafka.message.key": envelope.partition_key or envelope.key,
+                "ring.notification_id": envelope.notification_id,
+            },
+        )
 
     def _envelope(self, row: dict[str, Any]) -> Envelope:
         stored = StoredEvent(
@@ -359,3 +394,10 @@ class OutboxRelay:
         await asyncio.to_thread(self.log.save, conn, position)
         self.stats.position = 0
         return position
+
+
+def _traceparent(span: trace.Span) -> str | None:
+    """The W3C ``traceparent`` naming ``span``, for the message's headers."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")

@@ -231,3 +231,20 @@ class RelayLog:
                 query, {"topics": self.stored_topics, "topic": self.topic}
             ).fetchone()
         return int(row["n"]) if row else 0
+
+    def published_after(self, after: int) -> tuple[int, int]:
+        """The relay's position and how many published events it has put on the topic after
+        notification ``after``: what a consumer that applied up to ``after`` still has to
+        apply (its lag, see :mod:`ring_runtime.metrics`)."""
+        query = SQL(
+            "SELECT p.notification_id AS position, (SELECT count(*) FROM {events} "
+            "  WHERE topic = ANY(%(topics)s) AND notification_id > %(after)s "
+            "  AND notification_id <= p.notification_id) AS n "
+            "FROM {position} p WHERE p.topic = %(topic)s"
+        ).format(events=self._events, position=self._position)
+        with self.connect() as conn:
+            self.create_table(conn)
+            row = conn.execute(
+                query, {"topics": self.stored_topics, "topic": self.topic, "after": after}
+            ).fetchone()
+        return (int(row["position"]), int(row["n"])) if row else (0, 0)

@@ -201,11 +201,29 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "above as they are.",
     ),
     Variable("RING_LOG_LEVEL", "INFO", "Python log level."),
+    Variable(
+        "RING_LOG_FORMAT",
+        "",
+        "`text` (readable lines) or `json` (one JSON object a line with service, trace_id, "
+        "span_id and correlation_id); empty means `json` in production, `text` otherwise.",
+    ),
     Variable("OTEL_SERVICE_NAME", "", "Service name on traces; empty means ring-<service>."),
     Variable(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "",
-        "OTLP/HTTP collector; traces are exported only when this is set.",
+        "OTLP/HTTP collector; traces and metrics are exported only when this is set (metrics "
+        "are always on `GET /metrics` as Prometheus text).",
+    ),
+    Variable(
+        "OTEL_METRICS_EXPORTER",
+        "otlp",
+        "`otlp`: metrics are also pushed to the OTLP endpoint; `none`: only scraped from "
+        "`GET /metrics` (compose and Kubernetes, where Prometheus pulls).",
+    ),
+    Variable(
+        "RING_TRACE_SQL",
+        "false",
+        "A span for every SQL statement (psycopg instrumentation); off by default for its cost.",
     ),
     Variable(
         "RING_BLOB_STORE",
@@ -487,6 +505,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     currencies: frozenset[str] = msgspec.field(
         default_factory=lambda: supported_currencies(DEFAULT_CURRENCIES)
     )
+    log_format: str = "text"
+    trace_sql: bool = False
 
     @property
     def production(self) -> bool:
@@ -659,4 +679,10 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         audit_signing_key=get("RING_AUDIT_SIGNING_KEY"),
         audit_verify_key=get("RING_AUDIT_VERIFY_KEY"),
         currencies=supported_currencies(get("RING_CURRENCIES")),
+        log_format=_choice(
+            "RING_LOG_FORMAT",
+            get("RING_LOG_FORMAT") or ("json" if environment == PRODUCTION else "text"),
+            ("text", "json"),
+        ),
+        trace_sql=_flag("RING_TRACE_SQL", get("RING_TRACE_SQL")),
     )

@@ -19,6 +19,7 @@ import psycopg
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import ProcessRecorder, Recording, Tracking
+from opentelemetry import trace
 from psycopg import sql
 
 from ring_runtime.context import causing, current_event_context
@@ -27,6 +28,7 @@ from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import DEFAULT_CURRENCIES, Settings, supported_currencies
 
 TApplication = TypeVar("TApplication", bound="RingApplication")
+_tracer = trace.get_tracer("ring.store")
 
 
 @dataclass
@@ -96,8 +98,19 @@ class RingApplication(Application[UUID]):
         """Save pending events; inside :func:`processing`, commit the tracking with them.
 
         Events join the lifecycle of what they act on (:meth:`lifecycle_of`) unless the cause
-        chose a correlation.
+        chose a correlation. Each save is a span (``<Application> save``), the parent of the
+        events' publish.
         """
+        with _tracer.start_as_current_span(f"{self.name} save") as span:
+            recordings = self._save_in_lifecycle(*objs, **kwargs)
+            span.set_attribute("ring.events", len(recordings))
+            return recordings
+
+    def _save_in_lifecycle(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
         context = current_event_context()
         if not context.chosen:
             lifecycle = self._lifecycle_correlation(objs)
@@ -159,6 +172,13 @@ class RingApplication(Application[UUID]):
     def position(self, tracking_name: str) -> int:
         """Last recorded position under ``tracking_name`` (0 when none)."""
         return self.process_recorder.max_tracking_id(tracking_name) or 0
+
+    def latest_position(self, prefix: str) -> int:
+        """The highest position recorded under any tracking name starting with ``prefix``."""
+        recorder = self.process_recorder
+        if isinstance(recorder, RingProcessRecorder):
+            return recorder.max_tracking_id_under(prefix)
+        return 0
 
     def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
         """Last recorded position of each name that has one, in one round trip."""

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from uuid import UUID, uuid5
 
 import psycopg
+from opentelemetry import trace
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
@@ -36,6 +37,7 @@ from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.store import create_schema_sql
 
 log = logging.getLogger("ring.timers")
+_tracer = trace.get_tracer("ring.timers")
 
 #: Namespace of deterministic timer ids (uuid5 of purpose and aggregate id).
 TIMER_ID_NAMESPACE = UUID("0d7c3f4e-8a51-4c8e-9b1f-6f2e5a9d3c71")
@@ -210,6 +212,20 @@ class DurableTimers:
             ).fetchone()
         return row["due_at"] if row else None
 
+    def due_counts(self, overdue_after_seconds: float) -> tuple[int, int]:
+        """How many pending timers are due now, and how many of them have been due for more
+        than ``overdue_after_seconds`` (a poller down or a handler failing again and again)."""
+        now = self.clock.now()
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                SQL(
+                    "SELECT count(*) AS due, count(*) FILTER (WHERE due_at <= %s) AS overdue "
+                    "FROM {} WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= %s"
+                ).format(self.table),
+                (now - timedelta(seconds=overdue_after_seconds), now),
+            ).fetchone()
+        return (int(row["due"]), int(row["overdue"])) if row else (0, 0)
+
     # -- firing ----------------------------------------------------------------------------
 
     def fire_due(self) -> int:
@@ -263,7 +279,10 @@ class DurableTimers:
         if handler is None:
             return f"no handler for timer purpose {timer.purpose!r}"
         try:
-            handler(timer)
+            with _tracer.start_as_current_span(
+                f"timer {timer.purpose}", attributes={"ring.timer.id": str(timer.id)}
+            ):
+                handler(timer)
         except Exception as error:  # a failing command must not stop the other timers
             log.exception("timer %s (%s of %s) failed", timer.id, timer.purpose, timer.aggregate_id)
             return f"{type(error).__name__}: {error}"

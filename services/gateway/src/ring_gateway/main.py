@@ -47,7 +47,7 @@ from ring_runtime.process import _ping_database
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.telemetry import configure_tracing
+from ring_runtime.telemetry import configure_telemetry, http_telemetry, metrics_endpoint
 
 #: Timeout of one call to an internal service.
 UPSTREAM_TIMEOUT = httpx.Timeout(15.0, connect=2.0)
@@ -108,7 +108,7 @@ def build_app(
     ``idempotency``, ``sessions`` and ``flags`` stores and ``users`` application, and a cheap argon2
     ``hasher``. The stores not passed are PostgreSQL ones sharing one connection pool.
     """
-    configure_tracing(settings.service)
+    configure_telemetry(settings.service, trace_sql=settings.trace_sql)
     users = users if users is not None else create_application(Users, settings)
     users.configure(PersonalDataCipher(config.pii_key), hasher)
     client = httpx.AsyncClient(transport=transport, timeout=UPSTREAM_TIMEOUT)
@@ -160,7 +160,7 @@ def build_app(
         return gw
 
     app = Litestar(
-        route_handlers=[health, ready, *ROUTE_HANDLERS],
+        route_handlers=[health, ready, metrics_endpoint, *ROUTE_HANDLERS],
         lifespan=[lifespan],
         state=State({"gateway": gw, "settings": settings, "application": users}),
         dependencies={
@@ -170,7 +170,7 @@ def build_app(
         before_request=screen_request,
         guards=[authenticate_first],
         exception_handlers=gateway_exception_handlers(),
-        middleware=[security_headers_middleware, correlation_middleware],
+        middleware=[http_telemetry, security_headers_middleware, correlation_middleware],
         openapi_config=OpenAPIConfig(
             title="Ring public API",
             version="1.0.0",

@@ -26,6 +26,7 @@ from ring_ledger.base import ConcurrencyConflict
 from ring_ledger.checks import LedgerCheck
 from ring_ledger.config import payments_config
 from ring_ledger.consumers import processors
+from ring_ledger.gauges import LedgerGauges
 from ring_ledger.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_ledger.payments import InvalidIdempotencyKey, InvalidSignature
 from ring_ledger.payout_timers import PayoutScheduler
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         },
         on_shutdown=[payouts.close, books.close, ledger.close],
         background=[payouts.follower, payouts.timers, books.follower],
+        gauges=[LedgerGauges(ledger, books, settings)],
     )
     app.state.payouts = payouts
     return app

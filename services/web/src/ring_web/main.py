@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
+from ring_runtime.telemetry import configure_telemetry, http_telemetry, metrics_endpoint
 from ring_web.config import WebConfig, web_config
 from ring_web.gateway import TIMEOUT, ApiError, SignedOut
 from ring_web.i18n import error_message
@@ -91,6 +92,7 @@ def _internal(request: AnyRequest, error: Exception) -> Response[Any]:
 
 def build_app(settings: Settings, web: WebConfig, feed: ChangeFeed | None = None) -> Litestar:
     """The web app; tests may pass a ``feed`` other than polling."""
+    configure_telemetry(settings.service)
     client = httpx.AsyncClient(base_url=web.gateway_url, timeout=TIMEOUT)
 
     @contextlib.asynccontextmanager
@@ -118,6 +120,7 @@ def build_app(settings: Settings, web: WebConfig, feed: ChangeFeed | None = None
             *DISPUTE_HANDLERS,
             *ADMIN_HANDLERS,
             create_static_files_router(path="/static", directories=[PACKAGE / "static"]),
+            metrics_endpoint,
         ],
         lifespan=[lifespan],
         state=State(
@@ -130,6 +133,7 @@ def build_app(settings: Settings, web: WebConfig, feed: ChangeFeed | None = None
         ),
         template_config=engine,
         middleware=[
+            http_telemetry,
             CookieBackendConfig(
                 secret=web.session_key,
                 key="ring_session",
@@ -137,7 +141,7 @@ def build_app(settings: Settings, web: WebConfig, feed: ChangeFeed | None = None
                 httponly=True,
                 samesite="lax",
                 max_age=14 * 86400,
-            ).middleware
+            ).middleware,
         ],
         csrf_config=CSRFConfig(
             secret=csrf_secret,

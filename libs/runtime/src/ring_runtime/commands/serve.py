@@ -6,24 +6,14 @@ Also runnable as ``python -m ring_runtime.commands.serve NAME`` (that is how the
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 import uvicorn
 
+from ring_runtime.logs import configure_logging
 from ring_runtime.service import load_service
 from ring_runtime.settings import SettingsError, load_settings
-
-
-def configure_logging(level: str) -> None:
-    """One readable line per record: time, level, logger, message."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
 @click.command()
@@ -38,7 +28,7 @@ def serve(name: str) -> None:
         settings = load_settings(name)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, service=name, log_format=settings.log_format)
     app = service.create_app(settings)
     uvicorn.run(
         app,
