@@ -37,5 +37,11 @@ for topic in $EVENT_TOPICS; do
     create "$topic" -1
     create "$topic.dlq" "$DLQ_RETENTION_MS"
 done
+# The relays' loss markers (ring_runtime.relay) and the signed audit checkpoints
+# (ring_runtime.integrity): both kept for good, since their absence is what proves a loss.
+PLATFORM_TOPICS="ring.relay.markers ring.audit.checkpoints"
+for topic in $PLATFORM_TOPICS; do
+    create "$topic" -1
+done
 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" \
     --describe --exclude-internal

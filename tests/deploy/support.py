@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from ring_events.topics import ALL_TOPICS, dead_letter_topic
+from ring_runtime.integrity import CHECKPOINT_TOPIC
+from ring_runtime.relay import MARKER_TOPIC
 from ring_runtime.service import SERVICE_ENTRY_POINT_GROUP
 from ring_runtime.settings import ENVIRONMENT
 
@@ -29,8 +31,13 @@ OVERLAYS = ("dev", "prod")
 #: Every environment variable a Ring process reads.
 RING_VARIABLES = frozenset(v.name for v in ENVIRONMENT)
 
-#: Every topic Ring uses: the context topics and their dead-letter topics.
-ALL_RING_TOPICS = frozenset(ALL_TOPICS) | {dead_letter_topic(t) for t in ALL_TOPICS}
+#: Topics of the platform itself: the relays' loss markers and the audit checkpoints.
+PLATFORM_TOPICS = frozenset({MARKER_TOPIC, CHECKPOINT_TOPIC})
+
+#: Every topic Ring uses: the context topics, their dead-letter topics and the platform's own.
+ALL_RING_TOPICS = (
+    frozenset(ALL_TOPICS) | {dead_letter_topic(t) for t in ALL_TOPICS} | PLATFORM_TOPICS
+)
 
 
 def venv_tool(name: str) -> Path:

@@ -222,7 +222,9 @@ def test_kafka_init_creates_every_ring_topic_with_event_retention() -> None:
     declared = re.search(r'EVENT_TOPICS="([^"]+)"', script)
     assert declared, "kafka-init.sh declares no EVENT_TOPICS"
     events = set(declared.group(1).split())
-    created = events | {f"{topic}.dlq" for topic in events}
+    platform = re.search(r'PLATFORM_TOPICS="([^"]+)"', script)
+    assert platform, "kafka-init.sh declares no PLATFORM_TOPICS"
+    created = events | {f"{topic}.dlq" for topic in events} | set(platform.group(1).split())
     assert created == ALL_RING_TOPICS
     assert 'create "$topic" -1' in script  # event topics keep every record
     assert "cleanup.policy=delete" in script

@@ -14,10 +14,11 @@ import kubernetes_validate
 import pytest
 
 from ring_runtime.commands.keys import fresh_secrets
+from ring_runtime.integrity import CHECKPOINT_TOPIC
 from ring_runtime.production import production_problems
 from ring_runtime.settings import BASE_SERVICE_PORTS, ENVIRONMENT
 
-from .support import ALL_RING_TOPICS, K8S, OVERLAYS, RING_VARIABLES, kustomize
+from .support import ALL_RING_TOPICS, K8S, OVERLAYS, PLATFORM_TOPICS, RING_VARIABLES, kustomize
 
 #: The Kubernetes version the manifests must be valid for (oldest one we support).
 KUBERNETES_VERSION = "1.33.0"
@@ -316,10 +317,10 @@ def test_kafka_users_and_database_roles_one_per_service(
         written = {a["resource"]["name"] for a in acls if "Write" in a["operations"]}
         own = f"ring.{name.removeprefix('ring-')}.events"
         dead_letters = {t for t in ALL_RING_TOPICS if t.endswith(".dlq")}
-        if own in ALL_RING_TOPICS:  # a publisher: its own topic and the dead-letter topics
-            assert written == {own} | dead_letters, name
-        else:  # publishes nothing (notification): at most dead-letter topics
-            assert written <= dead_letters, name
+        if own in ALL_RING_TOPICS:  # a publisher: its own topic, dead letters, markers, checkpoints
+            assert written == {own} | dead_letters | PLATFORM_TOPICS, name
+        else:  # publishes no events (notification): dead letters and its audit checkpoints
+            assert written <= dead_letters | {CHECKPOINT_TOPIC}, name
     (kafka,) = of_kind(docs, "Kafka").values()
     assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
     for listener in kafka["spec"]["kafka"]["listeners"]:
