@@ -42,10 +42,9 @@ lint: sync ## ruff check, ruff format --check, mypy (strict on libs)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PY_SOURCES)
 
-# Suites merged before they had one whole green run on a quiet machine (the browser tests and
-# the seeded fault suite; the Kafka lane below too): `make test-pending` runs them, `make test`
-# does not yet. Each passed in parts while being built; see the README.
-PENDING := --ignore=tests/e2e/test_web.py --ignore=tests/fault
+# The seeded fault suite has not had a whole green run yet (its driver still finds client-side
+# retry cases; see decision 0010): `make test-pending` runs it, `make test` does not yet.
+PENDING := --ignore=tests/fault
 
 pytest: sync ## the test suite only (on Tansu)
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka" $(PENDING)
@@ -69,12 +68,12 @@ kafka-test: sync ## the Kafka lane only (Apache Kafka instead of Tansu)
 	RING_TEST_BROKER=kafka RING_BROKER=kafka RING_KAFKA_ENABLE_IDEMPOTENCE=true \
 		$(BIN)/pytest -p no:cacheprovider -m "kafka_lane or apache_kafka"
 
-test: lint ## lint, then the test suite on Tansu (the pending suites: make test-pending)
+test: lint ## lint, the suite on Tansu (browser tests included), then the Kafka lane
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka" $(PENDING)
-
-test-pending: sync ## the browser tests, the seeded fault suite, then the Kafka lane
-	$(BIN)/pytest -p no:cacheprovider tests/e2e/test_web.py tests/fault
 	@$(MAKE) --no-print-directory kafka-test
+
+test-pending: sync ## the seeded fault suite (not yet green as a whole)
+	$(BIN)/pytest -p no:cacheprovider tests/fault
 
 screenshots: sync ## regenerate docs/screenshots/ (web app in Debian's headless Chromium)
 	RING_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/e2e/test_web.py
