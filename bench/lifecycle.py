@@ -343,12 +343,14 @@ async def prepare(
         json={"amount_minor": funds, "currency": "CNY"},
         headers={"Idempotency-Key": str(uuid4())},
     )
-    deposit.raise_for_status()
+    if deposit.status_code != 201:
+        raise SystemExit(f"deposit refused: {deposit.status_code} {deposit.text}")
     qualification = await b.post(
         "/v1/providers/me/qualifications",
         json={"kind": "certificate", "reference": "CERT-1", "skills": ["transcription"]},
     )
-    qualification.raise_for_status()
+    if qualification.status_code >= 300:
+        raise SystemExit(f"qualification refused: {qualification.status_code} {qualification.text}")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # setup only: the deposit and qualification land
         wallet = (await a.get("/v1/wallet", params={"currency": "CNY"})).json()
