@@ -30,7 +30,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import psycopg
@@ -42,6 +42,7 @@ from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import PublishedEvents
 from ring_runtime.settings import Settings
+from ring_runtime.store import RingApplication, create_application
 
 #: Differing rows shown per table and side.
 SHOWN = 20
@@ -96,6 +97,89 @@ class TopicReadModel:
 ReadModelFactory = Callable[[Settings, str], LocalReadModel | TopicReadModel]
 #: The store of the service publishing a topic, read as that topic (:class:`PublishedEvents`).
 TopicSource = Callable[[str], PublishedEvents]
+
+
+class Projection(Protocol):
+    """What a read model's own class offers: the statements creating its tables."""
+
+    def ddl(self) -> list[Composed]:
+        """Statements creating the tables."""
+        ...
+
+
+class FollowingProjection(Projection, Protocol):
+    """A read model class kept by an :class:`OwnEventsFollower` of the service's log."""
+
+    follower: OwnEventsFollower
+
+
+@dataclass
+class FollowedReadModel:
+    """A :class:`LocalReadModel` assembled from a read model class and its store."""
+
+    store: ProjectionStore
+    follower: OwnEventsFollower
+    tables: Sequence[str]
+    statements: Sequence[Composed]
+    application: RingApplication
+
+    def ddl(self) -> list[Composed]:
+        """Statements creating the tables."""
+        return list(self.statements)
+
+    def close(self) -> None:
+        """Release connections."""
+        self.store.close()
+        self.application.close()
+
+
+P = TypeVar("P", bound=Projection)
+F = TypeVar("F", bound=FollowingProjection)
+A = TypeVar("A", bound=RingApplication)
+
+
+def topic_read_model(
+    store: str,
+    tables: Sequence[str],
+    projection: Callable[[ProjectionStore], P],
+    processors: Callable[[P], Sequence[ExactlyOnceProcessor]],
+) -> ReadModelFactory:
+    """The factory of a topic-fed read model: ``projection`` built on a :class:`ProjectionStore`
+    named ``store`` (as the service wires it), kept by ``processors``, determining ``tables``."""
+
+    def build(settings: Settings, schema: str) -> TopicReadModel:
+        kept = ProjectionStore(settings.database_url, schema, store)
+        built = projection(kept)
+        return TopicReadModel(
+            store=kept, processors=processors(built), tables=tables, statements=built.ddl()
+        )
+
+    return build
+
+
+def followed_read_model(
+    store: str,
+    tables: Sequence[str],
+    application: type[A],
+    projection: Callable[[ProjectionStore, A], F],
+) -> ReadModelFactory:
+    """The factory of a read model of the service's own log: ``projection`` built on a
+    :class:`ProjectionStore` named ``store`` and the service's ``application`` (which always
+    reads the service's own schema; only the tables go to the schema given)."""
+
+    def build(settings: Settings, schema: str) -> FollowedReadModel:
+        kept = ProjectionStore(settings.database_url, schema, store)
+        log = create_application(application, settings)
+        built = projection(kept, log)
+        return FollowedReadModel(
+            store=kept,
+            follower=built.follower,
+            tables=tables,
+            statements=built.ddl(),
+            application=log,
+        )
+
+    return build
 
 
 def _no_source(topic: str) -> PublishedEvents:

@@ -11,7 +11,6 @@ from ring_runtime.rebuild import rebuild_and_compare
 from ring_runtime.relay import PublishedEvents
 from ring_runtime.service import load_service, registered_services
 from ring_runtime.settings import load_settings
-from ring_runtime.store import create_application
 
 
 @click.group("projections")
@@ -85,8 +84,8 @@ def rebuild(service: str, name: str | None, verify: bool, keep: bool) -> None:
 def published_events(topic: str) -> PublishedEvents:
     """The store of the service publishing ``topic``, opened with that service's settings."""
     for service, definition in registered_services().items():
-        translator, application = definition.translator, definition.application
-        if translator is not None and application is not None and translator.topic == topic:
+        translator, event_log = definition.translator, definition.event_log
+        if translator is not None and event_log is not None and translator.topic == topic:
             settings = load_settings(service)
-            return PublishedEvents(create_application(application, settings), translator, settings)
+            return PublishedEvents(event_log(settings), translator, settings)
     raise click.ClickException(f"no installed service publishes {topic}")
