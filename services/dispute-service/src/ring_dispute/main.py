@@ -32,7 +32,7 @@ from ring_runtime.blobs import BlobStore, blob_store_from_environment
 from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
-from ring_runtime.rebuild import topic_read_model
+from ring_runtime.rebuild import FollowedReadModel, topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -132,6 +132,23 @@ def create_app(
     return app
 
 
+def queue_in(settings: Settings, schema: str) -> FollowedReadModel:
+    """The dispute queue of the service ``settings`` name, written to ``schema`` (a rebuild's
+    scratch). The escalation timers it schedules go to that schema's ``timers``, which is not
+    compared: the live ones are fired and removed as time passes."""
+    store = ProjectionStore(settings.database_url, schema, "dispute_views")
+    disputes = create_application(Disputes, settings)
+    timers = DurableTimers(settings.database_url, schema, SystemClock(), {})
+    queue = DisputeQueue(store, timers, SystemClock())
+    return FollowedReadModel(
+        store=store,
+        follower=OwnEventsFollower("dispute-local", disputes, store, queue.handlers()),
+        tables=["dispute_queue"],
+        statements=[*queue.ddl(), *timers.ddl()],
+        application=disputes,
+    )
+
+
 SERVICE = ServiceDefinition(
     name="dispute",
     create_app=create_app,
@@ -139,6 +156,7 @@ SERVICE = ServiceDefinition(
     translator=TRANSLATOR,
     event_log=partial(create_application, Disputes),
     read_models={
+        "queue": queue_in,
         "orders": topic_read_model(
             "dispute_views",
             ["dispute_orders"],
