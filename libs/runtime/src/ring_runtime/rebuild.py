@@ -43,6 +43,7 @@ from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import PublishedEvents
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication, create_application
+from ring_runtime.timers import DurableTimers, SystemClock
 
 #: Differing rows shown per table and side.
 SHOWN = 20
@@ -184,6 +185,35 @@ def followed_read_model(
         )
 
     return build
+
+
+def scheduling_read_model(
+    store: str,
+    follower: str,
+    tables: Sequence[str],
+    application: type[RingApplication],
+    build: Callable[[ProjectionStore, DurableTimers], tuple[Projection, Mapping[type[Any], Any]]],
+) -> ReadModelFactory:
+    """The factory of a read model of the service's own log whose follower (named ``follower``,
+    as the service wires it) also schedules durable timers: ``build`` makes the read model and
+    the follower's handlers from a :class:`ProjectionStore` named ``store`` and the timers. The
+    timers go to the ``timers`` table of the schema given, which is not compared: the live ones
+    are fired and removed as time passes."""
+
+    def make(settings: Settings, schema: str) -> FollowedReadModel:
+        kept = ProjectionStore(settings.database_url, schema, store)
+        log = create_application(application, settings)
+        timers = DurableTimers(settings.database_url, schema, SystemClock(), {})
+        projection, handlers = build(kept, timers)
+        return FollowedReadModel(
+            store=kept,
+            follower=OwnEventsFollower(follower, log, kept, handlers),
+            tables=tables,
+            statements=[*projection.ddl(), *timers.ddl()],
+            application=log,
+        )
+
+    return make
 
 
 def _no_source(topic: str) -> PublishedEvents:

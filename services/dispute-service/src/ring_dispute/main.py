@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from litestar import Litestar
 from litestar.status_codes import (
@@ -32,7 +33,7 @@ from ring_runtime.blobs import BlobStore, blob_store_from_environment
 from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
-from ring_runtime.rebuild import FollowedReadModel, topic_read_model
+from ring_runtime.rebuild import scheduling_read_model, topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -132,21 +133,15 @@ def create_app(
     return app
 
 
-def queue_in(settings: Settings, schema: str) -> FollowedReadModel:
-    """The dispute queue of the service ``settings`` name, written to ``schema`` (a rebuild's
-    scratch). The escalation timers it schedules go to that schema's ``timers``, which is not
-    compared: the live ones are fired and removed as time passes."""
-    store = ProjectionStore(settings.database_url, schema, "dispute_views")
-    disputes = create_application(Disputes, settings)
-    timers = DurableTimers(settings.database_url, schema, SystemClock(), {})
+def _queue(store: ProjectionStore, timers: DurableTimers) -> tuple[DisputeQueue, Any]:
     queue = DisputeQueue(store, timers, SystemClock())
-    return FollowedReadModel(
-        store=store,
-        follower=OwnEventsFollower("dispute-local", disputes, store, queue.handlers()),
-        tables=["dispute_queue"],
-        statements=[*queue.ddl(), *timers.ddl()],
-        application=disputes,
-    )
+    return queue, queue.handlers()
+
+
+#: The dispute queue as ``ring projections rebuild dispute queue`` builds it.
+queue_in = scheduling_read_model(
+    "dispute_views", "dispute-local", ["dispute_queue"], Disputes, _queue
+)
 
 
 SERVICE = ServiceDefinition(

@@ -27,7 +27,7 @@ from ring_runtime.blobs import BlobStore
 from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
-from ring_runtime.rebuild import FollowedReadModel, topic_read_model
+from ring_runtime.rebuild import scheduling_read_model, topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -185,23 +185,11 @@ class VoucherLog(RingApplication):
     name = Vouchers.name
 
 
-def fingerprints_in(settings: Settings, schema: str) -> FollowedReadModel:
-    """The fingerprint index of the service ``settings`` name, written to ``schema`` (a
-    rebuild's scratch). The review timers it schedules go to that schema's ``timers``, which
-    is not compared: the live ones are fired and removed as time passes."""
-    store = ProjectionStore(settings.database_url, schema, "voucher_views")
-    vouchers = create_application(VoucherLog, settings)
+def _fingerprints(
+    store: ProjectionStore, timers: DurableTimers
+) -> tuple[FingerprintIndex, dict[type[Any], Any]]:
     fingerprints = FingerprintIndex(store)
-    timers = DurableTimers(settings.database_url, schema, SystemClock(), {})
-    return FollowedReadModel(
-        store=store,
-        follower=OwnEventsFollower(
-            "voucher-local", vouchers, store, local_handlers(fingerprints, timers)
-        ),
-        tables=["voucher_file_hashes", "voucher_image_hashes"],
-        statements=[*fingerprints.ddl(), *timers.ddl()],
-        application=vouchers,
-    )
+    return fingerprints, local_handlers(fingerprints, timers)
 
 
 SERVICE = ServiceDefinition(
@@ -211,7 +199,13 @@ SERVICE = ServiceDefinition(
     translator=TRANSLATOR,
     event_log=partial(create_application, VoucherLog),
     read_models={
-        "fingerprints": fingerprints_in,
+        "fingerprints": scheduling_read_model(
+            "voucher_views",
+            "voucher-local",
+            ["voucher_file_hashes", "voucher_image_hashes"],
+            VoucherLog,
+            _fingerprints,
+        ),
         "orders": topic_read_model(
             "voucher_views",
             ["order_directory"],
