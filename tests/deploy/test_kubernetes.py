@@ -267,6 +267,11 @@ def test_secrets_are_created_out_of_band_and_each_process_gets_only_its_own(
             }
             # Strimzi writes the KafkaUser's password to a Secret named after the user.
             expected["RING_KAFKA_SASL_PASSWORD"] = {"name": f"ring-{name}", "key": "password"}
+        if name != "notification":  # every event store signs its audit checkpoints
+            expected["RING_AUDIT_SIGNING_KEY"] = {
+                "name": "ring-audit",
+                "key": "RING_AUDIT_SIGNING_KEY",
+            }
         if name == "ledger":
             expected["RING_PAYMENTS_WEBHOOK_SECRET"] = {
                 "name": "ring-payments",

@@ -140,9 +140,14 @@ def test_ring_keys_prints_fresh_secrets_each_time() -> None:
     assert first.exit_code == second.exit_code == 0
     lines = dict(line.split("=", 1) for line in first.output.splitlines())
     again = dict(line.split("=", 1) for line in second.output.splitlines())
-    assert {"CIPHER_KEY", "RING_JWT_SECRET", "RING_PII_KEY", "RING_GATEWAY_SIGNING_KEY"} <= set(
-        lines
-    )
+    assert {
+        "CIPHER_KEY",
+        "RING_JWT_SECRET",
+        "RING_PII_KEY",
+        "RING_GATEWAY_SIGNING_KEY",
+        "RING_AUDIT_SIGNING_KEY",
+        "RING_AUDIT_VERIFY_KEY",
+    } <= set(lines)
     assert all(lines[name] != again[name] for name in lines)
     assert len(base64.b64decode(lines["CIPHER_KEY"])) == 32
 
@@ -180,3 +185,21 @@ def test_the_web_app_needs_its_session_key_and_no_platform_credentials() -> None
             "RING_GATEWAY_SIGNING_KEY": production_env()["RING_GATEWAY_SIGNING_KEY"],
         },
     )
+
+
+def test_every_process_with_an_event_store_needs_the_audit_signing_key() -> None:
+    """Checkpoints signed with a per-data-directory development key would prove nothing."""
+    env = production_env()
+    env.pop("RING_AUDIT_SIGNING_KEY")
+    service_env = {k: v for k, v in env.items() if k != "RING_GATEWAY_SIGNING_KEY"}
+    for service in ("task", "ledger", "matching", "voucher", "dispute"):
+        assert "RING_AUDIT_SIGNING_KEY is not set" in refusal(service, service_env), service
+    gateway_env = {k: v for k, v in env.items() if k != "RING_GATEWAY_VERIFY_KEY"}
+    assert "RING_AUDIT_SIGNING_KEY is not set" in refusal("gateway", gateway_env)
+    assert load_settings("notification", service_env).production  # no event store to sign
+    short = production_env(RING_AUDIT_SIGNING_KEY=base64.b64encode(b"k" * 16).decode())
+    assert "RING_AUDIT_SIGNING_KEY is too short" in refusal("task", short)
+    reused = production_env()
+    reused["RING_AUDIT_SIGNING_KEY"] = reused["RING_GATEWAY_SIGNING_KEY"]
+    reused.pop("RING_GATEWAY_VERIFY_KEY")
+    assert "RING_AUDIT_SIGNING_KEY is RING_GATEWAY_SIGNING_KEY" in refusal("gateway", reused)

@@ -28,6 +28,9 @@ MIN_SECRET_CHARS = 32
 #: CIPHER_KEY that docker-compose.yml, .env.example and the k8s dev overlay used to ship.
 PUBLISHED_CIPHER_KEY = "cmluZy1kZXYtb25seS1OT1QtQS1TRUNSRVQta2V5ISE="
 
+#: Processes with no event store: nothing of theirs is chained or signed (decision 0016).
+WITHOUT_EVENT_STORE = frozenset({"notification", "web"})
+
 #: Labels the gateway once used to derive its keys from CIPHER_KEY (decision 0008).
 _DERIVATION_LABELS = (b"ring-gateway jwt v1", b"ring-gateway pii v1")
 
@@ -129,6 +132,8 @@ def production_problems(service: str, get: Callable[[str], str]) -> list[str]:
         problems.append("CIPHER_TOPIC is empty: events must be encrypted at rest")
     _key("CIPHER_KEY", get("CIPHER_KEY"), problems)
     _database_password(get("RING_DATABASE_URL"), problems)
+    if service not in WITHOUT_EVENT_STORE:
+        _audit_signing_key(get, problems)
     if get("RING_PAYMENTS_PROVIDER") == "simulated":
         problems.append("RING_PAYMENTS_PROVIDER is `simulated` (confirms any deposit at once)")
     if service == "ledger" and get("RING_PAYMENTS_PROVIDER") == "webhook":
@@ -157,6 +162,16 @@ def _web_problems(get: Callable[[str], str]) -> list[str]:
     _no_signing_key(get, problems)
     _no_wildcard_proxies(get, problems)
     return problems
+
+
+def _audit_signing_key(get: Callable[[str], str], problems: list[str]) -> None:
+    """The key signing tamper-evidence checkpoints must be the operator's: the development pair
+    is made per data directory, so every replica (and every fresh volume) would sign with a key
+    of its own that no auditor holds, and the signatures would prove nothing."""
+    signing = get("RING_AUDIT_SIGNING_KEY")
+    _key("RING_AUDIT_SIGNING_KEY", signing, problems)
+    if signing and signing == get("RING_GATEWAY_SIGNING_KEY"):
+        problems.append("RING_AUDIT_SIGNING_KEY is RING_GATEWAY_SIGNING_KEY: give each its own")
 
 
 def _no_signing_key(get: Callable[[str], str], problems: list[str]) -> None:

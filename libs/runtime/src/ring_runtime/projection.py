@@ -97,6 +97,34 @@ class ProjectionStore:
             ).fetchall()
         return {row["application_name"]: int(row["notification_id"]) for row in rows}
 
+    def positions_under(self, prefixes: Sequence[str]) -> dict[str, int]:
+        """Every tracking row whose name starts with one of ``prefixes`` (a consumer's rows, one
+        per upstream aggregate), with its position."""
+        with self._pool.connection() as conn:
+            return self._positions_under(conn, prefixes)
+
+    @contextmanager
+    def held(self, prefixes: Sequence[str]) -> Iterator[dict[str, int]]:
+        """Keep the read model where it stands for the block, and yield the positions of the
+        rows under ``prefixes``: the tracking table is locked against writes, so every
+        consumer of this store waits (its readers do not). Keep the block short."""
+        with self._pool.connection() as conn, conn.transaction():
+            # SHARE conflicts with the ROW EXCLUSIVE every :meth:`apply` takes first, so once it
+            # is granted no apply is half done and none can start.
+            conn.execute(SQL("LOCK TABLE {} IN SHARE MODE").format(self._tracking))
+            yield self._positions_under(conn, prefixes)
+
+    def _positions_under(
+        self, conn: psycopg.Connection[dict[str, Any]], prefixes: Sequence[str]
+    ) -> dict[str, int]:
+        rows = conn.execute(
+            SQL(
+                "SELECT application_name, notification_id FROM {} WHERE application_name ^@ ANY(%s)"
+            ).format(self._tracking),
+            (list(prefixes),),
+        ).fetchall()
+        return {row["application_name"]: int(row["notification_id"]) for row in rows}
+
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
         """Run ``work`` (which writes through :meth:`connection`) and advance ``tracking``.
 

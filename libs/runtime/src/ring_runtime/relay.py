@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -100,6 +100,73 @@ class EventTranslator:
 def relay_log(settings: Settings, application_name: str, translator: EventTranslator) -> RelayLog:
     """The :class:`RelayLog` of a service whose application class is ``application_name``."""
     return RelayLog(settings, application_name.lower(), translator.topic, translator.stored_topics)
+
+
+def published_envelope(
+    app: RingApplication, translator: EventTranslator, row: dict[str, Any], source: str
+) -> Envelope:
+    """The message the relay publishes for a stored event ``row`` (as :meth:`RelayLog.read_batch`
+    returns it): a pure function of the store and the translator, so whoever reads the store
+    through it — the relay, a republish, a rebuild — gets the very same envelope."""
+    stored = StoredEvent(
+        originator_id=row["originator_id"],
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
+    domain_event = app.mapper.to_domain_event(stored)
+    originator = str(row["originator_id"])
+    event_id = str(uuid5(EVENT_ID_NAMESPACE, f"{originator}:{row['originator_version']}"))
+    event = translator.translate(domain_event)
+    partition_key = translator.partition_key
+    shared = partition_key(event) if partition_key is not None else None
+    return Envelope(
+        event=event,
+        topic=translator.topic,
+        key=originator,
+        partition_key=shared if shared != originator else None,
+        notification_id=int(row["notification_id"]),
+        previous_notification_id=int(row["previous_notification_id"] or 0),
+        event_id=event_id,
+        occurred_at=event.occurred_at,
+        correlation_id=row["correlation_id"] or event_id,
+        causation_id=row["causation_id"] or event_id,
+        traceparent=row["traceparent"],
+        source=source,
+    )
+
+
+class PublishedEvents:
+    """A service's context topic as its store holds it: every published event, in notification
+    order, as the envelope the relay sends. Lets an operator command (a read-model rebuild)
+    replay a topic without the broker, which may no longer hold all of it."""
+
+    def __init__(
+        self, application: RingApplication, translator: EventTranslator, settings: Settings
+    ) -> None:
+        self.application = application
+        self.translator = translator
+        self.source = settings.service
+        self.log = relay_log(settings, application.name, translator)
+
+    def count(self) -> int:
+        """How many events the topic has been given (or will be) from this store."""
+        return self.log.published_count()
+
+    def batches(self, aggregates: Collection[str] | None = None) -> Iterator[list[Envelope]]:
+        """Every published event (only those of ``aggregates`` when given), oldest first."""
+        after = 0
+        with self.log.connect() as conn:
+            while rows := self.log.read_batch(conn, after, aggregates):
+                yield [
+                    published_envelope(self.application, self.translator, row, self.source)
+                    for row in rows
+                ]
+                after = int(rows[-1]["notification_id"])
+
+    def close(self) -> None:
+        """Release the application's connections."""
+        self.application.close()
 
 
 @dataclass
@@ -299,32 +366,7 @@ class OutboxRelay:
         )
 
     def _envelope(self, row: dict[str, Any]) -> Envelope:
-        stored = StoredEvent(
-            originator_id=row["originator_id"],
-            originator_version=row["originator_version"],
-            topic=row["topic"],
-            state=bytes(row["state"]),
-        )
-        domain_event = self.app.mapper.to_domain_event(stored)
-        originator = str(row["originator_id"])
-        event_id = str(uuid5(EVENT_ID_NAMESPACE, f"{originator}:{row['originator_version']}"))
-        event = self.translator.translate(domain_event)
-        partition_key = self.translator.partition_key
-        shared = partition_key(event) if partition_key is not None else None
-        return Envelope(
-            event=event,
-            topic=self.translator.topic,
-            key=originator,
-            partition_key=shared if shared != originator else None,
-            notification_id=int(row["notification_id"]),
-            previous_notification_id=int(row["previous_notification_id"] or 0),
-            event_id=event_id,
-            occurred_at=event.occurred_at,
-            correlation_id=row["correlation_id"] or event_id,
-            causation_id=row["causation_id"] or event_id,
-            traceparent=row["traceparent"],
-            source=self.source,
-        )
+        return published_envelope(self.app, self.translator, row, self.source)
 
     async def _must_republish(
         self, conn: Connection, checker: AIOKafkaConsumer, position: RelayPosition

@@ -6,6 +6,7 @@ Kept apart from :mod:`ring_runtime.relay` so operator commands (``ring relay lag
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -181,11 +182,30 @@ class RelayLog:
         )
 
     def read_batch(
-        self, conn: psycopg.Connection[dict[str, Any]], after: int
+        self,
+        conn: psycopg.Connection[dict[str, Any]],
+        after: int,
+        aggregates: Collection[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Published events after notification ``after``, with their context and the
-        notification id of the previous published event of the same aggregate."""
-        return self._select(conn, SQL("e.notification_id > %(after)s"), {"after": after})
+        """Published events after notification ``after`` (only those of ``aggregates`` when
+        given), with their context and the notification id of the previous published event of
+        the same aggregate."""
+        if aggregates is None:
+            return self._select(conn, SQL("e.notification_id > %(after)s"), {"after": after})
+        return self._select(
+            conn,
+            SQL("e.notification_id > %(after)s AND e.originator_id = ANY(%(ids)s::uuid[])"),
+            {"after": after, "ids": list(aggregates)},
+        )
+
+    def published_count(self) -> int:
+        """How many published events the store holds."""
+        with self.connect() as conn:
+            row = conn.execute(
+                SQL("SELECT count(*) AS n FROM {} WHERE topic = ANY(%s)").format(self._events),
+                (self.stored_topics,),
+            ).fetchone()
+        return int(row["n"]) if row else 0
 
     def _select(
         self, conn: psycopg.Connection[dict[str, Any]], where: Composable, params: dict[str, Any]

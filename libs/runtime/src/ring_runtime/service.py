@@ -11,6 +11,7 @@ from litestar import Litestar
 from ring_runtime.rebuild import ReadModelFactory
 from ring_runtime.relay import EventTranslator
 from ring_runtime.settings import Settings
+from ring_runtime.store import RingApplication
 
 #: Entry-point group under which every service package registers its :class:`ServiceDefinition`.
 SERVICE_ENTRY_POINT_GROUP = "ring.services"
@@ -25,6 +26,8 @@ class ServiceDefinition:
         create_app: builds the process's ASGI app (HTTP API, relay and consumers in its lifespan).
         application_name: class name of its event-sourced application (its tables' prefix).
         translator: how its domain events are published; ``None`` if it publishes none.
+        event_log: opens its event-sourced application on given settings, only to read its
+            log: how a rebuild of a read model fed from its topic reads the store.
         read_models: the read models ``ring projections rebuild`` can rebuild, by name.
     """
 
@@ -32,6 +35,7 @@ class ServiceDefinition:
     create_app: Callable[[Settings], Litestar]
     application_name: str | None = None
     translator: EventTranslator | None = None
+    event_log: Callable[[Settings], RingApplication] | None = None
     read_models: Mapping[str, ReadModelFactory] = field(default_factory=dict)
 
 

@@ -145,8 +145,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "RING_AUDIT_SIGNING_KEY",
         "",
-        "Services: base64 Ed25519 private key signing audit checkpoints (`ring keys`); empty in "
-        "development means a key pair under RING_DATA_DIR.",
+        "Services with an event store: base64 Ed25519 private key signing audit checkpoints "
+        "(`ring keys`); production requires it; empty in development means a key pair under "
+        "RING_DATA_DIR.",
     ),
     Variable(
         "RING_AUDIT_VERIFY_KEY",

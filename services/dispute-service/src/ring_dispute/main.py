@@ -8,6 +8,8 @@ timers) and the durable timer poller escalating cases whose response deadline pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from litestar import Litestar
 from litestar.status_codes import (
@@ -31,10 +33,11 @@ from ring_runtime.blobs import BlobStore, blob_store_from_environment
 from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.rebuild import scheduling_read_model, topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
-from ring_runtime.store import ensure_schema
+from ring_runtime.store import create_application, ensure_schema
 from ring_runtime.timers import Clock, DurableTimers, SystemClock, Timer
 
 TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC)
@@ -130,6 +133,30 @@ def create_app(
     return app
 
 
+def _queue(store: ProjectionStore, timers: DurableTimers) -> tuple[DisputeQueue, Any]:
+    queue = DisputeQueue(store, timers, SystemClock())
+    return queue, queue.handlers()
+
+
+#: The dispute queue as ``ring projections rebuild dispute queue`` builds it.
+queue_in = scheduling_read_model(
+    "dispute_views", "dispute-local", ["dispute_queue"], Disputes, _queue
+)
+
+
 SERVICE = ServiceDefinition(
-    name="dispute", create_app=create_app, application_name=Disputes.name, translator=TRANSLATOR
+    name="dispute",
+    create_app=create_app,
+    application_name=Disputes.name,
+    translator=TRANSLATOR,
+    event_log=partial(create_application, Disputes),
+    read_models={
+        "queue": queue_in,
+        "orders": topic_read_model(
+            "dispute_views",
+            ["dispute_orders"],
+            OrderDirectoryProjection,
+            lambda orders: [orders.processor()],
+        ),
+    },
 )

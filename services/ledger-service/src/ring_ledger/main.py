@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from litestar import Litestar
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -123,5 +125,6 @@ SERVICE = ServiceDefinition(
     create_app=create_app,
     application_name=Ledger.name,
     translator=TRANSLATOR,
+    event_log=partial(create_application, Ledger),
     read_models={"books": books_in},
 )

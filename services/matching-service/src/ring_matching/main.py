@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from litestar import Litestar
 from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
@@ -26,6 +28,7 @@ from ring_matching.projections.verification import VerificationQueue
 from ring_matching.recommendations import Matchmaker
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.rebuild import followed_read_model, topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -87,4 +90,28 @@ SERVICE = ServiceDefinition(
     create_app=create_app,
     application_name=Providers.name,
     translator=TRANSLATOR,
+    event_log=partial(create_application, Providers),
+    read_models={
+        "board": topic_read_model(
+            "matching",
+            ["board_tasks", "board_orders"],
+            BoardProjection,
+            lambda board: [board.processor()],
+        ),
+        "directory": topic_read_model(
+            "matching",
+            ["directory_providers", "directory_blocks"],
+            ProviderDirectoryProjection,
+            lambda directory: [directory.processor()],
+        ),
+        "performance": topic_read_model(
+            "matching",
+            ["perf_orders", "perf_tasks"],
+            PerformanceProjection,
+            PerformanceProjection.processors,
+        ),
+        "verification-queue": followed_read_model(
+            "matching", ["verification_queue"], Providers, VerificationQueue
+        ),
+    },
 )

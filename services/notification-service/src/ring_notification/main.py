@@ -29,6 +29,7 @@ from ring_notification.projections import FeedProjection
 from ring_notification.webhooks import WebhookStore
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.rebuild import TopicReadModel
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
 from ring_runtime.store import ensure_schema
@@ -98,4 +99,23 @@ def create_app(
     return app
 
 
-SERVICE = ServiceDefinition(name="notification", create_app=create_app)
+def feed_in(settings: Settings, schema: str) -> TopicReadModel:
+    """The notification feeds, written to ``schema`` (a rebuild's scratch). A party's sequence
+    numbers (and the body that carries one) follow the order in which its events of different
+    tasks, orders and disputes arrived, so they are not compared; the webhook tables are there
+    for the handler to write to (a scratch schema has no endpoints, so no deliveries)."""
+    store = ProjectionStore(settings.database_url, schema, "notification")
+    webhooks = WebhookStore(store)
+    feed = FeedProjection(store, webhooks, SystemClock())
+    return TopicReadModel(
+        store=store,
+        processors=feed.processors(),
+        tables=["notification_feed", "notification_parties", "notification_disputes"],
+        statements=[*feed.ddl(), *webhooks.ddl()],
+        unordered={"notification_feed": ["sequence", "body"]},
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="notification", create_app=create_app, read_models={"feed": feed_in}
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from litestar import Litestar
 from litestar.status_codes import (
@@ -14,6 +15,7 @@ from litestar.status_codes import (
 
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.rebuild import topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
@@ -24,7 +26,7 @@ from ring_task.analytics import AnalyticsController, AnalyticsQueries
 from ring_task.api import OrderController, TaskController
 from ring_task.application import Tasks
 from ring_task.cancellation import SubmittedWorkPending
-from ring_task.consumers import disputes, processors
+from ring_task.consumers import disputes, matching, processors
 from ring_task.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_task.messages import OrderMessageController, OrderMessages
 from ring_task.order_queries import OrderListController, OrdersByParty
@@ -131,5 +133,29 @@ def create_app(
 
 
 SERVICE = ServiceDefinition(
-    name="task", create_app=create_app, application_name=Tasks.name, translator=TRANSLATOR
+    name="task",
+    create_app=create_app,
+    application_name=Tasks.name,
+    translator=TRANSLATOR,
+    event_log=partial(create_application, Tasks),
+    read_models={
+        "board": topic_read_model(
+            "task_board",
+            ["task_board", "task_board_slots"],
+            TaskBoardProjection,
+            lambda board: [board.processor()],
+        ),
+        "orders-by-party": topic_read_model(
+            "orders_by_party",
+            ["orders_by_party"],
+            OrdersByParty,
+            lambda orders: [orders.processor()],
+        ),
+        "provider-standing": topic_read_model(
+            "providers",
+            ["provider_standing", "provider_blocks"],
+            ProviderStandingProjection,
+            lambda standings: [matching.processor(standings)],
+        ),
+    },
 )

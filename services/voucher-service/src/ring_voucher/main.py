@@ -8,6 +8,7 @@ the durable timer poller that approves vouchers whose review window ran out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -26,10 +27,11 @@ from ring_runtime.blobs import BlobStore
 from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.rebuild import scheduling_read_model, topic_read_model
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
-from ring_runtime.store import ensure_schema
+from ring_runtime.store import RingApplication, create_application, ensure_schema
 from ring_runtime.timers import Clock, DurableTimers, SystemClock, Timer
 from ring_voucher import domain, files
 from ring_voucher.api import AdminVoucherController, VoucherController, order_voucher_controller
@@ -176,6 +178,45 @@ def local_handlers(fingerprints: FingerprintIndex, timers: DurableTimers) -> dic
     }
 
 
+class VoucherLog(RingApplication):
+    """The voucher store opened only to read its log, without the collaborators commands need:
+    how a rebuild of a read model fed from ``ring.voucher.events`` reads it."""
+
+    name = Vouchers.name
+
+
+def _fingerprints(
+    store: ProjectionStore, timers: DurableTimers
+) -> tuple[FingerprintIndex, dict[type[Any], Any]]:
+    fingerprints = FingerprintIndex(store)
+    return fingerprints, local_handlers(fingerprints, timers)
+
+
 SERVICE = ServiceDefinition(
-    name="voucher", create_app=create_app, application_name=Vouchers.name, translator=TRANSLATOR
+    name="voucher",
+    create_app=create_app,
+    application_name=Vouchers.name,
+    translator=TRANSLATOR,
+    event_log=partial(create_application, VoucherLog),
+    read_models={
+        "fingerprints": scheduling_read_model(
+            "voucher_views",
+            "voucher-local",
+            ["voucher_file_hashes", "voucher_image_hashes"],
+            VoucherLog,
+            _fingerprints,
+        ),
+        "orders": topic_read_model(
+            "voucher_views",
+            ["order_directory"],
+            OrderDirectoryProjection,
+            lambda orders: [orders.processor()],
+        ),
+        "order-disputes": topic_read_model(
+            "voucher_views",
+            ["order_disputes"],
+            OrderDisputesProjection,
+            lambda disputes: [disputes.processor()],
+        ),
+    },
 )

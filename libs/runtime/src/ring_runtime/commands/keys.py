@@ -31,12 +31,15 @@ def fresh_secrets() -> dict[str, str]:
     gateway and the web app.
     """
     signing, verify = new_identity_keys()
+    audit_signing, audit_verify = new_identity_keys()
     values = {
         "CIPHER_KEY": AESCipher.create_key(num_bytes=32),
         "RING_JWT_SECRET": secrets.token_urlsafe(48),
         "RING_PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "RING_GATEWAY_SIGNING_KEY": signing,
         "RING_GATEWAY_VERIFY_KEY": verify,
+        "RING_AUDIT_SIGNING_KEY": audit_signing,
+        "RING_AUDIT_VERIFY_KEY": audit_verify,
         "RING_PAYMENTS_WEBHOOK_SECRET": secrets.token_urlsafe(48),
         "RING_WEB_SESSION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "POSTGRES_PASSWORD": _password(),

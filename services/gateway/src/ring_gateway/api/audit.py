@@ -71,30 +71,14 @@ async def audit_trail(
     answered and none knows it; 503 ``upstream_unavailable`` when none knows it but some
     service could not be asked; 400 for unknown or malformed query parameters.
     """
-    require(principal, ADMIN)
-    params = dict(request.query_params)
-    refusal = _refuse_unknown(params, {"version", "as_of"})
-    if refusal is not None:
-        return refusal
-    names = sorted(gw.upstreams.base_urls)
-    answers = await _ask_all(gw, principal, f"/internal/audit/{aggregate_id}", params)
-    for answer in answers:
-        if answer is not None and answer.status in (200, 400):
-            return relay(answer)
-    missing = [
-        name
-        for name, answer in zip(names, answers, strict=True)
-        if answer is None or answer.status != 404
-    ]
-    if missing:
-        return error_response(
-            503,
-            "upstream_unavailable",
-            "the aggregate was not found, but some services could not be asked; retry later",
-            {"services": missing},
-        )
-    return error_response(
-        404, "aggregate_not_found", f"no service knows aggregate {aggregate_id}", None
+    return await _relay_the_one_that_knows(
+        gw,
+        principal,
+        request,
+        f"/internal/audit/{aggregate_id}",
+        allowed={"version", "as_of"},
+        answered={200, 400},
+        not_found=("aggregate_not_found", f"no service knows aggregate {aggregate_id}"),
     )
 
 
@@ -135,20 +119,15 @@ async def inclusion_proof(
     Merkle tree; check it against a checkpoint taken from ``ring.audit.checkpoints``
     (docs/audit-proofs.md). 409 ``not_yet_checkpointed`` while no checkpoint covers it yet;
     404 ``event_not_chained`` when no service has it in its tree."""
-    require(principal, ADMIN)
-    params = dict(request.query_params)
-    refusal = _refuse_unknown(params, {"version"})
-    if refusal is not None:
-        return refusal
-    answers = await _ask_all(gw, principal, f"/internal/audit/proofs/{aggregate_id}", params)
-    for answer in answers:
-        if answer is not None and answer.status in (200, 400, 409):
-            return relay(answer)
-    if any(answer is None or answer.status != 404 for answer in answers):
-        return error_response(
-            503, "upstream_unavailable", "some services could not be asked; retry later"
-        )
-    return error_response(404, "event_not_chained", f"no service has chained {aggregate_id}")
+    return await _relay_the_one_that_knows(
+        gw,
+        principal,
+        request,
+        f"/internal/audit/proofs/{aggregate_id}",
+        allowed={"version"},
+        answered={200, 400, 409},
+        not_found=("event_not_chained", f"no service has chained {aggregate_id}"),
+    )
 
 
 _TRANSACTION_TRAIL = {
@@ -210,6 +189,45 @@ async def transaction_trail(
     if trail is None:
         return error_response(404, "trail_not_found", f"nothing was recorded under {trail_id}")
     return Response(trail, media_type="application/json")
+
+
+async def _relay_the_one_that_knows(
+    gw: Gateway,
+    principal: Principal,
+    request: Request[Any, Any, Any],
+    path: str,
+    *,
+    allowed: set[str],
+    answered: set[int],
+    not_found: tuple[str, str],
+) -> Response[Any]:
+    """Ask every service for ``path`` (with the query, once only ``allowed`` parameters are in
+    it) and relay the answer of the one that knows the aggregate (a status in ``answered``):
+    ids are UUIDs, so at most one does. When none does, 404 ``not_found`` (code, message) if
+    every service said so, else 503 ``upstream_unavailable`` naming the ones not asked."""
+    require(principal, ADMIN)
+    params = dict(request.query_params)
+    refusal = _refuse_unknown(params, allowed)
+    if refusal is not None:
+        return refusal
+    answers = await _ask_all(gw, principal, path, params)
+    for answer in answers:
+        if answer is not None and answer.status in answered:
+            return relay(answer)
+    missing = [
+        name
+        for name, answer in zip(sorted(gw.upstreams.base_urls), answers, strict=True)
+        if answer is None or answer.status != 404
+    ]
+    if missing:
+        return error_response(
+            503,
+            "upstream_unavailable",
+            "nothing was found, but some services could not be asked; retry later",
+            {"services": missing},
+        )
+    code, message = not_found
+    return error_response(404, code, message, None)
 
 
 async def _ask_all(
