@@ -399,7 +399,7 @@ def test_an_approval_is_one_trace_until_the_order_is_settled(
         env=platform,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # a fresh interpreter loading every service's CLI: over 60 s at load 24
     )
     assert created.returncode == 0, created.stdout + created.stderr
     admin, a, b = Party("admin", admin_email), PartyA(), Party("party_b")
