@@ -44,6 +44,9 @@ pytestmark = [pytest.mark.e2e]
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
+#: Seconds a request may take: password hashing and gauge sampling take seconds on a loaded
+#: machine (two cores shared by a whole CI run).
+TIMEOUT = 30
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -162,14 +165,19 @@ class Party:
             registered = httpx.post(
                 f"{GATEWAY}/v1/auth/register",
                 json={"email": email, "password": password, "role": role, "display_name": role},
+                timeout=TIMEOUT,
             )
             assert registered.status_code == 201, registered.text
-        login = httpx.post(f"{GATEWAY}/v1/auth/login", json={"email": email, "password": password})
+        login = httpx.post(
+            f"{GATEWAY}/v1/auth/login",
+            json={"email": email, "password": password},
+            timeout=TIMEOUT,
+        )
         assert login.status_code == 200, login.text
         self.client = httpx.Client(
             base_url=GATEWAY,
             headers={"Authorization": f"Bearer {login.json()['access_token']}"},
-            timeout=15,
+            timeout=TIMEOUT,
         )
         self.id: str = self.client.get("/v1/me").json()["id"]
 
@@ -255,7 +263,7 @@ def in_trace(trace_id: str | None) -> Iterator[dict[str, str]]:
 
 def scrape(service: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     """``GET /metrics`` of one process: samples by name."""
-    answer = httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[service]}/metrics", timeout=10)
+    answer = httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[service]}/metrics", timeout=TIMEOUT)
     assert answer.status_code == 200, (service, answer.text)
     assert answer.headers["content-type"].startswith("text/plain")
     samples: dict[str, list[tuple[dict[str, str], float]]] = {}
