@@ -288,7 +288,7 @@ def test_every_process_serves_metrics_and_consumer_lag_follows_a_stalled_consume
     a.publish_task()
     for service, port in SERVICE_PORTS.items():
         page = "/" if service == "web" else "/ready"
-        assert httpx.get(f"http://127.0.0.1:{port}{page}", timeout=10).status_code < 500
+        assert httpx.get(f"http://127.0.0.1:{port}{page}", timeout=TIMEOUT).status_code < 500
     every = {service: scrape(service) for service in SERVICE_PORTS}
     for service, samples in every.items():
         assert "http_server_request_duration_seconds_count" in samples, service
