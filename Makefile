@@ -44,11 +44,7 @@ lint: sync ## ruff check, ruff format --check, mypy (strict on libs)
 
 # The seeded fault suite has had one whole green run, not yet several in a row (its driver was
 # still learning client-side retry cases; decision 0010): `make test-pending` runs it.
-# The observability trace test passed alone and in its branch but received no span of its
-# trace in the first CI run of the merged tree (issue 13 is open): pending too until it is
-# understood.
-PENDING := --ignore=tests/fault \
-	--deselect=tests/e2e/test_observability.py::test_a_publish_is_one_trace_across_the_processes_it_touches
+PENDING := --ignore=tests/fault
 
 pytest: sync ## the test suite only (on Tansu)
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka" $(PENDING)
@@ -75,9 +71,8 @@ kafka-test: sync ## the Kafka lane only (Apache Kafka instead of Tansu)
 test: lint ## lint, then the suite on Tansu (browser tests included)
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka" $(PENDING)
 
-test-pending: sync ## the fault suite, the trace test, then the Kafka lane (green, but CI time)
-	$(BIN)/pytest -p no:cacheprovider tests/fault \
-		tests/e2e/test_observability.py::test_a_publish_is_one_trace_across_the_processes_it_touches
+test-pending: sync ## the fault suite, then the Kafka lane (green, but CI time)
+	$(BIN)/pytest -p no:cacheprovider tests/fault
 	@$(MAKE) --no-print-directory kafka-test
 
 screenshots: sync ## regenerate docs/screenshots/ (web app in Debian's headless Chromium)

@@ -7,8 +7,9 @@ beside ``bench/lifecycle.py`` with the platform's ``OTEL_EXPORTER_OTLP_ENDPOINT`
     .venv/bin/python bench/telemetry_sink.py --port 4318 &
     OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 .venv/bin/python bench/lifecycle.py ...
 
-and compare with a run under ``OTEL_SDK_DISABLED=true`` (no spans, no metrics). On SIGINT or
-SIGTERM it prints what it received.
+and compare with a run under ``OTEL_SDK_DISABLED=true`` (no spans, no metrics). It scrapes the
+service ports of its own ``RING_PORT_OFFSET``: export the benchmark's offset for both. On
+SIGINT or SIGTERM it prints what it received and how many scrapes failed.
 """
 
 from __future__ import annotations

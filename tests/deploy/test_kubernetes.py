@@ -8,6 +8,7 @@ operators require, and the values Ring relies on, are checked here.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import kubernetes_validate
@@ -369,9 +370,14 @@ def test_nothing_is_reachable_from_outside_until_the_gateway_lands(
     same_namespace = policies["allow-same-namespace"]["spec"]["ingress"]
     assert same_namespace == [{"from": [{"podSelector": {}}]}]
     open_policies = {name for name, p in policies.items() if admits_from_outside(p)}
-    # only the database operator may reach the database pods from its own namespace, and
-    # (once the gateway component is enabled) the ingress controller the gateway
-    assert open_policies <= {"allow-cnpg-operator", "allow-gateway-from-ingress"}
+    # only the database operator may reach the database pods from its own namespace,
+    # (once the gateway component is enabled) the ingress controller the gateway, and
+    # Prometheus the HTTP port of Ring's pods (test_prometheus_may_scrape_every_ring_pod)
+    assert open_policies <= {
+        "allow-cnpg-operator",
+        "allow-gateway-from-ingress",
+        "allow-prometheus-scrape",
+    }
     if "allow-gateway-from-ingress" in policies:
         assert policies["allow-gateway-from-ingress"]["spec"]["podSelector"] == {
             "matchLabels": {"app.kubernetes.io/name": "gateway"}
@@ -395,6 +401,109 @@ def test_nothing_is_reachable_from_outside_until_the_gateway_lands(
     ]
     assert all(listener["type"] == "internal" for listener in listeners)
     assert all(listener["networkPolicyPeers"] == [{"podSelector": {}}] for listener in listeners)
+
+
+def selects(selector: Doc, labels: dict[str, str]) -> bool:
+    """Whether a Kubernetes label selector (matchLabels, matchExpressions) selects ``labels``."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        present, values = key in labels, expression.get("values", [])
+        if not {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[operator]:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A pod sending traffic: its namespace's labels and its own."""
+
+    namespace: dict[str, str]
+    pod: dict[str, str]
+
+
+def admitted(policies: list[Doc], target: Doc, port: int, peer: Peer) -> bool:
+    """Whether the NetworkPolicies let ``peer`` reach TCP ``port`` of the pods of Deployment
+    ``target`` (in another namespace than the peer's), as Kubernetes evaluates ingress: a pod
+    selected by no policy takes anything; otherwise some selecting rule must admit both the
+    peer and the port (by number, or by the name of the container port)."""
+    pod = target["spec"]["template"]
+    names = {p.get("name"): p["containerPort"] for p in container(target)["ports"]}
+    selecting = [
+        p
+        for p in policies
+        if "Ingress" in p["spec"]["policyTypes"]
+        and selects(p["spec"]["podSelector"], pod["metadata"]["labels"])
+    ]
+    if not selecting:
+        return True
+
+    def peer_matches(rule_peer: Doc) -> bool:
+        if "ipBlock" in rule_peer:
+            return True  # pessimistic: an address range may contain the peer
+        if "namespaceSelector" not in rule_peer:
+            return False  # a podSelector alone means pods of the policy's own namespace
+        return selects(rule_peer["namespaceSelector"], peer.namespace) and selects(
+            rule_peer.get("podSelector", {}), peer.pod
+        )
+
+    def port_matches(rule_port: Doc) -> bool:
+        named = rule_port.get("port")
+        number = names.get(named) if isinstance(named, str) else named
+        return rule_port.get("protocol", "TCP") == "TCP" and number in (None, port)
+
+    return any(
+        any(peer_matches(p) for p in rule.get("from", [{"ipBlock": {}}]))
+        and any(port_matches(p) for p in rule.get("ports", [{}]))
+        for policy in selecting
+        for rule in policy["spec"].get("ingress", [])
+    )
+
+
+PROMETHEUS = Peer(
+    namespace={"kubernetes.io/metadata.name": "monitoring"},
+    pod={"app.kubernetes.io/name": "prometheus"},
+)
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_prometheus_may_scrape_every_ring_pod(renders: dict[str, list[Doc]], target: str) -> None:
+    """The namespace denies ingress from outside by default: the monitoring component lets
+    Prometheus (only) through to the port each pod's scrape annotation names, and no further."""
+    docs = renders[target]
+    policies = list(of_kind(docs, "NetworkPolicy").values())
+    grafana = Peer(PROMETHEUS.namespace, {"app.kubernetes.io/name": "grafana"})
+    elsewhere = Peer({"kubernetes.io/metadata.name": "default"}, PROMETHEUS.pod)
+    for name, deployment in ring_deployments(docs).items():
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        scrape = int(annotations["prometheus.io/port"])
+        assert admitted(policies, deployment, scrape, PROMETHEUS), name
+        assert not admitted(policies, deployment, scrape + 1, PROMETHEUS), name
+        assert not admitted(policies, deployment, scrape, grafana), name
+        assert not admitted(policies, deployment, scrape, elsewhere), name
+
+
+def test_without_the_monitoring_component_prometheus_is_kept_out(
+    renders: dict[str, list[Doc]],
+) -> None:
+    """Guard against an evaluator that admits anything: the base alone denies the scrape."""
+    docs = renders["base"]
+    policies = list(of_kind(docs, "NetworkPolicy").values())
+    for name, deployment in ring_deployments(docs).items():
+        assert not admitted(policies, deployment, BASE_SERVICE_PORTS[name], PROMETHEUS), name
+
+
+def test_every_overlay_includes_the_monitoring_component() -> None:
+    for overlay in OVERLAYS:
+        text = (K8S / "overlays" / overlay / "kustomization.yaml").read_text()
+        lines = {line.strip() for line in text.splitlines()}
+        assert "- ../../components/monitoring" in lines, overlay
 
 
 def test_the_gateway_component_is_the_only_public_and_autoscaled_workload(

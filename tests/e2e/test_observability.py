@@ -9,22 +9,31 @@ collector would receive.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
 import psycopg
 import pytest
+from opentelemetry import propagate, trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg.sql import SQL, Identifier
 
@@ -34,6 +43,10 @@ from ring_runtime.testing import wait_until
 pytestmark = [pytest.mark.e2e]
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
+BIN = Path(sys.executable).parent
+#: Seconds a request may take: password hashing and gauge sampling take seconds on a loaded
+#: machine (two cores shared by a whole CI run).
+TIMEOUT = 30
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -143,23 +156,50 @@ def platform(receiver: OtlpReceiver, platform: dict[str, str]) -> dict[str, str]
     return platform
 
 
-class PartyA:
-    """A funded Party A publishing tasks through the gateway."""
+class Party:
+    """A signed-in user of the public API."""
 
-    def __init__(self) -> None:
-        email, password = f"a-{uuid4().hex[:8]}@ring.test", "correct horse 9!"
-        registered = httpx.post(
-            f"{GATEWAY}/v1/auth/register",
-            json={"email": email, "password": password, "role": "party_a", "display_name": "A"},
+    def __init__(self, role: str, email: str | None = None) -> None:
+        email, password = email or f"{role}-{uuid4().hex[:8]}@ring.test", "correct horse 9!"
+        if role != "admin":
+            registered = httpx.post(
+                f"{GATEWAY}/v1/auth/register",
+                json={"email": email, "password": password, "role": role, "display_name": role},
+                timeout=TIMEOUT,
+            )
+            assert registered.status_code == 201, registered.text
+        login = httpx.post(
+            f"{GATEWAY}/v1/auth/login",
+            json={"email": email, "password": password},
+            timeout=TIMEOUT,
         )
-        assert registered.status_code == 201, registered.text
-        login = httpx.post(f"{GATEWAY}/v1/auth/login", json={"email": email, "password": password})
         assert login.status_code == 200, login.text
         self.client = httpx.Client(
             base_url=GATEWAY,
             headers={"Authorization": f"Bearer {login.json()['access_token']}"},
-            timeout=15,
+            timeout=TIMEOUT,
         )
+        self.id: str = self.client.get("/v1/me").json()["id"]
+
+    def until(self, method: str, path: str, status: int, **kwargs: Any) -> httpx.Response:
+        """Repeat a request until it answers ``status`` (other services catch up meanwhile)."""
+        answers: list[httpx.Response] = []
+
+        def attempt() -> httpx.Response | None:
+            answers.append(self.client.request(method, path, **kwargs))
+            assert answers[-1].status_code < 500, answers[-1].text
+            return answers[-1] if answers[-1].status_code == status else None
+
+        found = wait_until(attempt, what=lambda: f"{method} {path} → {status}: {answers[-1:]}")
+        assert found is not None
+        return found
+
+
+class PartyA(Party):
+    """A funded Party A publishing tasks through the gateway."""
+
+    def __init__(self) -> None:
+        super().__init__("party_a")
         deposit = self.client.post(
             "/v1/wallet/deposits",
             json={"amount_minor": 1_000_000, "currency": "CNY"},
@@ -167,8 +207,8 @@ class PartyA:
         )
         assert deposit.status_code in (200, 201), deposit.text
 
-    def publish_task(self, traceparent: str | None = None) -> str:
-        """Draft a task, publish it (under ``traceparent`` if given), wait until published."""
+    def publish_task(self, trace_id: str | None = None) -> str:
+        """Draft a task, publish it (in trace ``trace_id`` if given), wait until published."""
         draft = self.client.post(
             "/v1/tasks",
             json={
@@ -186,8 +226,8 @@ class PartyA:
         )
         assert draft.status_code == 201, draft.text
         task_id: str = draft.json()["id"]
-        headers = {"traceparent": traceparent} if traceparent else {}
-        published = self.client.post(f"/v1/tasks/{task_id}/publish", headers=headers)
+        with in_trace(trace_id) as headers:
+            published = self.client.post(f"/v1/tasks/{task_id}/publish", headers=headers)
         assert published.status_code == 202, published.text
         wait_until(
             lambda: self.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
@@ -196,9 +236,34 @@ class PartyA:
         return task_id
 
 
+@contextmanager
+def in_trace(trace_id: str | None) -> Iterator[dict[str, str]]:
+    """Requests sent inside this block belong to trace ``trace_id`` (none: no trace).
+
+    The trace is the active context of this process, not only a hand-written header: once any
+    earlier test of the session has built an app in this process, ``configure_telemetry`` has
+    instrumented httpx here too, and the instrumentation writes ``traceparent`` from the active
+    context, replacing a hand-written one (with a new root trace when no context is active).
+    Without that instrumentation the yielded headers carry the same context.
+    """
+    if trace_id is None:
+        yield {}
+        return
+    parent = SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(uuid4().hex[:16], 16),
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    with trace.use_span(NonRecordingSpan(parent)):
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        yield headers
+
+
 def scrape(service: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     """``GET /metrics`` of one process: samples by name."""
-    answer = httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[service]}/metrics", timeout=10)
+    answer = httpx.get(f"http://127.0.0.1:{SERVICE_PORTS[service]}/metrics", timeout=TIMEOUT)
     assert answer.status_code == 200, (service, answer.text)
     assert answer.headers["content-type"].startswith("text/plain")
     samples: dict[str, list[tuple[dict[str, str], float]]] = {}
@@ -223,7 +288,7 @@ def test_every_process_serves_metrics_and_consumer_lag_follows_a_stalled_consume
     a.publish_task()
     for service, port in SERVICE_PORTS.items():
         page = "/" if service == "web" else "/ready"
-        assert httpx.get(f"http://127.0.0.1:{port}{page}", timeout=10).status_code < 500
+        assert httpx.get(f"http://127.0.0.1:{port}{page}", timeout=TIMEOUT).status_code < 500
     every = {service: scrape(service) for service in SERVICE_PORTS}
     for service, samples in every.items():
         assert "http_server_request_duration_seconds_count" in samples, service
@@ -265,15 +330,12 @@ def test_every_process_serves_metrics_and_consumer_lag_follows_a_stalled_consume
 PRODUCER, CONSUMER = ProtoSpan.SPAN_KIND_PRODUCER, ProtoSpan.SPAN_KIND_CONSUMER
 
 
-def test_a_publish_is_one_trace_across_the_processes_it_touches(
-    platform: dict[str, str], receiver: OtlpReceiver
-) -> None:
-    a = PartyA()
-    trace_id = uuid4().hex
-    a.publish_task(traceparent=f"00-{trace_id}-{uuid4().hex[:16]}-01")
-
-    def services() -> set[str]:
-        return {span.service for span in receiver.trace(trace_id)}
+def whole_trace(
+    receiver: OtlpReceiver, trace_id: str, expected: set[tuple[str, str]], *, services: int
+) -> list[ReceivedSpan]:
+    """The spans of ``trace_id`` once the ``expected`` (service, span name) pairs and spans of
+    at least ``services`` processes arrived, and every consumer span's producer span (its
+    parent, or a link) has arrived too."""
 
     def unlinked() -> list[ReceivedSpan]:
         """Consumer spans whose producer span has not (yet) been received."""
@@ -285,18 +347,114 @@ def test_a_publish_is_one_trace_across_the_processes_it_touches(
             if s.kind == CONSUMER and s.parent_id not in producers and not set(s.links) & producers
         ]
 
-    # Processes export on their own schedule: wait until every consumer's producer arrived.
+    def complete() -> bool:
+        spans = receiver.trace(trace_id)
+        return (
+            expected <= named(spans)
+            and len({s.service for s in spans}) >= services
+            and not unlinked()
+        )
+
+    # Each process exports on its own schedule (OTEL_BSP_SCHEDULE_DELAY), some after the state
+    # the test waited for is visible: wait for the last of them.
     wait_until(
-        lambda: len(services()) >= 5 and not unlinked(),
-        within=30,
-        what=lambda: f"5 services {services()}, every consumer linked: {unlinked()}",
+        complete,
+        within=60,
+        what=lambda: (
+            f"{expected} of {services} processes in {sorted(named(receiver.trace(trace_id)))},"
+            f" unlinked consumers {unlinked()}"
+        ),
     )
     spans = receiver.trace(trace_id)
-    kinds = {s.kind for s in spans}
-    assert {PRODUCER, CONSUMER} <= kinds
-    assert {"ring-gateway", "ring-task", "ring-ledger"} <= services()
-    names = {span.name for span in spans}
-    assert "POST /v1/tasks/{task_id}/publish" in names, names
-    assert "ring.task.events publish" in names, names
-    assert "ring.ledger.events publish" in names, names
-    assert not [name for name in names if UUID_TEXT.search(name)], names
+    assert {PRODUCER, CONSUMER} <= {span.kind for span in spans}
+    assert not [s.name for s in spans if UUID_TEXT.search(s.name)], "raw ids in span names"
+    return spans
+
+
+def named(spans: list[ReceivedSpan]) -> set[tuple[str, str]]:
+    return {(span.service, span.name) for span in spans}
+
+
+def test_a_publish_is_one_trace_across_the_processes_it_touches(
+    platform: dict[str, str], receiver: OtlpReceiver
+) -> None:
+    a = PartyA()
+    trace_id = uuid4().hex
+    a.publish_task(trace_id=trace_id)
+
+    whole_trace(
+        receiver,
+        trace_id,
+        {
+            ("ring-gateway", "POST /v1/tasks/{task_id}/publish"),
+            ("ring-task", "ring.task.events publish"),
+            ("ring-ledger", "ring.task.events process"),  # the funds are reserved ...
+            ("ring-ledger", "ring.ledger.events publish"),
+            ("ring-task", "ring.ledger.events process"),  # ... so the task is published
+            ("ring-matching", "ring.task.events process"),  # and on the board
+        },
+        services=5,
+    )
+
+
+def test_an_approval_is_one_trace_until_the_order_is_settled(
+    platform: dict[str, str], receiver: OtlpReceiver
+) -> None:
+    admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
+    created = subprocess.run(
+        [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
+        input="correct horse 9!\n",
+        env=platform,
+        capture_output=True,
+        text=True,
+        timeout=180,  # a fresh interpreter loading every service's CLI: over 60 s at load 24
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    admin, a, b = Party("admin", admin_email), PartyA(), Party("party_b")
+    task_id = a.publish_task()
+    qualification = b.client.post(
+        "/v1/providers/me/qualifications",
+        json={"kind": "certificate", "reference": "CERT-1", "skills": ["labeling"]},
+    )
+    assert qualification.status_code in (200, 201), qualification.text
+    admin.until("POST", f"/v1/admin/providers/{b.id}/verify", 200)
+    order_id = b.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
+    voucher_id = b.until(
+        "POST",
+        f"/v1/orders/{order_id}/vouchers",
+        201,
+        files={"files": ("proof.png", png(), "image/png")},
+        data={"note": "done"},
+    ).json()["id"]
+
+    trace_id = uuid4().hex
+    with in_trace(trace_id) as headers:
+        approved = a.client.post(f"/v1/vouchers/{voucher_id}/approve", headers=headers)
+    assert approved.status_code == 200, approved.text
+    wait_until(
+        lambda: b.client.get(f"/v1/orders/{order_id}").json()["status"] == "settled",
+        what="order settled",
+    )
+
+    whole_trace(
+        receiver,
+        trace_id,
+        {
+            ("ring-gateway", "POST /v1/vouchers/{voucher_id}/approve"),
+            ("ring-voucher", "ring.voucher.events publish"),
+            ("ring-task", "ring.voucher.events process"),  # the order is approved ...
+            ("ring-task", "ring.task.events publish"),
+            ("ring-ledger", "ring.task.events process"),  # ... the commission settled ...
+            ("ring-ledger", "ring.ledger.events publish"),
+            ("ring-task", "ring.ledger.events process"),  # ... and the order settled
+        },
+        services=4,
+    )
+
+
+def png() -> bytes:
+    """A small PNG, distinct on every call (no duplicate-voucher flag)."""
+    image = Image.new("RGB", (8, 8), color=tuple(os.urandom(3)))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
