@@ -42,6 +42,11 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender gave up mid-request (its timeout, under load): a real
+                    # receiver never sees a truncated delivery as one, and the sender retries.
+                    self.close_connection = True
+                    return
                 signature = self.headers.get(SIGNATURE_HEADER, "")
                 status = receiver._take(ReceivedDelivery(body, signature, time.time()))
                 self.send_response(status)
