@@ -15,9 +15,10 @@ import psutil
 import pytest
 
 from ring_runtime.embedded import free_port
+from ring_runtime.forkserver import process_name
 from ring_runtime.service import registered_services
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
+from ring_runtime.testing import served_by, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka_lane]
 
@@ -76,12 +77,12 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
         _until_served_again(ports["task"], task, log)
         revived = psutil.Process(_listener(ports["task"]))
         assert revived.ppid() == process.pid, _tail(log)  # adopted: `ring run` waits for it
-        assert revived.name() == "ring task", revived.cmdline()  # forked by the fork server
+        assert revived.name() == process_name("task"), revived.cmdline()  # from the fork server
+        assert served_by(revived.pid) == "task"
         fork_servers = [
             p
             for p in tree
-            if "ring_runtime.forkserver" in " ".join(p.cmdline())
-            and not p.name().startswith("ring ")  # the services forked from it
+            if "ring_runtime.forkserver" in " ".join(p.cmdline()) and served_by(p.pid) is None
         ]
         assert len(fork_servers) == 1, [p.cmdline() for p in tree]
         fork_servers[0].kill()

@@ -83,6 +83,12 @@ def become_subreaper() -> bool:
     return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
+def process_name(service: str) -> str:
+    """The name (``/proc/PID/comm``, at most 15 bytes) of a service forked by the fork server:
+    its command line is the fork server's, so this is how ``ps`` and tools tell them apart."""
+    return f"ring-{service}"[:15]
+
+
 def single_threaded() -> bool:
     """Whether this process runs one thread only (Python's and any native library's)."""
     return threading.active_count() == 1 and len(os.listdir("/proc/self/task")) == 1
@@ -181,7 +187,7 @@ def _become_service(request: dict[str, object], output_fd: int, control: socket.
         libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         name = str(request["service"])
         # Its command line stays the fork server's; ps, top and psutil show this name instead.
-        libc.prctl(_PR_SET_NAME, f"ring {name}".encode()[:15], 0, 0, 0)
+        libc.prctl(_PR_SET_NAME, process_name(name).encode(), 0, 0, 0)
         control.close()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
