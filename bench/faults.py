@@ -66,6 +66,7 @@ from ring_runtime.relay import OutboxRelay, relay_log
 from ring_runtime.service import load_service
 from ring_runtime.settings import SERVICE_PORTS, Settings, load_settings
 from ring_runtime.store import create_application
+from ring_runtime.testing import served_by
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR as TASK_TRANSLATOR
 from ring_task.order_queries import OrdersByParty
@@ -191,12 +192,7 @@ class Platform:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            serves = b"ring_runtime.commands.serve" in argv and name.encode() in argv
-            if serves and self.ours(int(entry.name)):
+            if served_by(int(entry.name)) == name and self.ours(int(entry.name)):
                 return int(entry.name)
         return None
 

@@ -45,6 +45,7 @@ import httpx
 
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import served_by
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
@@ -150,8 +151,8 @@ def _group(pid: int) -> str | None:
     except OSError:
         return None
     words = [a.decode(errors="replace") for a in argv if a]
-    if "ring_runtime.commands.serve" in words:
-        return words[words.index("ring_runtime.commands.serve") + 1]
+    if service := served_by(pid):
+        return service
     if words and Path(words[0]).name == "postgres":
         return "postgres"
     if words and "tansu" in Path(words[0]).name:

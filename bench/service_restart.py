@@ -1,18 +1,21 @@
 """Where the time goes when a killed service comes back (issue 17: served again ≤ 5 s).
 
-Starts embedded PostgreSQL and Tansu, then for each service named: starts it once (schemas,
-topics), kills it with SIGKILL and starts it again the way ``ring run`` does, ``--restarts``
-times, and measures per restart:
+Starts the whole platform with ``ring run`` (embedded PostgreSQL and Tansu, every service under
+the supervisor; ``--fork-server off`` starts each service as its own program, as before the fork
+server), waits until every service is ready, then for each service named kills it with SIGKILL
+``--restarts`` times and measures per restart, from the kill:
 
-* ``import``: a fresh ``python -c "import <service main>"`` (wall and CPU seconds) — the part
-  of a start that is the same for every process;
-* ``serving``: from spawn until ``GET /health`` answers;
-* ``ready``: from spawn until ``GET /ready`` answers 200 (store, broker, relay, consumers);
-* the CPU seconds the process used until it served.
+* ``serving``: until a new process answers ``GET /health``;
+* ``ready``: until ``GET /ready`` answers 200 (store, broker, every consumer group joined,
+  relay and background loops running);
+
+and, once per service, ``import``: a fresh ``python -c "import <service main>"`` (wall and CPU
+seconds), the part of a start the fork server does not repeat.
 
 Run (export your ``RING_PORT_OFFSET`` on a shared machine):
 
-    .venv/bin/python bench/service_restart.py --services task,ledger --restarts 3
+    .venv/bin/python bench/service_restart.py --services task,gateway --restarts 3
+    .venv/bin/python bench/service_restart.py --services task,gateway --restarts 3 --fork-server off
 """
 
 from __future__ import annotations
@@ -25,28 +28,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
+import psutil
 
-from ring_runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
-from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.commands.run import service_url
 
 MAINS = {
     "dispute": "ring_dispute.main",
     "gateway": "ring_gateway.main",
     "ledger": "ring_ledger.main",
     "matching": "ring_matching.main",
+    "notification": "ring_notification.main",
     "task": "ring_task.main",
     "voucher": "ring_voucher.main",
 }
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a running process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def import_cost(module: str) -> tuple[float, float]:
@@ -61,86 +60,101 @@ def import_cost(module: str) -> tuple[float, float]:
     return time.perf_counter() - began, cpu
 
 
-def answers(url: str, ok_only: bool) -> bool:
+def status(url: str) -> int | None:
     try:
-        status = httpx.get(url, timeout=1).status_code
+        return httpx.get(url, timeout=1).status_code
     except httpx.HTTPError:
-        return False
-    return status == 200 or not ok_only
+        return None
 
 
-def start_and_time(
-    name: str, env: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], dict[str, float]]:
-    """Spawn ``name`` as ``ring run`` does; seconds until serving and ready, CPU until serving."""
-    base = f"http://127.0.0.1:{SERVICE_PORTS[name]}"
+def is_ready(url: str) -> bool:
+    return status(f"{url}/ready") == 200
+
+
+def listener(port: int) -> int | None:
+    """Pid of the process listening on ``port``."""
+    for conn in psutil.net_connections("tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return int(conn.pid)
+    return None
+
+
+def serving_again(port: int, url: str, killed: int) -> bool:
+    """Whether a process other than ``killed`` listens on ``port`` and answers ``/health``."""
+    return listener(port) not in (None, killed) and status(f"{url}/health") == 200
+
+
+def until(condition: str, check: Callable[[], bool], within: float = 300) -> float:
+    """Seconds until ``check()`` holds (polled every 50 ms)."""
     began = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ring_runtime.commands.serve", name],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    figures: dict[str, float] = {}
-    deadline = began + 300
-    while time.perf_counter() < deadline:
-        if "serving" not in figures and answers(f"{base}/health", ok_only=False):
-            figures["serving"] = time.perf_counter() - began
-            figures["cpu_until_serving"] = cpu_seconds(process.pid)
-        if "serving" in figures and answers(f"{base}/ready", ok_only=True):
-            figures["ready"] = time.perf_counter() - began
-            return process, figures
+    while time.perf_counter() - began < within:
+        if check():
+            return time.perf_counter() - began
         time.sleep(0.05)
-    raise RuntimeError(f"{name} not ready in 300 s: {figures}")
+    raise RuntimeError(f"not {condition} within {within} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--services", default="task,ledger")
+    parser.add_argument("--services", default="task,gateway")
     parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--fork-server", choices=("on", "off"), default="on")
     args = parser.parse_args()
+    names = args.services.split(",")
     data = Path(tempfile.mkdtemp(prefix="ring-restart-"))
-    postgres = EmbeddedPostgres(data / "postgres", free_port(), durable=True)
-    broker = EmbeddedBroker(free_port(), log_path=data / "tansu.log")
-    postgres.start()
-    broker.start()
     env = {
         **os.environ,
-        "RING_DATABASE_URL": postgres.url,
-        "RING_KAFKA_BOOTSTRAP": broker.bootstrap,
         "RING_DATA_DIR": str(data),
-        "RING_LOG_LEVEL": "WARNING",
+        "RING_FORK_SERVER": "true" if args.fork_server == "on" else "false",
         "PYTHONUNBUFFERED": "1",
     }
+    log = (data / "ring-run.log").open("wb")
+    platform = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ring"), "run"], env=env, stdout=log, stderr=log
+    )
+    urls = {name: service_url(name, env) for name in names}
     rows = []
     try:
-        for name in args.services.split(","):
-            process, _ = start_and_time(name, env)  # first start: schemas, topics, groups
+        began = time.perf_counter()
+        for url in urls.values():
+            until("ready", partial(is_ready, url))
+        print(f"platform ready after {time.perf_counter() - began:.1f} s", flush=True)
+        for name, url in urls.items():
+            port = int(url.rsplit(":", 1)[1])
             samples: list[dict[str, float]] = []
             for _ in range(args.restarts):
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
-                wall, cpu = import_cost(MAINS[name])
-                process, figures = start_and_time(name, env)
-                samples.append({**figures, "import": wall, "import_cpu": cpu})
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            rows.append((name, samples))
+                pid = listener(port)
+                assert pid is not None, f"nothing listens on {port}"
+                killed = time.perf_counter()
+                os.kill(pid, signal.SIGKILL)
+                until("serving", partial(serving_again, port, url, pid))
+                serving = time.perf_counter() - killed
+                until("ready", partial(is_ready, url))
+                samples.append({"serving": serving, "ready": time.perf_counter() - killed})
+                print(f"{name}: {samples[-1]}", flush=True)
+                time.sleep(2)
+            wall, cpu = import_cost(MAINS[name])
+            rows.append((name, samples, wall, cpu))
     finally:
-        broker.stop()
-        postgres.stop()
+        platform.send_signal(signal.SIGINT)
+        try:
+            platform.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            platform.kill()
+        log.close()
     load = os.getloadavg()[0]
-    print(f"load average {load:.1f}; medians of {args.restarts} restarts (seconds)")
-    print("| service | import wall / CPU | serving | CPU until serving | ready |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, samples in rows:
-
-        def med(key: str, samples: list[dict[str, float]] = samples) -> float:
-            return statistics.median(s[key] for s in samples)
-
+    print(
+        f"fork server {args.fork_server}; load average {load:.1f}; "
+        f"median / max of {args.restarts} kills (seconds from the kill)"
+    )
+    print("| service | serving | ready | import wall / CPU (fresh interpreter) |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, samples, wall, cpu in rows:
+        serving = [s["serving"] for s in samples]
+        ready = [s["ready"] for s in samples]
         print(
-            f"| {name} | {med('import'):.1f} / {med('import_cpu'):.1f} | {med('serving'):.1f} "
-            f"| {med('cpu_until_serving'):.1f} | {med('ready'):.1f} |"
+            f"| {name} | {statistics.median(serving):.1f} / {max(serving):.1f} "
+            f"| {statistics.median(ready):.1f} / {max(ready):.1f} | {wall:.1f} / {cpu:.1f} |"
         )
 
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
+from ring_runtime.testing import served_by, wait_until
 from ring_runtime.testing.webhooks import WebhookReceiver
 
 from .test_core_loop import BIN, COMMISSION, Party, upload
@@ -119,13 +119,11 @@ def notification_pid(platform: dict[str, str]) -> int:
         if not proc.name.isdigit():
             continue
         try:
-            command = (proc / "cmdline").read_bytes().split(b"\0")
             environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
         if (
-            b"ring_runtime.commands.serve" in command
-            and b"notification" in command
+            served_by(int(proc.name)) == "notification"
             and f"RING_DATA_DIR={platform['RING_DATA_DIR']}".encode() in environ
         ):
             return int(proc.name)

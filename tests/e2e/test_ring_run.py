@@ -3,6 +3,7 @@ every process it started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,9 +15,10 @@ import psutil
 import pytest
 
 from ring_runtime.embedded import free_port
+from ring_runtime.forkserver import process_name
 from ring_runtime.service import registered_services
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
+from ring_runtime.testing import served_by, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka_lane]
 
@@ -68,6 +70,27 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
         assert ("broker    Apache Kafka on" if kafka else "broker    Tansu on") in _whole(log)
         assert len(tree) >= len(services) + 2
 
+        # A service killed with SIGKILL serves again from a new process, forked from the fork
+        # server; with the fork server killed too, the next killed service still comes back.
+        task = _listener(ports["task"])
+        os.kill(task, signal.SIGKILL)
+        _until_served_again(ports["task"], task, log)
+        revived = psutil.Process(_listener(ports["task"]))
+        assert revived.ppid() == process.pid, _tail(log)  # adopted: `ring run` waits for it
+        assert revived.name() == process_name("task"), revived.cmdline()  # from the fork server
+        assert served_by(revived.pid) == "task"
+        fork_servers = [
+            p
+            for p in psutil.Process(process.pid).children(recursive=True)
+            if "ring_runtime.forkserver" in " ".join(p.cmdline()) and served_by(p.pid) is None
+        ]
+        assert len(fork_servers) == 1, [p.cmdline() for p in tree]
+        fork_servers[0].kill()
+        ledger = _listener(ports["ledger"])
+        os.kill(ledger, signal.SIGKILL)
+        _until_served_again(ports["ledger"], ledger, log)
+        tree = psutil.Process(process.pid).children(recursive=True)
+
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
     finally:
@@ -82,6 +105,25 @@ def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path)
     assert not alive(), [(p.pid, p.name()) for p in alive()]
     assert not any(_healthy(p) for p in ports.values())
     assert "stopped." in _whole(log)
+
+
+def _listener(port: int) -> int:
+    """Pid of the process listening on ``port``."""
+    for conn in psutil.net_connections("tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return int(conn.pid)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _until_served_again(port: int, killed: int, log: Path) -> None:
+    def again() -> bool:
+        with contextlib.suppress(AssertionError):
+            return _listener(port) != killed and _healthy(port)
+        return False
+
+    wait_until(
+        again, within=120, every=0.2, what=lambda: f"port {port} served again:\n{_tail(log)}"
+    )
 
 
 def _whole(log: Path) -> str:

@@ -16,6 +16,7 @@ from ring_runtime.commands.run import (
     banner,
     broker_summary,
     embedded_broker,
+    fork_server_spec,
     service_order,
     service_specs,
     service_url,
@@ -33,6 +34,19 @@ def test_each_service_is_its_own_serve_process() -> None:
     assert specs[0].env is not None
     assert specs[0].env["RING_X"] == "1"
     assert specs[0].env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_services_are_forked_from_a_fork_server_with_their_environment_unless_switched_off() -> (
+    None
+):
+    specs = service_specs(["task", "gateway"], {"RING_X": "1"})
+    assert [spec.service for spec in specs] == ["task", "gateway"]  # the fork server can fork them
+    fork = fork_server_spec(specs, {})
+    assert fork is not None
+    assert fork.argv[1:] == ["-m", "ring_runtime.forkserver"]
+    assert fork.env == specs[0].env  # what modules read at import time is the services' own
+    assert fork_server_spec(specs, {"RING_FORK_SERVER": "false"}) is None
+    assert fork_server_spec([], {}) is None
 
 
 def test_banner_names_gateway_docs_and_admin_command() -> None:

@@ -201,6 +201,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "`make run` starts embedded PostgreSQL and the broker (RING_BROKER); false uses the URLs "
         "above as they are.",
     ),
+    Variable(
+        "RING_FORK_SERVER",
+        "true",
+        "`ring run` forks every service from one process that imported them all (a killed "
+        "service answers again within seconds); false starts each as its own program.",
+    ),
     Variable("RING_LOG_LEVEL", "INFO", "Python log level."),
     Variable(
         "RING_LOG_FORMAT",

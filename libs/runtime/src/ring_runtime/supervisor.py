@@ -4,6 +4,12 @@ Each child runs in its own process group (``start_new_session``) so that stoppin
 everything it started, and Ctrl-C in the terminal reaches only the supervisor, which then stops
 the children in order. A crashed child is reported and restarted with exponential backoff.
 
+Children that are Ring services can be forked from a fork server (:mod:`ring_runtime.forkserver`)
+that imported every service once, instead of starting a fresh interpreter each time: a killed
+service then answers again in a fraction of the time. A child spawned either way is watched,
+restarted and stopped the same way; when the fork server is down or refuses, the child is
+started from its ``argv``.
+
 Servers the caller started itself (the embedded PostgreSQL and broker: any object with
 ``start()``, ``stop()`` and ``pid``) are watched too: one that dies is started again, on the same
 port and data directory, with the same backoff. The caller stops them after the supervisor.
@@ -15,6 +21,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -23,9 +30,14 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from ring_runtime.embedded._process import die_with_parent
+from ring_runtime.forkserver import ForkedProcess, ForkServerClient, become_subreaper
 
 _COLORS = ("36", "33", "35", "32", "34", "91", "96", "93")
 _RESET = "\x1b[0m"
+#: Seconds to wait for the fork server's answer; the first one waits for its imports, which
+#: take over a minute on a starved machine (bench/RESULTS.md "Where a service restart's time
+#: goes").
+_FORK_TIMEOUT = 180.0
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,38 @@ class ChildSpec:
         argv: program and arguments.
         env: complete environment of the child (default: the supervisor's).
         cwd: working directory (default: the supervisor's).
+        service: the Ring service the fork server can make this child into; ``None`` to
+            always start ``argv``.
     """
 
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
+    service: str | None = None
+
+
+class RunningProcess(Protocol):
+    """What the supervisor uses of a running child, spawned or forked."""
+
+    @property
+    def pid(self) -> int:
+        """Process id (also its process group: every child has its own session)."""
+        ...
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once waited for; ``None`` while it runs."""
+        ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None:
+        """Its standard output and error, merged."""
+        ...
+
+    async def wait(self) -> int:
+        """Wait for the exit; its status."""
+        ...
 
 
 class Server(Protocol):
@@ -102,7 +140,7 @@ def describe_exit(returncode: int) -> str:
 @dataclass
 class _Child:
     spec: ChildSpec
-    process: asyncio.subprocess.Process | None = None
+    process: RunningProcess | None = None
     crashes: int = 0
     restarts: int = 0
     exits: list[int] = field(default_factory=list)
@@ -118,6 +156,8 @@ class Supervisor:
         color: color the prefixes; default when ``output`` is a TTY.
         stop_timeout: seconds between SIGTERM and SIGKILL when stopping a child.
         servers: servers already started by the caller, by name, to restart when they die.
+        fork_server: how to start the fork server (the supervisor appends its socket's file
+            descriptor to ``argv``); ``None`` starts every child from its ``argv``.
     """
 
     def __init__(
@@ -129,6 +169,7 @@ class Supervisor:
         output: TextIO | None = None,
         color: bool | None = None,
         stop_timeout: float = 10.0,
+        fork_server: ChildSpec | None = None,
     ) -> None:
         self.policy = policy or RestartPolicy()
         self.output = output or sys.stdout
@@ -137,9 +178,16 @@ class Supervisor:
         self._children = {spec.name: _Child(spec) for spec in specs}
         self._servers = dict(servers or {})
         self._server_restarts = dict.fromkeys(self._servers, 0)
-        self._width = max([len(s.name) for s in specs] + [len("ring")])
+        self._width = max(
+            [len(s.name) for s in specs]
+            + [len("ring")]
+            + ([len(fork_server.name)] if fork_server else [])
+        )
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._fork_spec = fork_server
+        self._fork_client: ForkServerClient | None = None
+        self._fork_process: asyncio.subprocess.Process | None = None
 
     # -- public API -------------------------------------------------------------------------
 
@@ -147,6 +195,10 @@ class Supervisor:
         """Spawn every child (in order) and keep watching them and the servers in background."""
         for name, server in self._servers.items():
             task = asyncio.create_task(self._watch_server(name, server), name=f"watch-{name}")
+            self._tasks.append(task)
+        if self._fork_spec is not None and become_subreaper():
+            await self._start_fork_server(self._fork_spec)
+            task = asyncio.create_task(self._watch_fork_server(self._fork_spec), name="watch-fork")
             self._tasks.append(task)
         for index, child in enumerate(self._children.values()):
             await self._spawn(child)
@@ -217,6 +269,14 @@ class Supervisor:
 
     async def _spawn(self, child: _Child) -> None:
         spec = child.spec
+        client = self._fork_client
+        if spec.service is not None and client is not None:
+            try:
+                child.process = await self._fork(client, spec, spec.service)
+                return
+            except OSError as error:
+                self.say(f"{spec.name}: fork server failed ({error}); starting its program")
+                self._drop_fork_server()
         child.process = await asyncio.create_subprocess_exec(
             *spec.argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -227,6 +287,70 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
+
+    async def _fork(self, client: ForkServerClient, spec: ChildSpec, service: str) -> ForkedProcess:
+        """Have the fork server fork ``service``, writing into a pipe this process reads."""
+        read_fd, write_fd = os.pipe()
+        try:
+            env = dict(spec.env) if spec.env is not None else dict(os.environ)
+            pid = await asyncio.to_thread(client.spawn, service, env, spec.cwd, write_fd)
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        return await ForkedProcess.adopt(pid, read_fd)
+
+    async def _start_fork_server(self, spec: ChildSpec) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._fork_process = await asyncio.create_subprocess_exec(
+                *spec.argv,
+                str(theirs.fileno()),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=dict(spec.env) if spec.env is not None else None,
+                cwd=spec.cwd,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),
+                pass_fds=(theirs.fileno(),),
+            )
+        except OSError as error:
+            ours.close()
+            self.say(f"the fork server could not be started: {error}")
+            return
+        finally:
+            theirs.close()
+        self._fork_client = ForkServerClient(ours, timeout=_FORK_TIMEOUT)
+
+    def _drop_fork_server(self) -> None:
+        """Stop using the fork server and end it (its watcher starts a new one)."""
+        if self._fork_client is not None:
+            self._fork_client.close()
+            self._fork_client = None
+        if self._fork_process is not None and self._fork_process.returncode is None:
+            _kill_group(self._fork_process.pid, signal.SIGKILL)
+
+    async def _watch_fork_server(self, spec: ChildSpec) -> None:
+        """Pump the fork server's output; start it again (with backoff) when it ends."""
+        crashes = 0
+        while (process := self._fork_process) is not None:
+            started = time.monotonic()
+            stand_in = _Child(spec, process)
+            code = await self._run_once(stand_in, process, "90")
+            self._drop_fork_server()
+            if self._stopping.is_set():
+                return
+            crashes = 1 if time.monotonic() - started >= self.policy.healthy_after else crashes + 1
+            delay = self.policy.delay(crashes)
+            self.say(f"{spec.name} {describe_exit(code)}; restarting it in {delay:g} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            self._fork_process = None
+            await self._start_fork_server(spec)
 
     async def _watch(self, child: _Child, index: int) -> None:
         color = _COLORS[index % len(_COLORS)]
@@ -243,9 +367,7 @@ class Supervisor:
             if not await self._restart_after_crash(child):
                 return
 
-    async def _run_once(
-        self, child: _Child, process: asyncio.subprocess.Process, color: str
-    ) -> int:
+    async def _run_once(self, child: _Child, process: RunningProcess, color: str) -> int:
         """Pump the output of ``process`` until it exits or a stop is requested."""
         pump = asyncio.create_task(self._pump(child.spec.name, process, color))
         exited = asyncio.create_task(process.wait())
@@ -311,7 +433,7 @@ class Supervisor:
             self._server_restarts[name] += 1
             self.say(f"{name} restarted (pid {server.pid})")
 
-    async def _pump(self, name: str, process: asyncio.subprocess.Process, color: str) -> None:
+    async def _pump(self, name: str, process: RunningProcess, color: str) -> None:
         stream = process.stdout
         assert stream is not None
         pending = b""

@@ -64,9 +64,22 @@ def service_specs(names: list[str], environ: Mapping[str, str]) -> list[ChildSpe
     }
     env = {**upstreams, **environ, "PYTHONUNBUFFERED": "1"}
     return [
-        ChildSpec(name, [sys.executable, "-m", "ring_runtime.commands.serve", name], env)
+        ChildSpec(
+            name, [sys.executable, "-m", "ring_runtime.commands.serve", name], env, service=name
+        )
         for name in service_order(names)
     ]
+
+
+def fork_server_spec(specs: list[ChildSpec], environ: Mapping[str, str]) -> ChildSpec | None:
+    """The fork server the services are forked from, unless ``RING_FORK_SERVER`` is off.
+
+    It runs with the services' environment, so what their modules read at import time is the
+    same as in a service started as its own program.
+    """
+    if not any(spec.service for spec in specs) or not _flag(_setting(environ, "RING_FORK_SERVER")):
+        return None
+    return ChildSpec("forkserver", [sys.executable, "-m", "ring_runtime.forkserver"], specs[0].env)
 
 
 def service_url(name: str, environ: Mapping[str, str]) -> str:
@@ -210,7 +223,8 @@ async def _serve_all(
     health_timeout: float,
     servers: Mapping[str, Server],
 ) -> None:
-    supervisor = Supervisor(service_specs(names, environ), servers=servers)
+    specs = service_specs(names, environ)
+    supervisor = Supervisor(specs, servers=servers, fork_server=fork_server_spec(specs, environ))
     if not names:
         supervisor.say("no services are installed (entry-point group ring.services)")
     urls = {name: service_url(name, environ) for name in service_order(names)}

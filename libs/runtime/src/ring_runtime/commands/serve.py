@@ -20,6 +20,17 @@ from ring_runtime.settings import SettingsError, load_settings
 @click.argument("name")
 def serve(name: str) -> None:
     """Run the service NAME (task, ledger, …) until interrupted."""
+    serve_service(name)
+
+
+def serve_service(name: str) -> None:
+    """Load, configure and serve the service ``name`` (also what a forked child of the fork
+    server of ``ring run`` runs, the imports being done).
+
+    Raises:
+        click.UsageError: no service of that name is installed.
+        click.ClickException: its settings are invalid.
+    """
     try:
         service = load_service(name)
     except LookupError as error:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from uuid import UUID
 
+from ring_runtime.forkserver import process_name
 from ring_runtime.identity import ASSERTION_HEADER, PARTY_A, AssertionSigner, gateway_signer
+from ring_runtime.service import service_names
 from ring_runtime.settings import Settings, load_settings
 from ring_runtime.testing.polling import eventually, wait_until
 from ring_runtime.testing.sources import kafka_lane
@@ -18,6 +21,26 @@ TEST_KAFKA_TIMINGS = {
 
 #: What the Kafka lane switches on that Tansu cannot do (production's producer settings).
 KAFKA_LANE_SETTINGS = {"RING_KAFKA_ENABLE_IDEMPOTENCE": "true"}
+
+
+def served_by(pid: int) -> str | None:
+    """The Ring service process ``pid`` runs, or ``None``: started as
+    ``ring_runtime.commands.serve NAME``, or forked by ``ring run``'s fork server (then only its
+    name tells, see :func:`ring_runtime.forkserver.process_name`)."""
+    try:
+        argv = [
+            a.decode(errors="replace")
+            for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        ]
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+    if "ring_runtime.commands.serve" in argv:
+        index = argv.index("ring_runtime.commands.serve") + 1
+        return argv[index] if index < len(argv) else None
+    if "ring_runtime.forkserver" in argv:
+        return next((n for n in service_names() if process_name(n) == comm), None)
+    return None
 
 
 def settings_for(
@@ -70,6 +93,7 @@ __all__ = [
     "actor_headers",
     "eventually",
     "kafka_lane",
+    "served_by",
     "settings_for",
     "wait_until",
 ]
