@@ -49,10 +49,11 @@ PENDING := --ignore=tests/fault
 pytest: sync ## the test suite only (on Tansu)
 	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka" $(PENDING)
 
-# The Kafka lane: the tests marked kafka_lane (relay, consumers, saga, e2e) and
-# apache_kafka again, on Apache Kafka with the idempotent producer on. It runs whenever Java 17+
-# and Maven are present and fails if Kafka cannot start; without them it says so and passes,
-# except in CI (CI=true), where .ci/run installs them and their absence is a failure.
+# The Kafka lane, the last part of `make test`: the tests marked kafka_lane (relay, consumers,
+# saga, e2e) again and the apache_kafka ones, on Apache Kafka with the idempotent producer on.
+# It runs whenever Java 17+ and Maven are present and fails if Kafka cannot start; without them
+# it says so and passes, except in CI (CI=true), where .ci/run installs them and their absence
+# is a failure.
 KAFKA_TOOLS_MISSING = $(BIN)/python -c 'from ring_runtime.embedded import kafka_tools_missing as m; print(m() or "")'
 
 kafka-jars: sync ## resolve the pinned Apache Kafka jars with Maven into .ring/kafka (once)
@@ -68,12 +69,13 @@ kafka-test: sync ## the Kafka lane only (Apache Kafka instead of Tansu)
 	RING_TEST_BROKER=kafka RING_BROKER=kafka RING_KAFKA_ENABLE_IDEMPOTENCE=true \
 		$(BIN)/pytest -p no:cacheprovider -m "kafka_lane or apache_kafka"
 
-test: lint ## lint, then the suite on Tansu (browser tests included)
-	$(BIN)/pytest -p no:cacheprovider -m "not apache_kafka" $(PENDING)
+# The lane runs even when the suite on Tansu failed, so that one CI run reports both.
+test: lint ## lint, the suite on Tansu (browser tests included), then the Kafka lane
+	tansu=0; $(BIN)/pytest -p no:cacheprovider --durations=30 -m "not apache_kafka" $(PENDING) || tansu=$$?; \
+	$(MAKE) --no-print-directory kafka-test && exit $$tansu
 
-test-pending: sync ## the fault suite, then the Kafka lane (green, but CI time)
+test-pending: sync ## the seeded fault suite (not yet several green runs in a row)
 	$(BIN)/pytest -p no:cacheprovider tests/fault
-	@$(MAKE) --no-print-directory kafka-test
 
 screenshots: sync ## regenerate docs/screenshots/ (web app in Debian's headless Chromium)
 	RING_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/e2e/test_web.py

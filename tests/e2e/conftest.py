@@ -14,32 +14,10 @@ import pytest
 
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
+from ring_runtime.testing import wait_service_ports_quiet, wait_until
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
-
-
-def _answering() -> list[int]:
-    """The service ports that still answer."""
-    busy = []
-    for port in SERVICE_PORTS.values():
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-        except httpx.HTTPError:
-            continue
-        busy.append(port)
-    return busy
-
-
-def _until_services_gone(within: float = 60.0) -> None:
-    """Wait for every service port to go quiet: a service still shutting down from the previous
-    module would otherwise keep its port and serve this module's platform."""
-    wait_until(
-        lambda: not _answering(),
-        within=within,
-        what=lambda: f"ports {_answering()} quiet (stop whatever serves them first)",
-    )
 
 
 def _log_tail(log: Path) -> str:
@@ -51,7 +29,9 @@ def _log_tail(log: Path) -> str:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """``ring run`` on the embedded infrastructure; yields the environment the CLI needs."""
-    _until_services_gone()
+    # A service still shutting down from the previous module would keep its port and serve
+    # this module's platform.
+    wait_service_ports_quiet()
     data = tmp_path_factory.mktemp("ring")
     pg_port = free_port()
     env = {
@@ -88,7 +68,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             process.wait(timeout=90)
         except subprocess.TimeoutExpired:
             process.kill()
-        _until_services_gone()
+        wait_service_ports_quiet()
 
 
 def platform_log(env: dict[str, str]) -> str:

@@ -7,55 +7,25 @@ fails when any invariant of the run fails. The long run is documented in ``bench
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
 
-import httpx
 import pytest
-
-from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _ports_quiet() -> bool:
-    for port in SERVICE_PORTS.values():
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-        except httpx.HTTPError:
-            continue
-        return False
-    return True
-
-
-def _driver() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ring_bench_faults", ROOT / "bench" / "faults.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.timeout(3600)
-def test_a_seeded_fault_schedule_breaks_no_invariant() -> None:
-    wait_until(_ports_quiet, within=60, what="the service ports free")
-    faults = _driver()
+def test_a_seeded_fault_schedule_breaks_no_invariant(fault_driver: ModuleType) -> None:
     seed = int(os.environ.get("RING_FAULT_SEED", "17"))
     # Not under pytest's tmp_path: other pytest sessions of this user prune old numbered
     # directories, and PostgreSQL's data directory must outlive them. Kept when the run fails,
     # for the post-mortem (`ring run` on it with the same ports shows the state).
     data = Path(tempfile.mkdtemp(prefix="ring-faults-"))
-    report = faults.run(seed, faults=20, clients=4, gap=(2.0, 5.0), data_dir=data)
+    report = fault_driver.run(seed, faults=20, clients=4, gap=(2.0, 5.0), data_dir=data)
     print(report.table())
     if report.violations:
         print(f"data directory kept for the post-mortem: {data}")

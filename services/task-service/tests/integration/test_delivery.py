@@ -17,7 +17,7 @@ from ring_task.main import create_app
 
 from .conftest import actor, new_task
 
-pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
+pytestmark = pytest.mark.integration
 
 
 async def _published_task(client: AsyncTestClient, owner, **fields) -> str:
@@ -63,6 +63,7 @@ async def _record(bootstrap: str, key: str, event_type: str):
     return found[0]
 
 
+@pytest.mark.kafka_lane
 async def test_redelivered_and_late_duplicates_change_nothing(
     task_settings: Settings, owner, verified_provider
 ):
@@ -103,6 +104,8 @@ async def test_redelivered_and_late_duplicates_change_nothing(
         assert task["slots_left"] == 1
 
 
+# A race decided in PostgreSQL (optimistic concurrency on the task): nothing broker-specific,
+# so not again in the Kafka lane.
 async def test_fifty_providers_race_for_three_slots(
     task_settings: Settings, owner, verified_provider
 ):

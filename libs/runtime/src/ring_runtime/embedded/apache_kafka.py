@@ -168,8 +168,15 @@ def kafka_jars(home: Path, say: Callable[[str], None] = _say) -> Path:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding.
+
+    Never one that starts with ``-`` (one in 64 would): ``kafka-storage format -t -…`` reads it
+    as an option and fails, which is why Kafka's own ``Uuid.randomUuid`` draws again too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass

@@ -11,6 +11,7 @@ from ring_runtime.identity import ASSERTION_HEADER, PARTY_A, AssertionSigner, ga
 from ring_runtime.service import service_names
 from ring_runtime.settings import Settings, load_settings
 from ring_runtime.testing.polling import eventually, wait_until
+from ring_runtime.testing.ports import answering_service_ports, wait_service_ports_quiet
 from ring_runtime.testing.sources import kafka_lane
 
 #: Consumer group timings for tests: a group join on Tansu takes half the session timeout.
@@ -91,9 +92,11 @@ __all__ = [
     "KAFKA_LANE_SETTINGS",
     "TEST_KAFKA_TIMINGS",
     "actor_headers",
+    "answering_service_ports",
     "eventually",
     "kafka_lane",
     "served_by",
     "settings_for",
+    "wait_service_ports_quiet",
     "wait_until",
 ]
