@@ -2,8 +2,9 @@
 
 Every operation gets a bounded, derandomized number of generated requests (so CI is stable and
 takes a few minutes), valid ones and invalid ones, sent with a real token: an admin's for
-``/v1/admin/*``, otherwise once as a registered party A and once as a party B. Checks: no 5xx,
-only documented statuses, and bodies and content types that match the documented schema.
+``/v1/admin/*``, otherwise valid ones as a registered party A and as a party B, invalid ones as
+the party A (validation answers them before any role check). Checks: no 5xx, only documented
+statuses, and bodies and content types that match the documented schema.
 
 A short stateful run follows the schema's OpenAPI links (create a task, then read, publish or
 cancel it; take an order, then read it; deposit, then read the wallet) as a party A: ids made
@@ -141,7 +142,13 @@ def test_no_server_error_and_schema_conformance(
         admin = operation.path.startswith("/v1/admin/")
         for role in ("admin",) if admin else ("party_a", "party_b"):
             headers = {"Authorization": f"Bearer {tokens[role]}"}
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            # Invalid requests are refused by parameter and body validation, which runs before
+            # any handler looks at the caller's role: one role sends them. Valid ones reach the
+            # role checks and the services, so every role sends those.
+            modes = [GenerationMode.POSITIVE]
+            if role in ("admin", "party_a"):
+                modes.append(GenerationMode.NEGATIVE)
+            for mode in modes:
                 runs += 1
                 failure = fuzz(operation, mode, headers)
                 if failure:
