@@ -138,11 +138,16 @@ def copy_into(target: RingApplication, source: Ledger, saves: list[int]) -> None
             conn.commit()
 
 
-def timed(step: Callable[[], Any]) -> float:
-    """Seconds ``step`` took."""
+def timed(step: Callable[[], Any], label: str = "") -> float:
+    """Seconds ``step`` took; with a ``label``, also told on stderr (so a run stopped early
+    still shows what it measured)."""
     started = time.perf_counter()
     step()
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if label:
+        load = os.getloadavg()[0]
+        print(f"  {label}: {seconds:.2f} s (load average {load:.1f})", file=sys.stderr)
+    return seconds
 
 
 def measure(data_dir: Path, events: int, accounts: int, samples: int) -> list[tuple[str, str]]:
@@ -169,16 +174,18 @@ def measure(data_dir: Path, events: int, accounts: int, samples: int) -> list[tu
             started = time.perf_counter()
             copy_into(ledger, in_memory, saves)
             copied = time.perf_counter() - started
+            print(f"  recorded {recorded:.0f} s, copied {copied:.0f} s", file=sys.stderr)
             del in_memory, saves
             stored = ledger.recorder.max_notification_id() or 0
-            catch_up = timed(books.open)
+            catch_up = timed(books.open, "books catch-up")
             check = LedgerCheck(ledger, books)
-            first = timed(check.run)
+            first = timed(check.run, "first check")
             latencies = sorted(timed(books.totals) for _ in range(samples))
-            legacy = timed(lambda: totals_of(ledger.accounts()))
+            print(f"  totals p50 {statistics.median(latencies) * 1000:.1f} ms", file=sys.stderr)
             ledger.create_deposit("party-0", 1, "CNY", "one-more")
-            incremental = timed(check.run)
-            full = timed(lambda: check.run(full=True))
+            incremental = timed(check.run, "incremental check")
+            legacy = timed(lambda: totals_of(ledger.accounts()), "totals by loading")
+            full = timed(lambda: check.run(full=True), "full check")
         finally:
             books.close()
             ledger.close()
