@@ -416,6 +416,32 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     assert owner.client.get(f"/v1/vouchers/{voucher_id}").json()["status"] == "rejected"
     assert provider.client.get(f"/v1/disputes/{dispute_id}").json()["status"] != "withdrawn"
 
+    # One task lifecycle — publication, funding, order, voucher, rejection, dispute — is one
+    # correlation id in every service, and ``ring audit trail`` shows it (decision 0016).
+    trail = admin.client.get(f"/v1/admin/audit/trails/{task_id}")
+    assert trail.status_code == 200, trail.text
+    events = trail.json()["events"]
+    assert {"task", "ledger", "voucher", "dispute"} <= {e["service"] for e in events}
+    correlations = {e["correlation_id"] for e in events}
+    assert len(correlations) == 1, sorted(
+        (e["service"], e["name"], e["correlation_id"]) for e in events
+    )
+    assert {voucher_id, dispute_id} <= {e["aggregate_id"] for e in events}
+    shown = subprocess.run(
+        [str(BIN / "ring"), "audit", "trail", task_id],
+        env=platform,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    (correlation,) = correlations
+    for aggregate in (task_id, order_id, voucher_id, dispute_id):
+        assert any(
+            aggregate in line and f"correlation={correlation}" in line
+            for line in shown.stdout.splitlines()
+        ), shown.stdout
+
 
 def test_every_read_model_rebuilds_identical_on_the_live_platform(
     platform: dict[str, str],

@@ -10,7 +10,9 @@ payload schema msgspec derives, the Kafka key, the headers, and the rules a read
 - **dedupe**: a message may arrive more than once (at-least-once relay, operator republishes);
   ``event_id`` is stable across every redelivery — count each ``event_id`` once;
 - **evolution**: fields are only added, with defaults; a breaking change is a new ``.vN`` type;
-  a reader skips event types it does not know and goes on.
+  a reader skips event types it does not know and goes on; where a new type replaces an older
+  one, its message lists the older tags it is read from (``x-ring-upcasts-from``) and a reader
+  upcasts such a message to the new type before handling it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ RULES = (
     "Dedupe: delivery is at-least-once and operators may republish; event_id is stable across "
     "every redelivery, so count each event_id once. "
     "Evolution: fields are only added, with defaults; a breaking change is a new .vN type; a "
-    "reader skips event types it does not know."
+    "reader skips event types it does not know. A type that replaces an older one lists the "
+    "older tags in x-ring-upcasts-from; a reader upcasts a message of such a tag to the new type "
+    "before handling it (the topic keeps what was written)."
 )
 
 _HEADERS: dict[str, tuple[str, str]] = {
@@ -76,6 +80,8 @@ def asyncapi_document(examples: dict[str, dict[str, Any]] | None = None) -> dict
                 "payload": {"$ref": f"#/components/schemas/{cls.__name__}"},
                 "bindings": {"kafka": {"key": {"type": "string", "description": "Aggregate id"}}},
             }
+            if cls.upcasts:
+                message["x-ring-upcasts-from"] = sorted(cls.upcasts)
             if tag in examples:
                 example_headers = {h.EVENT_TYPE: tag, h.EVENT_ID: "<stable event id>"}
                 message["examples"] = [

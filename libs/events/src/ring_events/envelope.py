@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -100,6 +101,10 @@ def decode_envelope(
 
     ``headers`` may be the record's ``(name, bytes)`` pairs or an already decoded mapping.
 
+    A message of an older version of an event that the topic's current type declares an
+    upcast for (:attr:`~ring_events.base.IntegrationEvent.upcasts`) is upcast first: the
+    envelope holds the current type, whatever version the producer wrote.
+
     Raises:
         UndecodableMessage: unknown topic, missing key or header, malformed header, bad JSON,
             unknown ``type`` tag, or an ``event_type`` header that contradicts the value.
@@ -113,13 +118,17 @@ def decode_envelope(
     if value is None:
         raise UndecodableMessage(f"message on {topic} has no value")
     fields = _header_text(headers)
+    written = None
     try:
         event = decoder.decode(value)
     except msgspec.DecodeError as error:
-        _raise_if_unknown_type(topic, key, value, fields)
-        raise UndecodableMessage(f"bad event on {topic}: {error}") from None
+        upcast = _upcast(topic, value, fields)
+        if upcast is None:
+            _raise_if_unknown_type(topic, key, value, fields)
+            raise UndecodableMessage(f"bad event on {topic}: {error}") from None
+        written, event = upcast
     declared = _required(fields, h.EVENT_TYPE)
-    if declared != event_type(event):
+    if declared != (written or event_type(event)):
         raise UndecodableMessage(
             f"header {h.EVENT_TYPE}={declared!r} but value is {event_type(event)!r}"
         )
@@ -139,6 +148,32 @@ def decode_envelope(
         traceparent=fields.get(h.TRACEPARENT),
         source=_required(fields, h.SOURCE),
     )
+
+
+def _upcast(
+    topic: str, value: bytes, fields: Mapping[str, str]
+) -> tuple[str, IntegrationEvent] | None:
+    """The tag ``value`` was written with and the current event it upcasts to, or None when
+    no event type of ``topic`` reads that tag."""
+    try:
+        tag = msgspec.json.decode(value, type=_Tagged).type
+    except msgspec.DecodeError:
+        return None
+    current = next((cls for cls in event_types(topic) if tag in cls.upcasts), None)
+    if current is None or fields.get(h.EVENT_TYPE) != tag:
+        return None
+    try:
+        old: dict[str, Any] = msgspec.json.decode(value)
+        old.pop("type")
+        new = {**current.upcasts[tag](old), "type": _tag_of(current)}
+        return tag, decoder_for(topic).decode(_ENCODER.encode(new))
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError, ValueError) as e:
+        raise UndecodableMessage(f"cannot upcast {tag!r} on {topic}: {e!r}") from None
+
+
+def _tag_of(cls: type[IntegrationEvent]) -> str:
+    """The ``type`` tag of the event class ``cls``."""
+    return str(cls.__struct_config__.tag)
 
 
 def _raise_if_unknown_type(

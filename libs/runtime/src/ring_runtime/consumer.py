@@ -128,7 +128,10 @@ class ExactlyOnceProcessor:
         self.topic = topic
         self.target = target
         self.handlers = dict(handlers)
-        self.handled_types = frozenset(_tag(cls) for cls in self.handlers)
+        # Tags of messages it handles: its types' and the older ones they are upcast from.
+        self.handled_types = frozenset(
+            tag for cls in self.handlers for tag in (_tag(cls), *cls.upcasts)
+        )
         self.stats = ConsumerStats()
 
     def tracking_name(self, key: str) -> str:

@@ -125,16 +125,25 @@ class RingApplication(Application[UUID]):
                     return self._save(*objs, **kwargs)
         return self._save(*objs, **kwargs)
 
-    def _lifecycle_correlation(self, objs: Sequence[Any]) -> str | None:
+    def lifecycle_correlation(self, obj: Any) -> str | None:
+        """The correlation id of the lifecycle ``obj`` belongs to, or None (a new one starts).
+
+        Default: the correlation of the first event of :meth:`lifecycle_of` in this store. A
+        service whose aggregates join a lifecycle begun in another service (a voucher or a
+        dispute joins its order's task) answers from what it learnt of that lifecycle — the
+        ``correlation_id`` header of the owner's topic.
+        """
         recorder = self.recorder
-        if not isinstance(recorder, RingProcessRecorder):
+        lifecycle = self.lifecycle_of(obj)
+        if lifecycle is None or not isinstance(recorder, RingProcessRecorder):
             return None
+        return recorder.first_correlation(lifecycle)
+
+    def _lifecycle_correlation(self, objs: Sequence[Any]) -> str | None:
         for obj in objs:
-            lifecycle = self.lifecycle_of(obj) if obj is not None else None
-            if lifecycle is not None:
-                found = recorder.first_correlation(lifecycle)
-                if found is not None:
-                    return found
+            found = self.lifecycle_correlation(obj) if obj is not None else None
+            if found is not None:
+                return found
         return None
 
     def _save(

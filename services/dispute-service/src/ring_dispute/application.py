@@ -62,6 +62,14 @@ class Disputes(RingApplication):
         #: Called before reads of the local queue (set by ``main``), so tests see their writes.
         self.catch_up: Callable[[], Any] = lambda: None
 
+    def lifecycle_correlation(self, obj: object) -> str | None:
+        """A dispute and its order's docket join the task lifecycle of their order: they are
+        recorded under the correlation id the task service published the order under."""
+        if isinstance(obj, Dispute | Docket):
+            order = self.order(obj.order_id)
+            return order.correlation_id if order is not None else None
+        return None
+
     # -- parties -------------------------------------------------------------------------------
 
     def open_dispute(self, order_id: UUID, actor_id: UUID, category: str, reason: str) -> UUID:

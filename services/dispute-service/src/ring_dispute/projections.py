@@ -76,6 +76,8 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     provider_id: UUID
     status: str
     history: list[OrderStepView]
+    #: The task lifecycle's correlation id (None for an order seen before it was kept).
+    correlation_id: str | None = None
 
 
 class OrderDirectoryProjection:
@@ -92,7 +94,8 @@ class OrderDirectoryProjection:
                 "CREATE TABLE IF NOT EXISTS {} (order_id uuid PRIMARY KEY, task_id uuid NOT NULL, "
                 "owner_id uuid NOT NULL, provider_id uuid NOT NULL, status text NOT NULL, "
                 "history jsonb NOT NULL DEFAULT '[]'::jsonb)"
-            ).format(self.table)
+            ).format(self.table),
+            SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS correlation_id text").format(self.table),
         ]
 
     def handlers(self) -> Mapping[type[Any], Handler]:
@@ -103,14 +106,15 @@ class OrderDirectoryProjection:
         """The exactly-once consumer keeping the directory up to date."""
         return ExactlyOnceProcessor(TASK.consumer, TASK.topic, self.store, self.handlers())
 
-    def _record(self, event: OrderEvent, _: Envelope) -> None:
+    def _record(self, event: OrderEvent, envelope: Envelope) -> None:
         note = getattr(event, "reason", "") or getattr(event, "note", "") or ""
         step = {"type": event_type(event), "at": event.occurred_at.isoformat(), "note": note}
         self.store.connection().execute(
             SQL(
-                "INSERT INTO {} AS o (order_id, task_id, owner_id, provider_id, status, history) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (order_id) DO UPDATE "
-                "SET status = EXCLUDED.status, history = o.history || EXCLUDED.history"
+                "INSERT INTO {} AS o (order_id, task_id, owner_id, provider_id, status, history, "
+                "correlation_id) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (order_id) "
+                "DO UPDATE SET status = EXCLUDED.status, history = o.history || EXCLUDED.history, "
+                "correlation_id = coalesce(o.correlation_id, EXCLUDED.correlation_id)"
             ).format(self.table),
             (
                 event.order_id,
@@ -119,6 +123,7 @@ class OrderDirectoryProjection:
                 event.provider_id,
                 STATUS_OF[type(event)],
                 Jsonb([step]),
+                envelope.correlation_id,
             ),
         )
 
@@ -128,8 +133,8 @@ class OrderDirectoryProjection:
         with self.store.reading() as conn:
             row = conn.execute(
                 SQL(
-                    "SELECT order_id, task_id, owner_id, provider_id, status, history FROM {} "
-                    "WHERE order_id = %s"
+                    "SELECT order_id, task_id, owner_id, provider_id, status, history, "
+                    "correlation_id FROM {} WHERE order_id = %s"
                 ).format(self.table),
                 (order_id,),
             ).fetchone()

@@ -9,6 +9,12 @@ commit in one transaction):
 - ``platform_flows``: per currency, the confirmed deposits, settled fees and requested / paid
   withdrawals that the platform's own accounts must mirror (``ring ledger check`` rule 4).
 
+The follower hands over a batch of up to a thousand events at once; the batch is folded in
+memory into one change per row (:class:`BooksChanges`: the sums of an account's postings, the
+slots an escrow closed, the flows per currency) and written with one statement per table.
+Catching up from zero with a long log is then bound by decoding the events, not by a database
+round trip per event (decision 0016).
+
 Reads go through :meth:`BooksProjection.reading`, which first applies whatever the log holds
 beyond the tables, under the follower's lock: a read sees every acknowledged write and never
 half of one save (a transfer's debit without its credit). A read costs one small query per
@@ -17,9 +23,9 @@ table, however long the history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +38,7 @@ from ring_ledger.domain import Account, AccountKey, Escrow, PlatformFlows
 from ring_ledger.domain.accounts import Purpose
 from ring_ledger.queries import FLOW_EVENTS, flow_step
 from ring_ledger.totals import LedgerTotals, totals_of
-from ring_runtime.local_projection import LocalHandler, OwnEventsFollower
+from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
@@ -115,17 +121,10 @@ class BooksProjection:
         self.flows_table = self.store.table("platform_flows")
         #: Where ``ring ledger check`` keeps its checkpoint (:mod:`ring_ledger.checks`).
         self.checkpoints_table = self.store.table("ledger_checkpoints")
-        handlers: dict[type[Any], LocalHandler] = {
-            Account.Opened: self._opened,  # type: ignore[attr-defined]
-            Escrow.Funded: self._funded,  # type: ignore[attr-defined]
-            Escrow.OrderSettled: self._slot_settled,  # type: ignore[attr-defined]
-            Escrow.SlotsReleased: self._slots_released,  # type: ignore[attr-defined]
-        }
-        for flowing in FLOW_EVENTS:
-            handlers.setdefault(flowing, self._flowed)
-        for posting in POSTINGS:
-            handlers[posting] = self._posted
-        self.follower = OwnEventsFollower("ledger-books", ledger, self.store, handlers)
+        self.follower = OwnEventsFollower.in_batches(
+            "ledger-books", ledger, self.store, BOOKED_EVENTS, self._apply
+        )
+        self._statements = _BooksStatements(self)
 
     @property
     def tables(self) -> list[str]:
@@ -246,94 +245,147 @@ class BooksProjection:
 
     # ----------------------------------------------------------------------------- writes
 
-    def _opened(self, event: Any, conn: Connection) -> None:
-        conn.execute(
-            SQL(
-                "INSERT INTO {} (id, owner, purpose, currency, must_not_go_negative, version) "
-                "VALUES (%s, %s, %s, %s, %s, %s)"
-            ).format(self.accounts_table),
-            (
-                event.originator_id,
-                event.owner,
-                Purpose(event.purpose).value,
-                event.currency,
-                event.must_not_go_negative,
-                event.originator_version,
+    def _apply(self, events: Sequence[Any], conn: Connection) -> None:
+        changes = BooksChanges()
+        for event in events:
+            changes.add(event)
+        self._statements.write(changes, conn)
+
+
+@dataclass(slots=True)
+class BooksChanges:
+    """What a batch of the ledger's events changes in the books, folded into one change per
+    row: the sums are linear, so applying them at once equals applying each event in turn."""
+
+    #: Rows of accounts opened in the batch (inserted before any posting is added).
+    opened: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Per account: the four :data:`FIGURES` deltas and the last version seen.
+    postings: dict[UUID, list[int]] = field(default_factory=dict)
+    #: Rows of escrows funded in the batch.
+    funded: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Per escrow: slots closed, the last version seen and the fees settled.
+    closed: dict[UUID, list[int]] = field(default_factory=dict)
+    #: Per currency: the flows' change.
+    flows: dict[str, PlatformFlows] = field(default_factory=dict)
+
+    def add(self, event: Any) -> None:
+        """Fold ``event`` in."""
+        posting = POSTINGS.get(type(event))
+        if posting is not None:
+            deltas = posting(event)
+            row = self.postings.setdefault(event.originator_id, [0, 0, 0, 0, 0])
+            for index, delta in enumerate(deltas):
+                row[index] += delta
+            row[4] = event.originator_version
+        elif isinstance(event, Account.Opened):  # type: ignore[attr-defined]
+            self.opened.append(
+                (
+                    event.originator_id,
+                    event.owner,
+                    Purpose(event.purpose).value,
+                    event.currency,
+                    event.must_not_go_negative,
+                    event.originator_version,
+                )
+            )
+        elif isinstance(event, Escrow.Funded):  # type: ignore[attr-defined]
+            self.funded.append(
+                (
+                    event.originator_id,
+                    event.task_id,
+                    event.owner_id,
+                    event.currency,
+                    event.slots,
+                    event.slots,
+                    event.commission_minor + event.fee_minor,
+                    event.originator_version,
+                )
+            )
+        elif isinstance(event, Escrow.OrderSettled):  # type: ignore[attr-defined]
+            self._close(event, 1, event.fee_minor)
+        elif isinstance(event, Escrow.SlotsReleased):  # type: ignore[attr-defined]
+            self._close(event, event.slots, 0)
+        else:
+            step = flow_step(event)
+            if step is not None:
+                self.flow(event.currency, *step)
+
+    def flow(self, currency: str, step: str, amount_minor: int) -> None:
+        """Add one :class:`PlatformFlows` step in ``currency``."""
+        getattr(self.flows.setdefault(currency, PlatformFlows(currency)), step)(amount_minor)
+
+    def _close(self, event: Any, slots: int, fee_minor: int) -> None:
+        row = self.closed.setdefault(event.originator_id, [0, 0, 0])
+        row[0] += slots
+        row[1] = event.originator_version
+        row[2] += fee_minor
+
+
+class _BooksStatements:
+    """The statements writing a :class:`BooksChanges`, composed once."""
+
+    def __init__(self, books: BooksProjection) -> None:
+        self.open_accounts = SQL(
+            "INSERT INTO {} (id, owner, purpose, currency, must_not_go_negative, version) "
+            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], "
+            "%s::boolean[], %s::int[])"
+        ).format(books.accounts_table)
+        self.post = SQL(
+            "UPDATE {} AS a SET {}, version = v.version FROM unnest(%s::uuid[], {}, %s::int[]) "
+            "AS v(id, {}, version) WHERE a.id = v.id"
+        ).format(
+            books.accounts_table,
+            SQL(", ").join(SQL("{c} = a.{c} + v.{c}").format(c=Identifier(c)) for c in FIGURES),
+            SQL(", ").join(SQL("%s::bigint[]") for _ in FIGURES),
+            SQL(", ").join(map(Identifier, FIGURES)),
+        )
+        self.fund = SQL(
+            "INSERT INTO {} (id, task_id, owner_id, currency, slots, open_slots, slot_minor, "
+            "version) SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], "
+            "%s::int[], %s::int[], %s::bigint[], %s::int[])"
+        ).format(books.escrows_table)
+        self.close_slots = SQL(
+            "UPDATE {} AS e SET open_slots = e.open_slots - v.slots, version = v.version "
+            "FROM unnest(%s::uuid[], %s::int[], %s::int[]) AS v(id, slots, version) "
+            "WHERE e.id = v.id RETURNING e.id, e.currency"
+        ).format(books.escrows_table)
+        self.add_flows = SQL(
+            "INSERT INTO {} AS f (currency, {}) VALUES (%s, {}) "
+            "ON CONFLICT (currency) DO UPDATE SET {}"
+        ).format(
+            books.flows_table,
+            SQL(", ").join(map(Identifier, FLOWS)),
+            SQL(", ").join(Placeholder() for _ in FLOWS),
+            SQL(", ").join(
+                SQL("{c} = f.{c} + EXCLUDED.{c}").format(c=Identifier(c)) for c in FLOWS
             ),
         )
 
-    def _posted(self, event: Any, conn: Connection) -> None:
-        deltas = POSTINGS[type(event)](event)
-        conn.execute(
-            SQL("UPDATE {} SET {}, version = %s WHERE id = %s").format(
-                self.accounts_table, _increments(FIGURES)
-            ),
-            (*deltas, event.originator_version, event.originator_id),
-        )
-
-    def _funded(self, event: Any, conn: Connection) -> None:
-        conn.execute(
-            SQL(
-                "INSERT INTO {} (id, task_id, owner_id, currency, slots, open_slots, slot_minor, "
-                "version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            ).format(self.escrows_table),
-            (
-                event.originator_id,
-                event.task_id,
-                event.owner_id,
-                event.currency,
-                event.slots,
-                event.slots,
-                event.commission_minor + event.fee_minor,
-                event.originator_version,
-            ),
-        )
-
-    def _slot_settled(self, event: Any, conn: Connection) -> None:
-        currency = self._close_slots(event, 1, conn)
-        self._add_flow(conn, currency, "fee_settled", event.fee_minor)
-
-    def _slots_released(self, event: Any, conn: Connection) -> None:
-        self._close_slots(event, event.slots, conn)
-
-    def _close_slots(self, event: Any, slots: int, conn: Connection) -> str:
-        row = conn.execute(
-            SQL(
-                "UPDATE {} SET open_slots = open_slots - %s, version = %s WHERE id = %s "
-                "RETURNING currency"
-            ).format(self.escrows_table),
-            (slots, event.originator_version, event.originator_id),
-        ).fetchone()
-        assert row is not None, f"escrow {event.originator_id} settled before it was funded"
-        return str(row["currency"])
-
-    def _flowed(self, event: Any, conn: Connection) -> None:
-        step = flow_step(event)
-        if step is not None:
-            self._add_flow(conn, event.currency, *step)
-
-    def _add_flow(self, conn: Connection, currency: str, step: str, amount_minor: int) -> None:
-        delta = PlatformFlows(currency)
-        getattr(delta, step)(amount_minor)
-        deltas = {c: getattr(delta, c) for c in FLOWS}
-        conn.execute(
-            SQL(
-                "INSERT INTO {} AS f (currency, {}) VALUES (%s, {}) "
-                "ON CONFLICT (currency) DO UPDATE SET {}"
-            ).format(
-                self.flows_table,
-                SQL(", ").join(map(Identifier, FLOWS)),
-                SQL(", ").join(Placeholder() for _ in FLOWS),
-                SQL(", ").join(
-                    SQL("{c} = f.{c} + EXCLUDED.{c}").format(c=Identifier(c)) for c in FLOWS
-                ),
-            ),
-            (currency, *deltas.values()),
-        )
+    def write(self, changes: BooksChanges, conn: Connection) -> None:
+        """Write ``changes``: new rows first, then the sums onto them."""
+        if changes.opened:
+            conn.execute(self.open_accounts, _columns(changes.opened, 6))
+        if changes.postings:
+            rows = [(key, *row) for key, row in changes.postings.items()]
+            conn.execute(self.post, _columns(rows, 6))
+        if changes.funded:
+            conn.execute(self.fund, _columns(changes.funded, 8))
+        if changes.closed:
+            rows = [(key, slots, version) for key, (slots, version, _) in changes.closed.items()]
+            closed = conn.execute(self.close_slots, _columns(rows, 3)).fetchall()
+            missing = set(changes.closed) - {row["id"] for row in closed}
+            assert not missing, f"escrows {missing} settled before they were funded"
+            for row in closed:
+                fee_minor = changes.closed[row["id"]][2]
+                if fee_minor:
+                    changes.flow(row["currency"], "fee_settled", fee_minor)
+        for currency, delta in changes.flows.items():
+            conn.execute(self.add_flows, (currency, *(getattr(delta, c) for c in FLOWS)))
 
 
-def _increments(columns: tuple[str, ...]) -> Composed:
-    return SQL(", ").join(SQL("{c} = {c} + %s").format(c=Identifier(c)) for c in columns)
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` as ``width`` column arrays (for ``unnest``)."""
+    return [[row[column] for row in rows] for column in range(width)] if rows else []
 
 
 def _resolved(event: Any, side: str) -> tuple[int, int, int, int]:
@@ -358,6 +410,12 @@ BOOKED_AGGREGATE_EVENTS: tuple[type[Any], ...] = (
     Escrow.Funded,  # type: ignore[attr-defined]
     Escrow.OrderSettled,  # type: ignore[attr-defined]
     Escrow.SlotsReleased,  # type: ignore[attr-defined]
+)
+
+
+#: Every event the books fold in: postings, openings, escrow changes and the platform's flows.
+BOOKED_EVENTS: tuple[type[Any], ...] = tuple(
+    dict.fromkeys([*POSTINGS, *BOOKED_AGGREGATE_EVENTS, *FLOW_EVENTS])
 )
 
 

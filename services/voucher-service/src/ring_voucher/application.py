@@ -97,6 +97,14 @@ class Vouchers(RingApplication):
         self.clock: Clock = clock or SystemClock()
         self.catch_up = catch_up
 
+    def lifecycle_correlation(self, obj: object) -> str | None:
+        """A voucher and its order's trail join the task lifecycle of their order: they are
+        recorded under the correlation id the task service published the order under."""
+        if isinstance(obj, Voucher | VoucherTrail):
+            order = self.orders.get(obj.order_id)
+            return order.correlation_id if order is not None else None
+        return None
+
     # -- commands ----------------------------------------------------------------------------
 
     def submit(

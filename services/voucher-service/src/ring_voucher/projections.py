@@ -1,7 +1,9 @@
 """Order directory: the voucher service's own read model of orders, fed from ``ring.task.events``.
 
 The voucher service decides who may hand in and review a voucher without calling the task
-service: it keeps, per order, the task, both parties and the latest status it has seen.
+service: it keeps, per order, the task, both parties and the latest status it has seen — and
+the correlation id the task service published the order under (its task's lifecycle), which a
+voucher's events are recorded under too.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: UUID
     provider_id: UUID
     status: str
+    #: The task lifecycle's correlation id (None for an order seen before it was kept).
+    correlation_id: str | None = None
 
 
 class OrderDirectoryProjection:
@@ -78,7 +82,8 @@ class OrderDirectoryProjection:
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (order_id uuid PRIMARY KEY, task_id uuid NOT NULL, "
                 "owner_id uuid NOT NULL, provider_id uuid NOT NULL, status text NOT NULL)"
-            ).format(self.table)
+            ).format(self.table),
+            SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS correlation_id text").format(self.table),
         ]
 
     def handlers(self) -> Mapping[type[Any], Handler]:
@@ -89,12 +94,13 @@ class OrderDirectoryProjection:
         """The exactly-once consumer keeping the directory up to date."""
         return ExactlyOnceProcessor(TASK.consumer, TASK.topic, self.store, self.handlers())
 
-    def _record(self, event: OrderEvent, _: Envelope) -> None:
+    def _record(self, event: OrderEvent, envelope: Envelope) -> None:
         self.store.connection().execute(
             SQL(
-                "INSERT INTO {} (order_id, task_id, owner_id, provider_id, status) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (order_id) DO UPDATE "
-                "SET status = EXCLUDED.status"
+                "INSERT INTO {} AS o (order_id, task_id, owner_id, provider_id, status, "
+                "correlation_id) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (order_id) DO UPDATE "
+                "SET status = EXCLUDED.status, "
+                "correlation_id = coalesce(o.correlation_id, EXCLUDED.correlation_id)"
             ).format(self.table),
             (
                 event.order_id,
@@ -102,6 +108,7 @@ class OrderDirectoryProjection:
                 event.owner_id,
                 event.provider_id,
                 STATUS_OF[type(event)],
+                envelope.correlation_id,
             ),
         )
 
@@ -111,8 +118,8 @@ class OrderDirectoryProjection:
         with self.store.reading() as conn:
             row = conn.execute(
                 SQL(
-                    "SELECT order_id, task_id, owner_id, provider_id, status FROM {} "
-                    "WHERE order_id = %s"
+                    "SELECT order_id, task_id, owner_id, provider_id, status, correlation_id "
+                    "FROM {} WHERE order_id = %s"
                 ).format(self.table),
                 (order_id,),
             ).fetchone()

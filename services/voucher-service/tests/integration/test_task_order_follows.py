@@ -104,6 +104,21 @@ async def test_an_approved_voucher_approves_the_order(
         order = tasks.get_order(order_id)
         assert str(order.voucher_id) == voucher_id
     tasks.close()
+    # One task lifecycle, one correlation id: the task's and order's events in the task
+    # service, the voucher's and its trail's in the voucher service (decision 0016).
+    recorded = _correlations(task_settings, "tasks") | _correlations(voucher_settings, "vouchers")
+    assert len(recorded) == 1, recorded
+
+
+def _correlations(settings: Settings, application: str) -> set[str]:
+    """Every correlation id ``application``'s events were recorded under."""
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT DISTINCT correlation_id FROM {}.{}").format(
+                sql.Identifier(settings.db_schema), sql.Identifier(f"{application}_event_context")
+            )
+        ).fetchall()
+    return {row[0] for row in rows}
 
 
 async def test_a_quick_resubmission_follows_its_rejection_in_order(

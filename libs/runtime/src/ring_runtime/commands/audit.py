@@ -8,14 +8,20 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import click
 import httpx
 
 from ring_runtime.audit import gather_trail
+from ring_runtime.identity import ADMIN, ASSERTION_HEADER, gateway_signer
 from ring_runtime.integrity import audit_keys, event_leaves, verify_store
 from ring_runtime.service import load_service, service_names
-from ring_runtime.settings import SERVICE_PORTS, load_settings
+from ring_runtime.settings import ENVIRONMENT, SERVICE_PORTS, load_settings
+
+#: Whom the trail's reads are signed as: the operator, with the admin role the services' audit
+#: endpoints ask for. Reads record nothing, so no real user is named.
+OPERATOR = UUID(int=0)
 
 
 def service_urls() -> dict[str, str]:
@@ -53,8 +59,20 @@ def trail(trail_id: str, as_json: bool) -> None:
         )
 
 
+def _operator_assertion() -> str:
+    """An admin assertion signed like ``ring keys assertion`` (RING_GATEWAY_SIGNING_KEY, else
+    the development pair under RING_DATA_DIR): the services answer only signed callers."""
+    defaults = {v.name: v.default for v in ENVIRONMENT}
+    signer = gateway_signer(
+        os.environ.get("RING_GATEWAY_SIGNING_KEY", ""),
+        os.environ.get("RING_DATA_DIR", defaults["RING_DATA_DIR"]),
+    )
+    return signer.sign(OPERATOR, ADMIN)
+
+
 async def _gather(trail_id: str, urls: dict[str, str]) -> dict[str, Any] | None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    headers = {ASSERTION_HEADER: _operator_assertion()}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
 
         async def ask_all(path: str, params: dict[str, str]) -> list[Any]:
             async def ask(base: str) -> Any:
