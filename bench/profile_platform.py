@@ -8,7 +8,8 @@ Starts ``ring run`` on fresh data (as ``bench/lifecycle.py`` does), then:
 3. **load profile**: the same while ``bench/lifecycle.py``'s clients drive full lifecycles,
    with the lifecycle figures (CPU per lifecycle per process) printed as that bench prints them.
 
-Each profile is summarised into ``--out/<phase>-<service>.txt``: the top frames by *self*
+Each profile is kept as ``--out/<phase>-<service>.raw`` (py-spy's collapsed stacks; not
+committed) and summarised into ``--out/<phase>-<service>.txt``: the top frames by *self*
 samples (the frame on top of the stack) and by *total* samples (anywhere on the stack). py-spy
 samples only threads that are running (not waiting), so the samples are the busy time.
 
@@ -33,6 +34,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import lifecycle  # the sibling bench script, imported from its folder
 
 TOP = 20
+
+#: Frames under which every sample of a thread runs (process start, the event loop, the
+#: thread pool's loop): left out of the *total* ranking, where they would fill the top.
+ENTRY_FRAMES = ("runpy", "click/", "uvicorn/", "asyncio/runners", "threading.py", "commands/serve")
 
 
 def services(root: int) -> dict[str, int]:
@@ -109,7 +114,8 @@ def summarise(raw: Path, seconds: float) -> str:
         calls = [_frame(f) for f in frames[1:]] or ["?"]
         own[calls[-1]] += count
         for call in set(calls):
-            total[call] += count
+            if not any(entry in call for entry in ENTRY_FRAMES):
+                total[call] += count
     lines = [f"{raw.stem}: {samples} busy samples in {seconds:.0f} s", "", "threads:"]
     lines += [f"  {n:6d} {100 * n / max(samples, 1):5.1f} %  {t}" for t, n in threads.most_common()]
     lines += ["", f"top {TOP} self:"]
@@ -128,7 +134,6 @@ def finish(recorders: dict[str, subprocess.Popen[bytes]], out: Path, phase: str,
         raw = out / f"{phase}-{name}.raw"
         if raw.exists():
             (out / f"{phase}-{name}.txt").write_text(summarise(raw, seconds))
-            raw.unlink()
         else:
             lifecycle.say(f"{phase}: no profile of {name}")
 
@@ -152,6 +157,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/profiles"))
     parser.add_argument("--py-spy", default=str(lifecycle.BIN / "py-spy"))
     parser.add_argument("--no-profile", action="store_true", help="figures only")
+    parser.add_argument("--idle-only", action="store_true", help="no lifecycle load")
     args = parser.parse_args()
     args.wait, args.poll_ms, args.wait_seconds = "long-poll", 50, 30.0
     lifecycle.say("starting the platform (ring run)…")
@@ -166,6 +172,8 @@ def main() -> None:
         if not args.no_profile:
             recorders = record(args.py_spy, pids, args.idle_seconds, args.rate, args.out, "idle")
             finish(recorders, args.out, "idle", args.idle_seconds)
+        if args.idle_only:
+            return
         recorders: dict[str, subprocess.Popen[bytes]] = {}
 
         def profile_load() -> None:
