@@ -130,7 +130,12 @@ def summarise(raw: Path, seconds: float) -> str:
 def finish(recorders: dict[str, subprocess.Popen[bytes]], out: Path, phase: str, seconds: float):
     """Wait for the recorders, write the summaries, print the busy samples per service."""
     for name, recorder in recorders.items():
-        recorder.wait(timeout=seconds + 60)
+        try:
+            recorder.wait(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:  # seen on a starved machine: lose that profile only
+            recorder.kill()
+            lifecycle.say(f"{phase}: py-spy did not finish for {name}")
+            continue
         raw = out / f"{phase}-{name}.raw"
         if raw.exists():
             (out / f"{phase}-{name}.txt").write_text(summarise(raw, seconds))
