@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -362,8 +362,17 @@ async def prepare(
     return Lifecycles(a, b, args)
 
 
-async def measure(args: argparse.Namespace, root: int, env: dict[str, str]) -> dict[str, Any]:
-    """Set the parties up, run the lifecycles, and return the figures."""
+async def measure(
+    args: argparse.Namespace,
+    root: int,
+    env: dict[str, str],
+    on_start: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """Set the parties up, run the lifecycles, and return the figures.
+
+    ``on_start`` runs once the parties are ready, right before the measured lifecycles
+    (``bench/profile_platform.py`` starts its profilers there).
+    """
     admin = await sign_in(create_admin(env), None)
     per_client = -(-args.lifecycles // args.clients)
     funds = per_client * COMMISSION * 2
@@ -393,6 +402,7 @@ async def measure(args: argparse.Namespace, root: int, env: dict[str, str]) -> d
                 results.errors[f"transport: {type(error).__name__}"] += 1
 
     say(f"running {args.lifecycles} lifecycles with {args.clients} clients ({args.wait})…")
+    on_start()
     cpu_before, client_before = cpu_by_process(root), own_cpu()
     started = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in clients))
