@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import lifecycle  # the sibling bench script, imported from its folder
 
+from ring_runtime.testing import served_by
+
 TOP = 20
 
 #: Frames under which every sample of a thread runs (process start, the event loop, the
@@ -41,15 +43,15 @@ ENTRY_FRAMES = ("runpy", "click/", "uvicorn/", "asyncio/runners", "threading.py"
 
 
 def services(root: int) -> dict[str, int]:
-    """PID of every service process under ``root`` (``ring run``), by service name."""
+    """PID of every service process under ``root`` (``ring run``), by service name: started as
+    a program or forked by ``ring run``'s fork server (``served_by`` tells both apart)."""
     tree = lifecycle._children()
     found: dict[str, int] = {}
 
     def walk(pid: int) -> None:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        words = [a.decode(errors="replace") for a in argv if a]
-        if "ring_runtime.commands.serve" in words:
-            found[words[words.index("ring_runtime.commands.serve") + 1]] = pid
+        name = served_by(pid)
+        if name is not None:
+            found[name] = pid
             return
         for child in tree.get(pid, []):
             walk(child)
