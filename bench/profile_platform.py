@@ -37,6 +37,10 @@ from ring_runtime.testing import served_by
 
 TOP = 20
 
+#: Packages whose samples are telemetry's cost (spans, metrics, their exporters): their share of
+#: a process's busy samples is the CPU telemetry takes, a figure the machine's load does not move.
+TELEMETRY = ("opentelemetry/", "prometheus_client/")
+
 #: Frames under which every sample of a thread runs (process start, the event loop, the
 #: thread pool's loop): left out of the *total* ranking, where they would fill the top.
 ENTRY_FRAMES = ("runpy", "click/", "uvicorn/", "asyncio/runners", "threading.py", "commands/serve")
@@ -104,7 +108,7 @@ def summarise(raw: Path, seconds: float) -> str:
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     threads: Counter[str] = Counter()
-    samples = 0
+    samples = telemetry = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not count_text.isdigit():
@@ -115,10 +119,18 @@ def summarise(raw: Path, seconds: float) -> str:
         threads[frames[0].split(" (")[0]] += count  # --threads puts the thread first
         calls = [_frame(f) for f in frames[1:]] or ["?"]
         own[calls[-1]] += count
+        if any(package in frame for frame in frames for package in TELEMETRY):
+            telemetry += count
         for call in set(calls):
             if not any(entry in call for entry in ENTRY_FRAMES):
                 total[call] += count
-    lines = [f"{raw.stem}: {samples} busy samples in {seconds:.0f} s", "", "threads:"]
+    share = 100 * telemetry / max(samples, 1)
+    lines = [
+        f"{raw.stem}: {samples} busy samples in {seconds:.0f} s",
+        f"telemetry (a frame of {', '.join(TELEMETRY)} on the stack): {telemetry} ({share:.1f} %)",
+        "",
+        "threads:",
+    ]
     lines += [f"  {n:6d} {100 * n / max(samples, 1):5.1f} %  {t}" for t, n in threads.most_common()]
     lines += ["", f"top {TOP} self:"]
     lines += [f"  {n:6d} {100 * n / max(samples, 1):5.1f} %  {f}" for f, n in own.most_common(TOP)]
