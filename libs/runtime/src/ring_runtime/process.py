@@ -25,7 +25,6 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
-from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
@@ -55,7 +54,7 @@ from ring_runtime.long_poll import Changes
 from ring_runtime.metrics import GaugeSource, RuntimeGauges, observe, published
 from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.relay import EventTranslator, OutboxRelay
-from ring_runtime.resilience import Backoff, TaskHealth, is_outage
+from ring_runtime.resilience import TaskHealth
 from ring_runtime.settings import Settings
 from ring_runtime.store import RingApplication
 from ring_runtime.telemetry import configure_telemetry, http_telemetry, metrics_endpoint
@@ -95,84 +94,21 @@ class ServiceRuntime:
     background_interval: float = 1.0
     subject_aggregates: Callable[[UUID], Sequence[UUID]] = lambda subject: (subject,)
     on_shutdown_async: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    connected: bool = False
-    connect_health: TaskHealth = field(default_factory=TaskHealth)
-    _connect_task: asyncio.Task[None] | None = None
     _relay_task: asyncio.Task[None] | None = None
     _background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: bool = False
 
     async def start(self) -> None:
-        """Create the dead-letter table, then connect to the broker in the background.
-
-        The API serves as soon as this returns: joining the consumer groups takes about a
-        second per subscriber (one after the other), and a restarted process must answer
-        again quickly (issue 17: ≤ 5 s after a kill). Until the subscribers, the relay and the
-        background loops run, ``/ready`` answers 503 and reads that need a projection wait,
-        bounded, as they do whenever a consumer lags.
-        """
+        """Start the broker connection, the subscribers and the relay."""
         await asyncio.to_thread(self.dead_letters.create_table)
-        self._connect_task = asyncio.create_task(self._connect(), name="broker-connect")
-        self._connect_task.add_done_callback(self._connect_ended)
-
-    async def _connect(self) -> None:
-        """Create the topics and start the subscribers, waiting out a broker outage, then
-        start the relay and the background loops (they publish through the broker).
-
-        A start that fails half-way (the broker went away while the groups were joining)
-        stops what had started and begins again: every subscriber starts from its committed
-        offsets, so nothing is skipped.
-        """
-        backoff = Backoff()
-        while True:
-            try:
-                await ensure_topics(self.settings, self.topics())
-                await self._start_broker()
-            except Exception as error:
-                if not is_outage(error) and not isinstance(error, KafkaError):
-                    raise
-                self.connect_health.failed(error)
-                log.warning("broker start failed (%s); retrying", error)
-                with contextlib.suppress(Exception):
-                    await self.broker.stop()
-                await asyncio.sleep(backoff.next())
-                continue
-            self.connect_health.recovered()
-            break
-        self.connected = True
+        await ensure_topics(self.settings, self.topics())
+        await self.broker.start()
         if self.relay is not None:
             self._relay_task = self._watched(self.relay.run(), "outbox-relay")
         self._background_tasks = [
             self._watched(loop.run(self.background_interval), type(loop).__name__)
             for loop in self.background
         ]
-
-    async def _start_broker(self) -> None:
-        """What ``KafkaBroker.start()`` does, with the subscribers started side by side.
-
-        A subscriber's start waits until its consumer group has assigned it partitions (about a
-        second on Tansu); faststream starts them one after the other, so a process with seven
-        consumers was ready seven seconds after it connected.
-        """
-        await self.broker.connect()
-        starts = [subscriber.start() for subscriber in self.broker.subscribers]
-        # Every start settles before a failure is raised, so the retry stops all of them.
-        failures = [
-            result
-            for result in await asyncio.gather(*starts, return_exceptions=True)
-            if isinstance(result, BaseException)
-        ]
-        if failures:
-            raise failures[0]
-        for publisher in self.broker.publishers:
-            await publisher.start()
-        self.broker.running = True
-
-    def _connect_ended(self, task: asyncio.Task[None]) -> None:
-        """A connect that raised is a bug like a long-running task that died: exit."""
-        if task.cancelled() or task.exception() is None:
-            return
-        self._task_ended(task)
 
     def _watched(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=name)
@@ -211,10 +147,6 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop consumers between records and the relay after its batch, then the broker."""
         self._stopping = True
-        if self._connect_task is not None and not self._connect_task.done():
-            self._connect_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connect_task
         for binding in self.bindings:
             binding.stop()
         for loop in self.background:
@@ -243,10 +175,7 @@ class ServiceRuntime:
             checks["store"] = "ok"
         except psycopg.Error as error:
             checks["store"] = f"unreachable: {error}"
-        if self.connected:
-            checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
-        else:
-            checks["broker"] = {"starting": True, **self.connect_health.describe()}
+        checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
         healths: list[TaskHealth] = []
         if self.relay is not None:
             stats = self.relay.stats

@@ -19,7 +19,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
-from ring_runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from ring_runtime.embedded import EmbeddedPostgres, free_port
 from ring_runtime.settings import Settings
 from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually, settings_for
 from ring_task.main import create_app
@@ -109,79 +109,6 @@ async def test_the_relay_survives_a_postgres_restart(kafka_bootstrap: str):
     finally:
         postgres.stop()
         shutil.rmtree(data, ignore_errors=True)
-
-
-@pytest.mark.timeout(600)
-async def test_the_api_serves_while_the_broker_is_down_and_the_subscribers_start_once_it_is_up():
-    """A process started while the broker is unreachable serves HTTP at once (a restarted
-    service must answer again quickly), is not ready, keeps retrying its subscribers' start
-    instead of exiting, and becomes ready once the broker is there."""
-    data = Path(tempfile.mkdtemp(prefix="ring-late-broker-"))
-    postgres = EmbeddedPostgres(data / "pg", free_port(), durable=False).start()
-    broker = EmbeddedBroker(free_port(), log_path=data / "tansu.log")
-    try:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(postgres.url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        port = free_port()
-        service = subprocess.Popen(  # noqa: ASYNC220 - the service under test
-            [sys.executable, "-m", "ring_runtime.commands.serve", "task"],
-            env={
-                **os.environ,
-                "RING_DATABASE_URL": postgres.url,
-                "RING_KAFKA_BOOTSTRAP": broker.bootstrap,
-                "RING_DB_SCHEMA": schema,
-                "RING_HTTP_PORT": str(port),
-                "RING_LOG_LEVEL": "WARNING",
-                **TEST_KAFKA_TIMINGS,
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-
-            def starting_and_retrying() -> bool:
-                status, body = _ready(port)
-                starting = body.get("broker")
-                return (
-                    status == 503
-                    and isinstance(starting, dict)
-                    and starting["starting"] is True
-                    and starting["failures"] >= 2
-                )
-
-            await eventually(lambda: _async(starting_and_retrying()), within=180)
-            assert _health(port) == 200
-            assert service.poll() is None, "a broker outage at start must be waited out"
-
-            await asyncio.to_thread(broker.start)
-            await eventually(lambda: _async(_ready(port)[0] == 200), within=120)
-            consumers = _ready(port)[1]["consumers"]
-            assert isinstance(consumers, dict)
-            assert all(c["ok"] for c in consumers.values()), consumers
-            assert len(consumers) >= 5, consumers
-            assert service.poll() is None
-        finally:
-            service.terminate()
-            try:
-                service.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                service.kill()
-                raise
-    finally:
-        broker.stop()
-        postgres.stop()
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def _health(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
 
 
 @pytest.mark.timeout(600)
