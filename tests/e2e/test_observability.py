@@ -330,7 +330,7 @@ def test_every_process_serves_metrics_and_consumer_lag_follows_a_stalled_consume
 PRODUCER, CONSUMER = ProtoSpan.SPAN_KIND_PRODUCER, ProtoSpan.SPAN_KIND_CONSUMER
 
 
-def whole_trace(
+def assert_one_trace(
     receiver: OtlpReceiver, trace_id: str, expected: set[tuple[str, str]], *, services: int
 ) -> list[ReceivedSpan]:
     """The spans of ``trace_id`` once the ``expected`` (service, span name) pairs and spans of
@@ -382,7 +382,7 @@ def test_a_publish_is_one_trace_across_the_processes_it_touches(
     trace_id = uuid4().hex
     a.publish_task(trace_id=trace_id)
 
-    whole_trace(
+    assert_one_trace(
         receiver,
         trace_id,
         {
@@ -436,7 +436,7 @@ def test_an_approval_is_one_trace_until_the_order_is_settled(
         what="order settled",
     )
 
-    whole_trace(
+    assert_one_trace(
         receiver,
         trace_id,
         {
