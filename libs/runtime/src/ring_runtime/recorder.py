@@ -7,11 +7,12 @@ Kafka headers without a second write that could be lost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -94,13 +95,33 @@ class RingProcessRecorder(PostgresProcessRecorder):
             ],
         )
 
+    @contextmanager
+    def _reading(self) -> Iterator[Cursor[DictRow]]:
+        """A cursor on an autocommit connection: one statement, no ``BEGIN … ROLLBACK``.
+
+        Not ``datastore.transaction(commit=False)``: its ``ROLLBACK`` makes psycopg forget
+        every statement it had prepared on the connection (``DEALLOCATE ALL``), so the next
+        event insert and tracking lookup on it are parsed and planned again.
+        """
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
+    def advance(self, tracking: Tracking) -> None:
+        """Record ``tracking`` in one autocommit statement (a position without events).
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
+        with self._reading() as curs:
+            self._insert_tracking(curs, tracking)
+
     def first_correlation(self, originator_id: UUID) -> str | None:
         """The correlation id the first event of ``originator_id`` was recorded under."""
         statement = SQL(
             "SELECT correlation_id FROM {}.{} WHERE originator_id = %s "
             "ORDER BY originator_version LIMIT 1"
         ).format(Identifier(self.datastore.schema), Identifier(self.context_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(statement, (originator_id,))
             row = curs.fetchone()
         return str(row["correlation_id"]) if row else None
@@ -110,7 +131,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
         statement = SQL(
             "SELECT MAX(notification_id) AS n FROM {}.{} WHERE starts_with(application_name, %s)"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(statement, (prefix,))
             row = curs.fetchone()
             return int(row["n"]) if row and row["n"] is not None else 0
@@ -121,6 +142,6 @@ class RingProcessRecorder(PostgresProcessRecorder):
             "SELECT application_name, MAX(notification_id) AS n FROM {}.{} "
             "WHERE application_name = ANY(%s) GROUP BY application_name"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(statement, (list(application_names),))
             return {row["application_name"]: int(row["n"]) for row in curs.fetchall()}

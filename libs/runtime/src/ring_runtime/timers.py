@@ -133,7 +133,8 @@ class DurableTimers:
             database_url,
             min_size=1,
             max_size=4,
-            kwargs={"row_factory": dict_row},
+            # Autocommit: a lone write or read is one statement; claims open a transaction.
+            kwargs={"row_factory": dict_row, "autocommit": True},
             open=False,
             check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
         )
