@@ -8,7 +8,8 @@ words with literals and parameters left out. Transactions come from ``pg_stat_da
 run outside ``BEGIN … COMMIT`` (autocommit) as a transaction of its own.
 
 The log also holds the statements of the measurement itself (a handful) and of background work
-(relay wake-ups, timers); both are part of what the platform costs per lifecycle.
+(relay wake-ups, timers); both are part of what the platform costs per lifecycle. Sequential
+scans per table over the window (``pg_stat_user_tables``) point at queries missing an index.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class StatementCounts:
     statements: int = 0
     transactions: int = 0
     by_text: Counter[str] = field(default_factory=Counter)
+    #: table → (sequential scans, rows they read) in the window
+    seq_scans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _shape(statement: str) -> str:
@@ -47,6 +50,7 @@ class StatementLog:
         self.log_path = Path(data_dir) / "postgres.log"
         self._offset = 0
         self._transactions = 0
+        self._scans: dict[str, tuple[int, int]] = {}
 
     def _set(self, value: str) -> None:
         with psycopg.connect(self.database_url, autocommit=True) as conn:
@@ -61,16 +65,29 @@ class StatementLog:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def _seq_scans(self) -> dict[str, tuple[int, int]]:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT schemaname || '.' || relname, seq_scan, seq_tup_read "
+                "FROM pg_stat_user_tables"
+            ).fetchall()
+        return {name: (int(scans), int(read)) for name, scans, read in rows}
+
     def start(self) -> None:
         """Begin logging every statement (the log file must exist: it is PostgreSQL's stderr)."""
         self._offset = self.log_path.stat().st_size
         self._transactions = self._transactions_so_far()
+        self._scans = self._seq_scans()
         self._set("all")
 
     def stop(self) -> StatementCounts:
         """Stop logging and count what was logged since :meth:`start`."""
         self._set("none")
         counts = StatementCounts(transactions=self._transactions_so_far() - self._transactions)
+        for name, (scans, read) in self._seq_scans().items():
+            before = self._scans.get(name, (0, 0))
+            if scans > before[0]:
+                counts.seq_scans[name] = (scans - before[0], read - before[1])
         with self.log_path.open("rb") as log:
             log.seek(self._offset)
             text = log.read().decode(errors="replace")
@@ -96,4 +113,8 @@ def report(counts: StatementCounts, lifecycles: int, top: int = 25) -> str:
     for text, n in counts.by_text.most_common(top):
         shown = text.replace("|", "\\|")
         lines.append(f"| {n} | {n / per:.1f} | `{shown}` |")
+    lines += ["", "| sequential scans | rows read | table |", "| ---: | ---: | --- |"]
+    busiest = sorted(counts.seq_scans.items(), key=lambda item: -item[1][1])[:10]
+    for table, (scans, read) in busiest:
+        lines.append(f"| {scans} | {read} | {table} |")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from ring_runtime.connections import still_connected
 from ring_runtime.store import create_schema_sql
 
 _connection: contextvars.ContextVar[psycopg.Connection[dict[str, Any]] | None] = (
@@ -40,7 +41,7 @@ class ProjectionStore:
             # commit together say so with ``conn.transaction()`` (as :meth:`apply` does).
             kwargs={"row_factory": dict_row, "autocommit": True},
             open=False,
-            check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
+            check=still_connected,  # drop connections a PostgreSQL restart broke
         )
 
     def open(self, ddl: Sequence[Composed | str] = ()) -> None:

@@ -18,6 +18,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ring_runtime.connections import check_without_round_trip
 from ring_runtime.context import current_event_context, current_traceparent
 
 
@@ -36,6 +37,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
             events_table_name=events_table_name,
             tracking_table_name=tracking_table_name,
         )
+        check_without_round_trip(datastore.pool)  # not an empty query per connection taken
         self.context_table_name = events_table_name.removesuffix("_events") + "_event_context"
         self.check_identifier_length(self.context_table_name)
         self.sql_create_statements.append(
