@@ -38,6 +38,14 @@ class RingProcessRecorder(PostgresProcessRecorder):
             tracking_table_name=tracking_table_name,
         )
         check_without_round_trip(datastore.pool)  # not an empty query per connection taken
+        if datastore.lock_timeout == 0:
+            # eventsourcing sets ``lock_timeout`` before it locks the events table in every
+            # save; at 0 (no timeout, PostgreSQL's default) that statement changes nothing.
+            self.lock_table_statements = [
+                SQL("LOCK TABLE {}.{} IN EXCLUSIVE MODE").format(
+                    Identifier(datastore.schema), Identifier(events_table_name)
+                )
+            ]
         self.context_table_name = events_table_name.removesuffix("_events") + "_event_context"
         self.check_identifier_length(self.context_table_name)
         self.sql_create_statements.append(
@@ -69,6 +77,11 @@ class RingProcessRecorder(PostgresProcessRecorder):
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.context_table_name),
         )
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        """Send no ``NOTIFY`` of eventsourcing's: nothing listens to it, and it is one more
+        statement in every save. The relay wakes on a trigger of its own
+        (:mod:`ring_runtime.wakeup`)."""
 
     def _insert_events(
         self,

@@ -1,12 +1,17 @@
-"""Pools drop connections the server ended, without an empty query on healthy ones."""
+"""Round trips the store no longer makes: pools drop connections the server ended without an
+empty query on healthy ones, and a save sends no statement that changes nothing."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
+from eventsourcing.domain import Aggregate
+from psycopg.sql import Identifier
 from psycopg_pool import ConnectionPool
 
 from ring_runtime.connections import still_connected
@@ -39,9 +44,16 @@ def test_a_healthy_connection_passes_without_a_statement(postgres_url: str) -> N
         assert conn.execute("SELECT 2").fetchone() == (2,)
 
 
-def test_the_event_store_pool_checks_without_a_round_trip(
-    postgres_url: str, db_schema: str, tmp_path: Path
-) -> None:
+class Note(Aggregate):
+    """Something to save."""
+
+
+class Notes(RingApplication):
+    """Stores notes."""
+
+
+@pytest.fixture
+def notes(postgres_url: str, db_schema: str, tmp_path: Path) -> Iterator[Notes]:
     settings = load_settings(
         "task",
         {
@@ -50,9 +62,26 @@ def test_the_event_store_pool_checks_without_a_round_trip(
             "RING_DATA_DIR": str(tmp_path),
         },
     )
-    app = create_application(RingApplication, settings)
-    try:
-        pool = app.process_recorder.datastore.pool
-        assert pool._check is still_connected
-    finally:
-        app.close()
+    app = create_application(Notes, settings)
+    yield app
+    app.close()
+
+
+def test_the_event_store_pool_checks_without_a_round_trip(notes: Notes) -> None:
+    assert notes.process_recorder.datastore.pool._check is still_connected
+
+
+def test_a_save_only_locks_the_table_and_notifies_no_one_else(
+    notes: Notes, postgres_url: str, db_schema: str
+) -> None:
+    recorder = notes.process_recorder
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        assert [s.as_string(listener) for s in recorder.lock_table_statements] == [
+            f"LOCK TABLE {Identifier(db_schema, 'notes_events').as_string(listener)} "
+            "IN EXCLUSIVE MODE"
+        ]
+        listener.execute(f"LISTEN {Identifier(recorder.channel_name).as_string(listener)}")
+        note = Note()
+        notes.save(note)
+        assert notes.repository.get(note.id).version == 1
+        assert list(listener.notifies(timeout=0.5)) == []
