@@ -15,6 +15,8 @@ from psycopg.sql import Identifier
 from psycopg_pool import ConnectionPool
 
 from ring_runtime.connections import still_connected
+from ring_runtime.context import causing
+from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import load_settings
 from ring_runtime.store import RingApplication, create_application
 
@@ -85,3 +87,18 @@ def test_a_save_only_locks_the_table_and_notifies_no_one_else(
         notes.save(note)
         assert notes.repository.get(note.id).version == 1
         assert list(listener.notifies(timeout=0.5)) == []
+
+
+def test_a_lifecycle_correlation_is_read_once(
+    notes: Notes, postgres_url: str, db_schema: str
+) -> None:
+    recorder = notes.process_recorder
+    assert isinstance(recorder, RingProcessRecorder)
+    note = Note()
+    with causing(correlation_id="lifecycle-1", causation_id="c"):
+        notes.save(note)
+    assert recorder.first_correlation(note.id) == "lifecycle-1"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DELETE FROM {Identifier(db_schema, 'notes_event_context').as_string(conn)}")
+    assert recorder.first_correlation(note.id) == "lifecycle-1"  # not read again
+    assert recorder.first_correlation(Note().id) is None

@@ -21,6 +21,9 @@ from psycopg.sql import SQL, Identifier
 from ring_runtime.connections import check_without_round_trip
 from ring_runtime.context import current_event_context, current_traceparent
 
+#: Lifecycle correlations a recorder remembers before it starts again from none.
+REMEMBERED_CORRELATIONS = 10_000
+
 
 class RingProcessRecorder(PostgresProcessRecorder):
     """Process recorder that also stores each event's :class:`EventContext`."""
@@ -38,6 +41,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
             tracking_table_name=tracking_table_name,
         )
         check_without_round_trip(datastore.pool)  # not an empty query per connection taken
+        self._first_correlations: dict[UUID, str] = {}
         if datastore.lock_timeout == 0:
             # eventsourcing sets ``lock_timeout`` before it locks the events table in every
             # save; at 0 (no timeout, PostgreSQL's default) that statement changes nothing.
@@ -131,7 +135,14 @@ class RingProcessRecorder(PostgresProcessRecorder):
             self._insert_tracking(curs, tracking)
 
     def first_correlation(self, originator_id: UUID) -> str | None:
-        """The correlation id the first event of ``originator_id`` was recorded under."""
+        """The correlation id the first event of ``originator_id`` was recorded under.
+
+        Remembered once found: a recorded event's context never changes, and every save in a
+        lifecycle asks for it.
+        """
+        known = self._first_correlations.get(originator_id)
+        if known is not None:
+            return known
         statement = SQL(
             "SELECT correlation_id FROM {}.{} WHERE originator_id = %s "
             "ORDER BY originator_version LIMIT 1"
@@ -139,7 +150,12 @@ class RingProcessRecorder(PostgresProcessRecorder):
         with self._reading() as curs:
             curs.execute(statement, (originator_id,))
             row = curs.fetchone()
-        return str(row["correlation_id"]) if row else None
+        if row is None:
+            return None
+        if len(self._first_correlations) >= REMEMBERED_CORRELATIONS:
+            self._first_correlations.clear()
+        correlation = self._first_correlations[originator_id] = str(row["correlation_id"])
+        return correlation
 
     def max_tracking_id_under(self, prefix: str) -> int:
         """The highest notification id tracked under any name starting with ``prefix``."""
