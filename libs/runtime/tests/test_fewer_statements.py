@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 from psycopg.sql import Identifier
 from psycopg_pool import ConnectionPool
 
@@ -102,3 +102,29 @@ def test_a_lifecycle_correlation_is_read_once(
         conn.execute(f"DELETE FROM {Identifier(db_schema, 'notes_event_context').as_string(conn)}")
     assert recorder.first_correlation(note.id) == "lifecycle-1"  # not read again
     assert recorder.first_correlation(Note().id) is None
+
+
+class Counter(Aggregate):
+    """Several events in one save."""
+
+    @event("Counted")
+    def count(self) -> None:
+        pass
+
+
+def test_every_event_of_a_save_keeps_its_context(
+    notes: Notes, postgres_url: str, db_schema: str
+) -> None:
+    counter = Counter()
+    counter.count()
+    counter.count()
+    with causing(correlation_id="lifecycle-2", causation_id="cause", actor="user-1"):
+        notes.save(counter)  # three events, one context statement
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT originator_version, correlation_id, causation_id, actor FROM "
+            f"{Identifier(db_schema, 'notes_event_context').as_string(conn)} "
+            "WHERE originator_id = %s ORDER BY originator_version",
+            (counter.id,),
+        ).fetchall()
+    assert rows == [(v, "lifecycle-2", "cause", "user-1") for v in (1, 2, 3)]

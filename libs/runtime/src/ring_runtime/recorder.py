@@ -73,9 +73,11 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 table=Identifier(self.context_table_name),
             )
         )
+        # One statement per save, whatever its number of events (they share their context).
         self._insert_context = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, correlation_id, "
-            "causation_id, traceparent, actor) VALUES (%s, %s, %s, %s, %s, %s) "
+            "causation_id, traceparent, actor) SELECT e.id, e.version, %s::text, %s::text, "
+            "%s::text, %s::text FROM unnest(%s::uuid[], %s::bigint[]) AS e(id, version) "
             "ON CONFLICT DO NOTHING"
         ).format(
             schema=Identifier(self.datastore.schema),
@@ -99,19 +101,16 @@ class RingProcessRecorder(PostgresProcessRecorder):
         context = current_event_context()
         # The span saving the events (the store save span) is the parent of their publish.
         traceparent = current_traceparent() or context.traceparent
-        curs.executemany(
+        curs.execute(
             self._insert_context,
-            [
-                (
-                    event.originator_id,
-                    event.originator_version,
-                    context.correlation_id,
-                    context.causation_id,
-                    traceparent,
-                    context.actor,
-                )
-                for event in stored_events
-            ],
+            (
+                context.correlation_id,
+                context.causation_id,
+                traceparent,
+                context.actor,
+                [event.originator_id for event in stored_events],
+                [event.originator_version for event in stored_events],
+            ),
         )
 
     @contextmanager
