@@ -125,6 +125,11 @@ def test_positions_are_read_once_then_remembered(processor, target):
     assert target.effects == ["x"] * 5
 
 
+def test_a_gap_in_a_position_just_read_is_not_read_twice(processor, target):
+    assert processor.process(envelope(7, 3)) is Outcome.OUT_OF_SEQUENCE
+    assert target.reads == 1
+
+
 def test_a_remembered_position_another_replica_overtook_is_read_again(processor, target):
     name = f"test|{TASK_EVENTS}|{TASK}"
     assert processor.process(envelope(3, 0)) is Outcome.APPLIED

@@ -226,8 +226,9 @@ class ExactlyOnceProcessor:
         """Apply ``work`` (``None``: the message has no effect) if the message is the next of
         its aggregate."""
         name = self.tracking_name(key)
+        remembered = name in self._remembered
         position = self.known_positions([name])[name]
-        if notification_id > position and previous != position:
+        if remembered and notification_id > position and previous != position:
             position = self._recorded_position(name)  # the remembered one may be behind
         if notification_id <= position:
             self.stats.duplicates += 1
