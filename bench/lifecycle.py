@@ -12,6 +12,8 @@ the gateway's long-poll (``--wait long-poll``, the default when the platform off
 polling every ``--poll-ms``. CPU time is read from ``/proc`` for every process under the
 ``ring run`` process (services, PostgreSQL with its backends, the broker) and for this client.
 ``RING_BROKER=kafka`` in the environment runs the platform on Apache Kafka instead of Tansu.
+``--statements`` also counts the PostgreSQL statements and transactions of the measured window
+(``bench/pg_statements.py``), per lifecycle and by statement.
 
 Run against a platform this script starts (fresh data, RING_PORT_OFFSET honoured)::
 
@@ -42,6 +44,8 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+from pg_statements import StatementCounts, StatementLog
+from pg_statements import report as statements_report
 
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS
@@ -402,19 +406,27 @@ async def measure(
                 results.errors[f"transport: {type(error).__name__}"] += 1
 
     say(f"running {args.lifecycles} lifecycles with {args.clients} clients ({args.wait})…")
+    statements = (
+        StatementLog(env["RING_DATABASE_URL"], env["RING_DATA_DIR"])
+        if getattr(args, "statements", False)
+        else None
+    )
     on_start()
+    if statements is not None:
+        statements.start()
     cpu_before, client_before = cpu_by_process(root), own_cpu()
     started = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in clients))
     elapsed = time.perf_counter() - started
     cpu_after, client_after = cpu_by_process(root), own_cpu()
+    counts = statements.stop() if statements is not None else None
     for c in clients:
         await c.a.aclose()
         await c.b.aclose()
     await admin.aclose()
     cpu = {name: cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_after}
     cpu["client (this script)"] = client_after - client_before
-    return {"results": results, "elapsed": elapsed, "cpu": cpu}
+    return {"results": results, "elapsed": elapsed, "cpu": cpu, "statements": counts}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -461,6 +473,9 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> str:
         f"| **platform total** (without the client) | **{platform_total / done * ms:.1f}** | "
         f"**{platform_total / tried * ms:.1f}** |"
     )
+    counts: StatementCounts | None = figures.get("statements")
+    if counts is not None:
+        lines += ["", statements_report(counts, results.completed)]
     return "\n".join(lines)
 
 
@@ -475,6 +490,11 @@ def main() -> None:
     parser.add_argument("--attach", type=int, help="PID of a running `ring run` to measure")
     parser.add_argument("--database-url", help="its database (for `ring admin create`)")
     parser.add_argument("--data-dir", default=".ring", help="its RING_DATA_DIR (dev keys)")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="log and count PostgreSQL statements during the run (bench/pg_statements.py)",
+    )
     args = parser.parse_args()
     if args.attach is not None:
         if not args.database_url:

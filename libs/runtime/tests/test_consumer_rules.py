@@ -21,17 +21,27 @@ class MemoryTarget:
     def __init__(self) -> None:
         self.recorded: dict[str, int] = {}
         self.effects: list[str] = []
+        self.reads = 0
+        self.transactions = 0
 
     def position(self, tracking_name: str) -> int:
+        self.reads += 1
         return self.recorded.get(tracking_name, 0)
 
     def positions(self, tracking_names):
+        self.reads += 1
         return {n: self.recorded[n] for n in tracking_names if n in self.recorded}
 
+    def advance(self, tracking: Tracking) -> None:
+        if self.recorded.get(tracking.application_name, 0) >= tracking.notification_id:
+            raise IntegrityError("position does not advance")
+        self.recorded[tracking.application_name] = tracking.notification_id
+
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
+        self.transactions += 1
         effects = len(self.effects)
         work()
-        if self.position(tracking.application_name) >= tracking.notification_id:
+        if self.recorded.get(tracking.application_name, 0) >= tracking.notification_id:
             del self.effects[effects:]  # the transaction rolls back with its effects
             raise IntegrityError("position does not advance")
         self.recorded[tracking.application_name] = tracking.notification_id
@@ -105,6 +115,48 @@ def test_unhandled_types_still_advance_the_chain(processor, target):
     assert processor.process(envelope(2, 0, published)) is Outcome.APPLIED
     assert processor.process(envelope(5, 2)) is Outcome.APPLIED
     assert target.effects == ["x"]
+
+
+def test_positions_are_read_once_then_remembered(processor, target):
+    for n in range(1, 6):
+        assert processor.process(envelope(n, n - 1)) is Outcome.APPLIED
+    assert processor.process(envelope(3, 2)) is Outcome.DUPLICATE
+    assert target.reads == 1
+    assert target.effects == ["x"] * 5
+
+
+def test_a_gap_in_a_position_just_read_is_not_read_twice(processor, target):
+    assert processor.process(envelope(7, 3)) is Outcome.OUT_OF_SEQUENCE
+    assert target.reads == 1
+
+
+def test_a_remembered_position_another_replica_overtook_is_read_again(processor, target):
+    name = f"test|{TASK_EVENTS}|{TASK}"
+    assert processor.process(envelope(3, 0)) is Outcome.APPLIED
+    target.recorded[name] = 7  # another replica applied 7 (after 3) meanwhile
+    assert processor.process(envelope(7, 3)) is Outcome.DUPLICATE  # refused, then read
+    assert processor.process(envelope(9, 7)) is Outcome.APPLIED
+    target.recorded[name] = 12  # and 12 (after 9)
+    assert processor.process(envelope(15, 12)) is Outcome.APPLIED  # read before judging a gap
+    assert target.effects == ["x", "x", "x"]
+    assert processor.stats.out_of_sequence == 0
+
+
+def test_a_message_without_effect_advances_without_a_transaction(processor, target):
+    published = TaskPublished(
+        task_id=TASK,
+        owner_id=OWNER,
+        title="t",
+        deadline=datetime.now(UTC),
+        commission_minor=1,
+        currency="CNY",
+        slots=1,
+        occurred_at=datetime.now(UTC),
+    )
+    assert processor.process(envelope(2, 0, published)) is Outcome.APPLIED
+    assert processor.process(envelope(2, 0, published)) is Outcome.DUPLICATE
+    assert target.transactions == 0
+    assert target.recorded == {f"test|{TASK_EVENTS}|{TASK}": 2}
 
 
 def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target):

@@ -14,6 +14,14 @@ Partitions, offsets and consumer-group state play no part in correctness, so los
 restart) or changing partition counts cannot drop or double an effect. The reasoning is written
 down in ``docs/decisions/0001-consumer-tracking.md``.
 
+The processor remembers the positions it read and recorded, so a message costs no position read:
+positions only grow, so a remembered one is at most behind (another replica applied more). A
+message at or below it is certainly a duplicate; the next one is applied, and if a replica got
+there first the tracking write is refused and counted as a duplicate; anything else is judged
+again on the recorded position before it is called out of sequence. A message without an effect
+(a type the consumer does not handle) advances its position in one statement, without a
+transaction.
+
 A handler that fails is retried with exponential backoff; after the last attempt the message is
 parked in the service's ``dead_letters`` table (and copied to ``<topic>.dlq``). An outage of
 PostgreSQL or the broker is not the message's fault: it is waited out without counting attempts
@@ -28,6 +36,7 @@ import asyncio
 import enum
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -74,6 +83,10 @@ BATCH_SIZE = 200
 #: A partition is re-read from its start at most this often after gaps.
 REWIND_COOLDOWN_SECONDS = 5.0
 
+#: Positions a processor remembers (one per upstream aggregate); the least recently used beyond
+#: this are forgotten and read again when their aggregate's next event comes.
+REMEMBERED_POSITIONS = 50_000
+
 
 class TrackingTarget(Protocol):
     """Where a consumer's effects and positions are recorded, atomically together."""
@@ -92,6 +105,14 @@ class TrackingTarget(Protocol):
 
     def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
         """Run ``work`` so that its effects and ``tracking`` commit in one transaction."""
+        ...
+
+    def advance(self, tracking: Tracking) -> None:
+        """Record ``tracking`` reached by a message without effect (one statement).
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
         ...
 
 
@@ -133,6 +154,7 @@ class ExactlyOnceProcessor:
             tag for cls in self.handlers for tag in (_tag(cls), *cls.upcasts)
         )
         self.stats = ConsumerStats()
+        self._remembered: OrderedDict[str, int] = OrderedDict()
 
     def tracking_name(self, key: str) -> str:
         """Tracking row of this consumer for upstream aggregate ``key``."""
@@ -143,13 +165,37 @@ class ExactlyOnceProcessor:
         """What every tracking row of this consumer starts with."""
         return f"{self.name}|{self.topic}|"
 
+    def known_positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
+        """The position under each name: remembered, or read (all unknown ones in one query)."""
+        known = {
+            name: self._remembered[name] for name in tracking_names if name in self._remembered
+        }
+        unknown = [name for name in tracking_names if name not in known]
+        if unknown:
+            recorded = self.target.positions(unknown)
+            for name in unknown:
+                known[name] = self._remember(name, recorded.get(name, 0))
+        return known
+
+    def _remember(self, name: str, position: int) -> int:
+        self._remembered[name] = position
+        self._remembered.move_to_end(name)
+        if len(self._remembered) > REMEMBERED_POSITIONS:
+            self._remembered.popitem(last=False)
+        return position
+
+    def _recorded_position(self, name: str) -> int:
+        return self._remember(name, self.target.position(name))
+
     def process(self, envelope: Envelope) -> Outcome:
         """Apply ``envelope`` once; see the module docstring for the rules."""
         handler = self.handlers.get(type(envelope.event))
+        if handler is None:
+            return self._advance(
+                envelope.key, envelope.notification_id, envelope.previous_notification_id, None
+            )
 
         def work() -> None:
-            if handler is None:
-                return
             # One span per step a handler takes (a saga step, a projection update); the
             # events it saves are published as its children.
             with (
@@ -171,14 +217,19 @@ class ExactlyOnceProcessor:
         like any other (a newer producer may publish types older readers lack)."""
         log.info("%s: skipped %s", self.name, message)
         return self._advance(
-            message.key, message.notification_id, message.previous_notification_id, lambda: None
+            message.key, message.notification_id, message.previous_notification_id, None
         )
 
     def _advance(
-        self, key: str, notification_id: int, previous: int, work: Callable[[], None]
+        self, key: str, notification_id: int, previous: int, work: Callable[[], None] | None
     ) -> Outcome:
+        """Apply ``work`` (``None``: the message has no effect) if the message is the next of
+        its aggregate."""
         name = self.tracking_name(key)
-        position = self.target.position(name)
+        remembered = name in self._remembered
+        position = self.known_positions([name])[name]
+        if remembered and notification_id > position and previous != position:
+            position = self._recorded_position(name)  # the remembered one may be behind
         if notification_id <= position:
             self.stats.duplicates += 1
             return Outcome.DUPLICATE
@@ -195,12 +246,19 @@ class ExactlyOnceProcessor:
             return Outcome.OUT_OF_SEQUENCE
         tracking = Tracking(application_name=name, notification_id=notification_id)
         try:
-            self.target.apply(tracking, work)
+            if work is None:
+                self.target.advance(tracking)
+            else:
+                self.target.apply(tracking, work)
         except IntegrityError:
-            if self.target.position(name) >= notification_id:
+            if self._recorded_position(name) >= notification_id:
                 self.stats.duplicates += 1
                 return Outcome.DUPLICATE  # a concurrent delivery applied it first
             raise
+        except BaseException:
+            self._remembered.pop(name, None)  # whether it committed is unknown: read it again
+            raise
+        self._remember(name, notification_id)
         self.stats.applied += 1
         EVENTS_APPLIED.add(1, {"consumer": self.name, "topic": self.topic})
         return Outcome.APPLIED
@@ -268,7 +326,7 @@ class KafkaConsumerBinding:
         """
         names = {self.processor.tracking_name(_aggregate(record)) for record in records}
         try:
-            return self.processor.target.positions(sorted(names))
+            return self.processor.known_positions(sorted(names))
         except Exception as error:  # an optimisation only: the per-record path decides
             log.warning("%s: batch positions unreadable: %r", self.processor.name, error)
             return {}

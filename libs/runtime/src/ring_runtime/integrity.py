@@ -223,10 +223,14 @@ class EventLeaves:
                 )
             )
         with conn.transaction():
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(self.leaves), values
-                )
+            # One statement for the whole batch (``executemany`` sends one per leaf).
+            conn.execute(
+                SQL(
+                    "INSERT INTO {} SELECT * FROM unnest("
+                    "%s::bigint[], %s::bigint[], %s::uuid[], %s::bigint[], %s::bytea[])"
+                ).format(self.leaves),
+                [list(column) for column in zip(*values, strict=True)],
+            )
             conn.execute(
                 SQL(
                     "INSERT INTO {} (id, size, notification_id, peaks) VALUES (1, %s, %s, %s) "

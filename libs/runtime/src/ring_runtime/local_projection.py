@@ -124,14 +124,16 @@ class OwnEventsFollower:
             yield self._lock_position(conn)
 
     def _lock_position(self, conn: psycopg.Connection[dict[str, Any]]) -> int:
-        conn.execute(
-            SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(self.positions),
-            (self.name,),
+        lock = SQL("SELECT notification_id FROM {} WHERE name = %s FOR UPDATE").format(
+            self.positions
         )
-        row = conn.execute(
-            SQL("SELECT notification_id FROM {} WHERE name = %s FOR UPDATE").format(self.positions),
-            (self.name,),
-        ).fetchone()
+        row = conn.execute(lock, (self.name,)).fetchone()
+        if row is None:  # the first time only: not an insert at every catch-up and read
+            conn.execute(
+                SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT DO NOTHING").format(self.positions),
+                (self.name,),
+            )
+            row = conn.execute(lock, (self.name,)).fetchone()
         assert row is not None
         return int(row["notification_id"])
 

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from ring_runtime.connections import still_connected
 from ring_runtime.store import create_schema_sql
 
 _connection: contextvars.ContextVar[psycopg.Connection[dict[str, Any]] | None] = (
@@ -36,9 +37,11 @@ class ProjectionStore:
             database_url,
             min_size=1,
             max_size=8,
-            kwargs={"row_factory": dict_row},
+            # Autocommit: a read is one statement, not BEGIN, SELECT, COMMIT; writes that must
+            # commit together say so with ``conn.transaction()`` (as :meth:`apply` does).
+            kwargs={"row_factory": dict_row, "autocommit": True},
             open=False,
-            check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
+            check=still_connected,  # drop connections a PostgreSQL restart broke
         )
 
     def open(self, ddl: Sequence[Composed | str] = ()) -> None:
@@ -132,21 +135,33 @@ class ProjectionStore:
             IntegrityError: ``tracking`` does not advance the recorded position.
         """
         with self._pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                SQL(
-                    "INSERT INTO {t} VALUES (%s, %s) ON CONFLICT (application_name) DO UPDATE "
-                    "SET notification_id = EXCLUDED.notification_id "
-                    "WHERE {t}.notification_id < EXCLUDED.notification_id RETURNING 1"
-                ).format(t=self._tracking),
-                (tracking.application_name, tracking.notification_id),
-            ).fetchone()
-            if row is None:
-                raise IntegrityError(f"position {tracking} does not advance")
+            self._advance(conn, tracking)
             token = _connection.set(conn)
             try:
                 work()
             finally:
                 _connection.reset(token)
+
+    def advance(self, tracking: Tracking) -> None:
+        """Advance ``tracking`` for a message without effect, in one autocommit statement.
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
+        with self._pool.connection() as conn:
+            self._advance(conn, tracking)
+
+    def _advance(self, conn: psycopg.Connection[dict[str, Any]], tracking: Tracking) -> None:
+        row = conn.execute(
+            SQL(
+                "INSERT INTO {t} VALUES (%s, %s) ON CONFLICT (application_name) DO UPDATE "
+                "SET notification_id = EXCLUDED.notification_id "
+                "WHERE {t}.notification_id < EXCLUDED.notification_id RETURNING 1"
+            ).format(t=self._tracking),
+            (tracking.application_name, tracking.notification_id),
+        ).fetchone()
+        if row is None:
+            raise IntegrityError(f"position {tracking} does not advance")
 
     @contextmanager
     def reading(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:

@@ -7,17 +7,22 @@ Kafka headers without a second write that could be lost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ring_runtime.connections import check_without_round_trip
 from ring_runtime.context import current_event_context, current_traceparent
+
+#: Lifecycle correlations a recorder remembers before it starts again from none.
+REMEMBERED_CORRELATIONS = 10_000
 
 
 class RingProcessRecorder(PostgresProcessRecorder):
@@ -35,6 +40,16 @@ class RingProcessRecorder(PostgresProcessRecorder):
             events_table_name=events_table_name,
             tracking_table_name=tracking_table_name,
         )
+        check_without_round_trip(datastore.pool)  # not an empty query per connection taken
+        self._first_correlations: dict[UUID, str] = {}
+        if datastore.lock_timeout == 0:
+            # eventsourcing sets ``lock_timeout`` before it locks the events table in every
+            # save; at 0 (no timeout, PostgreSQL's default) that statement changes nothing.
+            self.lock_table_statements = [
+                SQL("LOCK TABLE {}.{} IN EXCLUSIVE MODE").format(
+                    Identifier(datastore.schema), Identifier(events_table_name)
+                )
+            ]
         self.context_table_name = events_table_name.removesuffix("_events") + "_event_context"
         self.check_identifier_length(self.context_table_name)
         self.sql_create_statements.append(
@@ -58,14 +73,21 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 table=Identifier(self.context_table_name),
             )
         )
+        # One statement per save, whatever its number of events (they share their context).
         self._insert_context = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, correlation_id, "
-            "causation_id, traceparent, actor) VALUES (%s, %s, %s, %s, %s, %s) "
+            "causation_id, traceparent, actor) SELECT e.id, e.version, %s::text, %s::text, "
+            "%s::text, %s::text FROM unnest(%s::uuid[], %s::bigint[]) AS e(id, version) "
             "ON CONFLICT DO NOTHING"
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.context_table_name),
         )
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        """Send no ``NOTIFY`` of eventsourcing's: nothing listens to it, and it is one more
+        statement in every save. The relay wakes on a trigger of its own
+        (:mod:`ring_runtime.wakeup`)."""
 
     def _insert_events(
         self,
@@ -79,38 +101,67 @@ class RingProcessRecorder(PostgresProcessRecorder):
         context = current_event_context()
         # The span saving the events (the store save span) is the parent of their publish.
         traceparent = current_traceparent() or context.traceparent
-        curs.executemany(
+        curs.execute(
             self._insert_context,
-            [
-                (
-                    event.originator_id,
-                    event.originator_version,
-                    context.correlation_id,
-                    context.causation_id,
-                    traceparent,
-                    context.actor,
-                )
-                for event in stored_events
-            ],
+            (
+                context.correlation_id,
+                context.causation_id,
+                traceparent,
+                context.actor,
+                [event.originator_id for event in stored_events],
+                [event.originator_version for event in stored_events],
+            ),
         )
 
+    @contextmanager
+    def _reading(self) -> Iterator[Cursor[DictRow]]:
+        """A cursor on an autocommit connection: one statement, no ``BEGIN … ROLLBACK``.
+
+        Not ``datastore.transaction(commit=False)``: its ``ROLLBACK`` makes psycopg forget
+        every statement it had prepared on the connection (``DEALLOCATE ALL``), so the next
+        event insert and tracking lookup on it are parsed and planned again.
+        """
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
+    def advance(self, tracking: Tracking) -> None:
+        """Record ``tracking`` in one autocommit statement (a position without events).
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
+        with self._reading() as curs:
+            self._insert_tracking(curs, tracking)
+
     def first_correlation(self, originator_id: UUID) -> str | None:
-        """The correlation id the first event of ``originator_id`` was recorded under."""
+        """The correlation id the first event of ``originator_id`` was recorded under.
+
+        Remembered once found: a recorded event's context never changes, and every save in a
+        lifecycle asks for it.
+        """
+        known = self._first_correlations.get(originator_id)
+        if known is not None:
+            return known
         statement = SQL(
             "SELECT correlation_id FROM {}.{} WHERE originator_id = %s "
             "ORDER BY originator_version LIMIT 1"
         ).format(Identifier(self.datastore.schema), Identifier(self.context_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(statement, (originator_id,))
             row = curs.fetchone()
-        return str(row["correlation_id"]) if row else None
+        if row is None:
+            return None
+        if len(self._first_correlations) >= REMEMBERED_CORRELATIONS:
+            self._first_correlations.clear()
+        correlation = self._first_correlations[originator_id] = str(row["correlation_id"])
+        return correlation
 
     def max_tracking_id_under(self, prefix: str) -> int:
         """The highest notification id tracked under any name starting with ``prefix``."""
         statement = SQL(
             "SELECT MAX(notification_id) AS n FROM {}.{} WHERE starts_with(application_name, %s)"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(statement, (prefix,))
             row = curs.fetchone()
             return int(row["n"]) if row and row["n"] is not None else 0
@@ -121,6 +172,6 @@ class RingProcessRecorder(PostgresProcessRecorder):
             "SELECT application_name, MAX(notification_id) AS n FROM {}.{} "
             "WHERE application_name = ANY(%s) GROUP BY application_name"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(statement, (list(application_names),))
             return {row["application_name"]: int(row["n"]) for row in curs.fetchall()}

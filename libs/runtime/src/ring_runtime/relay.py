@@ -284,13 +284,17 @@ class OutboxRelay:
                     next_check = time.monotonic() + interval
                 if rows:
                     await self._publish_batch(conn, producer, position, rows)
+                    if len(rows) >= self.log.batch_size:
+                        continue  # a full batch: more may be waiting
                 requested = await asyncio.to_thread(self.log.requested_batch, conn)
                 if requested:
                     await self._publish_requested(conn, producer, requested)
                     continue
                 self.stats.health.recovered()
-                if not rows:
-                    await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
+                # Also after a partial batch: it held every event committed before it was read,
+                # and a commit since then has a notification waiting, so this returns at once
+                # (not reading the store again just to find nothing).
+                await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
         finally:
             with contextlib.suppress(Exception):
                 await self._commits.close()

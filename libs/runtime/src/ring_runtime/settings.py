@@ -544,7 +544,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
-            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_PRE_PING": "y",  # checked by a socket read, see ring_runtime.connections
             "CREATE_TABLE": "y",
             "PROCESS_RECORDER_TOPIC": "ring_runtime.recorder:RingProcessRecorder",
         }

@@ -176,7 +176,20 @@ class RingApplication(Application[UUID]):
         with processing(tracking) as pending:
             work()
         if not pending.recorded:
-            self.process_recorder.insert_tracking(tracking)
+            self.advance(tracking)
+
+    def advance(self, tracking: Tracking) -> None:
+        """Record ``tracking`` alone, for a message without effect: one autocommit statement
+        rather than ``BEGIN``, ``INSERT``, ``COMMIT``.
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
+        recorder = self.process_recorder
+        if isinstance(recorder, RingProcessRecorder):
+            recorder.advance(tracking)
+        else:
+            recorder.insert_tracking(tracking)
 
     def position(self, tracking_name: str) -> int:
         """Last recorded position under ``tracking_name`` (0 when none)."""

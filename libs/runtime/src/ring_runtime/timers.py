@@ -33,6 +33,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from ring_runtime.connections import still_connected
 from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.store import create_schema_sql
 
@@ -133,9 +134,10 @@ class DurableTimers:
             database_url,
             min_size=1,
             max_size=4,
-            kwargs={"row_factory": dict_row},
+            # Autocommit: a lone write or read is one statement; claims open a transaction.
+            kwargs={"row_factory": dict_row, "autocommit": True},
             open=False,
-            check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
+            check=still_connected,  # drop connections a PostgreSQL restart broke
         )
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -57,6 +57,10 @@ class CommitSignal:
                 await self._conn.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
             async for _ in self._conn.notifies(timeout=within, stop_after=1):
                 break
+            # Commits notified meanwhile are all visible to the read that follows: drop their
+            # notifications, or each would wake the relay once more to read nothing.
+            async for _ in self._conn.notifies(timeout=0):
+                pass
         except psycopg.Error as error:
             log.warning("commit notifications unavailable (%r); polling instead", error)
             await self.close()

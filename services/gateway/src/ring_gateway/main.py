@@ -41,6 +41,7 @@ from ring_gateway.ratelimit import RateLimiter
 from ring_gateway.sessions import PostgresRefreshSessions, RefreshSessions
 from ring_gateway.tokens import InvalidToken, TokenService
 from ring_gateway.upstream import Upstreams
+from ring_runtime.connections import still_connected
 from ring_runtime.http import correlation_middleware, screen_request, security_headers_middleware
 from ring_runtime.identity import gateway_signer
 from ring_runtime.process import _ping_database
@@ -117,7 +118,7 @@ def build_app(
         min_size=1,
         max_size=10,
         open=False,
-        check=ConnectionPool.check_connection,  # drop connections a PostgreSQL restart broke
+        check=still_connected,  # drop connections a PostgreSQL restart broke
     )
     tables: list[Callable[[], None]] = []
     if idempotency is None:
