@@ -56,7 +56,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.IllegalTransition: HTTP_409_CONFLICT,
     domain.DisputeAlreadyOpen: HTTP_409_CONFLICT,
     domain.OrderNotDisputable: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     FileTooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     EmptyFile: HTTP_422_UNPROCESSABLE_ENTITY,
     EvidenceFileNotFound: HTTP_404_NOT_FOUND,

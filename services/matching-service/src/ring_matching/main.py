@@ -46,7 +46,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.CannotBlockSelf: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.AlreadyVerified: HTTP_409_CONFLICT,
     domain.IllegalTransition: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
 }
 
 

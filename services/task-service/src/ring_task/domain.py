@@ -838,10 +838,6 @@ class OrderAlreadySettled(TaskServiceError):
     code = "order_already_settled"
 
 
-class ConcurrentUpdate(TaskServiceError):
-    code = "concurrent_update"
-
-
 class ProviderNotVerified(TaskServiceError):
     code = "provider_not_verified"
 

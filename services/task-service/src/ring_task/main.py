@@ -59,7 +59,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.SlotNotHeld: HTTP_409_CONFLICT,
     domain.OpenOrdersRemain: HTTP_409_CONFLICT,
     domain.OrderAlreadySettled: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     domain.ProviderNotVerified: HTTP_403_FORBIDDEN,
     domain.ProviderSuspended: HTTP_403_FORBIDDEN,
     domain.ProviderBlocked: HTTP_403_FORBIDDEN,

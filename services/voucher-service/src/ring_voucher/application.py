@@ -8,22 +8,19 @@ idempotent where the platform drives them (timers, redelivery).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from ring_runtime.blobs import BlobStore
+from ring_runtime.concurrency import retrying
 from ring_runtime.paging import page_of_history
 from ring_runtime.store import RingApplication
 from ring_runtime.timers import Clock, SystemClock
 from ring_voucher.config import VoucherConfig
 from ring_voucher.domain import (
-    ConcurrentUpdate,
     NoFiles,
     NotOrderParty,
     NotOrderProvider,
@@ -41,13 +38,6 @@ from ring_voucher.domain import (
 from ring_voucher.files import inspect_upload
 from ring_voucher.fingerprints import Matches
 from ring_voucher.projections import OPEN_FOR_VOUCHERS, OrderView
-
-T = TypeVar("T")
-
-#: How often a command is tried before a conflict is reported to the caller.
-MAX_ATTEMPTS = 20
-#: Upper bound of the random pause after the first conflict; it grows with each attempt.
-BACKOFF_SECONDS = 0.002
 
 
 class OrderDirectory(Protocol):
@@ -159,7 +149,7 @@ class Vouchers(RingApplication):
             self.save(voucher, trail)
             return voucher
 
-        voucher = self._retrying(act)
+        voucher = retrying(act)
         self.catch_up()
         return voucher
 
@@ -187,7 +177,7 @@ class Vouchers(RingApplication):
             self._save_decision(voucher)
             return True
 
-        return self._retrying(act)
+        return retrying(act)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -243,7 +233,7 @@ class Vouchers(RingApplication):
             change(voucher)
             self._save_decision(voucher)
 
-        self._retrying(act)
+        retrying(act)
         self.catch_up()
 
     def _save_decision(self, voucher: Voucher) -> None:
@@ -268,11 +258,3 @@ class Vouchers(RingApplication):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return command()
-            except IntegrityError:
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
-        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")

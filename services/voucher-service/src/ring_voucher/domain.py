@@ -330,7 +330,3 @@ class VoucherUnderReview(VoucherServiceError):
 
 class OrderAlreadyApproved(VoucherServiceError):
     code = "order_already_approved"
-
-
-class ConcurrentUpdate(VoucherServiceError):
-    code = "concurrent_update"

@@ -68,7 +68,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.AlreadyDecided: HTTP_409_CONFLICT,
     domain.VoucherUnderReview: HTTP_409_CONFLICT,
     domain.OrderAlreadyApproved: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     files.FileTooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     files.UnsupportedFileType: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     OrderUnderDispute: HTTP_409_CONFLICT,
