@@ -19,8 +19,6 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
-from ring_task.cancellation import check_cancellable
-from ring_task.disputes import withdraw_dispute
 from ring_task.domain import (
     WORKING,
     NotOrderParty,
@@ -33,7 +31,8 @@ from ring_task.domain import (
     TaskStatus,
     open_order,
 )
-from ring_task.providers import ProviderStandings
+from ring_task.domain.cancellation import check_cancellable
+from ring_task.domain.providers import ProviderStandings
 
 #: Platform fee rate used when ``RING_PLATFORM_FEE_BPS`` is not set: 5 %.
 DEFAULT_FEE_BPS = 500
@@ -145,7 +144,7 @@ class Tasks(RingApplication):
 
         The task (slot taken) and the order are saved together. When providers race for the
         last slots, losers re-read the task and get :class:`~ring_task.domain.NoSlotsLeft`.
-        The provider must be in good standing (see :mod:`ring_task.providers`).
+        The provider must be in good standing (see :mod:`ring_task.domain.providers`).
         """
         at = _at(now)
 
@@ -472,7 +471,7 @@ class Tasks(RingApplication):
         def act() -> None:
             order = self.get_order(order_id)
             if order.status is OrderStatus.DISPUTED:
-                withdraw_dispute(order, at)
+                order.withdraw_dispute(at)
                 self.save(order)
 
         retrying(act)
@@ -546,13 +545,13 @@ class Tasks(RingApplication):
 
         retrying(act)
 
-    # -- cancellation (ring_task.cancellation, decision 0007) ----------------------------------
+    # -- cancellation (ring_task.domain.cancellation, decision 0007) ----------------------------------
 
     def cancel(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> int:
         """The owner cancels the task; open orders whose work was not handed in are cancelled
         with it and their slots released; returns how many orders were cancelled.
 
-        Raises :class:`~ring_task.cancellation.SubmittedWorkPending` while an order is
+        Raises :class:`~ring_task.domain.cancellation.SubmittedWorkPending` while an order is
         submitted, approved (awaiting payment), rejected (may still be disputed) or disputed.
         """
         at = _at(now)
