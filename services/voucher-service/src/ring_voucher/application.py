@@ -34,6 +34,8 @@ from ring_voucher.domain import (
     VoucherNotFound,
     VoucherStatus,
     VoucherTrail,
+    approves_automatically,
+    check_manual_approval,
 )
 from ring_voucher.files import inspect_upload
 from ring_voucher.fingerprints import Matches
@@ -56,6 +58,14 @@ class FingerprintLookup(Protocol):
         ...
 
 
+class DisputeStates(Protocol):
+    """The state of each order's latest dispute (its projection of ``ring.dispute.events``)."""
+
+    def state(self, order_id: UUID) -> str | None:
+        """``open`` / ``resolved`` / ``withdrawn``, or None when the order was never disputed."""
+        ...
+
+
 class Vouchers(RingApplication):
     """Vouchers handed in by providers and reviewed by task owners."""
 
@@ -69,6 +79,7 @@ class Vouchers(RingApplication):
         config: VoucherConfig,
         clock: Clock | None = None,
         catch_up: Callable[[], Any] = lambda: None,
+        disputes: DisputeStates | None = None,
     ) -> None:
         """Args:
         env: eventsourcing environment.
@@ -78,6 +89,7 @@ class Vouchers(RingApplication):
         config: limits and the review window.
         clock: source of "now" (default: the wall clock).
         catch_up: brings local read models (fingerprints, timers) up to date with the store.
+        disputes: the orders' dispute states; without it approvals are not checked.
         """
         super().__init__(env=env)
         self.orders = orders
@@ -86,6 +98,7 @@ class Vouchers(RingApplication):
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.catch_up = catch_up
+        self.disputes = disputes
 
     def lifecycle_correlation(self, obj: object) -> str | None:
         """A voucher and its order's trail join the task lifecycle of their order: they are
@@ -154,7 +167,14 @@ class Vouchers(RingApplication):
         return voucher
 
     def approve(self, voucher_id: UUID, actor_id: UUID) -> None:
-        """The task owner accepts the voucher; the order is then approved and settled."""
+        """The task owner accepts the voucher; the order is then approved and settled.
+
+        Raises:
+            OrderUnderDispute: a dispute about the order is open.
+        """
+        if self.disputes is not None:
+            voucher = self.get_voucher_for(voucher_id, actor_id)
+            check_manual_approval(self.disputes.state(voucher.order_id))
         self._decide(voucher_id, actor_id, lambda v: v.approve(self.clock.now()))
 
     def reject(self, voucher_id: UUID, actor_id: UUID, reason: str) -> None:
@@ -178,6 +198,19 @@ class Vouchers(RingApplication):
             return True
 
         return retrying(act)
+
+    def end_review(self, voucher_id: UUID) -> None:
+        """The voucher's review window ran out (its timer fired): approve it automatically,
+        unless a dispute about the order decides otherwise (see
+        :func:`~ring_voucher.domain.approves_automatically`).
+
+        Raises:
+            DeferredByDispute: a dispute about the order is open; the timer retries later.
+        """
+        order_id = self.get_voucher(voucher_id).order_id
+        state = self.disputes.state(order_id) if self.disputes is not None else None
+        if approves_automatically(state):
+            self.auto_approve(voucher_id)
 
     # -- reads -------------------------------------------------------------------------------
 
