@@ -261,6 +261,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "Hours Party A has to review a voucher before it is approved automatically.",
     ),
     Variable(
+        "RING_MATCHING_MAX_SCAN",
+        "500",
+        "Most open tasks (newest first) scored for one provider's recommendations.",
+    ),
+    Variable(
         "RING_TIMER_POLL_INTERVAL_MS",
         "1000",
         "How often a service's durable timers are checked for due ones.",
