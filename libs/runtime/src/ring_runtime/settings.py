@@ -579,6 +579,19 @@ def _int(name: str, value: str) -> int:
         raise SettingsError(f"{name} must be an integer, got {value!r}") from None
 
 
+def whole_number(environ: Mapping[str, str], name: str, minimum: int = 1) -> int:
+    """``name`` read from ``environ`` (its declared default when unset) as a whole number of at
+    least ``minimum``: how every service's ``config.py`` reads its numbers.
+
+    Raises:
+        SettingsError: the value is not an integer, or is below ``minimum``.
+    """
+    value = _int(name, environ.get(name, _DEFAULTS[name]))
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")

@@ -9,9 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ring_runtime.settings import ENVIRONMENT, SettingsError
-
-_DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
+from ring_runtime.settings import whole_number
 
 
 @dataclass(frozen=True)
@@ -28,12 +26,4 @@ class MatchingConfig:
             SettingsError: the variable is not a positive integer.
         """
         source = os.environ if environ is None else environ
-        name = "RING_MATCHING_MAX_SCAN"
-        raw = source.get(name, _DEFAULTS[name])
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-        if value <= 0:
-            raise SettingsError(f"{name} must be positive, got {value}")
-        return cls(max_scan=value)
+        return cls(max_scan=whole_number(source, "RING_MATCHING_MAX_SCAN"))

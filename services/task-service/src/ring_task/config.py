@@ -11,9 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ring_runtime.settings import ENVIRONMENT
-
-_DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
+from ring_runtime.settings import whole_number
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,10 @@ class TaskConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> TaskConfig:
-        """Read ``RING_TIMER_POLL_INTERVAL_MS`` (default: the process environment)."""
+        """Read ``RING_TIMER_POLL_INTERVAL_MS`` (default: the process environment).
+
+        Raises:
+            SettingsError: the variable is not a positive integer.
+        """
         source = os.environ if environ is None else environ
-        name = "RING_TIMER_POLL_INTERVAL_MS"
-        return cls(timer_poll_interval=int(source.get(name, _DEFAULTS[name])) / 1000)
+        return cls(timer_poll_interval=whole_number(source, "RING_TIMER_POLL_INTERVAL_MS") / 1000)
