@@ -66,7 +66,7 @@ from ring_runtime.relay import OutboxRelay, relay_log
 from ring_runtime.service import load_service
 from ring_runtime.settings import SERVICE_PORTS, Settings, load_settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import served_by
+from ring_runtime.testing import admin_create, served_by
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR as TASK_TRANSLATOR
 from ring_task.order_queries import OrdersByParty
@@ -542,14 +542,8 @@ def run(
     try:
         platform.start()
         admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-        subprocess.run(
-            [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
-            input=PASSWORD + "\n",
-            env={**platform.env, "RING_DATABASE_URL": platform.database_url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
+        admin_create(
+            {**platform.env, "RING_DATABASE_URL": platform.database_url}, admin_email, PASSWORD
         )
         admin = Party(platform.gateway, tally, "admin", admin_email)
         owners, providers = [], []

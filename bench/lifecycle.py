@@ -49,7 +49,7 @@ from pg_statements import report as statements_report
 
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import served_by
+from ring_runtime.testing import admin_create, served_by
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
@@ -205,17 +205,7 @@ def own_cpu() -> float:
 def create_admin(env: dict[str, str]) -> str:
     """A new administrator (created with the CLI); returns its email."""
     email = f"bench-admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", email, "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if created.returncode != 0:
-        raise SystemExit(f"ring admin create failed: {created.stdout}{created.stderr}")
+    admin_create(env, email, PASSWORD)
     return email
 
 

@@ -19,9 +19,6 @@ the lazy loader of schemathesis 4.32 fails on pytest 9 (``'Function' object has 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -40,11 +37,11 @@ from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import admin_create
 
 pytestmark = pytest.mark.e2e
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
-BIN = Path(sys.executable).parent
 PASSWORD = "correct horse 9!"
 # Per operation, role and generation mode (valid and invalid requests). CI keeps the default;
 # RING_FUZZ_EXAMPLES=100 is a deeper local run.
@@ -82,15 +79,7 @@ def tokens(platform: dict[str, str]) -> dict[str, str]:
         )
         assert registered.status_code == 201, registered.text
     emails["admin"] = f"fuzz-admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", emails["admin"], "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, emails["admin"], PASSWORD)
     return {role: _token(email) for role, email in emails.items()}
 
 

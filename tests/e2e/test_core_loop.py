@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
+from ring_runtime.testing import admin_create, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -113,15 +113,7 @@ def statuses(party: Party, order_id: str) -> list[str]:
 @pytest.mark.kafka_lane
 def test_core_loop_through_http(platform: dict[str, str]) -> None:
     admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
-        input="correct horse 9!\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, admin_email, "correct horse 9!")
     admin = Party("admin", admin_email)
 
     a = Party("party_a")
@@ -271,15 +263,7 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     """Every id-taking endpoint, called by a party that is not entitled to that object or
     operation, is refused (403 or 404) and changes nothing."""
     admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
-        input="correct horse 9!\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, admin_email, "correct horse 9!")
     admin = Party("admin", admin_email)
     owner, other_owner = Party("party_a"), Party("party_a")
     provider, other_provider = Party("party_b"), Party("party_b")

@@ -16,12 +16,10 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -30,11 +28,11 @@ import pytest
 from PIL import Image
 
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import admin_create
 
 pytestmark = pytest.mark.e2e
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
-BIN = Path(sys.executable).parent
 PASSWORD = "correct horse 9!"
 COMMISSION = 2_000
 CLIENTS = 4
@@ -92,16 +90,7 @@ def png(seed: int) -> bytes:
 @pytest.fixture(scope="module")
 def admin(platform: dict[str, str]) -> Party:
     email = f"admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", email, "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, email, PASSWORD)
     return Party("admin", email)
 
 

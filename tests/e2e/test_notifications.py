@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,10 @@ import httpx
 import pytest
 
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import served_by, wait_until
+from ring_runtime.testing import admin_create, served_by, wait_until
 from ring_runtime.testing.webhooks import WebhookReceiver
 
-from .test_core_loop import BIN, COMMISSION, Party, upload
+from .test_core_loop import COMMISSION, Party, upload
 
 # A whole lifecycle plus a restart of one service: more than the suite's default 300 s when
 # the machine is busy (the platform alone may take 150 s to come up).
@@ -141,15 +140,7 @@ def test_webhooks_and_stream_follow_a_lifecycle_across_a_restart(
     platform: dict[str, str],
 ) -> None:
     admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
-        input="correct horse 9!\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=180,  # argon2 and a cold interpreter on a loaded machine
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, admin_email, "correct horse 9!")
     admin = Party("admin", admin_email)
     a, b, stranger = Party("party_a"), Party("party_b"), Party("party_a")
     with (

@@ -12,14 +12,11 @@ import gzip
 import io
 import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -38,12 +35,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg.sql import SQL, Identifier
 
 from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_until
+from ring_runtime.testing import admin_create, wait_until
 
 pytestmark = [pytest.mark.e2e]
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
-BIN = Path(sys.executable).parent
 #: Seconds a request may take: password hashing and gauge sampling take seconds on a loaded
 #: machine (two cores shared by a whole CI run).
 TIMEOUT = 30
@@ -401,15 +397,7 @@ def test_an_approval_is_one_trace_until_the_order_is_settled(
     platform: dict[str, str], receiver: OtlpReceiver
 ) -> None:
     admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", admin_email, "--password-stdin"],
-        input="correct horse 9!\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=180,  # a fresh interpreter loading every service's CLI: over 60 s at load 24
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, admin_email, "correct horse 9!")
     admin, a, b = Party("admin", admin_email), PartyA(), Party("party_b")
     task_id = a.publish_task()
     qualification = b.client.post(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -29,11 +27,11 @@ from ring_client import (
     _generate,
 )
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import admin_create
 
 pytestmark = pytest.mark.e2e
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
-BIN = Path(sys.executable).parent
 README = Path(__file__).parents[2] / "libs" / "client" / "README.md"
 PASSWORD = "correct horse 9!"
 COMMISSION, FEE = 10_000, 500  # RING_PLATFORM_FEE_BPS default: 5 %
@@ -43,15 +41,7 @@ COMMISSION, FEE = 10_000, 500  # RING_PLATFORM_FEE_BPS default: 5 %
 def admin(platform: dict[str, str]) -> tuple[str, str]:
     """Email and password of a fresh admin (made by the CLI, as admins always are)."""
     email = f"admin-{uuid4().hex[:8]}@ring.test"
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", email, "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(platform, email, PASSWORD)
     return email, PASSWORD
 
 

@@ -19,8 +19,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,13 +29,13 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ring_runtime.settings import SERVICE_PORTS
+from ring_runtime.testing import admin_create
 
 # Each scenario waits on sagas and settlements across five services: on a busy two-core machine
 # that takes minutes, not seconds.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 WEB = f"http://127.0.0.1:{SERVICE_PORTS['web']}"
-BIN = Path(sys.executable).parent
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 PASSWORD = "correct horse 9!"
 CHROMIUM_ARGS = [
@@ -145,15 +143,7 @@ def png(seed: int) -> bytes:
 
 def create_admin(env: dict[str, str], browser: Browser, shots: Path) -> Person:
     admin = Person(browser, shots, "admin")
-    created = subprocess.run(
-        [str(BIN / "ring"), "admin", "create", admin.email, "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
+    admin_create(env, admin.email, PASSWORD)
     admin.sign_in()
     return admin
 

@@ -37,6 +37,7 @@ from litestar.types import (
     Send,
 )
 
+from ring_runtime.concurrency import ConcurrentUpdate
 from ring_runtime.context import causing
 from ring_runtime.freshness import CatchingUp
 from ring_runtime.identity import ASSERTION_HEADER, Actor, AssertionVerifier, InvalidAssertion
@@ -234,11 +235,13 @@ def exception_handlers(domain_statuses: Mapping[type[Exception], int]) -> Except
     Args:
         domain_statuses: domain exception class → HTTP status; each class has a ``code``.
             A paging cursor the service did not issue and a `wait_for` naming no field of the
-            resource are a 400 everywhere.
+            resource are a 400 everywhere; a command that kept losing its concurrency race
+            (:class:`~ring_runtime.concurrency.ConcurrentUpdate`) is a 409 everywhere.
     """
     domain_statuses = {
         InvalidCursor: HTTP_400_BAD_REQUEST,
         InvalidWaitFor: HTTP_400_BAD_REQUEST,
+        ConcurrentUpdate: HTTP_409_CONFLICT,
         **domain_statuses,
     }
 

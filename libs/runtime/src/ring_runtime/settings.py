@@ -261,6 +261,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "Hours Party A has to review a voucher before it is approved automatically.",
     ),
     Variable(
+        "RING_MATCHING_MAX_SCAN",
+        "500",
+        "Most open tasks (newest first) scored for one provider's recommendations.",
+    ),
+    Variable(
         "RING_TIMER_POLL_INTERVAL_MS",
         "1000",
         "How often a service's durable timers are checked for due ones.",
@@ -572,6 +577,19 @@ def _int(name: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {value!r}") from None
+
+
+def whole_number(environ: Mapping[str, str], name: str, minimum: int = 1) -> int:
+    """``name`` read from ``environ`` (its declared default when unset) as a whole number of at
+    least ``minimum``: how every service's ``config.py`` reads its numbers.
+
+    Raises:
+        SettingsError: the value is not an integer, or is below ``minimum``.
+    """
+    value = _int(name, environ.get(name, _DEFAULTS[name]))
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

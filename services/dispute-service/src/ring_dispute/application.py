@@ -7,18 +7,14 @@ for resolution. A user outside the order gets "not found" for its disputes, neve
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from ring_dispute.config import DisputeConfig
 from ring_dispute.domain import (
-    ConcurrentUpdate,
     Dispute,
     DisputeNotFound,
     Docket,
@@ -27,13 +23,9 @@ from ring_dispute.domain import (
     docket_id,
 )
 from ring_dispute.projections import DISPUTABLE, OrderView
+from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
 from ring_runtime.timers import Clock, SystemClock
-
-T = TypeVar("T")
-
-#: How often a command is tried before a conflict is reported to the caller.
-MAX_ATTEMPTS = 10
 
 
 class OrderDirectory(Protocol):
@@ -99,7 +91,7 @@ class Disputes(RingApplication):
             self.save(dispute, docket)
             return dispute.id
 
-        return self._retrying(act)
+        return retrying(act)
 
     def respond(self, dispute_id: UUID, actor_id: UUID, statement: str) -> None:
         """The other party answers the complaint."""
@@ -129,7 +121,7 @@ class Disputes(RingApplication):
             docket.close(dispute.id, resolved=False)
             self.save(dispute, docket)
 
-        self._retrying(act)
+        retrying(act)
 
     def get_dispute_for(self, dispute_id: UUID, actor_id: UUID) -> Dispute:
         """The dispute, if ``actor_id`` is a party of its order (else "not found")."""
@@ -157,7 +149,7 @@ class Disputes(RingApplication):
             docket.close(dispute.id, resolved=True)
             self.save(dispute, docket)
 
-        self._retrying(act)
+        retrying(act)
 
     def escalate_at_deadline(self, dispute_id: UUID) -> None:
         """The response deadline passed: to arbitration. Idempotent (timer handler)."""
@@ -168,7 +160,7 @@ class Disputes(RingApplication):
             if dispute.escalate_at_deadline(window, now):
                 self.save(dispute)
 
-        self._retrying(act)
+        retrying(act)
 
     def get_dispute(self, dispute_id: UUID) -> Dispute:
         """The current state of a dispute."""
@@ -206,12 +198,4 @@ class Disputes(RingApplication):
             change(dispute)
             self.save(dispute)
 
-        self._retrying(act)
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return command()
-            except IntegrityError:
-                time.sleep(random.uniform(0, 0.002 * attempt))
-        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")
+        retrying(act)

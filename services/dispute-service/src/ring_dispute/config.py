@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ring_runtime.settings import ENVIRONMENT, SettingsError
-
-_DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
+from ring_runtime.settings import whole_number
 
 
 @dataclass(frozen=True)
@@ -31,14 +29,7 @@ class DisputeConfig:
         source = os.environ if environ is None else environ
 
         def positive(name: str) -> int:
-            raw = source.get(name, _DEFAULTS[name])
-            try:
-                value = int(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-            if value <= 0:
-                raise SettingsError(f"{name} must be positive, got {value}")
-            return value
+            return whole_number(source, name)
 
         return cls(
             response_window=timedelta(days=positive("RING_DISPUTE_RESPONSE_DAYS")),

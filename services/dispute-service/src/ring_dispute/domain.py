@@ -395,7 +395,3 @@ class DisputeAlreadyOpen(DisputeError):
 
 class OrderNotDisputable(DisputeError):
     code = "order_not_disputable"
-
-
-class ConcurrentUpdate(DisputeError):
-    code = "concurrent_update"

@@ -24,6 +24,7 @@ from ring_dispute import domain
 from ring_dispute.api import AdminDisputeController, DisputeController, OrderDisputeController
 from ring_dispute.application import Disputes
 from ring_dispute.config import DisputeConfig
+from ring_dispute.consumers import processors
 from ring_dispute.files import EmptyFile, EvidenceFileNotFound, EvidenceFiles, FileTooLarge
 from ring_dispute.files_api import AdminEvidenceFileController, EvidenceFileController
 from ring_dispute.integration import DOMAIN_TO_PUBLIC, TOPIC
@@ -56,7 +57,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.IllegalTransition: HTTP_409_CONFLICT,
     domain.DisputeAlreadyOpen: HTTP_409_CONFLICT,
     domain.OrderNotDisputable: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     FileTooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     EmptyFile: HTTP_422_UNPROCESSABLE_ENTITY,
     EvidenceFileNotFound: HTTP_404_NOT_FOUND,
@@ -118,7 +118,7 @@ def create_app(
         ],
         application=disputes,
         translator=TRANSLATOR,
-        processors=[orders.processor()],
+        processors=processors(orders),
         domain_errors=ERROR_STATUSES,
         dependencies={
             "disputes": disputes,

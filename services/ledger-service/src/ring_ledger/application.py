@@ -4,8 +4,8 @@ Every command loads the aggregates it touches, applies domain rules (a *step*, s
 :mod:`ring_ledger.steps`), and saves all of them in ONE ``save()`` — atomic in
 ``eventsourcing``: all events are recorded or none. If another command changed one of those
 aggregates meanwhile, the save fails with ``IntegrityError`` on the event store's optimistic
-concurrency and the command is re-run from fresh state (up to ``max_attempts``), so concurrent
-transfers can never overdraw an account.
+concurrency and the command is re-run from fresh state (:func:`ring_runtime.concurrency.retrying`),
+so concurrent transfers can never overdraw an account.
 
 Idempotency keys become deterministic aggregate ids (see :mod:`ring_ledger.domain.ids`): a
 repeated deposit, hold, settlement, release or withdrawal finds what the first one recorded and
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ring_ledger.base import AccountSet, ConcurrencyConflict, Staged
+from ring_ledger.base import AccountSet, Staged
 from ring_ledger.domain import (
     AccountKey,
     LedgerError,
@@ -39,6 +39,7 @@ from ring_ledger.payments import Payments
 from ring_ledger.payouts import Payouts
 from ring_ledger.queries import InvalidPage, LedgerQueries
 from ring_ledger.settlements import Settlements
+from ring_runtime.concurrency import retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class Ledger(Settlements, Payments, Payouts, LedgerQueries):
         result; with other terms it raises :class:`TransferIdReused`.
         """
         _check_not_escrow(debit, credit)
-        return self._retrying(
+        return retrying(
             lambda: self.commit(
                 self.stage_transfer(transfer_id, debit, credit, amount_minor, code, pending=pending)
             )
@@ -97,23 +98,21 @@ class Ledger(Settlements, Payments, Payouts, LedgerQueries):
             self.commit(Staged(None, (*accounts, *transfers)))
             return [s.result for s in staged]
 
-        return self._retrying(command)
+        return retrying(command)
 
     def post_pending(self, transfer_id: str, amount_minor: int | None = None) -> PendingResolved:
         """Post ``amount_minor`` (default: all) of a pending transfer; release the rest."""
-        return self._retrying(
-            lambda: self.commit(self.stage_post_pending(transfer_id, amount_minor))
-        )
+        return retrying(lambda: self.commit(self.stage_post_pending(transfer_id, amount_minor)))
 
     def void_pending(self, transfer_id: str) -> PendingResolved:
         """Void a pending transfer: release the whole amount back to the debit account."""
-        return self._retrying(lambda: self.commit(self.stage_void_pending(transfer_id)))
+        return retrying(lambda: self.commit(self.stage_void_pending(transfer_id)))
 
     def deposit(
         self, party_id: str, amount_minor: int, currency: str, deposit_id: str
     ) -> TransferResult:
         """Credit a confirmed deposit to the party's available account (idempotent)."""
-        return self._retrying(
+        return retrying(
             lambda: self.commit(
                 self.stage_deposit_credit(party_id, amount_minor, currency, deposit_id)
             )
@@ -131,7 +130,7 @@ class Ledger(Settlements, Payments, Payouts, LedgerQueries):
         currency: str,
     ) -> Reserved | Rejected:
         """Fund a task without a saga (see :meth:`Settlements.request_funding` for the flow)."""
-        return self._retrying(
+        return retrying(
             lambda: self.commit(
                 self.stage_hold(task_id, owner_id, slots, commission_minor, fee_minor, currency)
             )
@@ -145,7 +144,7 @@ class Ledger(Settlements, Payments, Payouts, LedgerQueries):
         self, task_id: str, order_id: str, provider_id: str, provider_share_percent: int
     ) -> Settlement:
         """Pay one slot by percent: release = 100, refund = 0, split = n (at most once)."""
-        return self._retrying(
+        return retrying(
             lambda: self.commit(
                 self.stage_resolution(task_id, order_id, provider_id, provider_share_percent)
             )
@@ -155,7 +154,7 @@ class Ledger(Settlements, Payments, Payouts, LedgerQueries):
         self, task_id: str, slots_to_release: int | None, release_id: str
     ) -> Release:
         """Refund unused slots (None = every open slot) to Party A; idempotent on release_id."""
-        return self._retrying(
+        return retrying(
             lambda: self.commit(self.stage_release(task_id, slots_to_release, release_id))
         )
 
@@ -173,7 +172,6 @@ class RestrictedAccount(LedgerError):
 
 
 __all__ = [
-    "ConcurrencyConflict",
     "InvalidPage",
     "Ledger",
     "RestrictedAccount",

@@ -1,8 +1,8 @@
 """Plumbing shared by the ledger's commands and queries.
 
-Loads aggregates by their deterministic ids, translates the library's lookup errors into the
-ledger's own, and re-runs a command when its atomic ``save()`` lost an optimistic-concurrency
-race (``IntegrityError``): the command then re-reads fresh state and decides again.
+Loads aggregates by their deterministic ids and translates the library's lookup errors into the
+ledger's own. A command whose atomic ``save()`` lost an optimistic-concurrency race is re-run
+from fresh state by the runtime's :func:`ring_runtime.concurrency.retrying`.
 
 Commands are written in two halves: a *step* decides and returns a :class:`Staged` result (the
 result plus every aggregate it changed, nothing saved yet), and :meth:`LedgerBase.commit` saves
@@ -16,7 +16,7 @@ between request and payment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
@@ -24,14 +24,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from ring_ledger.domain import (
     Account,
     AccountKey,
     Escrow,
     EscrowNotFound,
-    LedgerError,
     Release,
     Settlement,
     Transfer,
@@ -64,10 +63,7 @@ class Staged(Generic[T]):
 
 
 class LedgerBase(RingApplication):
-    """Event-sourced application base of the ledger: loading, retrying, configuration."""
-
-    #: How often a command is re-run after losing a concurrency race before giving up.
-    max_attempts = 25
+    """Event-sourced application base of the ledger: loading, committing, configuration."""
 
     def lifecycle_of(self, obj: object) -> UUID | None:
         """A task's escrow carries the task's lifecycle (it was funded under the task's
@@ -138,14 +134,6 @@ class LedgerBase(RingApplication):
                 yield UUID(str(notification.originator_id))
             start = notifications[-1].id + 1
 
-    def _retrying(self, command: Callable[[], T]) -> T:
-        for _ in range(self.max_attempts):
-            try:
-                return command()
-            except IntegrityError:
-                continue  # another command won the race: re-read and decide again
-        raise ConcurrencyConflict("too many concurrent changes; retry the command")
-
 
 class _ValueObjectAsDict(Transcoding):
     """A frozen dataclass of plain fields as the dict of its fields.
@@ -180,9 +168,3 @@ class AccountSet:
 
     def __iter__(self) -> Iterator[Account]:
         return iter(self._loaded.values())
-
-
-class ConcurrencyConflict(LedgerError):
-    """A command kept losing races with concurrent commands (maps to 409)."""
-
-    code = "concurrency_conflict"

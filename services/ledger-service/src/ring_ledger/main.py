@@ -24,7 +24,6 @@ from ring_ledger.api import (
     ledger_totals,
 )
 from ring_ledger.application import Ledger, RestrictedAccount
-from ring_ledger.base import ConcurrencyConflict
 from ring_ledger.checks import LedgerCheck
 from ring_ledger.config import payments_config
 from ring_ledger.consumers import processors
@@ -77,7 +76,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.ReleaseExceedsOpenSlots: HTTP_409_CONFLICT,
     domain.IllegalSagaStep: HTTP_409_CONFLICT,
     SettlementTermsMismatch: HTTP_409_CONFLICT,
-    ConcurrencyConflict: HTTP_409_CONFLICT,
     domain.LedgerError: HTTP_400_BAD_REQUEST,
 }
 

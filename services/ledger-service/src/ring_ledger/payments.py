@@ -28,6 +28,7 @@ from ring_ledger.domain import (
 from ring_ledger.domain.deposit import deposit_uuid
 from ring_ledger.domain.money import check_amount, check_supported_currency
 from ring_ledger.steps import LedgerSteps
+from ring_runtime.concurrency import retrying
 
 #: Header carrying the webhook body's signature: ``sha256=<hex HMAC-SHA256>``.
 SIGNATURE_HEADER = "X-Ring-Signature"
@@ -117,7 +118,7 @@ class Payments(LedgerSteps):
             self.commit(Staged(None, (deposit, *staged.changes)))
             return deposit
 
-        return self._retrying(command)
+        return retrying(command)
 
     def confirm_deposit(self, reference: str, *, succeeded: bool, reason: str = "") -> Deposit:
         """The provider's verdict on a pending deposit (idempotent for the same verdict)."""
@@ -130,7 +131,7 @@ class Payments(LedgerSteps):
             self.commit(self._decide(deposit, succeeded=succeeded, reason=reason))
             return deposit
 
-        return self._retrying(command)
+        return retrying(command)
 
     def get_deposit(self, reference: str) -> Deposit:
         """The deposit with id (= provider reference) ``reference``."""

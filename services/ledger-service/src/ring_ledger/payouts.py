@@ -27,6 +27,7 @@ from ring_ledger.domain.money import check_amount, check_supported_currency
 from ring_ledger.domain.withdrawal import withdrawal_transfer_id, withdrawal_uuid
 from ring_ledger.payments import check_idempotency_key
 from ring_ledger.steps import LedgerSteps
+from ring_runtime.concurrency import retrying
 
 _WITHDRAWAL_REQUESTED = get_topic(Withdrawal.Requested)  # type: ignore[attr-defined]
 
@@ -72,7 +73,7 @@ class Payouts(LedgerSteps):
             self.commit(Staged(None, (withdrawal, *reservation.changes)))
             return withdrawal
 
-        return self._retrying(command)
+        return retrying(command)
 
     def complete_withdrawal(self, withdrawal_id: UUID, now: datetime | None = None) -> Withdrawal:
         """Pay a cleared payout (idempotent: a paid one is returned as it is)."""
@@ -87,7 +88,7 @@ class Payouts(LedgerSteps):
             self.commit(Staged(None, (withdrawal, *posting.changes)))
             return withdrawal
 
-        return self._retrying(command)
+        return retrying(command)
 
     def cancel_withdrawal(self, withdrawal_id: UUID) -> Withdrawal:
         """Cancel an unpaid payout: the amount is available again (idempotent)."""
@@ -101,7 +102,7 @@ class Payouts(LedgerSteps):
             self.commit(Staged(None, (withdrawal, *voiding.changes)))
             return withdrawal
 
-        return self._retrying(command)
+        return retrying(command)
 
     def get_withdrawal(self, withdrawal_id: UUID) -> Withdrawal:
         """The withdrawal ``withdrawal_id``."""

@@ -27,6 +27,7 @@ from ring_ledger.domain import (
 )
 from ring_ledger.domain.saga import saga_uuid
 from ring_ledger.steps import LedgerSteps
+from ring_runtime.concurrency import retrying
 
 
 class Settlements(LedgerSteps):
@@ -64,7 +65,7 @@ class Settlements(LedgerSteps):
                 saga.reject(hold.result.shortfall_minor)
             return self.commit(Staged(hold.result, (saga, *hold.changes)))
 
-        return self._retrying(command)
+        return retrying(command)
 
     def settle_commission(
         self,
@@ -94,7 +95,7 @@ class Settlements(LedgerSteps):
             saga.settle_commission(order_id, provider_id, plan.provider_minor, plan.fee_minor)
             return self.commit(Staged(plan, (saga, *paid.changes)))
 
-        return self._retrying(command)
+        return retrying(command)
 
     def execute_dispute_outcome(
         self, task_id: str, order_id: str, provider_id: str, provider_share_percent: int
@@ -120,7 +121,7 @@ class Settlements(LedgerSteps):
             )
             return self.commit(Staged(plan, (saga, *paid.changes)))
 
-        return self._retrying(command)
+        return retrying(command)
 
     def release_unused_escrow(self, task_id: str, reason: str) -> Release | None:
         """Step ``release_unused`` (compensates ``reserve_escrow``): the task ended.
@@ -140,7 +141,7 @@ class Settlements(LedgerSteps):
             saga.close(reason, release.result.slots, release.result.refund_minor)
             return self.commit(Staged(release.result, (saga, *release.changes)))
 
-        return self._retrying(command)
+        return retrying(command)
 
     def _require_saga(self, task_id: str) -> SettlementSaga:
         saga = self.get_saga(task_id)

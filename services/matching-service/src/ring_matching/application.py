@@ -7,32 +7,21 @@ gateway has already checked the admin role.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from ring_matching.domain import (
     Blocklist,
-    ConcurrentUpdate,
     NotYourself,
     Provider,
     ProviderNotFound,
     blocklist_id,
 )
+from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
-
-T = TypeVar("T")
-
-#: How often a command is tried before a conflict is reported to the caller.
-MAX_ATTEMPTS = 20
-#: Upper bound of the random pause after the first conflict; it grows with each attempt.
-BACKOFF_SECONDS = 0.002
 
 
 class Providers(RingApplication):
@@ -61,7 +50,7 @@ class Providers(RingApplication):
             self.save(provider)
             return provider
 
-        return self._retrying(act)
+        return retrying(act)
 
     # -- admin decisions -------------------------------------------------------------------
 
@@ -130,7 +119,7 @@ class Providers(RingApplication):
             self.save(provider)
             return provider
 
-        return self._retrying(act)
+        return retrying(act)
 
     def _change_blocklist(
         self, owner_id: UUID, actor_id: UUID, change: Callable[[Blocklist], None]
@@ -147,15 +136,7 @@ class Providers(RingApplication):
             self.save(blocklist)
             return blocklist
 
-        return self._retrying(act)
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return command()
-            except IntegrityError:
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
-        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")
+        return retrying(act)
 
 
 def _at(now: datetime | None) -> datetime:

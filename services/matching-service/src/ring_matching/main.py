@@ -20,6 +20,8 @@ from ring_matching.api import (
     ProviderController,
 )
 from ring_matching.application import Providers
+from ring_matching.config import MatchingConfig
+from ring_matching.consumers import processors
 from ring_matching.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_matching.projections.board import BoardProjection
 from ring_matching.projections.directory import ProviderDirectoryProjection
@@ -46,12 +48,17 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.CannotBlockSelf: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.AlreadyVerified: HTTP_409_CONFLICT,
     domain.IllegalTransition: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
 }
 
 
-def create_app(settings: Settings) -> Litestar:
-    """The matching service process: API, relay of ``ring.matching.events``, read models."""
+def create_app(settings: Settings, *, config: MatchingConfig | None = None) -> Litestar:
+    """The matching service process: API, relay of ``ring.matching.events``, read models.
+
+    Args:
+        settings: process settings.
+        config: how much of the board a recommendation scores (default: from the environment).
+    """
+    config = config or MatchingConfig.from_environ()
     providers = create_application(Providers, settings)
     store = ProjectionStore(settings.database_url, settings.db_schema, "matching")
     board = BoardProjection(store)
@@ -70,14 +77,14 @@ def create_app(settings: Settings) -> Litestar:
         ],
         application=providers,
         translator=TRANSLATOR,
-        processors=[board.processor(), directory.processor(), *performance.processors()],
+        processors=processors(board, directory, performance),
         domain_errors=ERROR_STATUSES,
         subject_aggregates=lambda subject: (subject, domain.blocklist_id(subject)),
         dependencies={
             "providers": providers,
             "board": board,
             "performance": performance,
-            "matchmaker": Matchmaker(providers, board, directory, performance),
+            "matchmaker": Matchmaker(providers, board, directory, performance, config.max_scan),
             "verification_queue": verification_queue,
         },
         on_shutdown=[store.close, providers.close],

@@ -1,10 +1,10 @@
-"""Recommendations for a provider and ranked candidates for a task (formula: :mod:`scoring`).
+"""Recommendations for a provider and ranked candidates for a task (formula: :mod:`ring_matching.domain.scoring`).
 
 Reads the board, the provider directory and the performance records, builds scoring inputs and
 ranks them. Only what could actually happen is ranked: open tasks the provider may take (not
 blocked, deadline ahead, no slot held yet), and providers who are verified or pending, not
-suspended and not blocked by the task's owner. At most :data:`MAX_SCAN` newest open tasks are
-scored per recommendation request.
+suspended and not blocked by the task's owner. At most ``max_scan`` newest open tasks
+(``RING_MATCHING_MAX_SCAN``) are scored per recommendation request.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ import msgspec
 
 from ring_matching.application import Providers
 from ring_matching.domain import NotYourself, TaskNotOnBoard
+from ring_matching.domain.scoring import Fit, Opening, ProviderProfile, rank_providers, rank_tasks
 from ring_matching.projections.board import BoardProjection, BoardTask
 from ring_matching.projections.directory import ProviderDirectoryProjection
 from ring_matching.projections.performance import (
     PerformanceProjection,
     PublicRecord,
 )
-from ring_matching.scoring import Fit, Opening, ProviderProfile, rank_providers, rank_tasks
-
-#: Open tasks scored at most per recommendation request (the newest ones).
-MAX_SCAN = 500
 
 
 class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,8 +52,10 @@ class Matchmaker:
         board: BoardProjection,
         directory: ProviderDirectoryProjection,
         performance: PerformanceProjection,
+        max_scan: int,
     ) -> None:
         self.providers = providers
+        self.max_scan = max_scan
         self.board = board
         self.directory = directory
         self.performance = performance
@@ -76,7 +75,7 @@ class Matchmaker:
             record=record,
         )
         excluded = self.directory.owners_blocking(provider_id)
-        tasks = {t.id: t for t in self.board.open_for(provider_id, excluded, now, MAX_SCAN)}
+        tasks = {t.id: t for t in self.board.open_for(provider_id, excluded, now, self.max_scan)}
         ranked = rank_tasks(profile, (_opening(task) for task in tasks.values()), now)
         return [Recommendation(task=tasks[o.task_id], fit=f) for o, f in ranked[:limit]]
 

@@ -18,7 +18,8 @@ from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
 from ring_runtime.testing import eventually
 from ring_task.application import Tasks
-from ring_task.providers import ProviderStanding, ProviderStandingProjection
+from ring_task.domain.providers import ProviderStanding
+from ring_task.providers import ProviderStandingProjection
 
 from .conftest import actor, publish_funded_task, qualify
 

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import msgspec
 import pytest
 
-from ring_matching.scoring import (
+from ring_matching.domain.scoring import (
     Fit,
     Opening,
     ProviderProfile,

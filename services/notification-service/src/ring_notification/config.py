@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ring_notification.domain import DisablePolicy, RetryPolicy
-from ring_runtime.settings import ENVIRONMENT, SettingsError
+from ring_runtime.settings import ENVIRONMENT, SettingsError, whole_number
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
 
@@ -33,14 +33,7 @@ class NotificationConfig:
         source = os.environ if environ is None else environ
 
         def number(name: str, minimum: int = 0) -> int:
-            raw = source.get(name, _DEFAULTS[name])
-            try:
-                value = int(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-            if value < minimum:
-                raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-            return value
+            return whole_number(source, name, minimum)
 
         mode = source.get("RING_ENV", _DEFAULTS["RING_ENV"]).strip().lower()
         if mode not in ("production", "development"):

@@ -24,6 +24,7 @@ from ring_notification import domain
 from ring_notification.api import WebhookController, stream_events
 from ring_notification.application import Notifications
 from ring_notification.config import NotificationConfig
+from ring_notification.consumers import processors
 from ring_notification.delivery import DeliveryWorker, Resolver, resolve_host
 from ring_notification.projections import FeedProjection
 from ring_notification.webhooks import WebhookStore
@@ -87,7 +88,7 @@ def create_app(
         route_handlers=[WebhookController, stream_events],
         application=None,
         translator=None,
-        processors=feed.processors(),
+        processors=processors(feed),
         domain_errors=ERROR_STATUSES,
         dependencies={"notifications": notifications},
         on_shutdown=[store.close],

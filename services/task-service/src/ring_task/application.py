@@ -10,23 +10,17 @@ idempotent: repeating one that already took effect changes nothing.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
+from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
-from ring_task.cancellation import check_cancellable
-from ring_task.disputes import withdraw_dispute
 from ring_task.domain import (
     WORKING,
-    ConcurrentUpdate,
     NotOrderParty,
     NotTaskOwner,
     Order,
@@ -37,14 +31,9 @@ from ring_task.domain import (
     TaskStatus,
     open_order,
 )
-from ring_task.providers import ProviderStandings
+from ring_task.domain.cancellation import check_cancellable
+from ring_task.domain.providers import ProviderStandings
 
-T = TypeVar("T")
-
-#: How often a command is tried before a conflict is reported to the caller.
-MAX_ATTEMPTS = 20
-#: Upper bound of the random pause after the first conflict; it grows with each attempt.
-BACKOFF_SECONDS = 0.002
 #: Platform fee rate used when ``RING_PLATFORM_FEE_BPS`` is not set: 5 %.
 DEFAULT_FEE_BPS = 500
 
@@ -122,7 +111,7 @@ class Tasks(RingApplication):
             task.publish(at)
             self.save(task)
 
-        self._retrying(act)
+        retrying(act)
 
     def mark_funded(self, task_id: UUID, now: datetime | None = None) -> None:
         """Escrow holds the commission: publish the task. No-op if already published."""
@@ -155,7 +144,7 @@ class Tasks(RingApplication):
 
         The task (slot taken) and the order are saved together. When providers race for the
         last slots, losers re-read the task and get :class:`~ring_task.domain.NoSlotsLeft`.
-        The provider must be in good standing (see :mod:`ring_task.providers`).
+        The provider must be in good standing (see :mod:`ring_task.domain.providers`).
         """
         at = _at(now)
 
@@ -167,7 +156,7 @@ class Tasks(RingApplication):
             self.save(task, order)
             return order.id
 
-        return self._retrying(act)
+        return retrying(act)
 
     def approve_application(
         self, order_id: UUID, actor_id: UUID, now: datetime | None = None
@@ -295,7 +284,7 @@ class Tasks(RingApplication):
             order.submit(voucher_id, at)
             self.save(order)
 
-        self._retrying(act)
+        retrying(act)
 
     def record_voucher_approved(
         self, order_id: UUID, owner_id: UUID, now: datetime | None = None
@@ -313,7 +302,7 @@ class Tasks(RingApplication):
             order.approve(at)
             self.save(order)
 
-        self._retrying(act)
+        retrying(act)
 
     def record_voucher_rejected(
         self,
@@ -336,7 +325,7 @@ class Tasks(RingApplication):
             order.reject(reason, at)
             self.save(order)
 
-        self._retrying(act)
+        retrying(act)
 
     def record_settlement(
         self, order_id: UUID, now: datetime | None = None, paid_minor: int | None = None
@@ -358,7 +347,7 @@ class Tasks(RingApplication):
             _complete_when_done(task, at)
             self.save(order, task)
 
-        self._retrying(act)
+        retrying(act)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -412,7 +401,7 @@ class Tasks(RingApplication):
             change(task)
             self.save(task)
 
-        self._retrying(act)
+        retrying(act)
 
     def _act_on_order(
         self,
@@ -428,7 +417,7 @@ class Tasks(RingApplication):
                 raise NotOrderParty(f"only the order's {party} may do this")
             self._change_order(order, change, on_task)
 
-        self._retrying(act)
+        retrying(act)
 
     def _update_order(
         self,
@@ -442,7 +431,7 @@ class Tasks(RingApplication):
             if order.status is not target:
                 self._change_order(order, change, on_task)
 
-        self._retrying(act)
+        retrying(act)
 
     def _change_order(
         self,
@@ -458,14 +447,6 @@ class Tasks(RingApplication):
         on_task(task, order)
         self.save(order, task)
 
-    def _retrying(self, command: Callable[[], T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return command()
-            except IntegrityError:
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
-        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")
-
     # -- disputes (ring.dispute.events, ring.ledger.events) ------------------------------------
 
     def record_dispute_opened(self, order_id: UUID, now: datetime | None = None) -> None:
@@ -480,7 +461,7 @@ class Tasks(RingApplication):
                 order.dispute(at)
                 self.save(order)
 
-        self._retrying(act)
+        retrying(act)
 
     def record_dispute_withdrawn(self, order_id: UUID, now: datetime | None = None) -> None:
         """The dispute was withdrawn: the order returns to submitted or rejected. No-op unless
@@ -490,10 +471,10 @@ class Tasks(RingApplication):
         def act() -> None:
             order = self.get_order(order_id)
             if order.status is OrderStatus.DISPUTED:
-                withdraw_dispute(order, at)
+                order.withdraw_dispute(at)
                 self.save(order)
 
-        self._retrying(act)
+        retrying(act)
 
     def record_dispute_outcome(
         self,
@@ -527,7 +508,7 @@ class Tasks(RingApplication):
             _complete_when_done(task, at)
             self.save(order, task)
 
-        self._retrying(act)
+        retrying(act)
 
     # -- timers (ring_task.timers) -------------------------------------------------------------
 
@@ -547,7 +528,7 @@ class Tasks(RingApplication):
             _complete_when_done(task, at)
             self.save(order, task)
 
-        self._retrying(act)
+        retrying(act)
 
     def expire_task_when_due(self, task_id: UUID, now: datetime | None = None) -> None:
         """The task's deadline passed: it takes no new orders and expires; with no order open
@@ -562,15 +543,15 @@ class Tasks(RingApplication):
             _complete_when_done(task, at)
             self.save(task)
 
-        self._retrying(act)
+        retrying(act)
 
-    # -- cancellation (ring_task.cancellation, decision 0007) ----------------------------------
+    # -- cancellation (ring_task.domain.cancellation, decision 0007) ----------------------------------
 
     def cancel(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> int:
         """The owner cancels the task; open orders whose work was not handed in are cancelled
         with it and their slots released; returns how many orders were cancelled.
 
-        Raises :class:`~ring_task.cancellation.SubmittedWorkPending` while an order is
+        Raises :class:`~ring_task.domain.cancellation.SubmittedWorkPending` while an order is
         submitted, approved (awaiting payment), rejected (may still be disputed) or disputed.
         """
         at = _at(now)
@@ -587,7 +568,7 @@ class Tasks(RingApplication):
             self.save(task, *orders)
             return len(orders)
 
-        return self._retrying(act)
+        return retrying(act)
 
 
 def _at(now: datetime | None) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import partial
 
 from litestar import Litestar
@@ -25,8 +24,9 @@ from ring_task import domain
 from ring_task.analytics import AnalyticsController, AnalyticsQueries
 from ring_task.api import OrderController, TaskController
 from ring_task.application import Tasks
-from ring_task.cancellation import SubmittedWorkPending
-from ring_task.consumers import disputes, matching, processors
+from ring_task.config import TaskConfig
+from ring_task.consumers import matching, processors
+from ring_task.domain.cancellation import SubmittedWorkPending
 from ring_task.integration import DOMAIN_TO_PUBLIC, TOPIC
 from ring_task.messages import OrderMessageController, OrderMessages
 from ring_task.order_queries import OrderListController, OrdersByParty
@@ -59,7 +59,6 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.SlotNotHeld: HTTP_409_CONFLICT,
     domain.OpenOrdersRemain: HTTP_409_CONFLICT,
     domain.OrderAlreadySettled: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     domain.ProviderNotVerified: HTTP_403_FORBIDDEN,
     domain.ProviderSuspended: HTTP_403_FORBIDDEN,
     domain.ProviderBlocked: HTTP_403_FORBIDDEN,
@@ -91,7 +90,7 @@ def create_app(
     deadlines = task_timers(settings, tasks, clock or SystemClock())
     deadlines.open()
     if timer_poll_interval is None:
-        timer_poll_interval = int(os.environ.get("RING_TIMER_POLL_INTERVAL_MS", "1000")) / 1000
+        timer_poll_interval = TaskConfig.from_environ().timer_poll_interval
     app = create_service_app(
         settings=settings,
         title="Ring task-service (internal)",
@@ -104,12 +103,7 @@ def create_app(
         ],
         application=tasks,
         translator=TRANSLATOR,
-        processors=[
-            board.processor(),
-            orders_by_party.processor(),
-            *processors(tasks, standings),
-            *disputes.processors(tasks),
-        ],
+        processors=processors(tasks, standings, board, orders_by_party),
         domain_errors=ERROR_STATUSES,
         dependencies={
             "tasks": tasks,

@@ -10,8 +10,6 @@ unknown order → 404), as the order itself decides.
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -19,22 +17,21 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from ring_runtime.concurrency import retrying
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_runtime.paging import page_of_history
 from ring_task.application import Tasks
-from ring_task.domain import ConcurrentUpdate, Order
+from ring_task.domain import Order
 
 #: Namespace of conversation ids (``uuid5(namespace, str(order_id))``).
 CONVERSATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://ring.invalid/task/order-conversation")
-MAX_ATTEMPTS = 5
 
 
 class Message(NamedTuple):
@@ -89,16 +86,14 @@ class OrderMessages:
         self.tasks.get_order_for(order_id, actor_id)
         at = now or datetime.now(UTC)
         message_id = uuid4()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+
+        def act() -> Message:
             conversation = self._load(order_id) or Conversation(order_id=order_id)
             conversation.post(message_id=message_id, author_id=actor_id, body=body, at=at)
-            try:
-                self.tasks.save(conversation)
-            except IntegrityError:
-                time.sleep(random.uniform(0, 0.02 * attempt))
-                continue
+            self.tasks.save(conversation)
             return conversation.messages[-1]
-        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent messages; try again")
+
+        return retrying(act)
 
     def list(self, order_id: UUID, actor_id: UUID) -> tuple[Order, list[Message]]:
         """The order and its messages, oldest first, for one of its parties."""

@@ -1,17 +1,13 @@
 """Provider standing as the task service sees it: its own read model of ``ring.matching.events``.
 
-``take_order`` must refuse providers that are not verified, are suspended, or are blocked by
-the task's owner, without calling the matching service in the command path. The matching
-service publishes every verification, suspension and block; the consumer in
-:mod:`ring_task.consumers.matching` records them here, and :class:`Tasks` asks the
-:class:`ProviderStandings` port before opening an order. A provider the task service has never
-heard of is not verified.
+The matching service publishes every verification, suspension and block; the consumer in
+:mod:`ring_task.consumers.matching` records them here, and :class:`Tasks` asks this read model,
+through the :class:`~ring_task.domain.providers.ProviderStandings` port, before opening an
+order. The rule itself is :meth:`~ring_task.domain.providers.ProviderStanding.check_may_take`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
 from uuid import UUID
 
 from psycopg.sql import SQL, Composed
@@ -19,49 +15,10 @@ from psycopg.sql import SQL, Composed
 from ring_events.topics import MATCHING_EVENTS
 from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
-from ring_task.domain import ProviderBlocked, ProviderNotVerified, ProviderSuspended
+from ring_task.domain.providers import UNKNOWN, ProviderStanding
 
-#: Verification of a provider no matching event has mentioned yet.
-UNKNOWN = "unknown"
-#: The only verification that lets a provider take orders.
-VERIFIED = "verified"
 #: Where the standings come from: a refusal on them catches up with matching first.
 MATCHING = Upstream(consumer="provider-standing", topic=MATCHING_EVENTS, owner="matching")
-
-
-@dataclass(frozen=True)
-class ProviderStanding:
-    """What decides whether a provider may take an order on one owner's task."""
-
-    verification: str
-    suspended: bool
-    blocked_by_owner: bool
-
-    def check_may_take(self) -> None:
-        """Raise the refusal that applies, if any (verification, then suspension, then block).
-
-        Raises:
-            ProviderNotVerified: no verified qualification.
-            ProviderSuspended: an admin suspended the provider.
-            ProviderBlocked: the task's owner blocked the provider.
-        """
-        if self.verification != VERIFIED:
-            raise ProviderNotVerified(
-                f"the provider is not verified (status {self.verification}); "
-                "a verified qualification is needed to take orders"
-            )
-        if self.suspended:
-            raise ProviderSuspended("the provider is suspended and may not take orders")
-        if self.blocked_by_owner:
-            raise ProviderBlocked("the task's owner has blocked this provider")
-
-
-class ProviderStandings(Protocol):
-    """Port through which ``take_order`` learns a provider's standing."""
-
-    def standing(self, provider_id: UUID, owner_id: UUID) -> ProviderStanding:
-        """The standing of ``provider_id`` towards the tasks of ``owner_id``."""
-        ...
 
 
 class ProviderStandingProjection:

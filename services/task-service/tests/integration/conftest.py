@@ -14,7 +14,8 @@ from ring_runtime.identity import PARTY_A
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
 from ring_runtime.testing import actor_headers, settings_for
-from ring_task.providers import VERIFIED, ProviderStandingProjection
+from ring_task.domain.providers import VERIFIED
+from ring_task.providers import ProviderStandingProjection
 
 
 @pytest.fixture

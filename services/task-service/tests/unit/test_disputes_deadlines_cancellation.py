@@ -7,11 +7,12 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from ring_events.task import OrderSettled
 from ring_task.application import Tasks
-from ring_task.cancellation import SubmittedWorkPending
-from ring_task.domain import NotTaskOwner, OrderStatus, TaskStatus
+from ring_task.domain import NotTaskOwner, Order, OrderStatus, TaskStatus
+from ring_task.domain.cancellation import SubmittedWorkPending
 from ring_task.integration import to_public
 
 from .conftest import DEADLINE, NOW
@@ -60,6 +61,29 @@ def test_dispute_outcome_settles_or_refunds_and_completes_the_task(
     task = app.get_task(task_id)
     assert task.status is TaskStatus.COMPLETED
     assert task.open_orders == {}
+
+
+def test_a_withdrawal_stored_before_its_class_moved_still_loads(
+    app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID]
+) -> None:
+    """``Order.DisputeWithdrawn`` was ``ring_task.disputes.DisputeWithdrawn``: events stored
+    then carry the old topic, and the order must still load from them."""
+    task_id = published()
+    order_id = _submitted(app, task_id, provider)
+    app.reject_order(order_id, owner, "boxes missing", now=NOW)
+    app.record_dispute_opened(order_id, now=LATER)
+    app.record_dispute_withdrawn(order_id, now=LATER)
+    stored = app.recorder.select_events(order_id)[-1]
+    assert stored.topic == "ring_task.domain:Order.DisputeWithdrawn"
+    old = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic="ring_task.disputes:DisputeWithdrawn",
+        state=stored.state,
+    )
+    withdrawn = app.mapper.to_domain_event(old)
+    assert isinstance(withdrawn, Order.DisputeWithdrawn)
+    assert withdrawn.back_to == OrderStatus.REJECTED
 
 
 def test_outcome_before_the_opening_still_applies(

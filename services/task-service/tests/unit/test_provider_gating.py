@@ -11,7 +11,7 @@ import pytest
 
 from ring_task.application import Tasks
 from ring_task.domain import OrderStatus, ProviderBlocked, ProviderNotVerified, ProviderSuspended
-from ring_task.providers import UNKNOWN, ProviderStanding
+from ring_task.domain.providers import UNKNOWN, ProviderStanding
 
 
 @dataclass

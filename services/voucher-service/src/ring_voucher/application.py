@@ -8,22 +8,19 @@ idempotent where the platform drives them (timers, redelivery).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from ring_runtime.blobs import BlobStore
+from ring_runtime.concurrency import retrying
 from ring_runtime.paging import page_of_history
 from ring_runtime.store import RingApplication
 from ring_runtime.timers import Clock, SystemClock
 from ring_voucher.config import VoucherConfig
 from ring_voucher.domain import (
-    ConcurrentUpdate,
     NoFiles,
     NotOrderParty,
     NotOrderProvider,
@@ -37,17 +34,12 @@ from ring_voucher.domain import (
     VoucherNotFound,
     VoucherStatus,
     VoucherTrail,
+    approves_automatically,
+    check_manual_approval,
 )
 from ring_voucher.files import inspect_upload
 from ring_voucher.fingerprints import Matches
 from ring_voucher.projections import OPEN_FOR_VOUCHERS, OrderView
-
-T = TypeVar("T")
-
-#: How often a command is tried before a conflict is reported to the caller.
-MAX_ATTEMPTS = 20
-#: Upper bound of the random pause after the first conflict; it grows with each attempt.
-BACKOFF_SECONDS = 0.002
 
 
 class OrderDirectory(Protocol):
@@ -66,6 +58,14 @@ class FingerprintLookup(Protocol):
         ...
 
 
+class DisputeStates(Protocol):
+    """The state of each order's latest dispute (its projection of ``ring.dispute.events``)."""
+
+    def state(self, order_id: UUID) -> str | None:
+        """``open`` / ``resolved`` / ``withdrawn``, or None when the order was never disputed."""
+        ...
+
+
 class Vouchers(RingApplication):
     """Vouchers handed in by providers and reviewed by task owners."""
 
@@ -79,6 +79,7 @@ class Vouchers(RingApplication):
         config: VoucherConfig,
         clock: Clock | None = None,
         catch_up: Callable[[], Any] = lambda: None,
+        disputes: DisputeStates | None = None,
     ) -> None:
         """Args:
         env: eventsourcing environment.
@@ -88,6 +89,7 @@ class Vouchers(RingApplication):
         config: limits and the review window.
         clock: source of "now" (default: the wall clock).
         catch_up: brings local read models (fingerprints, timers) up to date with the store.
+        disputes: the orders' dispute states; without it approvals are not checked.
         """
         super().__init__(env=env)
         self.orders = orders
@@ -96,6 +98,7 @@ class Vouchers(RingApplication):
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.catch_up = catch_up
+        self.disputes = disputes
 
     def lifecycle_correlation(self, obj: object) -> str | None:
         """A voucher and its order's trail join the task lifecycle of their order: they are
@@ -159,12 +162,19 @@ class Vouchers(RingApplication):
             self.save(voucher, trail)
             return voucher
 
-        voucher = self._retrying(act)
+        voucher = retrying(act)
         self.catch_up()
         return voucher
 
     def approve(self, voucher_id: UUID, actor_id: UUID) -> None:
-        """The task owner accepts the voucher; the order is then approved and settled."""
+        """The task owner accepts the voucher; the order is then approved and settled.
+
+        Raises:
+            OrderUnderDispute: a dispute about the order is open.
+        """
+        if self.disputes is not None:
+            voucher = self.get_voucher_for(voucher_id, actor_id)
+            check_manual_approval(self.disputes.state(voucher.order_id))
         self._decide(voucher_id, actor_id, lambda v: v.approve(self.clock.now()))
 
     def reject(self, voucher_id: UUID, actor_id: UUID, reason: str) -> None:
@@ -187,7 +197,20 @@ class Vouchers(RingApplication):
             self._save_decision(voucher)
             return True
 
-        return self._retrying(act)
+        return retrying(act)
+
+    def end_review(self, voucher_id: UUID) -> None:
+        """The voucher's review window ran out (its timer fired): approve it automatically,
+        unless a dispute about the order decides otherwise (see
+        :func:`~ring_voucher.domain.approves_automatically`).
+
+        Raises:
+            DeferredByDispute: a dispute about the order is open; the timer retries later.
+        """
+        order_id = self.get_voucher(voucher_id).order_id
+        state = self.disputes.state(order_id) if self.disputes is not None else None
+        if approves_automatically(state):
+            self.auto_approve(voucher_id)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -243,7 +266,7 @@ class Vouchers(RingApplication):
             change(voucher)
             self._save_decision(voucher)
 
-        self._retrying(act)
+        retrying(act)
         self.catch_up()
 
     def _save_decision(self, voucher: Voucher) -> None:
@@ -268,11 +291,3 @@ class Vouchers(RingApplication):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return command()
-            except IntegrityError:
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
-        raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} concurrent updates; try again")

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ring_runtime.settings import ENVIRONMENT, SettingsError
+from ring_runtime.settings import ENVIRONMENT, SettingsError, whole_number
 
 _DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
 #: Room for the note and the multipart framing on top of the files themselves.
@@ -51,7 +51,7 @@ class VoucherConfig:
             return source.get(name, _DEFAULTS[name])
 
         def positive(name: str) -> int:
-            return _positive(name, get(name))
+            return whole_number(source, name)
 
         store = get("RING_BLOB_STORE").strip().lower()
         if store not in ("fs", "s3"):
@@ -69,13 +69,3 @@ class VoucherConfig:
             review_window=timedelta(hours=positive("RING_VOUCHER_REVIEW_WINDOW_HOURS")),
             timer_poll_interval=positive("RING_TIMER_POLL_INTERVAL_MS") / 1000,
         )
-
-
-def _positive(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value

@@ -267,6 +267,42 @@ class VoucherTrail(Aggregate):
             self.approved = voucher_id
 
 
+# -- disputes: no approval while the order is under an open dispute --------------------------
+
+#: The state of an order's latest dispute, as the voucher service's read model of
+#: ``ring.dispute.events`` records it (None: the order was never disputed).
+OPEN, RESOLVED, WITHDRAWN = "open", "resolved", "withdrawn"
+
+
+def check_manual_approval(dispute_state: str | None) -> None:
+    """The owner's approval is refused while a dispute about the order is open: the arbitrator
+    decides the money then, and the order is ``disputed`` in the task service, which would
+    refuse the approval anyway.
+
+    Raises:
+        OrderUnderDispute: the order's latest dispute is open.
+    """
+    if dispute_state == OPEN:
+        raise OrderUnderDispute("the order is under an open dispute; arbitration decides")
+
+
+def approves_automatically(dispute_state: str | None) -> bool:
+    """Whether a voucher whose review window ran out is approved now.
+
+    * dispute **open** → the approval is deferred: :class:`DeferredByDispute` is raised, so the
+      durable timer retries later with backoff (up to hourly) and keeps the reason;
+    * dispute **resolved** → the arbitrator decided the money; no approval (False);
+    * no dispute, or **withdrawn** → the voucher is approved as usual (True).
+    """
+    if dispute_state == OPEN:
+        raise DeferredByDispute("the order is under an open dispute")
+    return dispute_state != RESOLVED
+
+
+class DeferredByDispute(Exception):
+    """The order is under an open dispute; the automatic approval waits."""
+
+
 # -- exceptions: each has a stable machine-readable ``code`` ---------------------------------
 
 
@@ -332,5 +368,7 @@ class OrderAlreadyApproved(VoucherServiceError):
     code = "order_already_approved"
 
 
-class ConcurrentUpdate(VoucherServiceError):
-    code = "concurrent_update"
+class OrderUnderDispute(VoucherServiceError):
+    """The order's voucher cannot be approved while a dispute about it is open."""
+
+    code: ClassVar[str] = "order_under_dispute"

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from uuid import UUID
 
-import psycopg
 from litestar import Litestar
 from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
@@ -38,19 +36,12 @@ from ring_voucher.api import AdminVoucherController, VoucherController, order_vo
 from ring_voucher.application import Vouchers
 from ring_voucher.blobs import blob_store_from_config
 from ring_voucher.config import VoucherConfig
-from ring_voucher.disputes import (
-    DisputeAwareVouchers,
-    OrderDisputesProjection,
-    OrderUnderDispute,
-    guarded,
-)
+from ring_voucher.consumers import AUTO_APPROVE, local_handlers, processors
 from ring_voucher.fingerprints import FingerprintIndex
 from ring_voucher.integration import DOMAIN_TO_PUBLIC, TOPIC, partition_key
-from ring_voucher.projections import OrderDirectoryProjection
+from ring_voucher.projections import OrderDirectoryProjection, OrderDisputesProjection
 
 TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC, partition_key=partition_key)
-#: Purpose of the timer approving a voucher whose review window ran out.
-AUTO_APPROVE = "voucher.auto_approve"
 
 #: Each client-caused error, mapped once to its HTTP status.
 ERROR_STATUSES: dict[type[Exception], int] = {
@@ -68,10 +59,9 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.AlreadyDecided: HTTP_409_CONFLICT,
     domain.VoucherUnderReview: HTTP_409_CONFLICT,
     domain.OrderAlreadyApproved: HTTP_409_CONFLICT,
-    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     files.FileTooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     files.UnsupportedFileType: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-    OrderUnderDispute: HTTP_409_CONFLICT,
+    domain.OrderUnderDispute: HTTP_409_CONFLICT,
 }
 
 
@@ -107,27 +97,24 @@ def create_app(
     orders = OrderDirectoryProjection(store)
     disputes = OrderDisputesProjection(store)
     fingerprints = FingerprintIndex(store)
-    vouchers = DisputeAwareVouchers(
+    vouchers = Vouchers(
         env=settings.eventsourcing_env(),
         orders=orders,
         fingerprints=fingerprints,
         blobs=blobs or blob_store_from_config(config),
         config=config,
         clock=clock,
+        disputes=disputes,
     )
-    vouchers.disputes = disputes
 
-    def auto_approve(timer: Timer) -> None:
-        vouchers.auto_approve(timer.aggregate_id)
-
-    def order_of(voucher_id: UUID) -> UUID:
-        return vouchers.get_voucher(voucher_id).order_id
+    def end_review(timer: Timer) -> None:
+        vouchers.end_review(timer.aggregate_id)
 
     timers = DurableTimers(
         settings.database_url,
         settings.db_schema,
         clock,
-        {AUTO_APPROVE: guarded(auto_approve, order_of, disputes)},
+        {AUTO_APPROVE: end_review},
     )
     follower = OwnEventsFollower(
         "voucher-local",
@@ -149,7 +136,7 @@ def create_app(
         ],
         application=vouchers,
         translator=TRANSLATOR,
-        processors=[orders.processor(), disputes.processor()],
+        processors=processors(orders, disputes),
         domain_errors=ERROR_STATUSES,
         dependencies={"vouchers": vouchers},
         on_shutdown=[timers.close, store.close, vouchers.close],
@@ -158,24 +145,6 @@ def create_app(
     )
     app.state.voucher_parts = VoucherParts(vouchers, timers, follower, store)
     return app
-
-
-def local_handlers(fingerprints: FingerprintIndex, timers: DurableTimers) -> dict[type[Any], Any]:
-    """Own domain event → local table updates (fingerprints, review timer)."""
-
-    def submitted(event: domain.Voucher.Submitted, conn: psycopg.Connection[Any]) -> None:
-        voucher_files = [domain.VoucherFile.of_record(record) for record in event.files]
-        fingerprints.record(conn, event.originator_id, event.order_id, voucher_files)
-        timers.schedule(AUTO_APPROVE, event.originator_id, event.review_due, conn)
-
-    def decided(event: domain.Voucher.Decision, conn: psycopg.Connection[Any]) -> None:
-        timers.cancel(AUTO_APPROVE, event.originator_id, conn)
-
-    return {
-        domain.Voucher.Submitted: submitted,
-        domain.Voucher.Approved: decided,
-        domain.Voucher.Rejected: decided,
-    }
 
 
 class VoucherLog(RingApplication):

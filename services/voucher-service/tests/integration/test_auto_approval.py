@@ -13,7 +13,8 @@ from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
 from ring_voucher.config import VoucherConfig
-from ring_voucher.main import AUTO_APPROVE, VoucherParts, create_app
+from ring_voucher.consumers import AUTO_APPROVE
+from ring_voucher.main import VoucherParts, create_app
 
 from .conftest import actor, count_rows, seed_order, voucher_records
 

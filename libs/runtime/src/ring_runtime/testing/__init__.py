@@ -10,6 +10,7 @@ from ring_runtime.forkserver import process_name
 from ring_runtime.identity import ASSERTION_HEADER, PARTY_A, AssertionSigner, gateway_signer
 from ring_runtime.service import service_names
 from ring_runtime.settings import Settings, load_settings
+from ring_runtime.testing.admins import admin_create
 from ring_runtime.testing.polling import eventually, wait_until
 from ring_runtime.testing.ports import answering_service_ports, wait_service_ports_quiet
 from ring_runtime.testing.sources import kafka_lane
@@ -92,6 +93,7 @@ __all__ = [
     "KAFKA_LANE_SETTINGS",
     "TEST_KAFKA_TIMINGS",
     "actor_headers",
+    "admin_create",
     "answering_service_ports",
     "eventually",
     "kafka_lane",

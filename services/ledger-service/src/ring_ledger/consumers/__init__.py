@@ -1,7 +1,9 @@
-"""Subscribers of the ledger: integration events of other contexts → ``Ledger`` commands.
+"""Every subscription of the ledger: integration events of other contexts → ``Ledger`` commands.
 
 Each upstream context has its own module with a ``processor(...)`` factory; :func:`processors`
-lists them for ``main.create_app``.
+lists them for ``main.create_app``. The ledger's own events are followed locally
+(``OwnEventsFollower``, wired by ``main`` as background work) by the books read model
+(:mod:`ring_ledger.projections`) and the payout timers (:mod:`ring_ledger.payout_timers`).
 """
 
 from __future__ import annotations

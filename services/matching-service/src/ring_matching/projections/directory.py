@@ -27,7 +27,7 @@ from ring_events.matching import (
 )
 from ring_events.topics import MATCHING_EVENTS
 from ring_matching.domain import Verification
-from ring_matching.scoring import ProviderProfile, RecordFigures
+from ring_matching.domain.scoring import ProviderProfile, RecordFigures
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
 

@@ -42,7 +42,7 @@ from ring_events.task import (
 )
 from ring_events.topics import DISPUTE_EVENTS, TASK_EVENTS
 from ring_matching.domain import dispute_lost_by_provider
-from ring_matching.scoring import RecordFigures
+from ring_matching.domain.scoring import RecordFigures
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
 

@@ -309,7 +309,3 @@ class IllegalTransition(MatchingError):
 
 class CannotBlockSelf(MatchingError):
     code = "cannot_block_self"
-
-
-class ConcurrentUpdate(MatchingError):
-    code = "concurrent_update"
