@@ -314,7 +314,7 @@ def create_service_app(
     )
     loops = list(background)
     if application is not None and isinstance(application.recorder, RingProcessRecorder):
-        loops.append(event_chainer(settings, application.name, broker))  # tamper evidence
+        loops.append(event_chainer(settings, application.name, broker, changes))  # tamper evidence
     runtime = ServiceRuntime(
         settings=settings,
         broker=broker,
