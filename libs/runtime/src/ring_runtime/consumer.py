@@ -71,6 +71,9 @@ Handler = Callable[[Any, Envelope], None]
 #: Records fetched and processed per batch (one offset commit each).
 BATCH_SIZE = 200
 
+#: Longest wait for a batch's offset commit (offsets only save re-reading).
+COMMIT_TIMEOUT_SECONDS = 5.0
+
 #: A partition is re-read from its start at most this often after gaps.
 REWIND_COOLDOWN_SECONDS = 5.0
 
@@ -260,8 +263,9 @@ class KafkaConsumerBinding:
 
     async def _rewind(
         self, consumer: AIOKafkaConsumer, record: ConsumerRecord[bytes, bytes]
-    ) -> None:
-        """Re-read a partition from its start after a gap (at most once per cool-down).
+    ) -> TopicPartition | None:
+        """Re-read a partition from its start after a gap (at most once per cool-down); returns
+        the partition when it was rewound.
 
         A gap means an earlier event of the aggregate was not applied. Normally it is still
         ahead (the relay republishes after broker data loss), but after a broker restart the
@@ -271,10 +275,11 @@ class KafkaConsumerBinding:
         partition = TopicPartition(record.topic, record.partition)
         now = time.monotonic()
         if now - self._rewound_at.get(partition, float("-inf")) < REWIND_COOLDOWN_SECONDS:
-            return
+            return None
         self._rewound_at[partition] = now
         log.warning("%s: re-reading %s from its start after a gap", self.processor.name, partition)
         await consumer.seek_to_beginning(partition)
+        return partition
 
     def applied_through(self) -> int:
         """The highest notification id this consumer has applied (its lag's reference).
@@ -481,9 +486,9 @@ def subscribe_together(
     for all its consumers, not once per consumer (profiled idle: each extra consumer cost its
     process and the broker a fetch every ``RING_KAFKA_FETCH_MAX_WAIT_MS``, decision 0009).
     Records are fetched in batches and each binding processes its records of a batch in
-    partition order; the offsets are committed once per batch, after every binding processed
-    every record of it. Offsets only save re-reading: each binding's store-side tracking
-    decides what it applies, so the bindings stay independent of each other.
+    partition order; the batch's offsets are committed after every binding processed every
+    record of it (:func:`_commit_batch`). Offsets only save re-reading: each binding's
+    store-side tracking decides what it applies, so the bindings stay independent of each other.
     """
     by_topic: dict[str, list[KafkaConsumerBinding]] = {}
     for binding in bindings:
@@ -494,7 +499,7 @@ def subscribe_together(
     @broker.subscriber(  # type: ignore[untyped-decorator]
         *sorted(by_topic),
         group_id=group_id,
-        ack_policy=AckPolicy.ACK,
+        ack_policy=AckPolicy.MANUAL,  # committed by _commit_batch; NackMessage still rewinds
         batch=True,
         max_records=BATCH_SIZE,
         batch_timeout_ms=100,
@@ -510,6 +515,7 @@ def subscribe_together(
         applied = await asyncio.to_thread(
             lambda: [binding._applied_positions(mine) for binding, mine in work]
         )
+        rewound: set[TopicPartition] = set()
         for (binding, mine), positions in zip(work, applied, strict=True):
             for record in mine:
                 if binding._stopping.is_set():
@@ -519,7 +525,38 @@ def subscribe_together(
                     continue
                 outcome = await binding.deliver(record, broker)
                 if outcome is Outcome.OUT_OF_SEQUENCE:
-                    await binding._rewind(consumer, record)
+                    partition = await binding._rewind(consumer, record)
+                    if partition is not None:
+                        rewound.add(partition)
+        await _commit_batch(consumer, records, rewound)
+
+
+async def _commit_batch(
+    consumer: AIOKafkaConsumer,
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+    rewound: set[TopicPartition],
+) -> None:
+    """Commit the offsets past a processed batch, for the batch's own partitions only.
+
+    Not ``consumer.commit()``, which commits every assigned partition: aiokafka retries a commit
+    for as long as any of them belongs to a topic the broker does not have, and after Tansu
+    restarted (losing every topic) the topics of services not running stayed missing, so the
+    commit — and with it every consumer of the process — hung (the broker-restart test failed
+    this way). Bounded for the same reason; a commit that fails or times out is logged and
+    skipped, as offsets only save re-reading. A partition rewound in this batch is left
+    uncommitted, to be read again.
+    """
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        if partition not in rewound:
+            offsets[partition] = max(offsets.get(partition, 0), record.offset + 1)
+    if not offsets:
+        return
+    try:
+        await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_SECONDS)
+    except Exception as error:  # TimeoutError, a rebalance, the broker gone
+        log.warning("offsets %s not committed (%r); they may be read again", offsets, error)
 
 
 def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
