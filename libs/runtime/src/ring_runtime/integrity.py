@@ -381,9 +381,10 @@ class EventChainer:
         """Chain new events as they are saved (at most every ``interval`` seconds), outliving
         outages with backoff."""
         backoff = Backoff(initial=0.5, maximum=5.0)
+        self._pace = pace = Pace(self.changes, interval, max(interval, self.checkpoint_interval))
         while not self._stopping.is_set():
             try:
-                await self._round(interval)
+                await self._round(pace)
             except Exception as error:
                 self.health.failed(error)
                 delay = backoff.next()
@@ -394,7 +395,7 @@ class EventChainer:
             else:
                 backoff.reset()
 
-    async def _round(self, interval: float) -> None:
+    async def _round(self, pace: Pace) -> None:
         conn = await asyncio.to_thread(self.leaves.connect)
         try:
             await asyncio.to_thread(self.leaves.create_tables, conn)
@@ -408,22 +409,21 @@ class EventChainer:
                 self.health.recovered()
                 await self._sleep(2.0)
                 return
-            await self._lead(conn, interval)
+            await self._lead(conn, pace)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(conn.close)
 
-    async def _lead(self, conn: Connection, interval: float) -> None:
+    async def _lead(self, conn: Connection, pace: Pace) -> None:
         """Chain while leading: a round when the service saved events (at most every
-        ``interval``), and every checkpoint interval regardless (saves of other replicas)."""
+        ``pace.spacing``), and every checkpoint interval regardless (saves of other replicas)."""
         tree, after = await asyncio.to_thread(self.leaves.load_head, conn)
         signed = await asyncio.to_thread(self.leaves.last_signed, conn)
         next_checkpoint = 0.0
         loop = asyncio.get_running_loop()
-        self._pace = Pace(self.changes, interval, max(interval, self.checkpoint_interval))
         known = False  # whether kept checkpoints were read since this replica leads
         while not self._stopping.is_set():
-            self._pace.round_begins()
+            pace.round_begins()
             rows = await asyncio.to_thread(self.leaves.read_events, conn, after, CHAIN_BATCH)
             if rows:
                 await asyncio.to_thread(self.leaves.append, conn, tree, rows)
@@ -439,7 +439,7 @@ class EventChainer:
                 known = True
             self.health.recovered()
             if len(rows) < CHAIN_BATCH:
-                await self._pace.rest()
+                await pace.rest()
 
     async def _publish_kept(self, conn: Connection) -> None:
         """Publish the checkpoints kept but not yet on the topic. A broker that refuses (down,
