@@ -37,7 +37,7 @@ sync: $(UV) ## install the locked workspace into .venv
 run: sync ## start the whole platform (Ctrl-C stops it)
 	$(BIN)/ring run
 
-lint: sync ## ruff check, ruff format --check, mypy (strict on libs)
+lint: sync ## ruff check, ruff format --check, mypy (strict for every package)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PY_SOURCES)
