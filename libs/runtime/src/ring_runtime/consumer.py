@@ -80,9 +80,6 @@ Handler = Callable[[Any, Envelope], None]
 #: Records fetched and processed per batch (one offset commit each).
 BATCH_SIZE = 200
 
-#: Longest wait for a batch's offset commit (offsets only save re-reading).
-COMMIT_TIMEOUT_SECONDS = 5.0
-
 #: A partition is re-read from its start at most this often after gaps.
 REWIND_COOLDOWN_SECONDS = 5.0
 
@@ -288,10 +285,34 @@ class KafkaConsumerBinding:
         self._applied_through: int | None = None
 
     def subscribe(self, broker: KafkaBroker) -> None:
-        """Register this consumer alone on ``broker``, under its own group (call before the
-        broker starts); a service process subscribes all its consumers with
-        :func:`subscribe_together` instead."""
-        subscribe_together(broker, [self], self.group_id)
+        """Register the subscriber on ``broker`` (call before the broker starts).
+
+        Records are fetched in batches and processed one by one in partition order; the
+        offsets are committed once per batch, after every record of it was processed. Offsets
+        only save re-reading: the store-side tracking decides what is applied.
+        """
+
+        @broker.subscriber(  # type: ignore[untyped-decorator]
+            self.processor.topic,
+            group_id=self.group_id,
+            ack_policy=AckPolicy.ACK,
+            batch=True,
+            max_records=BATCH_SIZE,
+            batch_timeout_ms=100,
+            **consumer_config(self.settings),
+        )
+        async def deliver(message: KafkaMessage, consumer: Consumer) -> None:
+            records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+            applied = await asyncio.to_thread(self._applied_positions, records)
+            for record in records:
+                if self._stopping.is_set():
+                    raise NackMessage  # leave the rest uncommitted: it is read again later
+                if self._already_applied(record, applied):
+                    self.processor.stats.duplicates += 1
+                    continue
+                outcome = await self.deliver(record, broker)
+                if outcome is Outcome.OUT_OF_SEQUENCE:
+                    await self._rewind(consumer, record)
 
     def _applied_positions(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[str, int]:
         """Positions of every aggregate in a batch, read in one query.
@@ -321,9 +342,8 @@ class KafkaConsumerBinding:
 
     async def _rewind(
         self, consumer: AIOKafkaConsumer, record: ConsumerRecord[bytes, bytes]
-    ) -> TopicPartition | None:
-        """Re-read a partition from its start after a gap (at most once per cool-down); returns
-        the partition when it was rewound.
+    ) -> None:
+        """Re-read a partition from its start after a gap (at most once per cool-down).
 
         A gap means an earlier event of the aggregate was not applied. Normally it is still
         ahead (the relay republishes after broker data loss), but after a broker restart the
@@ -333,11 +353,10 @@ class KafkaConsumerBinding:
         partition = TopicPartition(record.topic, record.partition)
         now = time.monotonic()
         if now - self._rewound_at.get(partition, float("-inf")) < REWIND_COOLDOWN_SECONDS:
-            return None
+            return
         self._rewound_at[partition] = now
         log.warning("%s: re-reading %s from its start after a gap", self.processor.name, partition)
         await consumer.seek_to_beginning(partition)
-        return partition
 
     def applied_through(self) -> int:
         """The highest notification id this consumer has applied (its lag's reference).
@@ -532,89 +551,6 @@ class KafkaConsumerBinding:
                 record.offset,
                 publish_error,
             )
-
-
-def subscribe_together(
-    broker: KafkaBroker, bindings: Sequence[KafkaConsumerBinding], group_id: str
-) -> None:
-    """Register one Kafka consumer on ``broker`` for all ``bindings`` (call before it starts).
-
-    One consumer in one group reads every topic the bindings read and hands each record to
-    every binding of its topic, so a process fetches once per fetch wait and heartbeats once
-    for all its consumers, not once per consumer (profiled idle: each extra consumer cost its
-    process and the broker a fetch every ``RING_KAFKA_FETCH_MAX_WAIT_MS``, decision 0009).
-    Records are fetched in batches and each binding processes its records of a batch in
-    partition order; the batch's offsets are committed after every binding processed every
-    record of it (:func:`_commit_batch`). Offsets only save re-reading: each binding's
-    store-side tracking decides what it applies, so the bindings stay independent of each other.
-    """
-    by_topic: dict[str, list[KafkaConsumerBinding]] = {}
-    for binding in bindings:
-        binding.group_id = group_id
-        by_topic.setdefault(binding.processor.topic, []).append(binding)
-    settings = bindings[0].settings
-
-    @broker.subscriber(  # type: ignore[untyped-decorator]
-        *sorted(by_topic),
-        group_id=group_id,
-        ack_policy=AckPolicy.MANUAL,  # committed by _commit_batch; NackMessage still rewinds
-        batch=True,
-        max_records=BATCH_SIZE,
-        batch_timeout_ms=100,
-        **consumer_config(settings),
-    )
-    async def deliver(message: KafkaMessage, consumer: Consumer) -> None:
-        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
-        work = [
-            (binding, [r for r in records if r.topic == binding.processor.topic])
-            for binding in bindings
-        ]
-        work = [(binding, mine) for binding, mine in work if mine]
-        applied = await asyncio.to_thread(
-            lambda: [binding._applied_positions(mine) for binding, mine in work]
-        )
-        rewound: set[TopicPartition] = set()
-        for (binding, mine), positions in zip(work, applied, strict=True):
-            for record in mine:
-                if binding._stopping.is_set():
-                    raise NackMessage  # leave the rest uncommitted: it is read again later
-                if binding._already_applied(record, positions):
-                    binding.processor.stats.duplicates += 1
-                    continue
-                outcome = await binding.deliver(record, broker)
-                if outcome is Outcome.OUT_OF_SEQUENCE:
-                    partition = await binding._rewind(consumer, record)
-                    if partition is not None:
-                        rewound.add(partition)
-        await _commit_batch(consumer, records, rewound)
-
-
-async def _commit_batch(
-    consumer: AIOKafkaConsumer,
-    records: Sequence[ConsumerRecord[bytes, bytes]],
-    rewound: set[TopicPartition],
-) -> None:
-    """Commit the offsets past a processed batch, for the batch's own partitions only.
-
-    Not ``consumer.commit()``, which commits every assigned partition: aiokafka retries a commit
-    for as long as any of them belongs to a topic the broker does not have, and after Tansu
-    restarted (losing every topic) the topics of services not running stayed missing, so the
-    commit — and with it every consumer of the process — hung (the broker-restart test failed
-    this way). Bounded for the same reason; a commit that fails or times out is logged and
-    skipped, as offsets only save re-reading. A partition rewound in this batch is left
-    uncommitted, to be read again.
-    """
-    offsets: dict[TopicPartition, int] = {}
-    for record in records:
-        partition = TopicPartition(record.topic, record.partition)
-        if partition not in rewound:
-            offsets[partition] = max(offsets.get(partition, 0), record.offset + 1)
-    if not offsets:
-        return
-    try:
-        await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_SECONDS)
-    except Exception as error:  # TimeoutError, a rebalance, the broker gone
-        log.warning("offsets %s not committed (%r); they may be read again", offsets, error)
 
 
 def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:

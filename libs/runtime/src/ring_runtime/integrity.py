@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID, uuid5
 
 import msgspec
@@ -39,10 +39,6 @@ from ring_runtime.kafka import ensure_topics
 from ring_runtime.merkle import CompactRange, inclusion_path, leaf_hash, leaf_input
 from ring_runtime.resilience import Backoff, TaskHealth
 from ring_runtime.settings import Settings
-from ring_runtime.wakeup import Pace
-
-if TYPE_CHECKING:
-    from ring_runtime.long_poll import Changes
 
 log = logging.getLogger("ring.integrity")
 
@@ -357,10 +353,8 @@ class EventChainer:
         signer: CheckpointSigner,
         publish: Publish,
         checkpoint_interval: float,
-        changes: Changes | None = None,
     ) -> None:
         self.leaves = leaves
-        self.changes = changes
         self.service = service
         self.signer = signer
         self.publish = publish
@@ -369,26 +363,21 @@ class EventChainer:
         #: Checkpoints kept in the store but not yet on :data:`CHECKPOINT_TOPIC`.
         self.unpublished = 0
         self._stopping = asyncio.Event()
-        self._pace: Pace | None = None
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the batch in flight."""
         self._stopping.set()
-        if self._pace is not None:
-            self._pace.stop()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def run(self, interval: float) -> None:
-        """Chain new events as they are saved (at most every ``interval`` seconds), outliving
-        outages with backoff."""
+        """Chain new events every ``interval`` seconds, outliving outages with backoff."""
         backoff = Backoff(initial=0.5, maximum=5.0)
-        self._pace = pace = Pace(self.changes, interval, max(interval, self.checkpoint_interval))
         while not self._stopping.is_set():
             try:
-                await self._round(pace)
+                await self._round(interval)
             except Exception as error:
                 self.health.failed(error)
                 delay = backoff.next()
@@ -399,7 +388,7 @@ class EventChainer:
             else:
                 backoff.reset()
 
-    async def _round(self, pace: Pace) -> None:
+    async def _round(self, interval: float) -> None:
         conn = await asyncio.to_thread(self.leaves.connect)
         try:
             await asyncio.to_thread(self.leaves.create_tables, conn)
@@ -413,37 +402,30 @@ class EventChainer:
                 self.health.recovered()
                 await self._sleep(2.0)
                 return
-            await self._lead(conn, pace)
+            await self._lead(conn, interval)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(conn.close)
 
-    async def _lead(self, conn: Connection, pace: Pace) -> None:
-        """Chain while leading: a round when the service saved events (at most every
-        ``pace.spacing``), and every checkpoint interval regardless (saves of other replicas)."""
+    async def _lead(self, conn: Connection, interval: float) -> None:
         tree, after = await asyncio.to_thread(self.leaves.load_head, conn)
         signed = await asyncio.to_thread(self.leaves.last_signed, conn)
         next_checkpoint = 0.0
         loop = asyncio.get_running_loop()
-        known = False  # whether kept checkpoints were read since this replica leads
         while not self._stopping.is_set():
-            pace.round_begins()
             rows = await asyncio.to_thread(self.leaves.read_events, conn, after, CHAIN_BATCH)
             if rows:
                 await asyncio.to_thread(self.leaves.append, conn, tree, rows)
                 after = int(rows[-1]["notification_id"])
-            kept = tree.size > signed and loop.time() >= next_checkpoint
-            if kept:
+            if tree.size > signed and loop.time() >= next_checkpoint:
                 checkpoint = self.signer.sign(self.service, tree.size, tree.root())
                 await asyncio.to_thread(self.leaves.keep_checkpoint, conn, checkpoint)
                 signed = tree.size
                 next_checkpoint = loop.time() + self.checkpoint_interval
-            if kept or self.unpublished or not known:  # else nothing waits to be published
-                await self._publish_kept(conn)
-                known = True
+            await self._publish_kept(conn)
             self.health.recovered()
             if len(rows) < CHAIN_BATCH:
-                await pace.rest()
+                await self._sleep(interval)
 
     async def _publish_kept(self, conn: Connection) -> None:
         """Publish the checkpoints kept but not yet on the topic. A broker that refuses (down,
@@ -480,11 +462,8 @@ def event_leaves(settings: Settings, application_name: str) -> EventLeaves:
     return EventLeaves(settings.database_url, settings.db_schema, application_name.lower())
 
 
-def event_chainer(
-    settings: Settings, application_name: str, broker: KafkaBroker, changes: Changes | None = None
-) -> EventChainer:
-    """The chainer of a service, publishing its checkpoints through ``broker``, woken by the
-    service's saves (``changes``)."""
+def event_chainer(settings: Settings, application_name: str, broker: KafkaBroker) -> EventChainer:
+    """The chainer of a service, publishing its checkpoints through ``broker``."""
     created = False
 
     async def publish(checkpoint: Checkpoint) -> None:
@@ -505,7 +484,6 @@ def event_chainer(
         CheckpointSigner(audit_keys(settings)[0]),
         publish,
         settings.audit_checkpoint_interval_ms / 1000,
-        changes,
     )
 
 

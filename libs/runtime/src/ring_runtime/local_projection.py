@@ -27,13 +27,8 @@ from psycopg.sql import SQL, Composed
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth
 from ring_runtime.store import RingApplication
-from ring_runtime.wakeup import Pace
 
 log = logging.getLogger("ring.local_projection")
-
-#: Longest a follower woken by its application's saves waits without one: events saved by
-#: another process (a command-line tool) are applied within this.
-BACKSTOP_SECONDS = 5.0
 
 #: Applies one domain event inside the follower's transaction.
 LocalHandler = Callable[[Any, psycopg.Connection[dict[str, Any]]], None]
@@ -62,7 +57,6 @@ class OwnEventsFollower:
         self._topics = [get_topic(cls) for cls in self.handlers]
         self._apply: BatchHandler = self._each
         self._stopping = asyncio.Event()
-        self._pace: Pace | None = None
         self.health = TaskHealth()
 
     @classmethod
@@ -169,31 +163,29 @@ class OwnEventsFollower:
             self.handlers[type(domain_event)](domain_event, conn)
 
     async def run(self, interval: float) -> None:
-        """Catch up whenever the application saved events, at most every ``interval`` seconds
-        (and every :data:`BACKSTOP_SECONDS` regardless), until :meth:`stop`.
+        """Catch up every ``interval`` seconds until :meth:`stop`.
 
         A failure (PostgreSQL down) is retried with a growing delay; :attr:`health` shows it.
         """
         backoff = Backoff(initial=interval, maximum=max(interval, OUTAGE_RETRY_CAP))
-        self._pace = Pace(self.application.changes, interval, max(interval, BACKSTOP_SECONDS))
         while not self._stopping.is_set():
-            self._pace.round_begins()
-            failed: float | None = None
+            wait = interval
             try:
                 await asyncio.to_thread(self.catch_up)
             except Exception as error:  # an outage must not end the follower
                 self.health.failed(error)
-                failed = backoff.next()
+                wait = backoff.next()
                 log.warning(
-                    "%s: catching up failed (%r); trying again in %.1f s", self.name, error, failed
+                    "%s: catching up failed (%r); trying again in %.1f s", self.name, error, wait
                 )
             else:
                 self.health.recovered()
                 backoff.reset()
-            await self._pace.rest(failed)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
+            except TimeoutError:
+                continue
 
     def stop(self) -> None:
         """Ask :meth:`run` to return (call from the event loop running it)."""
         self._stopping.set()
-        if self._pace is not None:
-            self._pace.stop()

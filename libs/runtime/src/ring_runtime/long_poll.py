@@ -11,7 +11,6 @@ replica, so a waiting client costs almost nothing while it waits (decision 0009)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -62,27 +61,17 @@ class Changes:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[UUID | None, set[asyncio.Future[None]]] = {}
-        self._listeners: list[Callable[[], None]] = []
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver wake-ups on ``loop`` (the loop serving the HTTP API)."""
         self._loop = loop
 
-    def listen(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` on the bound loop after every save (the background loops that
-        follow the store wait for it instead of polling, :class:`ring_runtime.wakeup.Pace`)."""
-        self._listeners.append(listener)
-
     def saved(self, aggregate_ids: Iterable[UUID]) -> None:
         """Events of ``aggregate_ids`` were saved (from any thread)."""
-        if self._loop is None or not (self._waiters or self._listeners):
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+        if self._loop is not None and self._waiters:
             self._loop.call_soon_threadsafe(self._wake, list(aggregate_ids))
 
     def _wake(self, aggregate_ids: list[UUID]) -> None:
-        for listener in self._listeners:
-            listener()
         for key in (*aggregate_ids, None):
             for future in self._waiters.get(key, ()):
                 if not future.done():

@@ -34,7 +34,7 @@ from litestar.types import ControllerRouterHandler
 
 from ring_events.topics import dead_letter_topic
 from ring_runtime.audit import audit_trail, correlated_events, inclusion_proof
-from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding, subscribe_together
+from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.freshness import HEADS_PATH, Freshness, Progress
 from ring_runtime.http import (
@@ -305,8 +305,8 @@ def create_service_app(
     if application is not None:
         application.changes = changes
     bindings = [KafkaConsumerBinding(p, settings, dead_letters, progress) for p in processors]
-    if bindings:
-        subscribe_together(broker, bindings, f"ring.{settings.service}.consumers")
+    for binding in bindings:
+        binding.subscribe(broker)
     relay = (
         OutboxRelay(application, translator, settings, source=settings.service)
         if translator is not None and application is not None
@@ -314,7 +314,7 @@ def create_service_app(
     )
     loops = list(background)
     if application is not None and isinstance(application.recorder, RingProcessRecorder):
-        loops.append(event_chainer(settings, application.name, broker, changes))  # tamper evidence
+        loops.append(event_chainer(settings, application.name, broker))  # tamper evidence
     runtime = ServiceRuntime(
         settings=settings,
         broker=broker,

@@ -293,11 +293,8 @@ class OutboxRelay:
                 self.stats.health.recovered()
                 # Also after a partial batch: it held every event committed before it was read,
                 # and a commit since then has a notification waiting, so this returns at once
-                # (not reading the store again just to find nothing). Idle, it waits until a
-                # commit, the next loss check or the longest wait, whichever comes first.
-                until_check = max(0.0, next_check - time.monotonic())
-                poll = self.settings.relay_poll_interval_ms / 1000
-                await self._commits.wait(min(poll, until_check))
+                # (not reading the store again just to find nothing).
+                await self._commits.wait(self.settings.relay_poll_interval_ms / 1000)
         finally:
             with contextlib.suppress(Exception):
                 await self._commits.close()
@@ -408,10 +405,6 @@ class OutboxRelay:
             batch = await checker.getmany(tp, timeout_ms=MARKER_READ_TIMEOUT_MS, max_records=1)
         except OffsetOutOfRangeError:
             return False
-        finally:
-            # An assigned partition is fetched in the background until the next check assigns
-            # it afresh: profiled idle, a fetch every 500 ms per relay, all for nothing.
-            checker.pause(tp)
         records = batch.get(tp, [])
         if records:
             record = records[0]

@@ -125,10 +125,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("RING_RELAY_BATCH_SIZE", "500", "Notifications the outbox relay reads per batch."),
     Variable(
         "RING_RELAY_POLL_INTERVAL_MS",
-        "2000",
+        "500",
         "Longest idle wait of the relay between store reads; a commit wakes it at once "
-        "(PostgreSQL LISTEN/NOTIFY), so this only bounds a lost notification. An idle relay "
-        "also reads at every loss check.",
+        "(PostgreSQL LISTEN/NOTIFY).",
     ),
     Variable(
         "RING_RELAY_LOSS_CHECK_INTERVAL_MS",
