@@ -30,7 +30,11 @@ def test_a_connection_the_server_ended_is_replaced(postgres_url: str) -> None:
             ended = conn.execute("SELECT pg_backend_pid()").fetchone()
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", ended)
-        time.sleep(0.3)  # the server's notice and the closed socket reach the client
+            # Until the backend has exited: its notice and closed socket are then at the client.
+            deadline = time.monotonic() + 10
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", ended).fetchone():
+                assert time.monotonic() < deadline, "the terminated backend did not exit"
+                time.sleep(0.01)
         with pool.connection() as conn:
             fresh = conn.execute("SELECT pg_backend_pid()").fetchone()
         assert fresh != ended
