@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -46,7 +46,9 @@ class Message(NamedTuple):
 class Conversation(Aggregate):
     """Messages between the task owner and the provider of one order, oldest first."""
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        order_id: UUID
+
     def __init__(self, order_id: UUID) -> None:
         self.order_id = order_id
         self.messages: list[Message] = []
@@ -56,10 +58,20 @@ class Conversation(Aggregate):
         """The conversation id of ``order_id``."""
         return uuid5(CONVERSATION_NAMESPACE, str(order_id))
 
-    @event("MessagePosted")
+    class MessagePosted(Aggregate.Event):
+        message_id: UUID
+        author_id: UUID
+        body: str
+        at: datetime
+
+        def apply(self, aggregate: Conversation) -> None:
+            aggregate.messages.append(Message(self.message_id, self.author_id, self.body, self.at))
+
     def post(self, message_id: UUID, author_id: UUID, body: str, at: datetime) -> None:
         """Append a message."""
-        self.messages.append(Message(message_id, author_id, body, at))
+        self.trigger_event(
+            self.MessagePosted, message_id=message_id, author_id=author_id, body=body, at=at
+        )
 
 
 def conversation_id(order_id: UUID) -> UUID:

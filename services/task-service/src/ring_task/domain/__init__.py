@@ -1,8 +1,8 @@
 """Task and Order aggregates: Party A's pre-funded demand and the slots Party B takes.
 
 Pure domain code: no I/O and no clock reads; every command takes the instant ``at`` it happens.
-Commands check invariants, then trigger an explicitly declared event class; only the event
-mutates state, so replaying stored events never re-runs a check. Stored event classes must
+Commands check invariants, then trigger an explicitly declared event class; only the event's
+``apply`` mutates state, so replaying stored events never re-runs a check. Stored event classes must
 never be renamed or moved (their path is stored with each event) unless the old path is
 registered for the new class (``register_topic``, as for ``Order.DisputeWithdrawn``); evolve
 them with ``class_version`` and ``upcast_vX_vY``.
@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
 #: A task offers at most this many slots.
@@ -67,7 +67,6 @@ class Task(Aggregate):
         approval_required: bool
         at: datetime
 
-    @event(Created)
     def __init__(
         self,
         owner_id: UUID,
@@ -181,6 +180,9 @@ class Task(Aggregate):
         currency: str
         at: datetime
 
+        def apply(self, aggregate: Task) -> None:
+            aggregate.status = TaskStatus.FUNDING
+
     def publish(self, at: datetime) -> None:
         """Ask the ledger to hold the commission; the task waits in ``funding``."""
         self._require(TaskStatus.DRAFT, TaskStatus.FUNDING_FAILED, action="publish")
@@ -196,10 +198,6 @@ class Task(Aggregate):
             at=at,
         )
 
-    @event(PublishRequested)
-    def _publish_requested(self) -> None:
-        self.status = TaskStatus.FUNDING
-
     class Published(Aggregate.Event):
         owner_id: UUID
         title: str
@@ -209,6 +207,9 @@ class Task(Aggregate):
         slots: int
         required_skills: list[str]
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            aggregate.status = TaskStatus.PUBLISHED
 
     def mark_published(self, at: datetime) -> None:
         """Escrow holds the commission: put the task on the board."""
@@ -225,27 +226,25 @@ class Task(Aggregate):
             at=at,
         )
 
-    @event(Published)
-    def _published(self) -> None:
-        self.status = TaskStatus.PUBLISHED
-
     class FundingFailed(Aggregate.Event):
         owner_id: UUID
         reason: str
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            aggregate.status = TaskStatus.FUNDING_FAILED
 
     def mark_funding_failed(self, reason: str, at: datetime) -> None:
         """The ledger could not hold the commission; the owner may publish again later."""
         self._require(TaskStatus.FUNDING, action="mark funding failed")
         self.trigger_event(self.FundingFailed, owner_id=self.owner_id, reason=reason, at=at)
 
-    @event(FundingFailed)
-    def _funding_failed(self) -> None:
-        self.status = TaskStatus.FUNDING_FAILED
-
     class Cancelled(Aggregate.Event):
         owner_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            aggregate.status = TaskStatus.CANCELLED
 
     def cancel(self, at: datetime) -> None:
         """Withdraw the task. Not while funding is undecided, nor while orders are open."""
@@ -255,13 +254,12 @@ class Task(Aggregate):
         self._require_no_open_orders(action="cancel")
         self.trigger_event(self.Cancelled, owner_id=self.owner_id, at=at)
 
-    @event(Cancelled)
-    def _cancelled(self) -> None:
-        self.status = TaskStatus.CANCELLED
-
     class Expired(Aggregate.Event):
         owner_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            aggregate.status = TaskStatus.EXPIRED
 
     def expire(self, at: datetime) -> None:
         """Close the board entry at the deadline; open orders run to their end."""
@@ -270,14 +268,13 @@ class Task(Aggregate):
             raise DeadlineNotReached("the task cannot expire before its deadline")
         self.trigger_event(self.Expired, owner_id=self.owner_id, at=at)
 
-    @event(Expired)
-    def _expired(self) -> None:
-        self.status = TaskStatus.EXPIRED
-
     class Completed(Aggregate.Event):
         owner_id: UUID
         settled_slots: int
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            aggregate.status = TaskStatus.COMPLETED
 
     def complete(self, at: datetime) -> None:
         """Close the task: no order open, and every slot used up or the task expired."""
@@ -292,16 +289,17 @@ class Task(Aggregate):
             at=at,
         )
 
-    @event(Completed)
-    def _completed(self) -> None:
-        self.status = TaskStatus.COMPLETED
-
     # -- slot accounting -------------------------------------------------------------------
 
     class SlotTaken(Aggregate.Event):
         order_id: UUID
         provider_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            aggregate.open_orders[self.order_id] = self.provider_id
+            if self.provider_id not in aggregate.order_holders:
+                aggregate.order_holders.append(self.provider_id)
 
     def take_slot(self, order_id: UUID, provider_id: UUID, at: datetime) -> None:
         """Reserve one slot for ``order_id``: published, before the deadline, one per provider."""
@@ -317,42 +315,38 @@ class Task(Aggregate):
             raise NoSlotsLeft("every slot of the task is taken")
         self.trigger_event(self.SlotTaken, order_id=order_id, provider_id=provider_id, at=at)
 
-    @event(SlotTaken)
-    def _slot_taken(self, order_id: UUID, provider_id: UUID) -> None:
-        self.open_orders[order_id] = provider_id
-        if provider_id not in self.order_holders:
-            self.order_holders.append(provider_id)
-
     class SlotReleased(Aggregate.Event):
         order_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            del aggregate.open_orders[self.order_id]
 
     def release_slot(self, order_id: UUID, at: datetime) -> None:
         """Free the slot of an order that ended without settlement."""
         self._require_open(order_id)
         self.trigger_event(self.SlotReleased, order_id=order_id, at=at)
 
-    @event(SlotReleased)
-    def _slot_released(self, order_id: UUID) -> None:
-        del self.open_orders[order_id]
-
     class SlotSettled(Aggregate.Event):
         order_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            del aggregate.open_orders[self.order_id]
+            aggregate.settled_orders.append(self.order_id)
 
     def settle_slot(self, order_id: UUID, at: datetime) -> None:
         """Count the slot of a settled order as used for good."""
         self._require_open(order_id)
         self.trigger_event(self.SlotSettled, order_id=order_id, at=at)
 
-    @event(SlotSettled)
-    def _slot_settled(self, order_id: UUID) -> None:
-        del self.open_orders[order_id]
-        self.settled_orders.append(order_id)
-
     class SlotRefunded(Aggregate.Event):
         order_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Task) -> None:
+            del aggregate.open_orders[self.order_id]
+            aggregate.refunded_orders.append(self.order_id)
 
     def refund_slot(self, order_id: UUID, at: datetime) -> None:
         """Retire the slot of an order whose commission a dispute refunded to the owner.
@@ -361,11 +355,6 @@ class Task(Aggregate):
         """
         self._require_open(order_id)
         self.trigger_event(self.SlotRefunded, order_id=order_id, at=at)
-
-    @event(SlotRefunded)
-    def _slot_refunded(self, order_id: UUID) -> None:
-        del self.open_orders[order_id]
-        self.refunded_orders.append(order_id)
 
     # -- guards ----------------------------------------------------------------------------
 
@@ -441,7 +430,6 @@ class Order(Aggregate):
         currency: str
         at: datetime
 
-    @event(Applied)
     def __init__(
         self,
         task_id: UUID,
@@ -478,7 +466,7 @@ class Order(Aggregate):
         def note(self) -> str:
             return ""
 
-        def apply(self, aggregate: Any) -> None:
+        def apply(self, aggregate: Order) -> None:
             aggregate.status = self.STATUS
             aggregate.history.append(OrderStep(self.STATUS, self.at, self.note))
 
@@ -502,7 +490,7 @@ class Order(Aggregate):
         def note(self) -> str:
             return f"{self.percent}% {self.progress_note}".strip()
 
-        def apply(self, aggregate: Any) -> None:
+        def apply(self, aggregate: Order) -> None:
             super().apply(aggregate)
             aggregate.percent = self.percent
 
@@ -510,7 +498,7 @@ class Order(Aggregate):
         STATUS = OrderStatus.SUBMITTED
         voucher_id: UUID | None
 
-        def apply(self, aggregate: Any) -> None:
+        def apply(self, aggregate: Order) -> None:
             super().apply(aggregate)
             aggregate.voucher_id = self.voucher_id
 
@@ -555,7 +543,7 @@ class Order(Aggregate):
         def note(self) -> str:
             return "dispute withdrawn"
 
-        def apply(self, aggregate: Any) -> None:
+        def apply(self, aggregate: Order) -> None:
             status = OrderStatus(self.back_to)
             aggregate.status = status
             aggregate.history.append(OrderStep(status, self.at, self.note))
