@@ -1,8 +1,8 @@
 """Provider and Blocklist aggregates: who may take work, and whom Party A keeps away.
 
 Pure domain code: no I/O and no clock reads; every command takes the instant ``at`` it happens.
-Commands check invariants, then trigger an explicitly declared event class; only the event
-mutates state, so replaying stored events never re-runs a check. Stored event classes must
+Commands check invariants, then trigger an explicitly declared event class; only the event's
+``apply`` mutates state, so replaying stored events never re-runs a check. Stored event classes must
 never be renamed or moved (their path is stored with each event).
 
 Why blocks live on a :class:`Blocklist` per owner and not on :class:`Provider`: a block is
@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 #: At most this many skills per qualification.
 MAX_SKILLS = 30
@@ -79,7 +79,6 @@ class Provider(Aggregate):
         earnings): the provider itself and admins; other parties get the public profile."""
         return admin or user_id == self.id
 
-    @event(Registered)
     def __init__(self, provider_id: UUID, at: datetime) -> None:
         self.registered_at = at
         self.verification = Verification.REGISTERED
@@ -103,6 +102,15 @@ class Provider(Aggregate):
         reference: str
         skills: list[str]
         at: datetime
+
+        def apply(self, aggregate: Provider) -> None:
+            aggregate.verification = Verification.PENDING
+            aggregate.kind = self.kind
+            aggregate.reference = self.reference
+            aggregate.skills = tuple(self.skills)
+            aggregate.submitted_at = self.at
+            aggregate.decided_by = None
+            aggregate.decision_reason = ""
 
     def submit_qualification(
         self, kind: str, reference: str, skills: tuple[str, ...] | list[str], at: datetime
@@ -129,37 +137,29 @@ class Provider(Aggregate):
             at=at,
         )
 
-    @event(QualificationSubmitted)
-    def _qualification_submitted(
-        self, kind: str, reference: str, skills: list[str], at: datetime
-    ) -> None:
-        self.verification = Verification.PENDING
-        self.kind = kind
-        self.reference = reference
-        self.skills = tuple(skills)
-        self.submitted_at = at
-        self.decided_by = None
-        self.decision_reason = ""
-
     class Verified(Aggregate.Event):
         decided_by: UUID
         skills: list[str]
         at: datetime
+
+        def apply(self, aggregate: Provider) -> None:
+            aggregate.verification = Verification.VERIFIED
+            aggregate.decided_by = self.decided_by
 
     def verify(self, admin_id: UUID, at: datetime) -> None:
         """An admin accepts the pending qualification."""
         self._require_pending("verify")
         self.trigger_event(self.Verified, decided_by=admin_id, skills=list(self.skills), at=at)
 
-    @event(Verified)
-    def _verified(self, decided_by: UUID, skills: list[str], at: datetime) -> None:
-        self.verification = Verification.VERIFIED
-        self.decided_by = decided_by
-
     class Rejected(Aggregate.Event):
         decided_by: UUID
         reason: str
         at: datetime
+
+        def apply(self, aggregate: Provider) -> None:
+            aggregate.verification = Verification.REJECTED
+            aggregate.decided_by = self.decided_by
+            aggregate.decision_reason = self.reason
 
     def reject(self, admin_id: UUID, reason: str, at: datetime) -> None:
         """An admin refuses the pending qualification, saying why."""
@@ -168,12 +168,6 @@ class Provider(Aggregate):
             raise ReasonRequired("a rejection needs a reason")
         self.trigger_event(self.Rejected, decided_by=admin_id, reason=reason.strip(), at=at)
 
-    @event(Rejected)
-    def _rejected(self, decided_by: UUID, reason: str, at: datetime) -> None:
-        self.verification = Verification.REJECTED
-        self.decided_by = decided_by
-        self.decision_reason = reason
-
     # -- suspension ------------------------------------------------------------------------
 
     class Suspended(Aggregate.Event):
@@ -181,29 +175,27 @@ class Provider(Aggregate):
         reason: str
         at: datetime
 
+        def apply(self, aggregate: Provider) -> None:
+            aggregate.suspended = True
+
     def suspend(self, admin_id: UUID, reason: str, at: datetime) -> None:
         """An admin stops the provider from taking new orders."""
         if self.suspended:
             raise IllegalTransition("the provider is already suspended")
         self.trigger_event(self.Suspended, decided_by=admin_id, reason=reason.strip(), at=at)
 
-    @event(Suspended)
-    def _suspended(self, decided_by: UUID, reason: str, at: datetime) -> None:
-        self.suspended = True
-
     class Reinstated(Aggregate.Event):
         decided_by: UUID
         at: datetime
+
+        def apply(self, aggregate: Provider) -> None:
+            aggregate.suspended = False
 
     def reinstate(self, admin_id: UUID, at: datetime) -> None:
         """An admin lifts the suspension; verification is as it was before."""
         if not self.suspended:
             raise IllegalTransition("the provider is not suspended")
         self.trigger_event(self.Reinstated, decided_by=admin_id, at=at)
-
-    @event(Reinstated)
-    def _reinstated(self, decided_by: UUID, at: datetime) -> None:
-        self.suspended = False
 
     def _require_pending(self, action: str) -> None:
         if self.verification is not Verification.PENDING:
@@ -223,7 +215,6 @@ class Blocklist(Aggregate):
         """One blocklist per owner, found from the owner's id alone."""
         return blocklist_id(owner_id)
 
-    @event(Opened)
     def __init__(self, owner_id: UUID) -> None:
         self.owner_id = owner_id
         self.blocked: set[UUID] = set()
@@ -232,6 +223,9 @@ class Blocklist(Aggregate):
         owner_id: UUID
         provider_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Blocklist) -> None:
+            aggregate.blocked.add(self.provider_id)
 
     def block(self, provider_id: UUID, at: datetime) -> None:
         """Keep ``provider_id`` away from the owner's tasks; no-op if already blocked."""
@@ -242,14 +236,13 @@ class Blocklist(Aggregate):
                 self.ProviderBlocked, owner_id=self.owner_id, provider_id=provider_id, at=at
             )
 
-    @event(ProviderBlocked)
-    def _blocked(self, owner_id: UUID, provider_id: UUID, at: datetime) -> None:
-        self.blocked.add(provider_id)
-
     class ProviderUnblocked(Aggregate.Event):
         owner_id: UUID
         provider_id: UUID
         at: datetime
+
+        def apply(self, aggregate: Blocklist) -> None:
+            aggregate.blocked.discard(self.provider_id)
 
     def unblock(self, provider_id: UUID, at: datetime) -> None:
         """Let ``provider_id`` take the owner's tasks again; no-op if not blocked."""
@@ -257,10 +250,6 @@ class Blocklist(Aggregate):
             self.trigger_event(
                 self.ProviderUnblocked, owner_id=self.owner_id, provider_id=provider_id, at=at
             )
-
-    @event(ProviderUnblocked)
-    def _unblocked(self, owner_id: UUID, provider_id: UUID, at: datetime) -> None:
-        self.blocked.discard(provider_id)
 
 
 def blocklist_id(owner_id: UUID) -> UUID:
