@@ -16,13 +16,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, TypeGuard, get_args
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
-CATEGORIES = frozenset({"quality", "not_delivered", "unfair_rejection", "fraud", "other"})
-OUTCOMES = frozenset({"release", "refund", "split"})
+#: What a dispute may be about.
+Category = Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"]
+#: How an admin may decide a case.
+Outcome = Literal["release", "refund", "split"]
+CATEGORIES: frozenset[Category] = frozenset(get_args(Category))
+OUTCOMES: frozenset[Outcome] = frozenset(get_args(Outcome))
+
+
+def is_category(value: str) -> TypeGuard[Category]:
+    """Whether ``value`` is one of :data:`CATEGORIES` (narrows it for the event's type)."""
+    return value in CATEGORIES
+
+
+def is_outcome(value: str) -> TypeGuard[Outcome]:
+    """Whether ``value`` is one of :data:`OUTCOMES` (narrows it for the event's type)."""
+    return value in OUTCOMES
 
 
 class DisputeStatus(StrEnum):
@@ -51,7 +65,17 @@ class Evidence(NamedTuple):
 class Dispute(Aggregate):
     """A complaint about one order, decided by platform arbitration."""
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        order_id: UUID
+        task_id: UUID
+        owner_id: UUID
+        provider_id: UUID
+        opened_by: UUID
+        category: Category
+        reason: str
+        response_due: datetime
+        at: datetime
+
     def __init__(
         self,
         order_id: UUID,
@@ -59,7 +83,7 @@ class Dispute(Aggregate):
         owner_id: UUID,
         provider_id: UUID,
         opened_by: UUID,
-        category: str,
+        category: Category,
         reason: str,
         response_due: datetime,
         at: datetime,
@@ -78,7 +102,7 @@ class Dispute(Aggregate):
         self.evidence: list[Evidence] = []
         self.arbitration_due: datetime | None = None
         self.escalated_automatically = False
-        self.outcome: str | None = None
+        self.outcome: Outcome | None = None
         self.provider_share_percent: int | None = None
         self.resolved_by: UUID | None = None
         self.closed_at: datetime | None = None
@@ -100,7 +124,7 @@ class Dispute(Aggregate):
         """A party of the order complains; the other side must respond within the window."""
         if opened_by not in (owner_id, provider_id):
             raise NotOrderParty("only a party of the order may open a dispute about it")
-        if category not in CATEGORIES:
+        if not is_category(category):
             raise InvalidCategory(f"category must be one of {sorted(CATEGORIES)}")
         if not reason.strip():
             raise ReasonRequired("a dispute needs a reason")
@@ -150,12 +174,23 @@ class Dispute(Aggregate):
             raise IllegalTransition(f"cannot respond to a dispute that is {self.status}")
         if not statement.strip():
             raise ReasonRequired("a response needs a statement")
-        self._responded(self.order_id, party_id, statement, at)
+        self.trigger_event(
+            self.Responded,
+            order_id=self.order_id,
+            responded_by=party_id,
+            statement=statement,
+            at=at,
+        )
 
-    @event("Responded")
-    def _responded(self, order_id: UUID, responded_by: UUID, statement: str, at: datetime) -> None:
-        self.response = statement
-        self.status = DisputeStatus.RESPONDED
+    class Responded(Aggregate.Event):
+        order_id: UUID
+        responded_by: UUID
+        statement: str
+        at: datetime
+
+        def apply(self, aggregate: Dispute) -> None:
+            aggregate.response = self.statement
+            aggregate.status = DisputeStatus.RESPONDED
 
     def add_evidence(
         self, party_id: UUID, statement: str, sha256: str | None, at: datetime
@@ -167,13 +202,24 @@ class Dispute(Aggregate):
             raise ReasonRequired("evidence needs a statement")
         if sha256 is not None and (len(sha256) != 64 or not _is_hex(sha256)):
             raise InvalidEvidence("sha256 must be 64 hexadecimal characters")
-        self._evidence_added(self.order_id, party_id, statement, sha256, at)
+        self.trigger_event(
+            self.EvidenceAdded,
+            order_id=self.order_id,
+            added_by=party_id,
+            statement=statement,
+            sha256=sha256,
+            at=at,
+        )
 
-    @event("EvidenceAdded")
-    def _evidence_added(
-        self, order_id: UUID, added_by: UUID, statement: str, sha256: str | None, at: datetime
-    ) -> None:
-        self.evidence.append(Evidence(added_by, statement, sha256, at))
+    class EvidenceAdded(Aggregate.Event):
+        order_id: UUID
+        added_by: UUID
+        statement: str
+        sha256: str | None
+        at: datetime
+
+        def apply(self, aggregate: Dispute) -> None:
+            aggregate.evidence.append(Evidence(self.added_by, self.statement, self.sha256, self.at))
 
     def request_arbitration(
         self, party_id: UUID, arbitration_window: timedelta, at: datetime
@@ -185,7 +231,7 @@ class Dispute(Aggregate):
                 f"arbitration can be requested once both sides have spoken; the case is "
                 f"{self.status}"
             )
-        self._escalated(self.order_id, False, party_id, at + arbitration_window, at)
+        self._escalate(False, party_id, at + arbitration_window, at)
 
     def escalate_at_deadline(self, arbitration_window: timedelta, at: datetime) -> bool:
         """The response deadline passed: go to arbitration. False (no-op) if already there."""
@@ -193,56 +239,69 @@ class Dispute(Aggregate):
             return False
         if at < self.response_due:
             raise IllegalTransition("the response deadline has not passed yet")
-        self._escalated(self.order_id, True, None, at + arbitration_window, at)
+        self._escalate(True, None, at + arbitration_window, at)
         return True
 
-    @event("Escalated")
-    def _escalated(
-        self,
-        order_id: UUID,
-        automatic: bool,
-        requested_by: UUID | None,
-        arbitration_due: datetime,
-        at: datetime,
+    def _escalate(
+        self, automatic: bool, requested_by: UUID | None, arbitration_due: datetime, at: datetime
     ) -> None:
-        self.status = DisputeStatus.ARBITRATION
-        self.escalated_automatically = automatic
-        self.arbitration_due = arbitration_due
+        self.trigger_event(
+            self.Escalated,
+            order_id=self.order_id,
+            automatic=automatic,
+            requested_by=requested_by,
+            arbitration_due=arbitration_due,
+            at=at,
+        )
+
+    class Escalated(Aggregate.Event):
+        order_id: UUID
+        automatic: bool
+        requested_by: UUID | None
+        arbitration_due: datetime
+        at: datetime
+
+        def apply(self, aggregate: Dispute) -> None:
+            aggregate.status = DisputeStatus.ARBITRATION
+            aggregate.escalated_automatically = self.automatic
+            aggregate.arbitration_due = self.arbitration_due
 
     def resolve(
         self, admin_id: UUID, outcome: str, provider_share_percent: int | None, at: datetime
     ) -> None:
         """An admin decides the case (at any undecided stage: the admin may cut it short)."""
         self._require_undecided("resolve")
+        if not is_outcome(outcome):
+            raise InvalidOutcome(f"outcome must be one of {sorted(OUTCOMES)}")
         share = provider_share(outcome, provider_share_percent)
-        self._resolved(
-            self.order_id,
-            self.task_id,
-            self.owner_id,
-            self.provider_id,
-            admin_id,
-            outcome,
-            share,
-            at,
+        self.trigger_event(
+            self.Resolved,
+            order_id=self.order_id,
+            task_id=self.task_id,
+            owner_id=self.owner_id,
+            provider_id=self.provider_id,
+            resolved_by=admin_id,
+            outcome=outcome,
+            provider_share_percent=share,
+            at=at,
         )
 
-    @event("Resolved")
-    def _resolved(
-        self,
-        order_id: UUID,
-        task_id: UUID,
-        owner_id: UUID,
-        provider_id: UUID,
-        resolved_by: UUID,
-        outcome: str,
-        provider_share_percent: int,
-        at: datetime,
-    ) -> None:
-        self.status = DisputeStatus.RESOLVED
-        self.outcome = outcome
-        self.provider_share_percent = provider_share_percent
-        self.resolved_by = resolved_by
-        self.closed_at = at
+    class Resolved(Aggregate.Event):
+        order_id: UUID
+        task_id: UUID
+        owner_id: UUID
+        provider_id: UUID
+        resolved_by: UUID
+        outcome: Outcome
+        provider_share_percent: int
+        at: datetime
+
+        def apply(self, aggregate: Dispute) -> None:
+            aggregate.status = DisputeStatus.RESOLVED
+            aggregate.outcome = self.outcome
+            aggregate.provider_share_percent = self.provider_share_percent
+            aggregate.resolved_by = self.resolved_by
+            aggregate.closed_at = self.at
 
     def withdraw(self, party_id: UUID, at: datetime) -> None:
         """The opener drops the complaint before resolution."""
@@ -250,12 +309,16 @@ class Dispute(Aggregate):
         if party_id != self.opened_by:
             raise NotOpener("only the party who opened the dispute may withdraw it")
         self._require_undecided("withdraw")
-        self._withdrawn(self.order_id, party_id, at)
+        self.trigger_event(self.Withdrawn, order_id=self.order_id, withdrawn_by=party_id, at=at)
 
-    @event("Withdrawn")
-    def _withdrawn(self, order_id: UUID, withdrawn_by: UUID, at: datetime) -> None:
-        self.status = DisputeStatus.WITHDRAWN
-        self.closed_at = at
+    class Withdrawn(Aggregate.Event):
+        order_id: UUID
+        withdrawn_by: UUID
+        at: datetime
+
+        def apply(self, aggregate: Dispute) -> None:
+            aggregate.status = DisputeStatus.WITHDRAWN
+            aggregate.closed_at = self.at
 
     # -- guards --------------------------------------------------------------------------------
 
@@ -270,7 +333,7 @@ class Dispute(Aggregate):
 
 def provider_share(outcome: str, provider_share_percent: int | None) -> int:
     """B's share of the slot: release 100, refund 0, split 1..99 (required for split only)."""
-    if outcome not in OUTCOMES:
+    if not is_outcome(outcome):
         raise InvalidOutcome(f"outcome must be one of {sorted(OUTCOMES)}")
     if outcome == "split":
         if provider_share_percent is None or not 1 <= provider_share_percent <= 99:
@@ -299,7 +362,9 @@ class Docket(Aggregate):
         """One docket per order."""
         return docket_id(order_id)
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        order_id: UUID
+
     def __init__(self, order_id: UUID) -> None:
         self.order_id = order_id
         self.open_dispute_id: UUID | None = None
@@ -314,22 +379,27 @@ class Docket(Aggregate):
             )
         if self.resolved_dispute_id is not None:
             raise OrderNotDisputable("a dispute about this order was already resolved")
-        self._filed(dispute_id)
+        self.trigger_event(self.Filed, dispute_id=dispute_id)
 
-    @event("Filed")
-    def _filed(self, dispute_id: UUID) -> None:
-        self.open_dispute_id = dispute_id
+    class Filed(Aggregate.Event):
+        dispute_id: UUID
+
+        def apply(self, aggregate: Docket) -> None:
+            aggregate.open_dispute_id = self.dispute_id
 
     def close(self, dispute_id: UUID, resolved: bool) -> None:
         """The open dispute was resolved or withdrawn."""
         if self.open_dispute_id == dispute_id:
-            self._closed(dispute_id, resolved)
+            self.trigger_event(self.Closed, dispute_id=dispute_id, resolved=resolved)
 
-    @event("Closed")
-    def _closed(self, dispute_id: UUID, resolved: bool) -> None:
-        self.open_dispute_id = None
-        if resolved:
-            self.resolved_dispute_id = dispute_id
+    class Closed(Aggregate.Event):
+        dispute_id: UUID
+        resolved: bool
+
+        def apply(self, aggregate: Docket) -> None:
+            aggregate.open_dispute_id = None
+            if self.resolved:
+                aggregate.resolved_dispute_id = self.dispute_id
 
 
 def _is_hex(text: str) -> bool:

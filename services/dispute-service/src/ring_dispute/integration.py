@@ -18,7 +18,7 @@ from ring_events.topics import DISPUTE_EVENTS
 TOPIC = DISPUTE_EVENTS
 
 
-def _opened(e: Any) -> public.DisputeOpened:
+def _opened(e: Dispute.Opened) -> public.DisputeOpened:
     return public.DisputeOpened(
         dispute_id=e.originator_id,
         order_id=e.order_id,
@@ -34,7 +34,7 @@ def _opened(e: Any) -> public.DisputeOpened:
     )
 
 
-def _responded(e: Any) -> public.DisputeResponded:
+def _responded(e: Dispute.Responded) -> public.DisputeResponded:
     return public.DisputeResponded(
         dispute_id=e.originator_id,
         order_id=e.order_id,
@@ -44,7 +44,7 @@ def _responded(e: Any) -> public.DisputeResponded:
     )
 
 
-def _evidence_added(e: Any) -> public.DisputeEvidenceAdded:
+def _evidence_added(e: Dispute.EvidenceAdded) -> public.DisputeEvidenceAdded:
     return public.DisputeEvidenceAdded(
         dispute_id=e.originator_id,
         order_id=e.order_id,
@@ -55,7 +55,7 @@ def _evidence_added(e: Any) -> public.DisputeEvidenceAdded:
     )
 
 
-def _escalated(e: Any) -> public.DisputeEscalated:
+def _escalated(e: Dispute.Escalated) -> public.DisputeEscalated:
     return public.DisputeEscalated(
         dispute_id=e.originator_id,
         order_id=e.order_id,
@@ -66,7 +66,7 @@ def _escalated(e: Any) -> public.DisputeEscalated:
     )
 
 
-def _resolved(e: Any) -> public.DisputeResolved:
+def _resolved(e: Dispute.Resolved) -> public.DisputeResolved:
     return public.DisputeResolved(
         dispute_id=e.originator_id,
         order_id=e.order_id,
@@ -80,7 +80,7 @@ def _resolved(e: Any) -> public.DisputeResolved:
     )
 
 
-def _withdrawn(e: Any) -> public.DisputeWithdrawn:
+def _withdrawn(e: Dispute.Withdrawn) -> public.DisputeWithdrawn:
     return public.DisputeWithdrawn(
         dispute_id=e.originator_id,
         order_id=e.order_id,
@@ -91,10 +91,10 @@ def _withdrawn(e: Any) -> public.DisputeWithdrawn:
 
 #: Published domain event class → the function building its public event.
 DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
-    Dispute.Opened: _opened,  # type: ignore[attr-defined]
-    Dispute.Responded: _responded,  # type: ignore[attr-defined]
-    Dispute.EvidenceAdded: _evidence_added,  # type: ignore[attr-defined]
-    Dispute.Escalated: _escalated,  # type: ignore[attr-defined]
-    Dispute.Resolved: _resolved,  # type: ignore[attr-defined]
-    Dispute.Withdrawn: _withdrawn,  # type: ignore[attr-defined]
+    Dispute.Opened: _opened,
+    Dispute.Responded: _responded,
+    Dispute.EvidenceAdded: _evidence_added,
+    Dispute.Escalated: _escalated,
+    Dispute.Resolved: _resolved,
+    Dispute.Withdrawn: _withdrawn,
 }

@@ -8,13 +8,14 @@ transaction as its position, so a timer is neither lost nor doubled across resta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import psycopg
+from eventsourcing.domain import Aggregate
 from psycopg.sql import SQL, Composed
 
 from ring_dispute.domain import Dispute, DisputeStatus
@@ -26,6 +27,8 @@ from ring_runtime.timers import Clock, DurableTimers
 ESCALATE = "dispute.escalate"
 
 Connection = psycopg.Connection[dict[str, Any]]
+#: Applies one of the service's own events to the queue, in the caller's transaction.
+OwnEventHandler = Callable[[Aggregate.Event, Connection], None]
 
 
 class QueueEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,14 +79,14 @@ class DisputeQueue:
     def handlers(self) -> Mapping[type[Any], Any]:
         """Own domain event → queue row update (and escalation timer)."""
         return {
-            Dispute.Opened: self._opened,  # type: ignore[attr-defined]
-            Dispute.Responded: self._status(DisputeStatus.RESPONDED),  # type: ignore[attr-defined]
-            Dispute.Escalated: self._escalated,  # type: ignore[attr-defined]
-            Dispute.Resolved: self._closed(DisputeStatus.RESOLVED),  # type: ignore[attr-defined]
-            Dispute.Withdrawn: self._closed(DisputeStatus.WITHDRAWN),  # type: ignore[attr-defined]
+            Dispute.Opened: self._opened,
+            Dispute.Responded: self._status(DisputeStatus.RESPONDED),
+            Dispute.Escalated: self._escalated,
+            Dispute.Resolved: self._closed(DisputeStatus.RESOLVED),
+            Dispute.Withdrawn: self._closed(DisputeStatus.WITHDRAWN),
         }
 
-    def _opened(self, e: Any, conn: Connection) -> None:
+    def _opened(self, e: Dispute.Opened, conn: Connection) -> None:
         conn.execute(
             SQL(
                 "INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL) "
@@ -104,8 +107,8 @@ class DisputeQueue:
         )
         self.timers.schedule(ESCALATE, e.originator_id, e.response_due, conn)
 
-    def _status(self, status: DisputeStatus) -> Any:
-        def apply(e: Any, conn: Connection) -> None:
+    def _status(self, status: DisputeStatus) -> OwnEventHandler:
+        def apply(e: Aggregate.Event, conn: Connection) -> None:
             conn.execute(
                 SQL("UPDATE {} SET status = %s WHERE id = %s").format(self.table),
                 (status.value, e.originator_id),
@@ -113,17 +116,17 @@ class DisputeQueue:
 
         return apply
 
-    def _escalated(self, e: Any, conn: Connection) -> None:
+    def _escalated(self, e: Dispute.Escalated, conn: Connection) -> None:
         conn.execute(
             SQL("UPDATE {} SET status = %s, arbitration_due = %s WHERE id = %s").format(self.table),
             (DisputeStatus.ARBITRATION.value, e.arbitration_due, e.originator_id),
         )
         self.timers.cancel(ESCALATE, e.originator_id, conn)
 
-    def _closed(self, status: DisputeStatus) -> Any:
+    def _closed(self, status: DisputeStatus) -> OwnEventHandler:
         set_status = self._status(status)
 
-        def apply(e: Any, conn: Connection) -> None:
+        def apply(e: Aggregate.Event, conn: Connection) -> None:
             set_status(e, conn)
             self.timers.cancel(ESCALATE, e.originator_id, conn)
 
