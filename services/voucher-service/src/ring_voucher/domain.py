@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 #: Namespace of trail ids: one trail per order, id = uuid5(namespace, order id).
 TRAIL_NAMESPACE = UUID("6a1f0b52-3c9e-4f7d-8e21-5b4c3d2a1f09")
@@ -88,7 +88,6 @@ class Voucher(Aggregate):
         review_due: datetime
         at: datetime
 
-    @event(Submitted)
     def __init__(
         self,
         order_id: UUID,
@@ -173,7 +172,7 @@ class Voucher(Aggregate):
         def note(self) -> str:
             return ""
 
-        def apply(self, aggregate: Any) -> None:
+        def apply(self, aggregate: Voucher) -> None:
             aggregate.status = self.STATUS
             aggregate.history.append(VoucherStep(self.STATUS, self.at, self.note))
 
@@ -185,7 +184,7 @@ class Voucher(Aggregate):
         def note(self) -> str:
             return "approved automatically after the review window" if self.automatic else ""
 
-        def apply(self, aggregate: Any) -> None:
+        def apply(self, aggregate: Voucher) -> None:
             super().apply(aggregate)
             aggregate.approved_automatically = self.automatic
 
@@ -232,7 +231,6 @@ class VoucherTrail(Aggregate):
         """The trail id of ``order_id`` (the same on every call)."""
         return uuid5(TRAIL_NAMESPACE, str(order_id))
 
-    @event(Started)
     def __init__(self, order_id: UUID) -> None:
         self.order_id = order_id
         self.voucher_ids: list[UUID] = []
@@ -253,18 +251,29 @@ class VoucherTrail(Aggregate):
                 f"voucher {self.under_review} is still under review; wait for the decision"
             )
 
-    @event("VoucherAdded")
+    class VoucherAdded(Aggregate.Event):
+        voucher_id: UUID
+
+        def apply(self, aggregate: VoucherTrail) -> None:
+            aggregate.voucher_ids.append(self.voucher_id)
+            aggregate.under_review = self.voucher_id
+
     def add(self, voucher_id: UUID) -> None:
         """Record a new voucher; call :meth:`check_open` first."""
-        self.voucher_ids.append(voucher_id)
-        self.under_review = voucher_id
+        self.trigger_event(self.VoucherAdded, voucher_id=voucher_id)
 
-    @event("VoucherDecided")
+    class VoucherDecided(Aggregate.Event):
+        voucher_id: UUID
+        approved: bool
+
+        def apply(self, aggregate: VoucherTrail) -> None:
+            aggregate.under_review = None
+            if self.approved:
+                aggregate.approved = self.voucher_id
+
     def decided(self, voucher_id: UUID, approved: bool) -> None:
         """Record the decision on the voucher under review."""
-        self.under_review = None
-        if approved:
-            self.approved = voucher_id
+        self.trigger_event(self.VoucherDecided, voucher_id=voucher_id, approved=approved)
 
 
 # -- disputes: no approval while the order is under an open dispute --------------------------
