@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -34,7 +34,13 @@ class Role(StrEnum):
 class User(Aggregate):
     """A person who signs in: role, password hash and encrypted personal data."""
 
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        role: Role
+        email_digest: str
+        email_sealed: str
+        display_name_sealed: str
+        password_hash: str
+
     def __init__(
         self,
         *,
@@ -51,20 +57,31 @@ class User(Aggregate):
         self.password_hash = password_hash
         self.devices: list[str] = []
 
-    @event("DeviceSeen")
+    class DeviceSeen(Aggregate.Event):
+        device: str
+
+        def apply(self, aggregate: User) -> None:
+            kept = [d for d in aggregate.devices if d != self.device]
+            aggregate.devices = [*kept, self.device][-DEVICES_KEPT:]
+
     def see_device(self, device: str) -> None:
         """Remember a keyed digest of a device the user signed in from (the latest
         :data:`DEVICES_KEPT`)."""
-        self.devices = [*(d for d in self.devices if d != device), device][-DEVICES_KEPT:]
+        self.trigger_event(self.DeviceSeen, device=device)
 
     def has_seen(self, device: str) -> bool:
         """Whether ``device`` is among the devices this user signed in from."""
         return device in self.devices
 
-    @event("PasswordRehashed")
+    class PasswordRehashed(Aggregate.Event):
+        password_hash: str
+
+        def apply(self, aggregate: User) -> None:
+            aggregate.password_hash = self.password_hash
+
     def rehash_password(self, password_hash: str) -> None:
         """Store a hash made with the current argon2 parameters."""
-        self.password_hash = password_hash
+        self.trigger_event(self.PasswordRehashed, password_hash=password_hash)
 
 
 class EmailClaim(Aggregate):
@@ -75,7 +92,10 @@ class EmailClaim(Aggregate):
         """The claim id of an address digest."""
         return uuid5(EMAIL_CLAIM_NAMESPACE, email_digest)
 
-    @event("Claimed")
+    class Claimed(Aggregate.Created):
+        email_digest: str
+        user_id: UUID
+
     def __init__(self, *, email_digest: str, user_id: UUID) -> None:
         self.user_id = user_id
 
