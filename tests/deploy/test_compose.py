@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import ChainMap
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +315,7 @@ def test_ring_services_run_in_production_mode_without_usable_secrets(
     for name, service in ring_services.items():
         env = service["environment"]
         assert env["RING_ENV"] == "production", name
-        problems = production_problems(name, lambda v, env=env: env.get(v, DEFAULTS[v]))
+        problems = production_problems(name, ChainMap(env, DEFAULTS).__getitem__)
         assert any("not set" in p for p in problems), (name, problems)
         assert not any("published" in p for p in problems), (name, problems)
     text = COMPOSE_FILE.read_text() + ENV_EXAMPLE.read_text()
@@ -329,7 +330,7 @@ def test_ring_keys_fills_every_secret_each_process_needs(tmp_path: Path) -> None
     services = json.loads(result.stdout)["services"]
     for name in BASE_SERVICE_PORTS:
         env = services[name]["environment"]
-        problems = production_problems(name, lambda v, env=env: env.get(v, DEFAULTS[v]))
+        problems = production_problems(name, ChainMap(env, DEFAULTS).__getitem__)
         assert problems == [], (name, problems)
     assert "RING_GATEWAY_SIGNING_KEY" not in {
         v for name in BASE_SERVICE_PORTS if name != "gateway" for v in services[name]["environment"]

@@ -7,7 +7,7 @@ operators require, and the values Ring relies on, are checked here.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import ChainMap, Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,7 +305,7 @@ def test_every_process_passes_the_production_checks_once_secrets_exist(
                 env["RING_KAFKA_SASL_PASSWORD"] = fresh[f"SCRAM_{name.upper()}_PASSWORD"]
             else:
                 env[variable["name"]] = fresh.get(variable["name"], "bucket-setting")
-        problems = production_problems(name, lambda v, env=env: env.get(v, defaults[v]))
+        problems = production_problems(name, ChainMap(env, defaults).__getitem__)
         assert problems == [], (name, problems)
 
 

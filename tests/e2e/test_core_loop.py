@@ -76,7 +76,8 @@ class Party:
     def wallet(self) -> dict[str, int]:
         answer = self.client.get("/v1/wallet", params={"currency": "CNY"})
         assert answer.status_code == 200, answer.text
-        return answer.json()
+        balance: dict[str, int] = answer.json()
+        return balance
 
 
 def png(seed: int) -> bytes:
@@ -99,7 +100,7 @@ def upload(provider: Party, order_id: str, seed: int) -> str:
         files={"files": (f"proof-{seed}.png", png(seed), "image/png")},
         data={"note": "done"},
     )
-    return answer.json()["id"]
+    return str(answer.json()["id"])
 
 
 def statuses(party: Party, order_id: str) -> list[str]:

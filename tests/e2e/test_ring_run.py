@@ -26,12 +26,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kafka_lane]
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
-            return answer.status == 200
+            return bool(answer.status == 200)
     except OSError:
         return False
 
 
-def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path):
+def test_ring_run_starts_everything_and_sigint_leaves_no_process(tmp_path: Path) -> None:
     services = registered_services()
     assert "task" in services
     ports = {name: SERVICE_PORTS[name] for name in services}

@@ -26,7 +26,7 @@ from uuid import uuid4
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
 from ring_runtime.settings import SERVICE_PORTS
 from ring_runtime.testing import admin_create
@@ -199,12 +199,11 @@ def upload(provider: Person, order_url: str, seed: int) -> None:
 
     def handed_in() -> bool:
         page.goto(order_url)
-        page.get_by_label("Drop files here").set_input_files(
-            [
-                {"name": f"work-{seed}.png", "mimeType": "image/png", "buffer": png(seed)},
-                {"name": f"detail-{seed}.png", "mimeType": "image/png", "buffer": png(seed + 50)},
-            ]
-        )
+        files: list[FilePayload] = [
+            {"name": f"work-{seed}.png", "mimeType": "image/png", "buffer": png(seed)},
+            {"name": f"detail-{seed}.png", "mimeType": "image/png", "buffer": png(seed + 50)},
+        ]
+        page.get_by_label("Drop files here").set_input_files(files)
         page.get_by_label("Note", exact=True).last.fill(f"batch {seed}")
         page.get_by_role("button", name="Submit for review").click()
         page.wait_for_load_state()

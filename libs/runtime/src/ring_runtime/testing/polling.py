@@ -13,11 +13,13 @@ T = TypeVar("T")
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, within: float = 30.0, every: float = 0.1
+    check: Callable[[], Awaitable[T | None]], *, within: float = 30.0, every: float = 0.1
 ) -> T:
     """Poll ``check`` until it returns a truthy value and return it.
 
-    Fails the test after ``within`` seconds, showing the last value seen.
+    Fails the test after ``within`` seconds, showing the last value seen. A check that answers
+    ``None`` for "not yet" gives back its value without the ``None`` (typed ``T``, not
+    ``T | None``), so the caller indexes it without a check of its own.
     """
     deadline = time.monotonic() + within
     last: T | None = None
@@ -30,7 +32,7 @@ async def eventually(
 
 
 def wait_until(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     *,
     within: float = 60.0,
     every: float = 0.2,
