@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -9,6 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from ring_dispute.config import DisputeConfig
 from ring_dispute.main import create_app
+from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
@@ -23,7 +25,7 @@ async def _pages(client: AsyncTestClient, path: str, **params: object) -> list[l
     pages: list[list[str]] = []
     cursor: str | None = None
     while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
+        query: dict[str, Any] = {**params, **({"cursor": cursor} if cursor else {})}
         answer = await client.get(path, params=query)
         assert answer.status_code == 200, answer.text
         body = answer.json()
@@ -34,8 +36,11 @@ async def _pages(client: AsyncTestClient, path: str, **params: object) -> list[l
 
 
 async def test_queue_and_party_listing_page_by_cursor(
-    dispute_settings: Settings, config: DisputeConfig, clock: ManualClock, blobs
-):
+    dispute_settings: Settings,
+    config: DisputeConfig,
+    clock: ManualClock,
+    blobs: FileSystemBlobStore,
+) -> None:
     owner, other_owner, provider = uuid4(), uuid4(), uuid4()
     app = create_app(dispute_settings, config=config, clock=clock, blobs=blobs)
     async with AsyncTestClient(app) as client:

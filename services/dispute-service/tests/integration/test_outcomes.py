@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -249,7 +250,7 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     hidden = await stack.disputes.get(f"/disputes/{release}", headers=actor(outsider))
     assert hidden.status_code == 404
     for order_id in orders:
-        await eventually(lambda o=order_id: _order_status(stack, o, owner, "disputed"))
+        await eventually(partial(_order_status, stack, order_id, owner, "disputed"))
     case = await _ok(
         await stack.disputes.get(f"/admin/disputes/{release}", headers=actor(uuid4(), ADMIN))
     )
@@ -278,7 +279,7 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
             )
         )
         final = "refunded" if resolution["outcome"] == "refund" else "settled"
-        await eventually(lambda o=order_id, f=final: _order_status(stack, o, owner, f))
+        await eventually(partial(_order_status, stack, order_id, owner, final))
         assert paid + kept + refunded == SLOT
         escrow -= SLOT
         available += refunded

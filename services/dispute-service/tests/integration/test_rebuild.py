@@ -13,6 +13,7 @@ from psycopg.sql import SQL, Identifier
 
 from ring_dispute.config import DisputeConfig
 from ring_dispute.main import create_app, queue_in
+from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.rebuild import rebuild_and_compare
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
@@ -23,8 +24,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_the_dispute_queue_rebuilds_identical_and_an_edited_row_shows(
-    dispute_settings: Settings, config: DisputeConfig, clock: ManualClock, blobs
-):
+    dispute_settings: Settings,
+    config: DisputeConfig,
+    clock: ManualClock,
+    blobs: FileSystemBlobStore,
+) -> None:
     owner, provider = uuid4(), uuid4()
     app = create_app(dispute_settings, config=config, clock=clock, blobs=blobs)
     async with AsyncTestClient(app) as client:

@@ -15,6 +15,7 @@ from ring_dispute.config import DisputeConfig
 from ring_dispute.main import DisputeParts, create_app
 from ring_dispute.queue import ESCALATE
 from ring_events.topics import DISPUTE_EVENTS
+from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.timers import ManualClock
@@ -56,7 +57,10 @@ async def _types(bootstrap: str, key: str, count: int) -> list[str]:
 
 
 async def test_no_response_escalates_once_across_a_restart_then_overdue(
-    dispute_settings: Settings, config: DisputeConfig, clock: ManualClock, blobs
+    dispute_settings: Settings,
+    config: DisputeConfig,
+    clock: ManualClock,
+    blobs: FileSystemBlobStore,
 ) -> None:
     owner, provider, admin = uuid4(), uuid4(), uuid4()
     first = create_app(dispute_settings, config=config, clock=clock, blobs=blobs)
@@ -130,7 +134,10 @@ async def test_no_response_escalates_once_across_a_restart_then_overdue(
 
 
 async def test_exchange_evidence_arbitration_on_request_and_refusals(
-    dispute_settings: Settings, config: DisputeConfig, clock: ManualClock, blobs
+    dispute_settings: Settings,
+    config: DisputeConfig,
+    clock: ManualClock,
+    blobs: FileSystemBlobStore,
 ) -> None:
     owner, provider, outsider = uuid4(), uuid4(), uuid4()
     app = create_app(dispute_settings, config=config, clock=clock, blobs=blobs)
@@ -207,17 +214,17 @@ async def test_exchange_evidence_arbitration_on_request_and_refusals(
         assert upload.status_code == 201, upload.text
         stored = upload.json()["evidence"][-1]["sha256"]
         assert stored == hashlib.sha256(b"image,boxes\n1,4\n").hexdigest()
-        for path, who in [
+        for path, headers in [
             (f"/disputes/{dispute_id}/files/{stored}", actor(owner)),
             (f"/admin/disputes/{dispute_id}/files/{stored}", actor(uuid4(), ADMIN)),
         ]:
-            download = await client.get(path, headers=who)
+            download = await client.get(path, headers=headers)
             assert (download.status_code, download.content) == (200, b"image,boxes\n1,4\n")
-        for path, who in [
+        for path, headers in [
             (f"/disputes/{dispute_id}/files/{stored}", actor(outsider)),
             (f"/disputes/{dispute_id}/files/{'cd' * 32}", actor(owner)),
         ]:
-            assert (await client.get(path, headers=who)).status_code == 404
+            assert (await client.get(path, headers=headers)).status_code == 404
         not_opener = await client.post(
             f"/disputes/{dispute_id}/withdraw", headers=actor(provider, PARTY_B)
         )

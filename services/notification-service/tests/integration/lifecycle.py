@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from ring_events import dispute, ledger, task, voucher
@@ -56,14 +57,14 @@ class Lifecycle:
     def envelopes(self, upstream: Upstream) -> list[Envelope]:
         """Every public event of the lifecycle (including some no party is told about)."""
         now = datetime.now(UTC)
-        order = {
+        order: dict[str, Any] = {
             "order_id": self.order_id,
             "task_id": self.task_id,
             "owner_id": self.owner,
             "provider_id": self.provider,
             "occurred_at": now,
         }
-        money = {"commission_minor": 10_000, "currency": "CNY"}
+        money: dict[str, Any] = {"commission_minor": 10_000, "currency": "CNY"}
         t, o, d = (TASK_EVENTS, self.task_id), (TASK_EVENTS, self.order_id), self.dispute_id
         steps = [
             (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -164,7 +165,12 @@ def test_subscriptions_name_catalogue_types_only() -> None:
 
 def test_each_event_reaches_exactly_its_parties() -> None:
     owner, provider, order_id, task_id = uuid4(), uuid4(), uuid4(), uuid4()
-    parties = {"order_id": order_id, "task_id": task_id, "owner_id": owner, "provider_id": provider}
+    parties: dict[str, Any] = {
+        "order_id": order_id,
+        "task_id": task_id,
+        "owner_id": owner,
+        "provider_id": provider,
+    }
     settled = task.OrderSettled(**parties, commission_minor=1, currency="CNY", occurred_at=NOW)
     (to_owner, to_provider) = drafts_for(settled, "e1")
     assert {to_owner.party_id, to_provider.party_id} == {owner, provider}

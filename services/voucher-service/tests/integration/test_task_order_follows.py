@@ -60,7 +60,8 @@ def _taken_order(tasks: Tasks, owner: UUID, provider: UUID, title: str) -> UUID:
     )
     tasks.publish(task_id, owner)
     tasks.mark_funded(task_id)
-    return tasks.take_order(task_id, provider)
+    order_id: UUID = tasks.take_order(task_id, provider)
+    return order_id
 
 
 async def _known_to_vouchers(client: AsyncTestClient[Any], order_id: UUID, provider: UUID) -> None:
@@ -145,7 +146,7 @@ async def test_a_quick_resubmission_follows_its_rejection_in_order(
             assert created.status_code == 201, created.text
             handed_in.append(created.json()["id"])
             decision = "reject" if attempt == 0 else "approve"
-            body = {"json": {"reason": "aisle 5 counted"}} if attempt == 0 else {}
+            body: dict[str, Any] = {"json": {"reason": "aisle 5 counted"}} if attempt == 0 else {}
             decided = await client.post(
                 f"/vouchers/{handed_in[-1]}/{decision}", headers=actor(owner), **body
             )
