@@ -6,13 +6,10 @@ order) is private bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from ring_dispute.domain import Dispute
 from ring_events import dispute as public
-from ring_events.base import IntegrationEvent
 from ring_events.topics import DISPUTE_EVENTS
+from ring_runtime.relay import Translation
 
 #: The topic the dispute service publishes to.
 TOPIC = DISPUTE_EVENTS
@@ -90,7 +87,7 @@ def _withdrawn(e: Dispute.Withdrawn) -> public.DisputeWithdrawn:
 
 
 #: Published domain event class → the function building its public event.
-DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
+DOMAIN_TO_PUBLIC: dict[type[object], Translation] = {
     Dispute.Opened: _opened,
     Dispute.Responded: _responded,
     Dispute.EvidenceAdded: _evidence_added,

@@ -6,13 +6,10 @@ nothing). The outbox relay uses :data:`TOPIC` and :data:`DOMAIN_TO_PUBLIC`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from ring_events import matching as public
-from ring_events.base import IntegrationEvent
 from ring_events.topics import MATCHING_EVENTS
 from ring_matching.domain import Blocklist, Provider
+from ring_runtime.relay import Translation
 
 #: The topic the matching service publishes to.
 TOPIC = MATCHING_EVENTS
@@ -72,7 +69,7 @@ def _unblocked(e: Blocklist.ProviderUnblocked) -> public.ProviderUnblocked:
 
 
 #: Published domain event class → the function building its public event.
-DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
+DOMAIN_TO_PUBLIC: dict[type[object], Translation] = {
     Provider.Registered: _registered,
     Provider.QualificationSubmitted: _qualification_submitted,
     Provider.Verified: _verified,

@@ -7,13 +7,13 @@ The outbox relay uses :data:`TOPIC` and :data:`DOMAIN_TO_PUBLIC`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import TypedDict
 from uuid import UUID
 
 from ring_events import task as public
 from ring_events.base import IntegrationEvent
 from ring_events.topics import TASK_EVENTS
+from ring_runtime.relay import Translation
 from ring_task.domain import Order, Task
 
 #: The topic the task service publishes to.
@@ -155,7 +155,7 @@ def _parties(e: Order.Applied | Order.Step) -> _Parties:
 
 
 #: Published domain event class → the function building its public event.
-DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
+DOMAIN_TO_PUBLIC: dict[type[object], Translation] = {
     Task.Created: _task_created,
     Task.PublishRequested: _publish_requested,
     Task.Published: _published,

@@ -6,12 +6,10 @@ The outbox relay uses :data:`TOPIC`, :data:`DOMAIN_TO_PUBLIC` and :func:`partiti
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from ring_events import voucher as public
 from ring_events.base import IntegrationEvent
 from ring_events.topics import VOUCHER_EVENTS
+from ring_runtime.relay import Translation
 from ring_voucher.domain import Voucher, VoucherFile
 
 #: The topic the voucher service publishes to.
@@ -62,7 +60,7 @@ def _rejected(e: Voucher.Rejected) -> public.VoucherRejected:
 
 
 #: Published domain event class → the function building its public event.
-DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
+DOMAIN_TO_PUBLIC: dict[type[object], Translation] = {
     Voucher.Submitted: _submitted,
     Voucher.Approved: _approved,
     Voucher.Rejected: _rejected,
