@@ -56,7 +56,7 @@ import psycopg
 from PIL import Image
 from psycopg.sql import SQL, Identifier
 
-from ring_dispute.projections import OrderDirectoryProjection as DisputeOrderDirectory
+from ring_dispute.projections import order_directory as dispute_order_directory
 from ring_matching.projections.board import BoardProjection as MatchingBoard
 from ring_runtime.consumer import ExactlyOnceProcessor
 from ring_runtime.dead_letters import DeadLetterStore
@@ -71,7 +71,7 @@ from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR as TASK_TRANSLATOR
 from ring_task.order_queries import OrdersByParty
 from ring_task.projections import TaskBoardProjection
-from ring_voucher.projections import OrderDirectoryProjection as VoucherOrderDirectory
+from ring_voucher.projections import order_directory as voucher_order_directory
 
 BIN = Path(sys.executable).parent
 SERVICES = ["dispute", "gateway", "ledger", "matching", "task", "voucher"]
@@ -702,8 +702,8 @@ TASK_READ_MODELS: list[tuple[str, str, Callable[[ProjectionStore], Any]]] = [
     ("task", "task_board", TaskBoardProjection),
     ("task", "orders_by_party", OrdersByParty),
     ("matching", "matching", MatchingBoard),
-    ("voucher", "voucher_views", VoucherOrderDirectory),
-    ("dispute", "dispute_views", DisputeOrderDirectory),
+    ("voucher", "voucher_views", voucher_order_directory),
+    ("dispute", "dispute_views", dispute_order_directory),
 ]
 
 

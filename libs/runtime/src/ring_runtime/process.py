@@ -1,7 +1,8 @@
 """Assembly of one service process: HTTP API, outbox relay and consumers in one lifespan.
 
 Each service's ``main.create_app(settings)`` builds its application and read models, then calls
-:func:`create_service_app` with its controllers, translator and consumers. The returned litestar
+:func:`create_service_app` with its controllers, translator, consumers and read models (which
+it mounts on one connection pool, creating their tables, and closes on shutdown). The returned litestar
 app starts the Kafka broker, the relay and the subscribers on startup and stops them on shutdown,
 and answers ``GET /health`` and ``GET /ready``.
 
@@ -50,8 +51,10 @@ from ring_runtime.http import (
 from ring_runtime.identity import service_verifier
 from ring_runtime.integrity import event_chainer
 from ring_runtime.kafka import broker_security, ensure_topics
+from ring_runtime.local_projection import OwnEventsFollower
 from ring_runtime.long_poll import Changes
 from ring_runtime.metrics import GaugeSource, RuntimeGauges, observe, published
+from ring_runtime.projection import MountedReadModels, ReadModel
 from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.relay import EventTranslator, OutboxRelay
 from ring_runtime.resilience import TaskHealth
@@ -260,6 +263,7 @@ def create_service_app(
     application: RingApplication | None,
     translator: EventTranslator | None,
     processors: Sequence[ExactlyOnceProcessor] = (),
+    read_models: Sequence[ReadModel] = (),
     domain_errors: Mapping[type[Exception], int] | None = None,
     dependencies: Mapping[str, Any] | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
@@ -279,6 +283,10 @@ def create_service_app(
             read models and operational tables (the notification service).
         translator: domain → integration mapping; ``None`` for a service that publishes nothing.
         processors: exactly-once consumers to subscribe.
+        read_models: the service's read models, mounted here on one connection pool shared by
+            all of them; their tables are created and the followers of the service's own
+            events among them have caught up before this returns; the pool closes after
+            ``on_shutdown``.
         domain_errors: domain exception class → HTTP status.
         dependencies: values handed to controllers by name (e.g. ``{"tasks": tasks}``).
         on_shutdown: closers run after the broker stopped.
@@ -291,6 +299,11 @@ def create_service_app(
             relay, consumers, dead letters and timers.
     """
     configure_telemetry(settings.service, trace_sql=settings.trace_sql)
+    mounted = MountedReadModels(settings.database_url, read_models)
+    mounted.open()
+    for model in read_models:
+        if isinstance(model, OwnEventsFollower):
+            model.catch_up()  # what was recorded while the process was down, before any command
     broker = KafkaBroker(
         settings.kafka_servers,
         client_id=f"ring-{settings.service}",
@@ -321,7 +334,7 @@ def create_service_app(
         relay=relay,
         bindings=bindings,
         dead_letters=dead_letters,
-        on_shutdown=list(on_shutdown),
+        on_shutdown=[*on_shutdown, mounted.close],
         background=loops,
         background_interval=background_interval,
         subject_aggregates=subject_aggregates,

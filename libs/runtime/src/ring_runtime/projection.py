@@ -3,6 +3,12 @@
 A :class:`ProjectionStore` owns some tables in the service schema and a tracking table of its
 own. :meth:`ProjectionStore.apply` runs a handler inside one transaction that also advances the
 tracking row, so a read model never shows an effect twice or loses one.
+
+A service process mounts all its read models at once (:class:`MountedReadModels`, done by
+``create_service_app(read_models=...)``): their stores share one connection pool, their tables
+are created before the app is built, and the pool closes when the process stops. A store opened
+on its own (:meth:`ProjectionStore.open`: operators' tools, rebuilds, tests) has a pool of its
+own.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -26,27 +32,58 @@ _connection: contextvars.ContextVar[psycopg.Connection[dict[str, Any]] | None] =
 )
 
 
+#: Connections each mounted store may hold at once, as when each had a pool of its own.
+CONNECTIONS_PER_STORE = 8
+
+Pool = ConnectionPool[psycopg.Connection[dict[str, Any]]]
+
+
+def read_model_pool(database_url: str, max_size: int = CONNECTIONS_PER_STORE) -> Pool:
+    """A closed pool for read-model stores.
+
+    Autocommit: a read is one statement, not BEGIN, SELECT, COMMIT; writes that must commit
+    together say so with ``conn.transaction()`` (as :meth:`ProjectionStore.apply` does).
+    """
+    return ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row, "autocommit": True},
+        open=False,
+        check=still_connected,  # drop connections a PostgreSQL restart broke
+    )
+
+
 class ProjectionStore:
     """Tables of one read model plus its tracking rows, in one schema."""
 
     def __init__(self, database_url: str, schema: str, name: str) -> None:
+        self.database_url = database_url
         self.schema = schema
         self.name = name
         self._tracking = SQL("{}.{}").format(Identifier(schema), Identifier(f"{name}_tracking"))
-        self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
-            database_url,
-            min_size=1,
-            max_size=8,
-            # Autocommit: a read is one statement, not BEGIN, SELECT, COMMIT; writes that must
-            # commit together say so with ``conn.transaction()`` (as :meth:`apply` does).
-            kwargs={"row_factory": dict_row, "autocommit": True},
-            open=False,
-            check=still_connected,  # drop connections a PostgreSQL restart broke
-        )
+        self._shared: Pool | None = None
+        self._own: Pool | None = None
+
+    @property
+    def _pool(self) -> Pool:
+        pool = self._own or self._shared
+        if pool is None:
+            raise RuntimeError(f"the read-model store {self.name!r} is neither open nor mounted")
+        return pool
 
     def open(self, ddl: Sequence[Composed | str] = ()) -> None:
-        """Open the pool and create the tracking table and the read model's tables."""
-        self._pool.open(wait=True)
+        """Open a pool of this store's own and create its tables (a store used on its own)."""
+        self._own = read_model_pool(self.database_url)
+        self._own.open(wait=True)
+        self.create(ddl)
+
+    def mount(self, pool: Pool) -> None:
+        """Use ``pool``, shared with the process's other read models and closed by its owner."""
+        self._shared = pool
+
+    def create(self, ddl: Sequence[Composed | str] = ()) -> None:
+        """Create the schema, the tracking table and the read model's tables."""
         with self._pool.connection() as conn:
             conn.execute(create_schema_sql(self.schema))
             conn.execute(
@@ -59,8 +96,9 @@ class ProjectionStore:
                 conn.execute(SQL(statement) if isinstance(statement, str) else statement)
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._pool.close()
+        """Close the pool this store opened (a mounted store's pool is closed by its owner)."""
+        if self._own is not None:
+            self._own.close()
 
     def table(self, name: str) -> Composed:
         """The qualified identifier of table ``name`` in this store's schema."""
@@ -176,3 +214,45 @@ class ProjectionStore:
         if conn is None:
             raise RuntimeError("projection writes must run inside ProjectionStore.apply")
         return conn
+
+
+class ReadModel(Protocol):
+    """A read model a service process mounts: tables in a :class:`ProjectionStore`."""
+
+    @property
+    def store(self) -> ProjectionStore:
+        """Where its tables and tracking rows are."""
+        ...
+
+    def ddl(self) -> Sequence[Composed]:
+        """Statements creating its tables."""
+        ...
+
+
+class MountedReadModels:
+    """Every read model of a service process on one connection pool.
+
+    Before, each store opened a pool of its own (up to four in one process, each keeping an
+    idle connection); now the stores share one, sized for all of them.
+    """
+
+    def __init__(self, database_url: str, read_models: Sequence[ReadModel]) -> None:
+        self.read_models = list(read_models)
+        self.stores = list({id(m.store): m.store for m in self.read_models}.values())
+        self.pool = read_model_pool(
+            database_url, max_size=CONNECTIONS_PER_STORE * max(1, len(self.stores))
+        )
+
+    def open(self) -> None:
+        """Open the pool and create each store's tables, in the order the models were given."""
+        if not self.stores:
+            return
+        self.pool.open(wait=True)
+        for store in self.stores:
+            store.mount(self.pool)
+            store.create([s for m in self.read_models if m.store is store for s in m.ddl()])
+
+    def close(self) -> None:
+        """Close the shared pool (after the consumers and loops using it stopped)."""
+        if self.stores:
+            self.pool.close()

@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
-from ring_dispute.projections import OrderDirectoryProjection
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.order_directory import OrderDirectoryProjection
 
 
 def processors(orders: OrderDirectoryProjection) -> list[ExactlyOnceProcessor]:

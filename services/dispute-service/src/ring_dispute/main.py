@@ -28,10 +28,11 @@ from ring_dispute.consumers import processors
 from ring_dispute.files import EmptyFile, EvidenceFileNotFound, EvidenceFiles, FileTooLarge
 from ring_dispute.files_api import AdminEvidenceFileController, EvidenceFileController
 from ring_dispute.integration import DOMAIN_TO_PUBLIC, TOPIC
-from ring_dispute.projections import OrderDirectoryProjection
+from ring_dispute.projections import order_directory
 from ring_dispute.queue import ESCALATE, DisputeQueue
 from ring_runtime.blobs import BlobStore, blob_store_from_environment
 from ring_runtime.local_projection import OwnEventsFollower
+from ring_runtime.order_directory import OrderDirectoryProjection
 from ring_runtime.process import create_service_app
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.rebuild import scheduling_read_model, topic_read_model
@@ -93,7 +94,7 @@ def create_app(
     clock = clock or SystemClock()
     ensure_schema(settings.database_url, settings.db_schema)
     store = ProjectionStore(settings.database_url, settings.db_schema, "dispute_views")
-    orders = OrderDirectoryProjection(store)
+    orders = order_directory(store)
     disputes = Disputes(settings.eventsourcing_env(), orders=orders, config=config, clock=clock)
 
     def escalate(timer: Timer) -> None:
@@ -102,10 +103,8 @@ def create_app(
     timers = DurableTimers(settings.database_url, settings.db_schema, clock, {ESCALATE: escalate})
     queue = DisputeQueue(store, timers, clock)
     follower = OwnEventsFollower("dispute-local", disputes, store, queue.handlers())
-    store.open([*orders.ddl(), *queue.ddl(), *follower.ddl()])
     timers.open()
     disputes.catch_up = follower.catch_up
-    follower.catch_up()
     app = create_service_app(
         settings=settings,
         title="Ring dispute-service (internal)",
@@ -119,13 +118,14 @@ def create_app(
         application=disputes,
         translator=TRANSLATOR,
         processors=processors(orders),
+        read_models=[orders, queue, follower],
         domain_errors=ERROR_STATUSES,
         dependencies={
             "disputes": disputes,
             "queue": queue,
             "files": EvidenceFiles(blobs or blob_store_from_environment()),
         },
-        on_shutdown=[timers.close, store.close, disputes.close],
+        on_shutdown=[timers.close, disputes.close],
         background=[follower, timers],
         background_interval=config.timer_poll_interval,
     )
@@ -155,7 +155,7 @@ SERVICE = ServiceDefinition(
         "orders": topic_read_model(
             "dispute_views",
             ["dispute_orders"],
-            OrderDirectoryProjection,
+            order_directory,
             lambda orders: [orders.processor()],
         ),
     },

@@ -89,7 +89,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     payouts = PayoutScheduler(ledger, settings, clock or SystemClock())
     payouts.open()
     books = BooksProjection(ledger, settings)
-    books.open()
     app = create_service_app(
         settings=settings,
         title="Ring ledger-service (internal)",
@@ -103,6 +102,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         application=ledger,
         translator=TRANSLATOR,
         processors=processors(ledger),
+        read_models=[payouts.follower, books.follower, books],
         domain_errors=ERROR_STATUSES,
         dependencies={
             "ledger": ledger,
@@ -110,7 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "checks": LedgerCheck(ledger, books),
             "webhook_secret": payments.webhook_secret,
         },
-        on_shutdown=[payouts.close, books.close, ledger.close],
+        on_shutdown=[payouts.close, ledger.close],
         background=[payouts.follower, payouts.timers, books.follower],
         gauges=[LedgerGauges(ledger, books, settings)],
     )

@@ -50,15 +50,12 @@ class PayoutScheduler:
         )
 
     def open(self) -> None:
-        """Create the tables and schedule what was requested while the service was down."""
-        self.store.open(self.follower.ddl())
+        """Create the timer table (the follower is mounted with the ledger's read models)."""
         self.timers.open()
-        self.follower.catch_up()
 
     def close(self) -> None:
-        """Close the connection pools."""
+        """Close the timers' connection pool."""
         self.timers.close()
-        self.store.close()
 
     def _schedule(self, event: Any, conn: psycopg.Connection[Any]) -> None:
         self.timers.schedule(PAYOUT, event.originator_id, event.clears_at, conn)

@@ -65,7 +65,6 @@ def create_app(settings: Settings, *, config: MatchingConfig | None = None) -> L
     directory = ProviderDirectoryProjection(store)
     performance = PerformanceProjection(store)
     verification_queue = VerificationQueue(store, providers)
-    store.open([*board.ddl(), *directory.ddl(), *performance.ddl(), *verification_queue.ddl()])
     return create_service_app(
         settings=settings,
         title="Ring matching-service (internal)",
@@ -78,6 +77,7 @@ def create_app(settings: Settings, *, config: MatchingConfig | None = None) -> L
         application=providers,
         translator=TRANSLATOR,
         processors=processors(board, directory, performance),
+        read_models=[board, directory, performance, verification_queue],
         domain_errors=ERROR_STATUSES,
         subject_aggregates=lambda subject: (subject, domain.blocklist_id(subject)),
         dependencies={
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, config: MatchingConfig | None = None) -> L
             "matchmaker": Matchmaker(providers, board, directory, performance, config.max_scan),
             "verification_queue": verification_queue,
         },
-        on_shutdown=[store.close, providers.close],
+        on_shutdown=[providers.close],
         background=[verification_queue.follower],
     )
 

@@ -33,7 +33,6 @@ from ring_runtime.projection import ProjectionStore
 from ring_runtime.rebuild import TopicReadModel
 from ring_runtime.service import ServiceDefinition
 from ring_runtime.settings import Settings
-from ring_runtime.store import ensure_schema
 from ring_runtime.timers import Clock, SystemClock
 
 #: Each client-caused error, mapped once to its HTTP status.
@@ -74,11 +73,9 @@ def create_app(
     """
     config = config or NotificationConfig.from_environ()
     clock = clock or SystemClock()
-    ensure_schema(settings.database_url, settings.db_schema)
     store = ProjectionStore(settings.database_url, settings.db_schema, "notification")
     webhooks = WebhookStore(store)
     feed = FeedProjection(store, webhooks, clock)
-    store.open([*feed.ddl(), *webhooks.ddl()])
     notifications = Notifications(webhooks, feed, config, clock, resolve)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     worker = DeliveryWorker(webhooks, feed, config, clock, client, resolve)
@@ -89,9 +86,9 @@ def create_app(
         application=None,
         translator=None,
         processors=processors(feed),
+        read_models=[feed, webhooks],
         domain_errors=ERROR_STATUSES,
         dependencies={"notifications": notifications},
-        on_shutdown=[store.close],
         background=[worker],
         background_interval=config.poll_interval,
     )

@@ -77,18 +77,18 @@ def create_app(
         timer_poll_interval: seconds between timer rounds (default: RING_TIMER_POLL_INTERVAL_MS).
     """
     tasks = create_application(Tasks, settings)
-    store = ProjectionStore(settings.database_url, settings.db_schema, "task_board")
-    board = TaskBoardProjection(store)
-    store.open(board.ddl())
-    standings_store = ProjectionStore(settings.database_url, settings.db_schema, "providers")
-    standings = ProviderStandingProjection(standings_store)
-    standings_store.open(standings.ddl())
+    board = TaskBoardProjection(
+        ProjectionStore(settings.database_url, settings.db_schema, "task_board")
+    )
+    standings = ProviderStandingProjection(
+        ProjectionStore(settings.database_url, settings.db_schema, "providers")
+    )
     tasks.use_provider_standings(standings)
-    orders_store = ProjectionStore(settings.database_url, settings.db_schema, "orders_by_party")
-    orders_by_party = OrdersByParty(orders_store)
-    orders_store.open(orders_by_party.ddl())
+    orders_by_party = OrdersByParty(
+        ProjectionStore(settings.database_url, settings.db_schema, "orders_by_party")
+    )
     deadlines = task_timers(settings, tasks, clock or SystemClock())
-    deadlines.open()
+    deadlines.timers.open()
     if timer_poll_interval is None:
         timer_poll_interval = TaskConfig.from_environ().timer_poll_interval
     app = create_service_app(
@@ -104,6 +104,7 @@ def create_app(
         application=tasks,
         translator=TRANSLATOR,
         processors=processors(tasks, standings, board, orders_by_party),
+        read_models=[board, standings, orders_by_party, deadlines.follower],
         domain_errors=ERROR_STATUSES,
         dependencies={
             "tasks": tasks,
@@ -112,13 +113,7 @@ def create_app(
             "messages": OrderMessages(tasks),
             "analytics": AnalyticsQueries(board, orders_by_party),
         },
-        on_shutdown=[
-            deadlines.close,
-            store.close,
-            standings_store.close,
-            orders_store.close,
-            tasks.close,
-        ],
+        on_shutdown=[deadlines.timers.close, tasks.close],
         background=[deadlines.follower, deadlines.timers],
         background_interval=timer_poll_interval,
     )

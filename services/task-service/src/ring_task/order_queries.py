@@ -25,39 +25,14 @@ from litestar.params import FromQuery, Parameter
 from psycopg.sql import SQL, Composable, Composed
 
 from ring_events.envelope import Envelope
-from ring_events.task import (
-    OrderAccepted,
-    OrderApplied,
-    OrderApproved,
-    OrderCancelled,
-    OrderDeclined,
-    OrderEvent,
-    OrderExpired,
-    OrderProgressed,
-    OrderRejected,
-    OrderSettled,
-    OrderSubmitted,
-)
+from ring_events.task import OrderApproved, OrderEvent, OrderProgressed, OrderRejected, OrderSettled
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.http import Cursor, Limit
+from ring_runtime.order_directory import STATUS_OF
 from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
 from ring_task.domain import ReviewRecord
-
-#: Status each published order event leaves the order in.
-STATUS_OF: dict[type[OrderEvent], str] = {
-    OrderApplied: "applied",
-    OrderAccepted: "accepted",
-    OrderDeclined: "declined",
-    OrderProgressed: "in_progress",
-    OrderSubmitted: "submitted",
-    OrderApproved: "approved",
-    OrderRejected: "rejected",
-    OrderSettled: "settled",
-    OrderExpired: "expired",
-    OrderCancelled: "cancelled",
-}
 
 
 class OrderRow(msgspec.Struct, frozen=True, kw_only=True):

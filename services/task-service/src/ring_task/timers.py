@@ -36,22 +36,12 @@ Connection = psycopg.Connection[dict[str, Any]]
 
 @dataclass(frozen=True)
 class TaskTimers:
-    """The timer table, the follower scheduling it and the store the follower writes to."""
+    """The timer table, the follower scheduling it and the store the follower writes to
+    (mounted with the service's read models by ``main``)."""
 
     timers: DurableTimers
     follower: OwnEventsFollower
     store: ProjectionStore
-
-    def open(self) -> None:
-        """Create the tables and catch up with events recorded while the process was down."""
-        self.store.open(self.follower.ddl())
-        self.timers.open()
-        self.follower.catch_up()
-
-    def close(self) -> None:
-        """Close the timer and follower connection pools (after the loops stopped)."""
-        self.timers.close()
-        self.store.close()
 
 
 def task_timers(settings: Settings, tasks: Tasks, clock: Clock) -> TaskTimers:

@@ -14,10 +14,11 @@ from typing import Any
 import psycopg
 
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.order_directory import OrderDirectoryProjection
 from ring_runtime.timers import DurableTimers
 from ring_voucher import domain
 from ring_voucher.fingerprints import FingerprintIndex
-from ring_voucher.projections import OrderDirectoryProjection, OrderDisputesProjection
+from ring_voucher.projections import OrderDisputesProjection
 
 #: Purpose of the timer approving a voucher whose review window ran out.
 AUTO_APPROVE = "voucher.auto_approve"

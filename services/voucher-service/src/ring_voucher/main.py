@@ -39,7 +39,7 @@ from ring_voucher.config import VoucherConfig
 from ring_voucher.consumers import AUTO_APPROVE, local_handlers, processors
 from ring_voucher.fingerprints import FingerprintIndex
 from ring_voucher.integration import DOMAIN_TO_PUBLIC, TOPIC, partition_key
-from ring_voucher.projections import OrderDirectoryProjection, OrderDisputesProjection
+from ring_voucher.projections import OrderDisputesProjection, order_directory
 
 TRANSLATOR = EventTranslator(topic=TOPIC, mapping=DOMAIN_TO_PUBLIC, partition_key=partition_key)
 
@@ -94,7 +94,7 @@ def create_app(
     clock = clock or SystemClock()
     ensure_schema(settings.database_url, settings.db_schema)
     store = ProjectionStore(settings.database_url, settings.db_schema, "voucher_views")
-    orders = OrderDirectoryProjection(store)
+    orders = order_directory(store)
     disputes = OrderDisputesProjection(store)
     fingerprints = FingerprintIndex(store)
     vouchers = Vouchers(
@@ -122,10 +122,8 @@ def create_app(
         store,
         local_handlers(fingerprints, timers),
     )
-    store.open([*orders.ddl(), *fingerprints.ddl(), *follower.ddl(), *disputes.ddl()])
     timers.open()
     vouchers.catch_up = follower.catch_up
-    follower.catch_up()
     app = create_service_app(
         settings=settings,
         title="Ring voucher-service (internal)",
@@ -137,9 +135,10 @@ def create_app(
         application=vouchers,
         translator=TRANSLATOR,
         processors=processors(orders, disputes),
+        read_models=[orders, fingerprints, follower, disputes],
         domain_errors=ERROR_STATUSES,
         dependencies={"vouchers": vouchers},
-        on_shutdown=[timers.close, store.close, vouchers.close],
+        on_shutdown=[timers.close, vouchers.close],
         background=[follower, timers],
         background_interval=config.timer_poll_interval,
     )
@@ -178,7 +177,7 @@ SERVICE = ServiceDefinition(
         "orders": topic_read_model(
             "voucher_views",
             ["order_directory"],
-            OrderDirectoryProjection,
+            order_directory,
             lambda orders: [orders.processor()],
         ),
         "order-disputes": topic_read_model(
