@@ -16,7 +16,7 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from ring_runtime.connections import check_without_round_trip
 from ring_runtime.context import current_event_context, current_traceparent
@@ -67,8 +67,19 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 table=Identifier(self.context_table_name),
             )
         )
-        self.sql_create_statements.append(  # stores created before the actor was kept
-            SQL("ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS actor text").format(
+        # Stores created before the actor was kept. Only when the column is missing: ``ALTER
+        # TABLE … ADD COLUMN IF NOT EXISTS`` takes an ACCESS EXCLUSIVE lock even when it adds
+        # nothing, and a process opening the store beside a live service (a replica starting, a
+        # rebuild reading the log) deadlocked with that service's saves.
+        self.sql_create_statements.append(
+            SQL(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM information_schema.columns "
+                "WHERE table_schema = {schema_name} AND table_name = {table_name} "
+                "AND column_name = 'actor') THEN "
+                "ALTER TABLE {schema}.{table} ADD COLUMN actor text; END IF; END $$"
+            ).format(
+                schema_name=Literal(self.datastore.schema),
+                table_name=Literal(self.context_table_name),
                 schema=Identifier(self.datastore.schema),
                 table=Identifier(self.context_table_name),
             )
