@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from aiokafka import ConsumerRecord
 from faststream.exceptions import NackMessage
 
 from ring_events.envelope import encode_envelope
+from ring_events.headers import EVENT_TYPE
 from ring_events.task import TaskCancelled
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding, Outcome
@@ -86,3 +89,25 @@ async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: s
     assert consumer.processor.stats.dead_lettered == 0
     assert consumer.health.ok
     assert consumer.health.failures == 7
+
+
+async def test_an_outage_while_stepping_over_an_unknown_type_is_waited_out(postgres_url: str):
+    """A newer producer's event type: stepping over it writes its position, and a store outage
+    there is retried like any other instead of escaping the batch."""
+    _, value, headers = encode_envelope(envelope(3, 0))
+    unknown = msgspec.json.encode({**msgspec.json.decode(value), "type": "task.renamed.v9"})
+    headers = [(k, b"task.renamed.v9" if k == EVENT_TYPE else v) for k, v in headers]
+    consumer = binding(lambda event, env: None, postgres_url)
+    skip = consumer.processor.skip_unknown
+    failures = iter(range(3))
+
+    def flaky_skip(message: Any) -> Outcome:
+        if next(failures, None) is not None:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return skip(message)
+
+    consumer.processor.skip_unknown = flaky_skip  # type: ignore[method-assign]
+    stepped = replace(record(3, 0), value=unknown, headers=headers)
+    assert await consumer.deliver(stepped, NoBroker()) is Outcome.APPLIED  # type: ignore[arg-type]
+    assert consumer.health.ok
+    assert consumer.health.failures == 3

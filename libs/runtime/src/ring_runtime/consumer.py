@@ -39,6 +39,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -283,6 +284,7 @@ class KafkaConsumerBinding:
         self.health = TaskHealth()
         self._rewound_at: dict[TopicPartition, float] = {}
         self._applied_through: int | None = None
+        self._batch_backoff = Backoff()
 
     def subscribe(self, broker: KafkaBroker) -> None:
         """Register the subscriber on ``broker`` (call before the broker starts).
@@ -290,29 +292,55 @@ class KafkaConsumerBinding:
         Records are fetched in batches and processed one by one in partition order; the
         offsets are committed once per batch, after every record of it was processed. Offsets
         only save re-reading: the store-side tracking decides what is applied.
+
+        Any exception out of a batch nacks it: faststream then seeks each of its partitions
+        back to the batch's first record, which is read again after a growing pause (what was
+        applied is skipped as a duplicate). Under ``AckPolicy.ACK`` an exception counted as
+        success: the batch was committed, and the consumer's position had already moved past
+        the records not yet processed, so they were never applied. ``NACK_ON_ERROR`` keeps
+        that so for whatever the handler below does not turn into a nack itself.
         """
 
         @broker.subscriber(  # type: ignore[untyped-decorator]
             self.processor.topic,
             group_id=self.group_id,
-            ack_policy=AckPolicy.ACK,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             batch=True,
             max_records=BATCH_SIZE,
             batch_timeout_ms=100,
             **consumer_config(self.settings),
         )
         async def deliver(message: KafkaMessage, consumer: Consumer) -> None:
-            records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
-            applied = await asyncio.to_thread(self._applied_positions, records)
-            for record in records:
-                if self._stopping.is_set():
-                    raise NackMessage  # leave the rest uncommitted: it is read again later
-                if self._already_applied(record, applied):
-                    self.processor.stats.duplicates += 1
-                    continue
-                outcome = await self.deliver(record, broker)
-                if outcome is Outcome.OUT_OF_SEQUENCE:
-                    await self._rewind(consumer, record)
+            try:
+                await self._deliver_batch(message.raw_message, consumer, broker)
+            except NackMessage:
+                raise
+            except Exception as error:  # shown in /ready; read again after a pause, not hot
+                self.health.failed(error)
+                wait = self._batch_backoff.next()
+                log.exception(
+                    "%s: batch failed; reading it again in %.1f s", self.processor.name, wait
+                )
+                await self._stopped_within(wait)
+                raise NackMessage from error
+            self._batch_backoff.reset()
+
+    async def _deliver_batch(
+        self,
+        records: tuple[ConsumerRecord[bytes, bytes], ...],
+        consumer: AIOKafkaConsumer,
+        broker: KafkaBroker,
+    ) -> None:
+        applied = await asyncio.to_thread(self._applied_positions, records)
+        for record in records:
+            if self._stopping.is_set():
+                raise NackMessage  # leave the rest uncommitted: it is read again later
+            if self._already_applied(record, applied):
+                self.processor.stats.duplicates += 1
+                continue
+            outcome = await self.deliver(record, broker)
+            if outcome is Outcome.OUT_OF_SEQUENCE:
+                await self._rewind(consumer, record)
 
     def _applied_positions(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[str, int]:
         """Positions of every aggregate in a batch, read in one query.
@@ -411,22 +439,28 @@ class KafkaConsumerBinding:
     async def _deliver(
         self, record: ConsumerRecord[bytes, bytes], broker: KafkaBroker
     ) -> Outcome | None:
+        envelope: Envelope | None = None
         try:
             envelope = decode_envelope(
                 record.topic, record.key, record.value, list(record.headers or ())
             )
         except UnknownEventType as unknown:
-            return await asyncio.to_thread(self.processor.skip_unknown, unknown)
+            # Stepping over it writes its position: an outage there is waited out like any.
+            step: Callable[[], Outcome] = partial(self.processor.skip_unknown, unknown)
+            label = f"{unknown.notification_id} (unknown type)"
         except UndecodableMessage as error:
             await self._park(record, broker, error, attempts=1)
             return None
+        else:
+            step = partial(self.processor.process, envelope)
+            label = str(envelope.notification_id)
         attempts = max(1, self.settings.consumer_max_attempts)
         delay = self.settings.consumer_backoff_ms / 1000
         outage = Backoff(initial=delay or 0.1, maximum=OUTAGE_RETRY_CAP)
         attempt = 1
         while True:
             try:
-                outcome = await asyncio.to_thread(self.processor.process, envelope)
+                outcome = await asyncio.to_thread(step)
             except Exception as error:
                 if is_outage(error):  # not the message's fault: wait, without using an attempt
                     self.health.failed(error)
@@ -434,7 +468,7 @@ class KafkaConsumerBinding:
                     log.warning(
                         "%s: %s not processed, a dependency is down (%r); retrying in %.2f s",
                         self.processor.name,
-                        envelope.notification_id,
+                        label,
                         error,
                         wait,
                     )
@@ -449,7 +483,7 @@ class KafkaConsumerBinding:
                     self.processor.name,
                     attempt,
                     attempts,
-                    envelope.notification_id,
+                    label,
                     error,
                     delay,
                 )
@@ -459,7 +493,7 @@ class KafkaConsumerBinding:
                 attempt += 1
             else:
                 self.health.recovered()
-                return self._advanced(envelope, outcome)
+                return outcome if envelope is None else self._advanced(envelope, outcome)
 
     def _advanced(self, envelope: Envelope, outcome: Outcome) -> Outcome:
         """Tell waiting catch-ups (decision 0009) that the aggregate's position moved."""
