@@ -23,7 +23,7 @@ from ring_ledger.application import Ledger
 from ring_ledger.domain import Account, Escrow, Violation, find_violations
 from ring_ledger.projections import (
     BOOKED_AGGREGATE_EVENTS,
-    POSTINGS,
+    POSTING_EVENTS,
     AccountRow,
     BooksProjection,
     EscrowRow,
@@ -56,7 +56,7 @@ class LedgerCheck:
         self.ledger = ledger
         self.books = books
         self.table = books.checkpoints_table
-        self._topics = [get_topic(cls) for cls in (*POSTINGS, *BOOKED_AGGREGATE_EVENTS)]
+        self._topics = [get_topic(cls) for cls in (*POSTING_EVENTS, *BOOKED_AGGREGATE_EVENTS)]
 
     def run(self, *, full: bool = False, progress: Progress | None = None) -> CheckReport:
         """Check the invariants, and verify the books against the log since the checkpoint."""

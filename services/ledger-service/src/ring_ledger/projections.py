@@ -270,14 +270,12 @@ class BooksChanges:
 
     def add(self, event: Any) -> None:
         """Fold ``event`` in."""
-        posting = POSTINGS.get(type(event))
-        if posting is not None:
-            deltas = posting(event)
+        if isinstance(event, Account.Change):
             row = self.postings.setdefault(event.originator_id, [0, 0, 0, 0, 0])
-            for index, delta in enumerate(deltas):
+            for index, delta in enumerate(event.figures):
                 row[index] += delta
             row[4] = event.originator_version
-        elif isinstance(event, Account.Opened):  # type: ignore[attr-defined]
+        elif isinstance(event, Account.Opened):
             self.opened.append(
                 (
                     event.originator_id,
@@ -388,25 +386,19 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [[row[column] for row in rows] for column in range(width)] if rows else []
 
 
-def _resolved(event: Any, side: str) -> tuple[int, int, int, int]:
-    if side == "debit":
-        return (event.posted_minor, 0, -event.reserved_minor, 0)
-    return (0, event.posted_minor, 0, -event.reserved_minor)
+#: Each posting event of an account (its :attr:`~Account.Change.figures` change :data:`FIGURES`).
+POSTING_EVENTS: tuple[type[Account.Change], ...] = (
+    Account.Debited,
+    Account.Credited,
+    Account.DebitReserved,
+    Account.CreditReserved,
+    Account.ReservedDebitResolved,
+    Account.ReservedCreditResolved,
+)
 
-
-#: Each posting event of an account and the change it makes to :data:`FIGURES`.
-POSTINGS: dict[type[Any], Any] = {
-    Account.Debited: lambda e: (e.amount_minor, 0, 0, 0),  # type: ignore[attr-defined]
-    Account.Credited: lambda e: (0, e.amount_minor, 0, 0),  # type: ignore[attr-defined]
-    Account.DebitReserved: lambda e: (0, 0, e.amount_minor, 0),  # type: ignore[attr-defined]
-    Account.CreditReserved: lambda e: (0, 0, 0, e.amount_minor),  # type: ignore[attr-defined]
-    Account.ReservedDebitResolved: lambda e: _resolved(e, "debit"),  # type: ignore[attr-defined]
-    Account.ReservedCreditResolved: lambda e: _resolved(e, "credit"),  # type: ignore[attr-defined]
-}
-
-#: Events opening or changing an account or an escrow row, besides :data:`POSTINGS`.
+#: Events opening or changing an account or an escrow row, besides :data:`POSTING_EVENTS`.
 BOOKED_AGGREGATE_EVENTS: tuple[type[Any], ...] = (
-    Account.Opened,  # type: ignore[attr-defined]
+    Account.Opened,
     Escrow.Funded,  # type: ignore[attr-defined]
     Escrow.OrderSettled,  # type: ignore[attr-defined]
     Escrow.SlotsReleased,  # type: ignore[attr-defined]
@@ -415,7 +407,7 @@ BOOKED_AGGREGATE_EVENTS: tuple[type[Any], ...] = (
 
 #: Every event the books fold in: postings, openings, escrow changes and the platform's flows.
 BOOKED_EVENTS: tuple[type[Any], ...] = tuple(
-    dict.fromkeys([*POSTINGS, *BOOKED_AGGREGATE_EVENTS, *FLOW_EVENTS])
+    dict.fromkeys([*POSTING_EVENTS, *BOOKED_AGGREGATE_EVENTS, *FLOW_EVENTS])
 )
 
 

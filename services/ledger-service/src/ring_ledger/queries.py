@@ -25,7 +25,7 @@ from ring_ledger.domain.money import check_currency
 from ring_ledger.domain.statement import posting_from_event
 from ring_ledger.domain.wallet import wallet_uuid
 
-_ACCOUNT_OPENED = get_topic(Account.Opened)  # type: ignore[attr-defined]
+_ACCOUNT_OPENED = get_topic(Account.Opened)
 _ESCROW_FUNDED = get_topic(Escrow.Funded)  # type: ignore[attr-defined]
 _TRANSFER_CREATED: type[Any] = Transfer.Created
 #: Events behind the platform's own accounts (see :func:`flow_step`).

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.errors import LedgerError
 from ring_ledger.domain.ids import derive_id
@@ -73,6 +73,15 @@ class AccountKey:
         return cls(PLATFORM, purpose, currency)
 
 
+class Figures(NamedTuple):
+    """How one event changes an account's four totals (each may be negative)."""
+
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+
+
 class Account(Aggregate):
     """A ledger account; every change is a posting of one side of a transfer."""
 
@@ -81,7 +90,12 @@ class Account(Aggregate):
         """Accounts are identified by (owner, purpose, currency)."""
         return AccountKey(owner, Purpose(purpose), currency).id
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        owner: str
+        purpose: str
+        currency: str
+        must_not_go_negative: bool
+
     def __init__(self, owner: str, purpose: str, currency: str, must_not_go_negative: bool) -> None:
         self.owner = owner
         self.purpose = Purpose(purpose)
@@ -146,47 +160,121 @@ class Account(Aggregate):
         if missing:
             raise InsufficientFunds(self.key, missing)
 
-    @event("Debited")
+    class Change(Aggregate.Event):
+        """An event of transfer ``transfer_id`` moving the account's totals by ``figures``."""
+
+        transfer_id: str
+        code: str
+
+        @property
+        def figures(self) -> Figures:
+            """How much each of the four totals changes."""
+            raise NotImplementedError
+
+        def apply(self, aggregate: Account) -> None:
+            figures = self.figures
+            aggregate.debits_posted += figures.debits_posted
+            aggregate.credits_posted += figures.credits_posted
+            aggregate.debits_pending += figures.debits_pending
+            aggregate.credits_pending += figures.credits_pending
+
+    class Posting(Change):
+        """``amount_minor`` posted, or reserved for a pending transfer."""
+
+        amount_minor: int
+
+    class Debited(Posting):
+        @property
+        def figures(self) -> Figures:
+            return Figures(self.amount_minor, 0, 0, 0)
+
+    class Credited(Posting):
+        @property
+        def figures(self) -> Figures:
+            return Figures(0, self.amount_minor, 0, 0)
+
+    class DebitReserved(Posting):
+        @property
+        def figures(self) -> Figures:
+            return Figures(0, 0, self.amount_minor, 0)
+
+    class CreditReserved(Posting):
+        @property
+        def figures(self) -> Figures:
+            return Figures(0, 0, 0, self.amount_minor)
+
+    class Resolution(Change):
+        """A pending ``reserved_minor`` released, ``posted_minor`` of it posted."""
+
+        reserved_minor: int
+        posted_minor: int
+
+    class ReservedDebitResolved(Resolution):
+        @property
+        def figures(self) -> Figures:
+            return Figures(self.posted_minor, 0, -self.reserved_minor, 0)
+
+    class ReservedCreditResolved(Resolution):
+        @property
+        def figures(self) -> Figures:
+            return Figures(0, self.posted_minor, 0, -self.reserved_minor)
+
     def debit(self, transfer_id: str, code: str, amount_minor: int) -> None:
         """Post a debit of ``amount_minor`` for transfer ``transfer_id``."""
         self.check_can_debit(amount_minor)
-        self.debits_posted += amount_minor
+        self._post(self.Debited, transfer_id, code, amount_minor)
 
-    @event("Credited")
     def credit(self, transfer_id: str, code: str, amount_minor: int) -> None:
         """Post a credit of ``amount_minor`` for transfer ``transfer_id``."""
         check_amount(amount_minor)
-        self.credits_posted += amount_minor
+        self._post(self.Credited, transfer_id, code, amount_minor)
 
-    @event("DebitReserved")
     def reserve_debit(self, transfer_id: str, code: str, amount_minor: int) -> None:
         """Reserve ``amount_minor`` of the available balance for a pending transfer."""
         self.check_can_debit(amount_minor)
-        self.debits_pending += amount_minor
+        self._post(self.DebitReserved, transfer_id, code, amount_minor)
 
-    @event("CreditReserved")
     def reserve_credit(self, transfer_id: str, code: str, amount_minor: int) -> None:
         """Record an incoming pending credit (not spendable until posted)."""
         check_amount(amount_minor)
-        self.credits_pending += amount_minor
+        self._post(self.CreditReserved, transfer_id, code, amount_minor)
 
-    @event("ReservedDebitResolved")
+    def _post(
+        self, event_class: type[Account.Posting], transfer_id: str, code: str, amount_minor: int
+    ) -> None:
+        self.trigger_event(
+            event_class, transfer_id=transfer_id, code=code, amount_minor=amount_minor
+        )
+
     def resolve_debit(
         self, transfer_id: str, code: str, reserved_minor: int, posted_minor: int
     ) -> None:
         """Release a pending debit of ``reserved_minor``, posting ``posted_minor`` of it."""
         self._check_resolution(self.debits_pending, reserved_minor, posted_minor)
-        self.debits_pending -= reserved_minor
-        self.debits_posted += posted_minor
+        self._resolve(self.ReservedDebitResolved, transfer_id, code, reserved_minor, posted_minor)
 
-    @event("ReservedCreditResolved")
     def resolve_credit(
         self, transfer_id: str, code: str, reserved_minor: int, posted_minor: int
     ) -> None:
         """Release a pending credit of ``reserved_minor``, posting ``posted_minor`` of it."""
         self._check_resolution(self.credits_pending, reserved_minor, posted_minor)
-        self.credits_pending -= reserved_minor
-        self.credits_posted += posted_minor
+        self._resolve(self.ReservedCreditResolved, transfer_id, code, reserved_minor, posted_minor)
+
+    def _resolve(
+        self,
+        event_class: type[Account.Resolution],
+        transfer_id: str,
+        code: str,
+        reserved_minor: int,
+        posted_minor: int,
+    ) -> None:
+        self.trigger_event(
+            event_class,
+            transfer_id=transfer_id,
+            code=code,
+            reserved_minor=reserved_minor,
+            posted_minor=posted_minor,
+        )
 
     @staticmethod
     def _check_resolution(pending: int, reserved_minor: int, posted_minor: int) -> None:
