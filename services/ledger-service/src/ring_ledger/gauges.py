@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -28,15 +27,15 @@ from ring_ledger.totals import CurrencyTotals
 from ring_runtime.settings import Settings
 
 #: The state a saga is in after each of its events (``Closed`` sagas are not open).
-STATE_AFTER: dict[type[Any], str] = {
-    SettlementSaga.Started: "started",  # type: ignore[attr-defined]
-    SettlementSaga.FundingRequested: SagaState.REQUESTED,  # type: ignore[attr-defined]
-    SettlementSaga.FundsReserved: SagaState.RESERVED,  # type: ignore[attr-defined]
-    SettlementSaga.FundsRejected: SagaState.REJECTED,  # type: ignore[attr-defined]
-    SettlementSaga.CommissionSettled: SagaState.RESERVED,  # type: ignore[attr-defined]
-    SettlementSaga.DisputeOutcomeExecuted: SagaState.RESERVED,  # type: ignore[attr-defined]
-    SettlementSaga.EscrowRefunded: SagaState.RESERVED,  # type: ignore[attr-defined]
-    SettlementSaga.Closed: SagaState.CLOSED,  # type: ignore[attr-defined]
+STATE_AFTER: dict[type[SettlementSaga.Event], str] = {
+    SettlementSaga.Started: "started",
+    SettlementSaga.FundingRequested: SagaState.REQUESTED,
+    SettlementSaga.FundsReserved: SagaState.RESERVED,
+    SettlementSaga.FundsRejected: SagaState.REJECTED,
+    SettlementSaga.CommissionSettled: SagaState.RESERVED,
+    SettlementSaga.DisputeOutcomeExecuted: SagaState.RESERVED,
+    SettlementSaga.EscrowRefunded: SagaState.RESERVED,
+    SettlementSaga.Closed: SagaState.CLOSED,
 }
 _STATE_OF_TOPIC = {get_topic(cls): str(state) for cls, state in STATE_AFTER.items()}
 
@@ -95,8 +94,9 @@ class LedgerGauges:
                 if first is None:
                     continue
                 event = self.ledger.mapper.to_domain_event(StoredEvent(**first))
-                began = event.timestamp  # type: ignore[attr-defined]
-                oldest[state] = min(began, oldest.get(state, began))
+                if not isinstance(event, SettlementSaga.Started):
+                    continue
+                oldest[state] = min(event.timestamp, oldest.get(state, event.timestamp))
         now = datetime.now(UTC)
         return (
             [Observation(n, {"state": state}) for state, n in counts.items()],

@@ -9,20 +9,19 @@ the withdrawal).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
 from ring_events import ledger as public
 from ring_events.base import IntegrationEvent
 from ring_events.topics import LEDGER_EVENTS
 from ring_ledger.domain import Deposit, SettlementSaga, Withdrawal
+from ring_runtime.relay import Translation
 
 #: The topic the ledger publishes to.
 TOPIC = LEDGER_EVENTS
 
 
-def _funds_deposited(e: Any) -> public.FundsDeposited:
+def _funds_deposited(e: Deposit.Confirmed) -> public.FundsDeposited:
     return public.FundsDeposited(
         deposit_id=e.originator_id,
         party_id=UUID(e.party_id),
@@ -34,7 +33,7 @@ def _funds_deposited(e: Any) -> public.FundsDeposited:
     )
 
 
-def _funds_reserved(e: Any) -> public.FundsReserved:
+def _funds_reserved(e: SettlementSaga.FundsReserved) -> public.FundsReserved:
     return public.FundsReserved(
         task_id=UUID(e.task_id),
         owner_id=UUID(e.owner_id),
@@ -45,7 +44,7 @@ def _funds_reserved(e: Any) -> public.FundsReserved:
     )
 
 
-def _funds_rejected(e: Any) -> public.FundsRejected:
+def _funds_rejected(e: SettlementSaga.FundsRejected) -> public.FundsRejected:
     return public.FundsRejected(
         task_id=UUID(e.task_id),
         owner_id=UUID(e.owner_id),
@@ -57,7 +56,7 @@ def _funds_rejected(e: Any) -> public.FundsRejected:
     )
 
 
-def _commission_settled(e: Any) -> public.CommissionSettled:
+def _commission_settled(e: SettlementSaga.CommissionSettled) -> public.CommissionSettled:
     return public.CommissionSettled(
         task_id=UUID(e.task_id),
         order_id=UUID(e.order_id),
@@ -69,7 +68,7 @@ def _commission_settled(e: Any) -> public.CommissionSettled:
     )
 
 
-def _escrow_refunded(e: Any) -> public.EscrowRefunded:
+def _escrow_refunded(e: SettlementSaga.EscrowRefunded) -> public.EscrowRefunded:
     return public.EscrowRefunded(
         task_id=UUID(e.task_id),
         owner_id=UUID(e.owner_id),
@@ -80,7 +79,9 @@ def _escrow_refunded(e: Any) -> public.EscrowRefunded:
     )
 
 
-def _dispute_outcome_executed(e: Any) -> public.DisputeOutcomeExecuted:
+def _dispute_outcome_executed(
+    e: SettlementSaga.DisputeOutcomeExecuted,
+) -> public.DisputeOutcomeExecuted:
     return public.DisputeOutcomeExecuted(
         task_id=UUID(e.task_id),
         order_id=UUID(e.order_id),
@@ -94,7 +95,7 @@ def _dispute_outcome_executed(e: Any) -> public.DisputeOutcomeExecuted:
     )
 
 
-def _withdrawal_requested(e: Any) -> public.WithdrawalRequested:
+def _withdrawal_requested(e: Withdrawal.Requested) -> public.WithdrawalRequested:
     return public.WithdrawalRequested(
         withdrawal_id=e.originator_id,
         party_id=UUID(e.party_id),
@@ -105,7 +106,7 @@ def _withdrawal_requested(e: Any) -> public.WithdrawalRequested:
     )
 
 
-def _withdrawal_paid(e: Any) -> public.WithdrawalPaid:
+def _withdrawal_paid(e: Withdrawal.Paid) -> public.WithdrawalPaid:
     return public.WithdrawalPaid(
         withdrawal_id=e.originator_id,
         party_id=UUID(e.party_id),
@@ -115,7 +116,7 @@ def _withdrawal_paid(e: Any) -> public.WithdrawalPaid:
     )
 
 
-def _withdrawal_cancelled(e: Any) -> public.WithdrawalCancelled:
+def _withdrawal_cancelled(e: Withdrawal.Cancelled) -> public.WithdrawalCancelled:
     return public.WithdrawalCancelled(
         withdrawal_id=e.originator_id,
         party_id=UUID(e.party_id),
@@ -126,16 +127,16 @@ def _withdrawal_cancelled(e: Any) -> public.WithdrawalCancelled:
 
 
 #: Published domain event class → the function building its public event.
-DOMAIN_TO_PUBLIC: dict[type[Any], Callable[[Any], IntegrationEvent]] = {
-    Deposit.Confirmed: _funds_deposited,  # type: ignore[attr-defined]
-    SettlementSaga.FundsReserved: _funds_reserved,  # type: ignore[attr-defined]
-    SettlementSaga.FundsRejected: _funds_rejected,  # type: ignore[attr-defined]
-    SettlementSaga.CommissionSettled: _commission_settled,  # type: ignore[attr-defined]
-    SettlementSaga.EscrowRefunded: _escrow_refunded,  # type: ignore[attr-defined]
-    SettlementSaga.DisputeOutcomeExecuted: _dispute_outcome_executed,  # type: ignore[attr-defined]
-    Withdrawal.Requested: _withdrawal_requested,  # type: ignore[attr-defined]
-    Withdrawal.Paid: _withdrawal_paid,  # type: ignore[attr-defined]
-    Withdrawal.Cancelled: _withdrawal_cancelled,  # type: ignore[attr-defined]
+DOMAIN_TO_PUBLIC: dict[type[object], Translation] = {
+    Deposit.Confirmed: _funds_deposited,
+    SettlementSaga.FundsReserved: _funds_reserved,
+    SettlementSaga.FundsRejected: _funds_rejected,
+    SettlementSaga.CommissionSettled: _commission_settled,
+    SettlementSaga.EscrowRefunded: _escrow_refunded,
+    SettlementSaga.DisputeOutcomeExecuted: _dispute_outcome_executed,
+    Withdrawal.Requested: _withdrawal_requested,
+    Withdrawal.Paid: _withdrawal_paid,
+    Withdrawal.Cancelled: _withdrawal_cancelled,
 }
 
 

@@ -43,9 +43,9 @@ class PayoutScheduler:
             ledger,
             self.store,
             {
-                Withdrawal.Requested: self._schedule,  # type: ignore[attr-defined]
-                Withdrawal.Paid: self._cancel,  # type: ignore[attr-defined]
-                Withdrawal.Cancelled: self._cancel,  # type: ignore[attr-defined]
+                Withdrawal.Requested: self._schedule,
+                Withdrawal.Paid: self._cancel,
+                Withdrawal.Cancelled: self._cancel,
             },
         )
 
@@ -57,10 +57,10 @@ class PayoutScheduler:
         """Close the timers' connection pool."""
         self.timers.close()
 
-    def _schedule(self, event: Any, conn: psycopg.Connection[Any]) -> None:
+    def _schedule(self, event: Withdrawal.Requested, conn: psycopg.Connection[Any]) -> None:
         self.timers.schedule(PAYOUT, event.originator_id, event.clears_at, conn)
 
-    def _cancel(self, event: Any, conn: psycopg.Connection[Any]) -> None:
+    def _cancel(self, event: Withdrawal.Decision, conn: psycopg.Connection[Any]) -> None:
         self.timers.cancel(PAYOUT, event.originator_id, conn)
 
     def _pay(self, timer: Timer) -> None:

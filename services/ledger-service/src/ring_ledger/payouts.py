@@ -29,7 +29,7 @@ from ring_ledger.payments import check_idempotency_key
 from ring_ledger.steps import LedgerSteps
 from ring_runtime.concurrency import retrying
 
-_WITHDRAWAL_REQUESTED = get_topic(Withdrawal.Requested)  # type: ignore[attr-defined]
+_WITHDRAWAL_REQUESTED = get_topic(Withdrawal.Requested)
 
 
 class Payouts(LedgerSteps):

@@ -245,7 +245,7 @@ class BooksProjection:
 
     # ----------------------------------------------------------------------------- writes
 
-    def _apply(self, events: Sequence[Any], conn: Connection) -> None:
+    def _apply(self, events: Sequence[object], conn: Connection) -> None:
         changes = BooksChanges()
         for event in events:
             changes.add(event)
@@ -268,7 +268,7 @@ class BooksChanges:
     #: Per currency: the flows' change.
     flows: dict[str, PlatformFlows] = field(default_factory=dict)
 
-    def add(self, event: Any) -> None:
+    def add(self, event: object) -> None:
         """Fold ``event`` in."""
         if isinstance(event, Account.Change):
             row = self.postings.setdefault(event.originator_id, [0, 0, 0, 0, 0])
@@ -286,7 +286,7 @@ class BooksChanges:
                     event.originator_version,
                 )
             )
-        elif isinstance(event, Escrow.Funded):  # type: ignore[attr-defined]
+        elif isinstance(event, Escrow.Funded):
             self.funded.append(
                 (
                     event.originator_id,
@@ -299,20 +299,21 @@ class BooksChanges:
                     event.originator_version,
                 )
             )
-        elif isinstance(event, Escrow.OrderSettled):  # type: ignore[attr-defined]
+        elif isinstance(event, Escrow.OrderSettled):
             self._close(event, 1, event.fee_minor)
-        elif isinstance(event, Escrow.SlotsReleased):  # type: ignore[attr-defined]
+        elif isinstance(event, Escrow.SlotsReleased):
             self._close(event, event.slots, 0)
         else:
             step = flow_step(event)
             if step is not None:
-                self.flow(event.currency, *step)
+                assert step.currency is not None, "an escrow's steps are folded above"
+                self.flow(step.currency, step.step, step.amount_minor)
 
     def flow(self, currency: str, step: str, amount_minor: int) -> None:
         """Add one :class:`PlatformFlows` step in ``currency``."""
         getattr(self.flows.setdefault(currency, PlatformFlows(currency)), step)(amount_minor)
 
-    def _close(self, event: Any, slots: int, fee_minor: int) -> None:
+    def _close(self, event: Escrow.Event, slots: int, fee_minor: int) -> None:
         row = self.closed.setdefault(event.originator_id, [0, 0, 0])
         row[0] += slots
         row[1] = event.originator_version
@@ -397,16 +398,16 @@ POSTING_EVENTS: tuple[type[Account.Change], ...] = (
 )
 
 #: Events opening or changing an account or an escrow row, besides :data:`POSTING_EVENTS`.
-BOOKED_AGGREGATE_EVENTS: tuple[type[Any], ...] = (
+BOOKED_AGGREGATE_EVENTS: tuple[type[object], ...] = (
     Account.Opened,
-    Escrow.Funded,  # type: ignore[attr-defined]
-    Escrow.OrderSettled,  # type: ignore[attr-defined]
-    Escrow.SlotsReleased,  # type: ignore[attr-defined]
+    Escrow.Funded,
+    Escrow.OrderSettled,
+    Escrow.SlotsReleased,
 )
 
 
 #: Every event the books fold in: postings, openings, escrow changes and the platform's flows.
-BOOKED_EVENTS: tuple[type[Any], ...] = tuple(
+BOOKED_EVENTS: tuple[type[object], ...] = tuple(
     dict.fromkeys([*POSTING_EVENTS, *BOOKED_AGGREGATE_EVENTS, *FLOW_EVENTS])
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 from eventsourcing.utils import get_topic
 
@@ -26,34 +26,44 @@ from ring_ledger.domain.statement import posting_from_event
 from ring_ledger.domain.wallet import wallet_uuid
 
 _ACCOUNT_OPENED = get_topic(Account.Opened)
-_ESCROW_FUNDED = get_topic(Escrow.Funded)  # type: ignore[attr-defined]
-_TRANSFER_CREATED: type[Any] = Transfer.Created
+_ESCROW_FUNDED = get_topic(Escrow.Funded)
 #: Events behind the platform's own accounts (see :func:`flow_step`).
-FLOW_EVENTS: tuple[type[Any], ...] = (
-    _TRANSFER_CREATED,
-    Escrow.OrderSettled,  # type: ignore[attr-defined]
-    Withdrawal.Requested,  # type: ignore[attr-defined]
-    Withdrawal.Paid,  # type: ignore[attr-defined]
-    Withdrawal.Cancelled,  # type: ignore[attr-defined]
+FLOW_EVENTS: tuple[type[object], ...] = (
+    Transfer.Created,
+    Escrow.OrderSettled,
+    Withdrawal.Requested,
+    Withdrawal.Paid,
+    Withdrawal.Cancelled,
 )
 
 
-def flow_step(event: Any) -> tuple[str, int] | None:
-    """The :class:`PlatformFlows` step ``event`` makes and its amount (None: no step).
+class FlowStep(NamedTuple):
+    """A :class:`PlatformFlows` step (the name of its method) and its amount."""
+
+    step: str
+    amount_minor: int
+    #: The event's currency; None for an escrow's event, in the currency of its escrow.
+    currency: str | None
+
+
+def flow_step(event: object) -> FlowStep | None:
+    """The :class:`PlatformFlows` step ``event`` makes (None: no step).
 
     Deposits count by their credit transfer (code ``deposit``), whichever command made it.
     """
-    if isinstance(event, _TRANSFER_CREATED):
+    if isinstance(event, Transfer.Created):
         deposit = event.code == "deposit" and not event.pending
-        return ("deposit_confirmed", event.amount_minor) if deposit else None
-    if isinstance(event, Escrow.OrderSettled):  # type: ignore[attr-defined]
-        return "fee_settled", event.fee_minor
-    if isinstance(event, Withdrawal.Requested):  # type: ignore[attr-defined]
-        return "payout_requested", event.amount_minor
-    if isinstance(event, Withdrawal.Paid):  # type: ignore[attr-defined]
-        return "payout_paid", event.amount_minor
-    if isinstance(event, Withdrawal.Cancelled):  # type: ignore[attr-defined]
-        return "payout_cancelled", event.amount_minor
+        return (
+            FlowStep("deposit_confirmed", event.amount_minor, event.currency) if deposit else None
+        )
+    if isinstance(event, Escrow.OrderSettled):
+        return FlowStep("fee_settled", event.fee_minor, None)
+    if isinstance(event, Withdrawal.Requested):
+        return FlowStep("payout_requested", event.amount_minor, event.currency)
+    if isinstance(event, Withdrawal.Paid):
+        return FlowStep("payout_paid", event.amount_minor, event.currency)
+    if isinstance(event, Withdrawal.Cancelled):
+        return FlowStep("payout_cancelled", event.amount_minor, event.currency)
     return None
 
 
@@ -105,12 +115,12 @@ class LedgerQueries(LedgerBase):
         start = 1
         while notifications := self.recorder.select_notifications(start, 500, topics=topics):
             for notification in notifications:
-                event: Any = self.mapper.to_domain_event(notification)
+                event = self.mapper.to_domain_event(notification)
                 step = flow_step(event)
                 if step is not None:
-                    currency = escrows.get(event.originator_id) or event.currency
+                    currency = step.currency or escrows[event.originator_id]
                     flow = flows.setdefault(currency, PlatformFlows(currency))
-                    getattr(flow, step[0])(step[1])
+                    getattr(flow, step.step)(step.amount_minor)
             start = notifications[-1].id + 1
         return list(flows.values())
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.errors import LedgerError
 from ring_ledger.domain.ids import derive_id
@@ -40,7 +40,14 @@ class Deposit(Aggregate):
         """Deposits are identified by party and idempotency key."""
         return deposit_uuid(party_id, idempotency_key)
 
-    @event("Initiated")
+    class Initiated(Aggregate.Created):
+        party_id: str
+        idempotency_key: str
+        amount_minor: int
+        currency: str
+        provider: str
+        provider_reference: str
+
     def __init__(
         self,
         party_id: str,
@@ -70,30 +77,36 @@ class Deposit(Aggregate):
     def confirm(self) -> None:
         """The provider took the money; the caller credits the party in the same save."""
         self._require_pending()
-        self._confirmed(
-            self.party_id, self.amount_minor, self.currency, self.provider, self.provider_reference
+        self.trigger_event(
+            self.Confirmed,
+            party_id=self.party_id,
+            amount_minor=self.amount_minor,
+            currency=self.currency,
+            provider=self.provider,
+            provider_reference=self.provider_reference,
         )
 
-    @event("Confirmed")
-    def _confirmed(
-        self,
-        party_id: str,
-        amount_minor: int,
-        currency: str,
-        provider: str,
-        provider_reference: str,
-    ) -> None:
-        self.status = DepositStatus.CONFIRMED
+    class Confirmed(Aggregate.Event):
+        party_id: str
+        amount_minor: int
+        currency: str
+        provider: str
+        provider_reference: str
+
+        def apply(self, aggregate: Deposit) -> None:
+            aggregate.status = DepositStatus.CONFIRMED
 
     def fail(self, reason: str) -> None:
         """The provider reports the payment failed; nothing is credited."""
         self._require_pending()
-        self._failed(reason)
+        self.trigger_event(self.Failed, reason=reason)
 
-    @event("Failed")
-    def _failed(self, reason: str) -> None:
-        self.status = DepositStatus.FAILED
-        self.failure = reason
+    class Failed(Aggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: Deposit) -> None:
+            aggregate.status = DepositStatus.FAILED
+            aggregate.failure = self.reason
 
     def _require_pending(self) -> None:
         if self.status is not DepositStatus.PENDING:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.errors import LedgerError
 from ring_ledger.domain.ids import derive_id
@@ -43,7 +43,14 @@ class Escrow(Aggregate):
         """One escrow per task."""
         return escrow_uuid(task_id)
 
-    @event("Funded")
+    class Funded(Aggregate.Created):
+        task_id: str
+        owner_id: str
+        currency: str
+        slots: int
+        commission_minor: int
+        fee_minor: int
+
     def __init__(
         self,
         task_id: str,
@@ -129,36 +136,36 @@ class Escrow(Aggregate):
     def settle(self, order_id: str, provider_id: str, provider_share_percent: int) -> Settlement:
         """Record that one slot was paid out for ``order_id`` (at most once per order)."""
         plan = self.plan_settlement(order_id, provider_id, provider_share_percent)
-        self._settled(
-            order_id,
-            provider_id,
-            provider_share_percent,
-            plan.provider_minor,
-            plan.fee_minor,
-            plan.refund_minor,
+        self.trigger_event(
+            self.OrderSettled,
+            order_id=order_id,
+            provider_id=provider_id,
+            provider_share_percent=provider_share_percent,
+            provider_minor=plan.provider_minor,
+            fee_minor=plan.fee_minor,
+            refund_minor=plan.refund_minor,
         )
         return plan
 
-    @event("OrderSettled")
-    def _settled(
-        self,
-        order_id: str,
-        provider_id: str,
-        provider_share_percent: int,
-        provider_minor: int,
-        fee_minor: int,
-        refund_minor: int,
-    ) -> None:
-        self.outcomes[order_id] = Settlement(
-            self.task_id,
-            order_id,
-            provider_id,
-            provider_share_percent,
-            provider_minor,
-            fee_minor,
-            refund_minor,
-            self.currency,
-        )
+    class OrderSettled(Aggregate.Event):
+        order_id: str
+        provider_id: str
+        provider_share_percent: int
+        provider_minor: int
+        fee_minor: int
+        refund_minor: int
+
+        def apply(self, aggregate: Escrow) -> None:
+            aggregate.outcomes[self.order_id] = Settlement(
+                aggregate.task_id,
+                self.order_id,
+                self.provider_id,
+                self.provider_share_percent,
+                self.provider_minor,
+                self.fee_minor,
+                self.refund_minor,
+                aggregate.currency,
+            )
 
     def plan_release(self, release_id: str, slots: int | None) -> Release:
         """Compute (without recording) the refund of ``slots`` unused slots (None = all open)."""
@@ -173,14 +180,27 @@ class Escrow(Aggregate):
         """Record the refund of unused slots to Party A under ``release_id``."""
         plan = self.plan_release(release_id, slots)
         if plan.slots:
-            self._released(release_id, plan.slots, plan.refund_minor)
+            self.trigger_event(
+                self.SlotsReleased,
+                release_id=release_id,
+                slots=plan.slots,
+                refund_minor=plan.refund_minor,
+            )
         return plan
 
-    @event("SlotsReleased")
-    def _released(self, release_id: str, slots: int, refund_minor: int) -> None:
-        self.releases[release_id] = Release(
-            self.task_id, release_id, slots, refund_minor, self.currency
-        )
+    class SlotsReleased(Aggregate.Event):
+        release_id: str
+        slots: int
+        refund_minor: int
+
+        def apply(self, aggregate: Escrow) -> None:
+            aggregate.releases[self.release_id] = Release(
+                aggregate.task_id,
+                self.release_id,
+                self.slots,
+                self.refund_minor,
+                aggregate.currency,
+            )
 
 
 class OrderAlreadySettled(LedgerError):

@@ -29,10 +29,10 @@ the outcome (``settled`` or ``resolved``), so a slot leaves escrow at most once 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.errors import LedgerError
 from ring_ledger.domain.ids import derive_id
@@ -67,7 +67,11 @@ class SettlementSaga(Aggregate):
         """One saga per task."""
         return saga_uuid(task_id)
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        task_id: str
+        owner_id: str
+        currency: str
+
     def __init__(self, task_id: str, owner_id: str, currency: str) -> None:
         self.task_id = task_id
         self.owner_id = owner_id
@@ -89,16 +93,25 @@ class SettlementSaga(Aggregate):
         """Step ``reserve_escrow`` begins: the owner asked to publish the task."""
         if not self.can_request_funding:
             raise IllegalSagaStep(f"funding of task {self.task_id!r} is {self.state}")
-        self._funding_requested(slots, commission_minor, fee_minor, self.attempts + 1)
+        self.trigger_event(
+            self.FundingRequested,
+            slots=slots,
+            commission_minor=commission_minor,
+            fee_minor=fee_minor,
+            attempt=self.attempts + 1,
+        )
 
-    @event("FundingRequested")
-    def _funding_requested(
-        self, slots: int, commission_minor: int, fee_minor: int, attempt: int
-    ) -> None:
-        self.state = SagaState.REQUESTED
-        self.slots = slots
-        self.slot_minor = commission_minor + fee_minor
-        self.attempts = attempt
+    class FundingRequested(Aggregate.Event):
+        slots: int
+        commission_minor: int
+        fee_minor: int
+        attempt: int
+
+        def apply(self, aggregate: SettlementSaga) -> None:
+            aggregate.state = SagaState.REQUESTED
+            aggregate.slots = self.slots
+            aggregate.slot_minor = self.commission_minor + self.fee_minor
+            aggregate.attempts = self.attempt
 
     @property
     def required_minor(self) -> int:
@@ -108,38 +121,49 @@ class SettlementSaga(Aggregate):
     def reserve(self) -> None:
         """Step ``reserve_escrow`` succeeded; the hold is saved together with this event."""
         self._require(SagaState.REQUESTED, step="reserve")
-        self._reserved(self.task_id, self.owner_id, self.required_minor, self.currency, self.slots)
+        self.trigger_event(
+            self.FundsReserved,
+            task_id=self.task_id,
+            owner_id=self.owner_id,
+            amount_minor=self.required_minor,
+            currency=self.currency,
+            slots=self.slots,
+        )
 
-    @event("FundsReserved")
-    def _reserved(
-        self, task_id: str, owner_id: str, amount_minor: int, currency: str, slots: int
-    ) -> None:
-        self.state = SagaState.RESERVED
+    class FundsReserved(Aggregate.Event):
+        task_id: str
+        owner_id: str
+        amount_minor: int
+        currency: str
+        slots: int
+
+        def apply(self, aggregate: SettlementSaga) -> None:
+            aggregate.state = SagaState.RESERVED
 
     def reject(self, shortfall_minor: int) -> None:
         """Step ``reserve_escrow`` failed: the owner lacks ``shortfall_minor``; nothing held."""
         self._require(SagaState.REQUESTED, step="reject")
         required = self.required_minor
-        self._rejected(
-            self.task_id,
-            self.owner_id,
-            required,
-            required - shortfall_minor,
-            shortfall_minor,
-            self.currency,
+        self.trigger_event(
+            self.FundsRejected,
+            task_id=self.task_id,
+            owner_id=self.owner_id,
+            required_minor=required,
+            available_minor=required - shortfall_minor,
+            shortfall_minor=shortfall_minor,
+            currency=self.currency,
         )
 
-    @event("FundsRejected")
-    def _rejected(
-        self,
-        task_id: str,
-        owner_id: str,
-        required_minor: int,
-        available_minor: int,
-        shortfall_minor: int,
-        currency: str,
-    ) -> None:
-        self.state = SagaState.REJECTED
+    class FundsRejected(Aggregate.Event):
+        task_id: str
+        owner_id: str
+        required_minor: int
+        available_minor: int
+        shortfall_minor: int
+        currency: str
+
+        def apply(self, aggregate: SettlementSaga) -> None:
+            aggregate.state = SagaState.REJECTED
 
     # ------------------------------------------------------------------ per order
 
@@ -152,21 +176,32 @@ class SettlementSaga(Aggregate):
     ) -> None:
         """Step ``settle_commission``: record a settlement whose postings share this save."""
         self._require_open_order(order_id)
-        self._commission_settled(
-            self.task_id, order_id, provider_id, commission_minor, fee_minor, self.currency
+        self.trigger_event(
+            self.CommissionSettled,
+            task_id=self.task_id,
+            order_id=order_id,
+            provider_id=provider_id,
+            commission_minor=commission_minor,
+            fee_minor=fee_minor,
+            currency=self.currency,
         )
 
-    @event("CommissionSettled")
-    def _commission_settled(
-        self,
-        task_id: str,
-        order_id: str,
-        provider_id: str,
-        commission_minor: int,
-        fee_minor: int,
-        currency: str,
-    ) -> None:
-        self.orders[order_id] = OrderOutcome.SETTLED
+    class OrderPaid(Aggregate.Event):
+        """Order ``order_id``'s slot left escrow with outcome ``OUTCOME``."""
+
+        OUTCOME: ClassVar[OrderOutcome]
+        task_id: str
+        order_id: str
+        provider_id: str
+        fee_minor: int
+        currency: str
+
+        def apply(self, aggregate: SettlementSaga) -> None:
+            aggregate.orders[self.order_id] = self.OUTCOME
+
+    class CommissionSettled(OrderPaid):
+        OUTCOME = OrderOutcome.SETTLED
+        commission_minor: int
 
     def execute_outcome(
         self,
@@ -179,30 +214,23 @@ class SettlementSaga(Aggregate):
     ) -> None:
         """Step ``execute_outcome``: a dispute resolution paid the order's slot."""
         self._require_open_order(order_id)
-        self._outcome_executed(
-            self.task_id,
-            order_id,
-            provider_id,
-            provider_share_percent,
-            provider_minor,
-            fee_minor,
-            refunded_minor,
-            self.currency,
+        self.trigger_event(
+            self.DisputeOutcomeExecuted,
+            task_id=self.task_id,
+            order_id=order_id,
+            provider_id=provider_id,
+            provider_share_percent=provider_share_percent,
+            provider_minor=provider_minor,
+            fee_minor=fee_minor,
+            refunded_minor=refunded_minor,
+            currency=self.currency,
         )
 
-    @event("DisputeOutcomeExecuted")
-    def _outcome_executed(
-        self,
-        task_id: str,
-        order_id: str,
-        provider_id: str,
-        provider_share_percent: int,
-        provider_minor: int,
-        fee_minor: int,
-        refunded_minor: int,
-        currency: str,
-    ) -> None:
-        self.orders[order_id] = OrderOutcome.RESOLVED
+    class DisputeOutcomeExecuted(OrderPaid):
+        OUTCOME = OrderOutcome.RESOLVED
+        provider_share_percent: int
+        provider_minor: int
+        refunded_minor: int
 
     # ------------------------------------------------------------------ release_unused
 
@@ -212,26 +240,32 @@ class SettlementSaga(Aggregate):
             raise IllegalSagaStep(f"the saga of task {self.task_id!r} is already closed")
         if released_slots:
             self._require(SagaState.RESERVED, step="release unused escrow")
-            self._escrow_refunded(
-                self.task_id, self.owner_id, refund_minor, self.currency, released_slots, reason
+            self.trigger_event(
+                self.EscrowRefunded,
+                task_id=self.task_id,
+                owner_id=self.owner_id,
+                amount_minor=refund_minor,
+                currency=self.currency,
+                slots=released_slots,
+                reason=reason,
             )
-        self._closed(reason)
+        self.trigger_event(self.Closed, reason=reason)
 
-    @event("EscrowRefunded")
-    def _escrow_refunded(
-        self,
-        task_id: str,
-        owner_id: str,
-        amount_minor: int,
-        currency: str,
-        slots: int,
-        reason: str,
-    ) -> None:
+    class EscrowRefunded(Aggregate.Event):
         """Unused slots went back to the owner (the postings share this save)."""
 
-    @event("Closed")
-    def _closed(self, reason: str) -> None:
-        self.state = SagaState.CLOSED
+        task_id: str
+        owner_id: str
+        amount_minor: int
+        currency: str
+        slots: int
+        reason: str
+
+    class Closed(Aggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: SettlementSaga) -> None:
+            aggregate.state = SagaState.CLOSED
 
     # ------------------------------------------------------------------ guards
 

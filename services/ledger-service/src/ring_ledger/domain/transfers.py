@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.errors import LedgerError
 from ring_ledger.domain.ids import derive_id
@@ -44,7 +44,15 @@ class Transfer(Aggregate):
         """Transfers are identified by the client's transfer id."""
         return transfer_uuid(transfer_id)
 
-    @event("Created")
+    class Created(Aggregate.Created):
+        transfer_id: str
+        debit_account_id: UUID
+        credit_account_id: UUID
+        amount_minor: int
+        currency: str
+        code: str
+        pending: bool
+
     def __init__(
         self,
         transfer_id: str,
@@ -106,21 +114,29 @@ class Transfer(Aggregate):
                 f"pending transfer {self.transfer_id!r} is already {self.status}"
             )
 
-    @event("PendingPosted")
+    class PendingPosted(Aggregate.Event):
+        amount_minor: int
+
+        def apply(self, aggregate: Transfer) -> None:
+            aggregate.status = TransferStatus.POSTED
+            aggregate.posted_minor = self.amount_minor
+
     def post(self, amount_minor: int) -> None:
         """Post ``amount_minor`` (≤ the pending amount); the remainder is released."""
         self.check_pending()
         check_amount(amount_minor)
         if amount_minor > self.amount_minor:
             raise PostExceedsPending(f"cannot post {amount_minor} of pending {self.amount_minor}")
-        self.status = TransferStatus.POSTED
-        self.posted_minor = amount_minor
+        self.trigger_event(self.PendingPosted, amount_minor=amount_minor)
 
-    @event("PendingVoided")
+    class PendingVoided(Aggregate.Event):
+        def apply(self, aggregate: Transfer) -> None:
+            aggregate.status = TransferStatus.VOIDED
+
     def void(self) -> None:
         """Release the whole pending amount back to the debit account."""
         self.check_pending()
-        self.status = TransferStatus.VOIDED
+        self.trigger_event(self.PendingVoided)
 
 
 class TransferIdReused(LedgerError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.ids import derive_id
 
@@ -29,14 +29,22 @@ class Wallet(Aggregate):
         """One wallet per party and currency."""
         return wallet_uuid(party_id, currency)
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        party_id: str
+        currency: str
+
     def __init__(self, party_id: str, currency: str) -> None:
         self.party_id = party_id
         self.currency = currency
         self.escrow_task_ids: list[str] = []
 
-    @event("EscrowAdded")
+    class EscrowAdded(Aggregate.Event):
+        task_id: str
+
+        def apply(self, aggregate: Wallet) -> None:
+            if self.task_id not in aggregate.escrow_task_ids:
+                aggregate.escrow_task_ids.append(self.task_id)
+
     def add_escrow(self, task_id: str) -> None:
         """Remember that the party funded ``task_id``'s escrow."""
-        if task_id not in self.escrow_task_ids:
-            self.escrow_task_ids.append(task_id)
+        self.trigger_event(self.EscrowAdded, task_id=task_id)

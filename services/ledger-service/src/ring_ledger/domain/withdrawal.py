@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from ring_ledger.domain.deposit import IdempotencyKeyReused
 from ring_ledger.domain.errors import LedgerError
@@ -47,7 +47,13 @@ class Withdrawal(Aggregate):
         """Withdrawals are identified by party and idempotency key."""
         return withdrawal_uuid(party_id, idempotency_key)
 
-    @event("Requested")
+    class Requested(Aggregate.Created):
+        party_id: str
+        idempotency_key: str
+        amount_minor: int
+        currency: str
+        clears_at: datetime
+
     def __init__(
         self,
         party_id: str,
@@ -87,20 +93,37 @@ class Withdrawal(Aggregate):
             raise WithdrawalNotDue(
                 f"withdrawal {self.id} clears at {self.clears_at.isoformat()}, not before"
             )
-        self._paid(self.party_id, self.amount_minor, self.currency)
-
-    @event("Paid")
-    def _paid(self, party_id: str, amount_minor: int, currency: str) -> None:
-        self.status = WithdrawalStatus.PAID
+        self._decide(self.Paid)
 
     def cancel(self) -> None:
         """Cancel before payment; the caller voids the pending transfer in the same save."""
         self._require_requested()
-        self._cancelled(self.party_id, self.amount_minor, self.currency)
+        self._decide(self.Cancelled)
 
-    @event("Cancelled")
-    def _cancelled(self, party_id: str, amount_minor: int, currency: str) -> None:
-        self.status = WithdrawalStatus.CANCELLED
+    class Decision(Aggregate.Event):
+        """The payout of ``amount_minor`` to ``party_id`` moved to ``STATUS``."""
+
+        STATUS: ClassVar[WithdrawalStatus]
+        party_id: str
+        amount_minor: int
+        currency: str
+
+        def apply(self, aggregate: Withdrawal) -> None:
+            aggregate.status = self.STATUS
+
+    class Paid(Decision):
+        STATUS = WithdrawalStatus.PAID
+
+    class Cancelled(Decision):
+        STATUS = WithdrawalStatus.CANCELLED
+
+    def _decide(self, event_class: type[Withdrawal.Decision]) -> None:
+        self.trigger_event(
+            event_class,
+            party_id=self.party_id,
+            amount_minor=self.amount_minor,
+            currency=self.currency,
+        )
 
     def _require_requested(self) -> None:
         if self.status is not WithdrawalStatus.REQUESTED:
