@@ -42,7 +42,7 @@ run: sync ## start the whole platform (Ctrl-C stops it)
 # MYPYPATH is the tree's parent, so its modules are named tests.<dir>.<module>.
 TEST_TREES  := tests libs/client/tests libs/events/tests services/dispute-service/tests \
 	services/notification-service/tests \
-	services/gateway/tests services/matching-service/tests \
+	services/gateway/tests services/matching-service/tests services/task-service/tests \
 	services/voucher-service/tests services/web/tests
 
 lint: sync ## ruff check, ruff format --check, mypy (strict for every package and its tests)
