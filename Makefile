@@ -43,7 +43,8 @@ run: sync ## start the whole platform (Ctrl-C stops it)
 TEST_TREES  := tests libs/client/tests libs/events/tests libs/runtime/tests \
 	services/dispute-service/tests \
 	services/notification-service/tests \
-	services/gateway/tests services/matching-service/tests services/task-service/tests \
+	services/gateway/tests services/ledger-service/tests services/matching-service/tests \
+	services/task-service/tests \
 	services/voucher-service/tests services/web/tests
 
 lint: sync ## ruff check, ruff format --check, mypy (strict for every package and its tests)
