@@ -60,7 +60,7 @@ def binding(handler: Any, database_url: str) -> KafkaConsumerBinding:
     return KafkaConsumerBinding(processor, settings, DeadLetterStore(database_url, "s"))
 
 
-async def test_a_message_that_cannot_be_parked_is_delivered_again():
+async def test_a_message_that_cannot_be_parked_is_delivered_again() -> None:
     """The handler fails for good and PostgreSQL is unreachable: the batch is not acked."""
 
     def broken(event: Any, env: Any) -> None:
@@ -75,7 +75,7 @@ async def test_a_message_that_cannot_be_parked_is_delivered_again():
     assert "OperationalError" in (consumer.health.last_error or "")
 
 
-async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: str):
+async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: str) -> None:
     """Seven failures of the store with two attempts allowed: applied, not dead-lettered."""
     failures = iter(range(7))
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from ring_ledger.main import create_app
@@ -27,17 +28,18 @@ def _as(party: UUID, key: str | None = None, role: str = PARTY_B) -> dict[str, s
     return headers
 
 
-async def _withdraw(client: AsyncTestClient, party: UUID, amount: int, key: str) -> str:
+async def _withdraw(client: AsyncTestClient[Litestar], party: UUID, amount: int, key: str) -> str:
     answer = await client.post(
         "/withdrawals", json={"amount_minor": amount, "currency": "CNY"}, headers=_as(party, key)
     )
     assert answer.status_code == 201, answer.text
-    return answer.json()["id"]
+    withdrawal_id: str = answer.json()["id"]
+    return withdrawal_id
 
 
 async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
     ledger_settings: Settings,
-):
+) -> None:
     clock = ManualClock(datetime.now(UTC))
     party = uuid4()
     async with AsyncTestClient(create_app(ledger_settings, clock=clock)) as client:
@@ -67,7 +69,8 @@ async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
 
         async def paid_status() -> str:
             answer = await client.get(f"/withdrawals/{paid_id}", headers=_as(party))
-            return answer.json()["status"]
+            status: str = answer.json()["status"]
+            return status
 
         async def paid() -> bool:
             return await paid_status() == "paid"
@@ -75,9 +78,9 @@ async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
         await eventually(paid, within=20)  # the payout timer fired
         assert await asyncio.to_thread(payouts.timers.fire_due) == 0
         assert payouts.timers.pending(PAYOUT, UUID(paid_id)) is None
-        paid = (await client.get(f"/withdrawals/{paid_id}", headers=_as(party))).json()
+        paid_one = (await client.get(f"/withdrawals/{paid_id}", headers=_as(party))).json()
         cancelled = (await client.get(f"/withdrawals/{cancelled_id}", headers=_as(party))).json()
-        assert (paid["status"], cancelled["status"]) == ("paid", "cancelled")
+        assert (paid_one["status"], cancelled["status"]) == ("paid", "cancelled")
         wallet = (
             await client.get(f"/wallets/{party}", params={"currency": "CNY"}, headers=_as(party))
         ).json()

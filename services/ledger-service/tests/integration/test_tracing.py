@@ -87,7 +87,9 @@ async def test_a_publish_is_one_trace_to_the_ledger_and_back(
     assert published
     assert all(s.kind is SpanKind.PRODUCER for s in published)
     # The relay's producer span is a child of the store save of the request.
-    save = by_id[published[0].parent.span_id]
+    parent = published[0].parent
+    assert parent is not None
+    save = by_id[parent.span_id]
     assert save.name == "Tasks save"
     consumed = [
         s for s in trace if s.name == "ring.task.events process" and s.kind is SpanKind.CONSUMER
@@ -96,6 +98,7 @@ async def test_a_publish_is_one_trace_to_the_ledger_and_back(
     for span in consumed:
         assert span.parent is not None
         assert by_id[span.parent.span_id].kind is SpanKind.PRODUCER
+        assert span.attributes is not None
         assert span.attributes["messaging.destination.name"] == "ring.task.events"
     # The ledger's publish descends from a consumer span (saga step → save → publish).
     ledger_publish = next(s for s in trace if s.name == "ring.ledger.events publish")

@@ -36,8 +36,12 @@ def test_one_batch_of_the_whole_log_equals_every_account_escrow_and_flow() -> No
     accounts = ledger.accounts()
     assert set(opened) == {account.id for account in accounts}
     for account in accounts:
-        figures = (account.debits_posted, account.credits_posted)
-        figures += (account.debits_pending, account.credits_pending)
+        figures = (
+            account.debits_posted,
+            account.credits_posted,
+            account.debits_pending,
+            account.credits_pending,
+        )
         *sums, version = changes.postings.get(account.id, [0, 0, 0, 0, opened[account.id][5]])
         assert (tuple(sums), version) == (figures, account.version), account.key
     (escrow,) = ledger.escrows()
