@@ -91,7 +91,9 @@ async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: s
     assert consumer.health.failures == 7
 
 
-async def test_an_outage_while_stepping_over_an_unknown_type_is_waited_out(postgres_url: str):
+async def test_an_outage_while_stepping_over_an_unknown_type_is_waited_out(
+    postgres_url: str,
+) -> None:
     """A newer producer's event type: stepping over it writes its position, and a store outage
     there is retried like any other instead of escaping the batch."""
     _, value, headers = encode_envelope(envelope(3, 0))
