@@ -40,9 +40,11 @@ run: sync ## start the whole platform (Ctrl-C stops it)
 # The tests are type-checked too, one tree per mypy run: every tree has its own conftest.py and
 # test modules named like another tree's, which one run would take for duplicate modules.
 # MYPYPATH is the tree's parent, so its modules are named tests.<dir>.<module>.
-TEST_TREES  := tests libs/client/tests libs/events/tests services/dispute-service/tests \
+TEST_TREES  := tests libs/client/tests libs/events/tests libs/runtime/tests \
+	services/dispute-service/tests \
 	services/notification-service/tests \
-	services/gateway/tests services/matching-service/tests \
+	services/gateway/tests services/ledger-service/tests services/matching-service/tests \
+	services/task-service/tests \
 	services/voucher-service/tests services/web/tests
 
 lint: sync ## ruff check, ruff format --check, mypy (strict for every package and its tests)

@@ -4,7 +4,8 @@ The event store keeps each event's class path (``module:Aggregate.Name``) as its
 finds the class again from it when an aggregate is loaded, so renaming or moving a stored
 event class makes every stored event of it unreadable. ``stored_event_topics.json`` lists the
 topics each service has ever written and the modules the service imports before it reads its
-store (they register old topics with ``register_topic``). Never remove a topic from the list; a new event class is added to it.
+store (they register old topics with ``register_topic``). Never remove a topic from the list; a
+new event class is added to it.
 """
 
 from __future__ import annotations

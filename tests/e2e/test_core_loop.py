@@ -1,9 +1,31 @@
 """The core loop through the public HTTP API only, with every service as its own OS process.
 
-A registers, deposits, drafts and publishes a 2-slot task; B1 and B2 register and qualify, an
-admin verifies them; both take orders; B1's voucher is approved and B1 is paid exactly the
-commission; B2's voucher is rejected, B2 resubmits and is approved; every order's history shows
-every step, and ``ring ledger check`` passes at the end.
+One scenario a test, on one platform for the whole module. The steps a scenario stands on are
+module-scoped fixtures, each done once and shared by every test that needs it; the tests run
+in file order, so each sees the platform as the steps before it left it, and a test run alone
+builds just the steps it needs.
+
+The loop — A deposits and publishes a 2-slot task; B1 and B2 register and qualify, an admin
+verifies them; both take an order:
+
+- publishing reserves commission and fee for every slot;
+- each verified provider takes one order;
+- A downloads B1's proof byte for byte, B2 cannot;
+- A approves B1's voucher and B1 is paid exactly the commission;
+- A rejects B2's voucher, B2 resubmits and is paid once it is approved;
+- both orders settle and the escrow is used up;
+- every order's history shows every step;
+- an order's vouchers and messages page by cursor, oldest first;
+- B1's statement explains the balance, and B1 alone reads and cancels a payout;
+- ``ring ledger check`` passes at the end.
+
+Authorization — another A's task is taken, its voucher rejected and disputed:
+
+- no other party may act on that task, order, voucher or dispute, and nothing changes;
+- each party lists only the disputes of its own orders, admins the whole queue;
+- the whole lifecycle is one correlation id in every service and in ``ring audit trail``.
+
+Last, every read model of every service rebuilds identical to the live one.
 """
 
 from __future__ import annotations
@@ -12,6 +34,7 @@ import io
 import random
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -27,6 +50,7 @@ pytestmark = pytest.mark.e2e
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 COMMISSION, FEE = 10_000, 500  # RING_PLATFORM_FEE_BPS default: 5 %
+DEPOSIT = 50_000  # A's deposit in the loop
 BIN = Path(sys.executable).parent
 
 
@@ -109,24 +133,64 @@ def statuses(party: Party, order_id: str) -> list[str]:
     return [step["status"] for step in answer.json()["history"]]
 
 
-# The Kafka lane runs the loop again on Apache Kafka (every hop is an event); the authorization
-# matrix below is answered by the services before anything reaches the broker, so once is enough.
-@pytest.mark.kafka_lane
-def test_core_loop_through_http(platform: dict[str, str]) -> None:
-    admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-    admin_create(platform, admin_email, "correct horse 9!")
-    admin = Party("admin", admin_email)
+def verified_provider(admin: Party, reference: str, skill: str) -> Party:
+    """A new Party B with a qualification in ``skill``, verified by ``admin``."""
+    provider = Party("party_b")
+    qualification = provider.client.post(
+        "/v1/providers/me/qualifications",
+        json={"kind": "certificate", "reference": reference, "skills": [skill]},
+    )
+    assert qualification.status_code in (200, 201), qualification.text
+    admin.until("POST", f"/v1/admin/providers/{provider.id}/verify", 200)
+    return provider
 
-    a = Party("party_a")
-    deposit = a.client.post(
+
+def deposit(party: Party, amount: int) -> None:
+    answer = party.client.post(
         "/v1/wallet/deposits",
-        json={"amount_minor": 50_000, "currency": "CNY"},
+        json={"amount_minor": amount, "currency": "CNY"},
         headers={"Idempotency-Key": str(uuid4())},
     )
-    assert deposit.status_code in (200, 201), deposit.text
-    wait_until(lambda: a.wallet()["available_minor"] == 50_000, what="deposit visible")
+    assert answer.status_code in (200, 201), answer.text
 
-    draft = a.client.post(
+
+def wait_published(owner: Party, task_id: str) -> None:
+    wait_until(
+        lambda: owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
+        what="task published",
+    )
+
+
+def ring(platform: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run the ``ring`` CLI against the platform."""
+    return subprocess.run(
+        [str(BIN / "ring"), *args], env=platform, capture_output=True, text=True, timeout=timeout
+    )
+
+
+# -- the loop's steps ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def admin(platform: dict[str, str]) -> Party:
+    email = f"admin-{uuid4().hex[:8]}@ring.test"
+    admin_create(platform, email, "correct horse 9!")
+    return Party("admin", email)
+
+
+@pytest.fixture(scope="module")
+def owner(platform: dict[str, str]) -> Party:
+    """A, with the deposit visible in the wallet."""
+    a = Party("party_a")
+    deposit(a, DEPOSIT)
+    wait_until(lambda: a.wallet()["available_minor"] == DEPOSIT, what="deposit visible")
+    return a
+
+
+@pytest.fixture(scope="module")
+def task_id(owner: Party) -> str:
+    """A's 2-slot task, drafted and published."""
+    draft = owner.client.post(
         "/v1/tasks",
         json={
             "title": "Label 200 street images",
@@ -142,65 +206,147 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
         },
     )
     assert draft.status_code == 201, draft.text
-    task_id = draft.json()["id"]
-    assert a.client.post(f"/v1/tasks/{task_id}/publish").status_code == 202
-    wait_until(
-        lambda: a.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
-        what="task published",
-    )
-    assert a.wallet() == {
+    task: str = draft.json()["id"]
+    assert owner.client.post(f"/v1/tasks/{task}/publish").status_code == 202
+    wait_published(owner, task)
+    return task
+
+
+@pytest.fixture(scope="module")
+def b1(admin: Party) -> Party:
+    return verified_provider(admin, "CERT-1", "labeling")
+
+
+@pytest.fixture(scope="module")
+def b2(admin: Party) -> Party:
+    return verified_provider(admin, "CERT-1", "labeling")
+
+
+@pytest.fixture(scope="module")
+def order1(task_id: str, b1: Party) -> str:
+    return str(b1.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"])
+
+
+@pytest.fixture(scope="module")
+def order2(task_id: str, b2: Party) -> str:
+    return str(b2.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"])
+
+
+@pytest.fixture(scope="module")
+def voucher1(b1: Party, order1: str) -> str:
+    """B1's voucher, one PNG."""
+    return upload(b1, order1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def approved1(owner: Party, voucher1: str) -> str:
+    """B1's voucher, approved by A."""
+    owner.until("POST", f"/v1/vouchers/{voucher1}/approve", 200)
+    return voucher1
+
+
+@pytest.fixture(scope="module")
+def rejected2(owner: Party, b2: Party, order2: str) -> str:
+    """B2's first voucher, rejected by A (seen in the order's history)."""
+    voucher = upload(b2, order2, seed=2)
+    rejected = owner.until("POST", f"/v1/vouchers/{voucher}/reject", 200, json={"reason": "blurry"})
+    assert rejected.status_code == 200
+    wait_until(lambda: "rejected" in statuses(b2, order2), what="order 2 rejected")
+    return voucher
+
+
+@pytest.fixture(scope="module")
+def approved2(owner: Party, b2: Party, order2: str, rejected2: str) -> str:
+    """B2's second voucher, resubmitted after the rejection and approved by A."""
+    resubmitted = upload(b2, order2, seed=3)
+    owner.until("POST", f"/v1/vouchers/{resubmitted}/approve", 200)
+    return resubmitted
+
+
+@pytest.fixture(scope="module")
+def settled(b1: Party, b2: Party, order1: str, order2: str, approved1: str, approved2: str) -> None:
+    """Both providers paid and both orders settled."""
+    wait_until(lambda: b1.wallet()["available_minor"] == COMMISSION, what="B1 paid")
+    wait_until(lambda: b2.wallet()["available_minor"] == COMMISSION, what="B2 paid")
+    wait_until(lambda: statuses(b1, order1)[-1] == "settled", what="order 1 settled")
+    wait_until(lambda: statuses(b2, order2)[-1] == "settled", what="order 2 settled")
+
+
+# -- the loop --------------------------------------------------------------------------------
+# The Kafka lane runs the loop again on Apache Kafka (every hop is an event); the authorization
+# scenarios below are answered by the services before anything reaches the broker, so once is
+# enough.
+
+
+@pytest.mark.kafka_lane
+def test_publishing_reserves_commission_and_fee_for_every_slot(owner: Party, task_id: str) -> None:
+    assert owner.wallet() == {
         "currency": "CNY",
-        "available_minor": 50_000 - 2 * (COMMISSION + FEE),
+        "available_minor": DEPOSIT - 2 * (COMMISSION + FEE),
         "reserved_minor": 2 * (COMMISSION + FEE),
     }
 
-    b1, b2 = Party("party_b"), Party("party_b")
-    for provider in (b1, b2):
-        qualification = provider.client.post(
-            "/v1/providers/me/qualifications",
-            json={"kind": "certificate", "reference": "CERT-1", "skills": ["labeling"]},
-        )
-        assert qualification.status_code in (200, 201), qualification.text
-        admin.until("POST", f"/v1/admin/providers/{provider.id}/verify", 200)
 
-    order1 = b1.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
-    order2 = b2.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
+@pytest.mark.kafka_lane
+def test_each_verified_provider_takes_an_order(
+    b1: Party, b2: Party, order1: str, order2: str
+) -> None:
+    assert order1 != order2
+    assert statuses(b1, order1)[0] == "applied"
+    assert statuses(b2, order2)[0] == "applied"
 
-    voucher1 = upload(b1, order1, seed=1)
-    # A checks the proof before approving: the file comes back byte for byte, typed by content.
-    (file1,) = a.client.get(f"/v1/vouchers/{voucher1}").json()["files"]
-    proof = a.client.get(f"/v1/vouchers/{voucher1}/files/{file1['sha256']}")
+
+@pytest.mark.kafka_lane
+def test_the_owner_downloads_the_proof_byte_for_byte_and_others_cannot(
+    admin: Party, owner: Party, b2: Party, voucher1: str
+) -> None:
+    (file1,) = owner.client.get(f"/v1/vouchers/{voucher1}").json()["files"]
+    proof = owner.client.get(f"/v1/vouchers/{voucher1}/files/{file1['sha256']}")
     assert (proof.status_code, proof.content) == (200, png(1))
-    assert proof.headers["content-type"] == "image/png"
+    assert proof.headers["content-type"] == "image/png"  # typed by content
     stranger = b2.client.get(f"/v1/vouchers/{voucher1}/files/{file1['sha256']}")
     assert stranger.status_code in (403, 404)
     assert admin.client.get(f"/v1/vouchers/{voucher1}").json()["id"] == voucher1
-    a.until("POST", f"/v1/vouchers/{voucher1}/approve", 200)
+
+
+@pytest.mark.kafka_lane
+def test_an_approved_voucher_pays_the_provider_the_commission(
+    owner: Party, b1: Party, approved1: str
+) -> None:
     wait_until(lambda: b1.wallet()["available_minor"] == COMMISSION, what="B1 paid")
-    assert a.wallet()["reserved_minor"] == COMMISSION + FEE
+    assert owner.wallet()["reserved_minor"] == COMMISSION + FEE  # the other slot's escrow
 
-    voucher2 = upload(b2, order2, seed=2)
-    rejected = a.until("POST", f"/v1/vouchers/{voucher2}/reject", 200, json={"reason": "blurry"})
-    assert rejected.status_code == 200
-    wait_until(lambda: "rejected" in statuses(b2, order2), what="order 2 rejected")
-    resubmitted = upload(b2, order2, seed=3)
-    a.until("POST", f"/v1/vouchers/{resubmitted}/approve", 200)
+
+@pytest.mark.kafka_lane
+def test_a_rejected_voucher_is_resubmitted_and_paid_once_approved(
+    b2: Party, order2: str, rejected2: str, approved2: str
+) -> None:
     wait_until(lambda: b2.wallet()["available_minor"] == COMMISSION, what="B2 paid")
+    assert "rejected" in statuses(b2, order2)
 
+
+@pytest.mark.kafka_lane
+def test_both_orders_settle_and_the_escrow_is_used_up(
+    owner: Party, b1: Party, b2: Party, order1: str, order2: str, settled: None
+) -> None:
     assert b1.wallet()["available_minor"] == COMMISSION  # paid exactly once
-    wait_until(lambda: a.wallet()["reserved_minor"] == 0, what="escrow used up")
-    assert a.wallet()["available_minor"] == 50_000 - 2 * (COMMISSION + FEE)
+    wait_until(lambda: owner.wallet()["reserved_minor"] == 0, what="escrow used up")
+    assert owner.wallet()["available_minor"] == DEPOSIT - 2 * (COMMISSION + FEE)
+    assert (statuses(b1, order1)[-1], statuses(b2, order2)[-1]) == ("settled", "settled")
 
-    wait_until(lambda: statuses(b1, order1)[-1] == "settled", what="order 1 settled")
-    wait_until(lambda: statuses(b2, order2)[-1] == "settled", what="order 2 settled")
-    assert [s for s in statuses(a, order1) if s != "in_progress"] == [
+
+@pytest.mark.kafka_lane
+def test_every_order_history_shows_every_step(
+    owner: Party, b1: Party, order1: str, order2: str, settled: None
+) -> None:
+    assert [s for s in statuses(owner, order1) if s != "in_progress"] == [
         "applied",
         "accepted",
         "submitted",
         "approved",
         "settled",
     ]
-    assert [s for s in statuses(a, order2) if s != "in_progress"] == [
+    assert [s for s in statuses(owner, order2) if s != "in_progress"] == [
         "applied",
         "accepted",
         "submitted",
@@ -211,14 +357,24 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     ]
     assert b1.client.get(f"/v1/orders/{order2}").status_code in (403, 404)
 
-    # Every list pages by cursor: B2's two vouchers one at a time, oldest first.
-    first = a.client.get(f"/v1/orders/{order2}/vouchers", params={"limit": 1}).json()
-    assert [v["id"] for v in first["items"]] == [voucher2]
-    rest = a.client.get(
+
+@pytest.mark.kafka_lane
+def test_an_orders_vouchers_page_by_cursor_oldest_first(
+    owner: Party, order2: str, rejected2: str, approved2: str
+) -> None:
+    first = owner.client.get(f"/v1/orders/{order2}/vouchers", params={"limit": 1}).json()
+    assert [v["id"] for v in first["items"]] == [rejected2]
+    rest = owner.client.get(
         f"/v1/orders/{order2}/vouchers", params={"limit": 1, "cursor": first["next_cursor"]}
     ).json()
-    assert ([v["id"] for v in rest["items"]], rest["next_cursor"]) == ([resubmitted], None)
-    for text, author in (("Thanks!", a), ("Anytime", b1), ("More next week?", a)):
+    assert ([v["id"] for v in rest["items"]], rest["next_cursor"]) == ([approved2], None)
+
+
+@pytest.mark.kafka_lane
+def test_an_orders_messages_page_by_cursor_in_order(
+    owner: Party, b1: Party, order1: str, settled: None
+) -> None:
+    for text, author in (("Thanks!", owner), ("Anytime", b1), ("More next week?", owner)):
         posted = author.client.post(f"/v1/orders/{order1}/messages", json={"body": text})
         assert posted.status_code == 201, posted.text
     page = b1.client.get(f"/v1/orders/{order1}/messages", params={"limit": 2}).json()
@@ -232,9 +388,17 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     ]
     assert last["next_cursor"] is None
 
-    # B1's statement explains the balance; a payout can be read back and cancelled by B1 only.
+
+@pytest.mark.kafka_lane
+def test_the_statement_explains_the_providers_balance(b1: Party, settled: None) -> None:
     statement = b1.client.get("/v1/wallet/statement", params={"currency": "CNY"}).json()
     assert sum(p["credit_minor"] - p["debit_minor"] for p in statement["postings"]) == COMMISSION
+
+
+@pytest.mark.kafka_lane
+def test_a_payout_is_read_and_cancelled_by_its_provider_only(
+    b1: Party, b2: Party, settled: None
+) -> None:
     payout = b1.client.post(
         "/v1/wallet/withdrawals",
         json={"amount_minor": 4_000, "currency": "CNY"},
@@ -250,31 +414,33 @@ def test_core_loop_through_http(platform: dict[str, str]) -> None:
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
     assert b1.wallet()["available_minor"] == COMMISSION
 
-    check = subprocess.run(
-        [str(BIN / "ring"), "ledger", "check"],
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+@pytest.mark.kafka_lane
+def test_the_ledger_check_passes_after_the_loop(platform: dict[str, str], settled: None) -> None:
+    check = ring(platform, "ledger", "check", timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_authorization_matrix(platform: dict[str, str]) -> None:
-    """Every id-taking endpoint, called by a party that is not entitled to that object or
-    operation, is refused (403 or 404) and changes nothing."""
-    admin_email = f"admin-{uuid4().hex[:8]}@ring.test"
-    admin_create(platform, admin_email, "correct horse 9!")
-    admin = Party("admin", admin_email)
-    owner, other_owner = Party("party_a"), Party("party_a")
-    provider, other_provider = Party("party_b"), Party("party_b")
+# -- authorization ---------------------------------------------------------------------------
 
-    deposit = owner.client.post(
-        "/v1/wallet/deposits",
-        json={"amount_minor": 20_000, "currency": "CNY"},
-        headers={"Idempotency-Key": str(uuid4())},
-    )
-    assert deposit.status_code in (200, 201), deposit.text
+
+@dataclass(frozen=True)
+class Disputed:
+    """A's task, B's order on it, B's voucher rejected by A and B's dispute of the rejection."""
+
+    owner: Party
+    provider: Party
+    task_id: str
+    order_id: str
+    voucher_id: str
+    voucher_file: str
+    dispute_id: str
+
+
+@pytest.fixture(scope="module")
+def disputed(admin: Party) -> Disputed:
+    owner = Party("party_a")
+    deposit(owner, 20_000)
     task_id = owner.client.post(
         "/v1/tasks",
         json={
@@ -286,10 +452,8 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
         },
     ).json()["id"]
     owner.until("POST", f"/v1/tasks/{task_id}/publish", 202)
-    wait_until(
-        lambda: owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published",
-        what="task published",
-    )
+    wait_published(owner, task_id)
+    provider = Party("party_b")
     provider.client.post(
         "/v1/providers/me/qualifications",
         json={"kind": "certificate", "reference": "C-2", "skills": ["accounting"]},
@@ -298,7 +462,6 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     order_id = provider.until("POST", f"/v1/tasks/{task_id}/orders", 201).json()["id"]
     voucher_id = upload(provider, order_id, seed=7)
     (stored,) = owner.client.get(f"/v1/vouchers/{voucher_id}").json()["files"]
-    voucher_file = f"/v1/vouchers/{voucher_id}/files/{stored['sha256']}"
     owner.until("POST", f"/v1/vouchers/{voucher_id}/reject", 200, json={"reason": "incomplete"})
     wait_until(lambda: "rejected" in statuses(provider, order_id), what="order rejected")
     dispute_id = provider.until(
@@ -308,7 +471,24 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
         json={"reason": "all invoices were checked", "category": "unfair_rejection"},
     ).json()["id"]
     wait_until(lambda: statuses(owner, order_id)[-1] == "disputed", what="order disputed")
+    return Disputed(
+        owner=owner,
+        provider=provider,
+        task_id=task_id,
+        order_id=order_id,
+        voucher_id=voucher_id,
+        voucher_file=f"/v1/vouchers/{voucher_id}/files/{stored['sha256']}",
+        dispute_id=dispute_id,
+    )
 
+
+def test_no_other_party_may_act_on_a_task_order_voucher_or_dispute(disputed: Disputed) -> None:
+    """Every id-taking endpoint, called by a party that is not entitled to that object or
+    operation, is refused (403 or 404) and changes nothing."""
+    owner, provider = disputed.owner, disputed.provider
+    other_owner, other_provider = Party("party_a"), Party("party_b")
+    task_id, order_id, voucher_id = disputed.task_id, disputed.order_id, disputed.voucher_id
+    voucher_file, dispute_id = disputed.voucher_file, disputed.dispute_id
     reason = {"reason": "because"}
     statement = {"statement": "not mine to say"}
     attempts: list[tuple[Party, str, str, dict[str, Any]]] = [
@@ -377,33 +557,43 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     assert not wrong, wrong
     assert all(r.json()["error"]["code"] for r in refused.values())
 
-    # Each party lists only the disputes of its own orders; admins page through the queue.
-    def dispute_ids(party: Party, path: str, **params: Any) -> list[str]:
-        found: list[str] = []
-        cursor: str | None = None
-        while True:
-            following = {"cursor": cursor} if cursor else {}
-            answer = party.client.get(path, params={**params, "limit": 1, **following})
-            assert answer.status_code == 200, answer.text
-            found += [d["id"] for d in answer.json()["items"]]
-            cursor = answer.json()["next_cursor"]
-            if cursor is None:
-                return found
-
-    assert dispute_ids(provider, "/v1/disputes") == [dispute_id]
-    assert dispute_ids(owner, "/v1/disputes") == [dispute_id]
-    assert dispute_ids(other_provider, "/v1/disputes") == []
-    assert dispute_id in dispute_ids(admin, "/v1/admin/disputes", status="open")
-
     # nothing changed: the task is still published, the order still disputed, the voucher rejected
     assert owner.client.get(f"/v1/tasks/{task_id}").json()["status"] == "published"
     assert statuses(owner, order_id)[-1] == "disputed"
     assert owner.client.get(f"/v1/vouchers/{voucher_id}").json()["status"] == "rejected"
     assert provider.client.get(f"/v1/disputes/{dispute_id}").json()["status"] != "withdrawn"
 
-    # One task lifecycle — publication, funding, order, voucher, rejection, dispute — is one
-    # correlation id in every service, and ``ring audit trail`` shows it (decision 0016).
-    trail = admin.client.get(f"/v1/admin/audit/trails/{task_id}")
+
+def dispute_ids(party: Party, path: str, **params: Any) -> list[str]:
+    """Every dispute id ``party`` lists at ``path``, paged one at a time."""
+    found: list[str] = []
+    cursor: str | None = None
+    while True:
+        following = {"cursor": cursor} if cursor else {}
+        answer = party.client.get(path, params={**params, "limit": 1, **following})
+        assert answer.status_code == 200, answer.text
+        found += [d["id"] for d in answer.json()["items"]]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def test_each_party_lists_only_the_disputes_of_its_own_orders(
+    admin: Party, disputed: Disputed
+) -> None:
+    dispute_id = disputed.dispute_id
+    assert dispute_ids(disputed.provider, "/v1/disputes") == [dispute_id]
+    assert dispute_ids(disputed.owner, "/v1/disputes") == [dispute_id]
+    assert dispute_ids(Party("party_b"), "/v1/disputes") == []
+    assert dispute_id in dispute_ids(admin, "/v1/admin/disputes", status="open")
+
+
+def test_one_task_lifecycle_is_one_correlation_id_in_every_service(
+    platform: dict[str, str], admin: Party, disputed: Disputed
+) -> None:
+    """Publication, funding, order, voucher, rejection, dispute: one correlation id in every
+    service, and ``ring audit trail`` shows it (decision 0016)."""
+    trail = admin.client.get(f"/v1/admin/audit/trails/{disputed.task_id}")
     assert trail.status_code == 200, trail.text
     events = trail.json()["events"]
     assert {"task", "ledger", "voucher", "dispute"} <= {e["service"] for e in events}
@@ -411,47 +601,38 @@ def test_authorization_matrix(platform: dict[str, str]) -> None:
     assert len(correlations) == 1, sorted(
         (e["service"], e["name"], e["correlation_id"]) for e in events
     )
-    assert {voucher_id, dispute_id} <= {e["aggregate_id"] for e in events}
-    shown = subprocess.run(
-        [str(BIN / "ring"), "audit", "trail", task_id],
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    assert {disputed.voucher_id, disputed.dispute_id} <= {e["aggregate_id"] for e in events}
+    shown = ring(platform, "audit", "trail", disputed.task_id, timeout=180)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     (correlation,) = correlations
-    for aggregate in (task_id, order_id, voucher_id, dispute_id):
+    for aggregate in (
+        disputed.task_id,
+        disputed.order_id,
+        disputed.voucher_id,
+        disputed.dispute_id,
+    ):
         assert any(
             aggregate in line and f"correlation={correlation}" in line
             for line in shown.stdout.splitlines()
         ), shown.stdout
 
 
+# -- read models -----------------------------------------------------------------------------
+
+
 def test_every_read_model_rebuilds_identical_on_the_live_platform(
-    platform: dict[str, str],
+    platform: dict[str, str], settled: None, disputed: Disputed
 ) -> None:
-    """After the loops above (tasks, orders, vouchers, payments, a dispute), every registered
-    read model of every service — the ones fed from other contexts' topics included — is
-    rebuilt from the stores and found equal to the live tables, while the platform runs."""
-    listed = subprocess.run(
-        [str(BIN / "ring"), "projections", "list"],
-        env=platform,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """After the loop and the dispute above (tasks, orders, vouchers, payments, a dispute),
+    every registered read model of every service — the ones fed from other contexts' topics
+    included — is rebuilt from the stores and found equal to the live tables, while the
+    platform runs."""
+    listed = ring(platform, "projections", "list", timeout=60)
     assert listed.returncode == 0, listed.stderr
     services = sorted({line.split()[0] for line in listed.stdout.splitlines()})
     assert {"task", "matching", "voucher", "ledger", "dispute", "notification"} <= set(services)
     for service in services:
-        rebuilt = subprocess.run(
-            [str(BIN / "ring"), "projections", "rebuild", service, "--verify"],
-            env=platform,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        rebuilt = ring(platform, "projections", "rebuild", service, "--verify", timeout=300)
         assert rebuilt.returncode == 0, (service, rebuilt.stdout, rebuilt.stderr[-2000:])
         names = [
             n for s, n in (line.split() for line in listed.stdout.splitlines()) if s == service

@@ -114,4 +114,5 @@ async def test_restart_keeps_topics_records_and_committed_offsets(
 
 
 async def _committed(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> bool:
-    return await consumer.committed(partition) == offset
+    committed: int | None = await consumer.committed(partition)
+    return committed == offset

@@ -15,7 +15,9 @@ from ring_runtime.commands import audit as audit_command
 TASK, ORDER, ACCOUNT = str(uuid4()), str(uuid4()), str(uuid4())
 
 
-def _event(service: str, aggregate: str, version: int, at: str, correlation: str, **state: Any):
+def _event(
+    service: str, aggregate: str, version: int, at: str, correlation: str, **state: Any
+) -> dict[str, Any]:
     return {
         "service": service,
         "aggregate_id": aggregate,

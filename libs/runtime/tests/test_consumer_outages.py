@@ -60,7 +60,7 @@ def binding(handler: Any, database_url: str) -> KafkaConsumerBinding:
     return KafkaConsumerBinding(processor, settings, DeadLetterStore(database_url, "s"))
 
 
-async def test_a_message_that_cannot_be_parked_is_delivered_again():
+async def test_a_message_that_cannot_be_parked_is_delivered_again() -> None:
     """The handler fails for good and PostgreSQL is unreachable: the batch is not acked."""
 
     def broken(event: Any, env: Any) -> None:
@@ -75,7 +75,7 @@ async def test_a_message_that_cannot_be_parked_is_delivered_again():
     assert "OperationalError" in (consumer.health.last_error or "")
 
 
-async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: str):
+async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: str) -> None:
     """Seven failures of the store with two attempts allowed: applied, not dead-lettered."""
     failures = iter(range(7))
 
@@ -91,7 +91,9 @@ async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: s
     assert consumer.health.failures == 7
 
 
-async def test_an_outage_while_stepping_over_an_unknown_type_is_waited_out(postgres_url: str):
+async def test_an_outage_while_stepping_over_an_unknown_type_is_waited_out(
+    postgres_url: str,
+) -> None:
     """A newer producer's event type: stepping over it writes its position, and a store outage
     there is retried like any other instead of escaping the batch."""
     _, value, headers = encode_envelope(envelope(3, 0))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from ring_events.base import IntegrationEvent
 from ring_events.envelope import Envelope, UnknownEventType
 from ring_events.task import TaskCancelled, TaskPublished
 from ring_events.topics import TASK_EVENTS
@@ -28,9 +29,12 @@ class MemoryTarget:
         self.reads += 1
         return self.recorded.get(tracking_name, 0)
 
-    def positions(self, tracking_names):
+    def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
         self.reads += 1
         return {n: self.recorded[n] for n in tracking_names if n in self.recorded}
+
+    def latest_position(self, prefix: str) -> int:
+        return max((p for n, p in self.recorded.items() if n.startswith(prefix)), default=0)
 
     def advance(self, tracking: Tracking) -> None:
         if self.recorded.get(tracking.application_name, 0) >= tracking.notification_id:
@@ -51,7 +55,9 @@ TASK = uuid4()
 OWNER = uuid4()
 
 
-def envelope(notification_id: int, previous: int, event=None) -> Envelope:
+def envelope(
+    notification_id: int, previous: int, event: IntegrationEvent | None = None
+) -> Envelope:
     now = datetime.now(UTC)
     return Envelope(
         event=event or TaskCancelled(task_id=TASK, owner_id=OWNER, occurred_at=now),
@@ -79,13 +85,17 @@ def processor(target: MemoryTarget) -> ExactlyOnceProcessor:
     )
 
 
-def test_next_event_applies_and_a_redelivery_does_not(processor, target):
+def test_next_event_applies_and_a_redelivery_does_not(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     assert processor.process(envelope(3, 0)) is Outcome.APPLIED
     assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
     assert target.effects == ["x"]
 
 
-def test_an_old_event_after_newer_ones_changes_nothing(processor, target):
+def test_an_old_event_after_newer_ones_changes_nothing(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     processor.process(envelope(3, 0))
     processor.process(envelope(7, 3))
     assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
@@ -93,7 +103,9 @@ def test_an_old_event_after_newer_ones_changes_nothing(processor, target):
     assert target.position(processor.tracking_name(str(TASK))) == 7
 
 
-def test_a_gap_is_skipped_until_the_missing_event_arrives(processor, target):
+def test_a_gap_is_skipped_until_the_missing_event_arrives(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     assert processor.process(envelope(7, 3)) is Outcome.OUT_OF_SEQUENCE
     assert target.effects == []
     assert processor.process(envelope(3, 0)) is Outcome.APPLIED
@@ -101,7 +113,9 @@ def test_a_gap_is_skipped_until_the_missing_event_arrives(processor, target):
     assert target.effects == ["x", "x"]
 
 
-def test_unhandled_types_still_advance_the_chain(processor, target):
+def test_unhandled_types_still_advance_the_chain(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     published = TaskPublished(
         task_id=TASK,
         owner_id=OWNER,
@@ -117,7 +131,9 @@ def test_unhandled_types_still_advance_the_chain(processor, target):
     assert target.effects == ["x"]
 
 
-def test_positions_are_read_once_then_remembered(processor, target):
+def test_positions_are_read_once_then_remembered(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     for n in range(1, 6):
         assert processor.process(envelope(n, n - 1)) is Outcome.APPLIED
     assert processor.process(envelope(3, 2)) is Outcome.DUPLICATE
@@ -125,12 +141,16 @@ def test_positions_are_read_once_then_remembered(processor, target):
     assert target.effects == ["x"] * 5
 
 
-def test_a_gap_in_a_position_just_read_is_not_read_twice(processor, target):
+def test_a_gap_in_a_position_just_read_is_not_read_twice(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     assert processor.process(envelope(7, 3)) is Outcome.OUT_OF_SEQUENCE
     assert target.reads == 1
 
 
-def test_a_remembered_position_another_replica_overtook_is_read_again(processor, target):
+def test_a_remembered_position_another_replica_overtook_is_read_again(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     name = f"test|{TASK_EVENTS}|{TASK}"
     assert processor.process(envelope(3, 0)) is Outcome.APPLIED
     target.recorded[name] = 7  # another replica applied 7 (after 3) meanwhile
@@ -142,7 +162,9 @@ def test_a_remembered_position_another_replica_overtook_is_read_again(processor,
     assert processor.stats.out_of_sequence == 0
 
 
-def test_a_message_without_effect_advances_without_a_transaction(processor, target):
+def test_a_message_without_effect_advances_without_a_transaction(
+    processor: ExactlyOnceProcessor, target: MemoryTarget
+) -> None:
     published = TaskPublished(
         task_id=TASK,
         owner_id=OWNER,
@@ -159,16 +181,16 @@ def test_a_message_without_effect_advances_without_a_transaction(processor, targ
     assert target.recorded == {f"test|{TASK_EVENTS}|{TASK}": 2}
 
 
-def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target):
-    def racing_handler(event, env) -> None:
+def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target: MemoryTarget) -> None:
+    def racing_handler(event: object, env: Envelope) -> None:
         target.recorded[f"test|{TASK_EVENTS}|{TASK}"] = 3  # another replica committed first
 
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: racing_handler})
     assert processor.process(envelope(3, 0)) is Outcome.DUPLICATE
 
 
-def test_a_failing_handler_records_no_position(target):
-    def failing(event, env) -> None:
+def test_a_failing_handler_records_no_position(target: MemoryTarget) -> None:
+    def failing(event: object, env: Envelope) -> None:
         raise RuntimeError("boom")
 
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: failing})

@@ -102,15 +102,13 @@ def test_export_writes_topic_shaped_tables_and_the_documented_queries_run(
     assert "export/settlements.parquet: 3 row(s)" in result.output
     assert "skipped 1 duplicate(s)" in result.output
 
-    gmv, median, approvals = (duckdb.sql(query).fetchall() for query in _queries())
+    gmv, median, approvals = (_rows(query) for query in _queries())
     assert gmv == [(DAY_1.date(), "CNY", 10_500, 1), (DAY_2.date(), "CNY", 21_000, 2)]
     assert median == [(7200.0,)]
     by_provider = sorted((str(p), *rest) for p, *rest in approvals)
     assert by_provider == sorted([(P1, 2, 0, 1.0), (P2, 1, 1, 0.5)])
 
-    columns = [
-        c[0] for c in duckdb.sql("DESCRIBE SELECT * FROM 'export/orders.parquet'").fetchall()
-    ]
+    columns = [c[0] for c in _rows("DESCRIBE SELECT * FROM 'export/orders.parquet'")]
     assert columns[:7] == [
         "event_id",
         "type",
@@ -130,3 +128,10 @@ def test_export_writes_topic_shaped_tables_and_the_documented_queries_run(
     assert "later/settlements.parquet: 2 row(s)" in later.output
     naive = CliRunner().invoke(export, ["--out", "x", "--since", "2030-01-02T00:00:00"])
     assert naive.exit_code == 2
+
+
+def _rows(query: str) -> list[Any]:
+    """The rows of a DuckDB query (one that returns a relation)."""
+    relation = duckdb.sql(query)
+    assert relation is not None
+    return relation.fetchall()

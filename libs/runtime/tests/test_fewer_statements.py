@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from eventsourcing.domain import Aggregate, event
-from psycopg.sql import Identifier
+from psycopg.sql import Composable, Identifier
 from psycopg_pool import ConnectionPool
 
 from ring_runtime.connections import still_connected
@@ -74,15 +74,18 @@ def notes(postgres_url: str, db_schema: str, tmp_path: Path) -> Iterator[Notes]:
 
 
 def test_the_event_store_pool_checks_without_a_round_trip(notes: Notes) -> None:
-    assert notes.process_recorder.datastore.pool._check is still_connected
+    recorder = notes.process_recorder
+    assert isinstance(recorder, RingProcessRecorder)
+    assert recorder.datastore.pool._check is still_connected
 
 
 def test_a_save_only_locks_the_table_and_notifies_no_one_else(
     notes: Notes, postgres_url: str, db_schema: str
 ) -> None:
     recorder = notes.process_recorder
+    assert isinstance(recorder, RingProcessRecorder)
     with psycopg.connect(postgres_url, autocommit=True) as listener:
-        assert [s.as_string(listener) for s in recorder.lock_table_statements] == [
+        assert [_text(s, listener) for s in recorder.lock_table_statements] == [
             f"LOCK TABLE {Identifier(db_schema, 'notes_events').as_string(listener)} "
             "IN EXCLUSIVE MODE"
         ]
@@ -132,3 +135,9 @@ def test_every_event_of_a_save_keeps_its_context(
             (counter.id,),
         ).fetchall()
     assert rows == [(v, "lifecycle-2", "cause", "user-1") for v in (1, 2, 3)]
+
+
+def _text(statement: object, conn: psycopg.Connection[Any]) -> str:
+    """A composed SQL statement as the server would receive it."""
+    assert isinstance(statement, Composable)
+    return statement.as_string(conn)

@@ -13,11 +13,12 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from eventsourcing.persistence import Tracking
 
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor
 from ring_runtime.freshness import CatchingUp, Freshness, Progress, Upstream, depends_on
+
+from .test_consumer_rules import MemoryTarget
 
 TASK = Upstream(consumer="voucher-orders", topic=TASK_EVENTS, owner="task")
 
@@ -34,18 +35,6 @@ class Invalid(Exception):
     """A refusal that no projection can cause (422)."""
 
 
-class MemoryTarget:
-    def __init__(self) -> None:
-        self.positions: dict[str, int] = {}
-
-    def position(self, tracking_name: str) -> int:
-        return self.positions.get(tracking_name, 0)
-
-    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
-        work()
-        self.positions[tracking.application_name] = tracking.notification_id
-
-
 class Setup:
     def __init__(self, heads: dict[str, int], *, timeout: float = 1.0, owner_up: bool = True):
         self.target = MemoryTarget()
@@ -58,7 +47,7 @@ class Setup:
                 return httpx.Response(503)
             return httpx.Response(200, json={"heads": heads})
 
-        statuses = {NotFound: 404, Forbidden: 403, Invalid: 422}
+        statuses: dict[type[BaseException], int] = {NotFound: 404, Forbidden: 403, Invalid: 422}
         self.freshness = Freshness(
             progress=self.progress,
             processors=[ExactlyOnceProcessor(TASK.consumer, TASK.topic, self.target, {})],
@@ -71,7 +60,7 @@ class Setup:
     def apply(self, order_id: UUID, notification_id: int) -> None:
         """The consumer applies the order's event: position moves, waiters are woken."""
         name = TASK.tracking_name(str(order_id))
-        self.target.positions[name] = notification_id
+        self.target.recorded[name] = notification_id
         self.progress.advanced(name, notification_id)
 
 

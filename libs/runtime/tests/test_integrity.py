@@ -141,7 +141,7 @@ def _sql(postgres_url: str, statement: str, db_schema: str, *params: Any) -> Non
                 leaves=Identifier(db_schema, "notes_event_leaves"),
             ),
             params,
-        )  # type: ignore[arg-type]
+        )
 
 
 def _kinds(postgres_url: str, db_schema: str) -> list[str]:
@@ -294,7 +294,9 @@ def test_ring_audit_verify_names_the_tampering_and_exits_1(
 ) -> None:
     ids = _write(notes, 2)
     _chain(_leaves(postgres_url, db_schema))
-    notes_service = ServiceDefinition(name="task", create_app=Litestar, application_name="Notes")
+    notes_service = ServiceDefinition(
+        name="task", create_app=lambda settings: Litestar(), application_name="Notes"
+    )
     monkeypatch.setattr(audit_command, "load_service", lambda name: notes_service)
     env = {
         "RING_DATABASE_URL": postgres_url,

@@ -68,7 +68,7 @@ def test_a_version_1_row_is_read_as_version_2_and_stays_as_stored(
         old = json.dumps(state).encode()
         conn.execute(SQL("UPDATE {} SET state = %s").format(table), (old,))
 
-    loaded = parcels.repository.get(parcel.id)
+    loaded: Parcel = parcels.repository.get(parcel.id)
     assert (loaded.label, loaded.weight_grams) == ("box", 0)
     with psycopg.connect(postgres_url) as conn:
         after = conn.execute(SQL("SELECT state FROM {}").format(table)).fetchone()

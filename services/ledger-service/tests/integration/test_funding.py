@@ -49,7 +49,7 @@ def funding_failure(task_settings: Settings, task_id: str) -> str:
         failures = [e for e in app.events.get(UUID(task_id)) if isinstance(e, Task.FundingFailed)]
     finally:
         app.close()
-    return str(failures[-1].reason)
+    return failures[-1].reason
 
 
 async def test_concurrent_publishes_fund_only_the_affordable_ones(

@@ -33,7 +33,8 @@ async def _withdraw(client: AsyncTestClient[Litestar], party: UUID, amount: int,
         "/withdrawals", json={"amount_minor": amount, "currency": "CNY"}, headers=_as(party, key)
     )
     assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
+    withdrawal_id: str = answer.json()["id"]
+    return withdrawal_id
 
 
 async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
@@ -68,7 +69,8 @@ async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
 
         async def paid_status() -> str:
             answer = await client.get(f"/withdrawals/{paid_id}", headers=_as(party))
-            return str(answer.json()["status"])
+            status: str = answer.json()["status"]
+            return status
 
         async def paid() -> bool:
             return await paid_status() == "paid"
@@ -76,11 +78,9 @@ async def test_cleared_withdrawals_are_paid_once_and_cancelled_ones_never(
         await eventually(paid, within=20)  # the payout timer fired
         assert await asyncio.to_thread(payouts.timers.fire_due) == 0
         assert payouts.timers.pending(PAYOUT, UUID(paid_id)) is None
-        paid_view = (await client.get(f"/withdrawals/{paid_id}", headers=_as(party))).json()
-        cancelled_view = (
-            await client.get(f"/withdrawals/{cancelled_id}", headers=_as(party))
-        ).json()
-        assert (paid_view["status"], cancelled_view["status"]) == ("paid", "cancelled")
+        paid_one = (await client.get(f"/withdrawals/{paid_id}", headers=_as(party))).json()
+        cancelled = (await client.get(f"/withdrawals/{cancelled_id}", headers=_as(party))).json()
+        assert (paid_one["status"], cancelled["status"]) == ("paid", "cancelled")
         wallet = (
             await client.get(f"/wallets/{party}", params={"currency": "CNY"}, headers=_as(party))
         ).json()

@@ -38,7 +38,8 @@ def test_rejected_then_reserved_after_top_up(ledger: Ledger) -> None:
     assert saga is not None
     assert saga.state is SagaState.REJECTED
     assert ledger.balances(A, "CNY").available_minor == 5_000  # nothing held
-    before = ledger.recorder.max_notification_id() or 0
+    before = ledger.recorder.max_notification_id()
+    assert before is not None  # the first deposit is stored
     ledger.deposit(A, 16_000, "CNY", "d2")
     reserved = ledger.request_funding(T, A, 2, 10_000, 500, "CNY")
     assert isinstance(reserved, Reserved)

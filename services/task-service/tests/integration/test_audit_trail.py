@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from uuid import UUID, uuid4
 
 import msgspec
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_stored_events_of_any_aggregate_come_back_decoded(
-    task_settings: Settings, owner: UUID, verified_provider: object
+    task_settings: Settings, owner: UUID, verified_provider: Callable[[], UUID]
 ) -> None:
     async with AsyncTestClient(create_app(task_settings)) as client:
         created = await client.post("/tasks", json=new_task(slots=1), headers=actor(owner))
@@ -48,7 +49,7 @@ async def test_stored_events_of_any_aggregate_come_back_decoded(
         assert first["state"]["title"] == "Label 100 street images"
         assert first["state"]["owner_id"] == str(owner)
 
-        provider = verified_provider()  # type: ignore[operator]
+        provider = verified_provider()
         order = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
         order_id = order.json()["id"]
         sent = await client.post(
@@ -181,7 +182,7 @@ async def test_the_running_service_chains_its_events_and_proves_each_against_a_c
 
 
 async def test_a_task_lifecycle_keeps_one_correlation_id(
-    task_settings: Settings, owner: UUID, verified_provider: object
+    task_settings: Settings, owner: UUID, verified_provider: Callable[[], UUID]
 ) -> None:
     """Requests without ``X-Correlation-ID`` join the task's lifecycle: creation, publication,
     funding (no request at all), the order taken and its progress share the correlation of the
@@ -192,7 +193,7 @@ async def test_a_task_lifecycle_keeps_one_correlation_id(
         task_id = created.json()["id"]
         assert (await client.post(f"/tasks/{task_id}/publish", headers=actor(owner))).is_success
         await asyncio.to_thread(client.app.state.application.mark_funded, task_id)
-        provider = verified_provider()  # type: ignore[operator]
+        provider = verified_provider()
         order = await client.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
         order_id = order.json()["id"]
         progress = await client.post(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import uuid4
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from ring_events.topics import TASK_EVENTS
@@ -20,17 +23,17 @@ from .conftest import actor, new_task
 pytestmark = pytest.mark.integration
 
 
-async def _published_task(client: AsyncTestClient, owner, **fields) -> str:
+async def _published_task(client: AsyncTestClient[Litestar], owner: UUID, **fields: Any) -> str:
     created = await client.post("/tasks", json=new_task(**fields), headers=actor(owner))
     assert created.status_code == 201, created.text
-    task_id = created.json()["id"]
+    task_id: str = created.json()["id"]
     assert (await client.post(f"/tasks/{task_id}/publish", headers=actor(owner))).status_code == 202
     tasks = client.app.state.application
     await asyncio.to_thread(tasks.mark_funded, task_id)  # what the ledger's answer does
     return task_id
 
 
-async def _board_slots_left(client: AsyncTestClient, task_id: str) -> int | None:
+async def _board_slots_left(client: AsyncTestClient[Litestar], task_id: str) -> int | None:
     page = (
         await client.get(
             "/tasks", params={"status": "published", "limit": 100}, headers=actor(uuid4(), ADMIN)
@@ -39,12 +42,12 @@ async def _board_slots_left(client: AsyncTestClient, task_id: str) -> int | None
     return next((t["slots_left"] for t in page["items"] if t["id"] == task_id), None)
 
 
-async def _record(bootstrap: str, key: str, event_type: str):
+async def _record(bootstrap: str, key: str, event_type: str) -> ConsumerRecord[bytes, bytes]:
     consumer = AIOKafkaConsumer(
         TASK_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
     await consumer.start()
-    found = []
+    found: list[ConsumerRecord[bytes, bytes]] = []
     try:
 
         async def read() -> bool:
@@ -65,8 +68,8 @@ async def _record(bootstrap: str, key: str, event_type: str):
 
 @pytest.mark.kafka_lane
 async def test_redelivered_and_late_duplicates_change_nothing(
-    task_settings: Settings, owner, verified_provider
-):
+    task_settings: Settings, owner: UUID, verified_provider: Callable[[], UUID]
+) -> None:
     async with AsyncTestClient(create_app(task_settings)) as client:
         task_id = await _published_task(client, owner, slots=3)
         first = await client.post(
@@ -107,8 +110,8 @@ async def test_redelivered_and_late_duplicates_change_nothing(
 # A race decided in PostgreSQL (optimistic concurrency on the task): nothing broker-specific,
 # so not again in the Kafka lane.
 async def test_fifty_providers_race_for_three_slots(
-    task_settings: Settings, owner, verified_provider
-):
+    task_settings: Settings, owner: UUID, verified_provider: Callable[[], UUID]
+) -> None:
     async with AsyncTestClient(create_app(task_settings)) as client:
         task_id = await _published_task(client, owner, slots=3)
         providers = [verified_provider() for _ in range(50)]
@@ -125,7 +128,7 @@ async def test_fifty_providers_race_for_three_slots(
         assert task["slots_left"] == 0
 
 
-async def _equals(value, expected) -> bool:
+async def _equals(value: Awaitable[object], expected: object) -> bool:
     return (await value) == expected
 
 

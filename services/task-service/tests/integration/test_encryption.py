@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from eventsourcing.cryptography import AESCipher
 
+from ring_events.task import TaskCreated
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.store import create_application
 from ring_runtime.testing import settings_for
@@ -27,8 +28,8 @@ def _stored_states(url: str, schema: str) -> list[bytes]:
 
 @pytest.mark.parametrize("encrypted", [True, False])
 def test_event_state_is_encrypted_only_when_configured(
-    postgres_url, kafka_bootstrap, db_schema, encrypted
-):
+    postgres_url: str, kafka_bootstrap: str, db_schema: str, encrypted: bool
+) -> None:
     cipher = (
         {
             "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
@@ -57,6 +58,7 @@ def test_event_state_is_encrypted_only_when_configured(
         with relay.log.connect() as conn:
             rows = relay.log.read_batch(conn, 0)
         envelope = relay._envelope(rows[0])
+        assert isinstance(envelope.event, TaskCreated)
         assert envelope.event.title == SECRET_TITLE  # integration events are decrypted
     finally:
         tasks.close()

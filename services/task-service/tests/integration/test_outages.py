@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -22,6 +23,7 @@ from psycopg import sql
 from ring_runtime.embedded import EmbeddedPostgres, free_port
 from ring_runtime.settings import Settings
 from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually, settings_for
+from ring_runtime.testing.fixtures import BrokerControl
 from ring_task.main import create_app
 
 from .test_relay_resilience import (
@@ -50,7 +52,7 @@ def _last_notification(settings: Settings) -> int:
 
 
 @pytest.mark.timeout(600)
-async def test_the_relay_survives_a_postgres_restart(kafka_bootstrap: str):
+async def test_the_relay_survives_a_postgres_restart(kafka_bootstrap: str) -> None:
     """PostgreSQL stops under a running service and comes back: the process stays up, is not
     ready while the store is down, and relays what was written after the restart."""
     # Not under pytest's tmp_path, which other sessions of this user may prune meanwhile.
@@ -113,13 +115,13 @@ async def test_the_relay_survives_a_postgres_restart(kafka_bootstrap: str):
 
 @pytest.mark.timeout(600)
 async def test_every_broker_loss_is_detected_before_publishing(
-    task_settings: Settings, broker_control
-):
+    task_settings: Settings, broker_control: BrokerControl
+) -> None:
     """Ten broker restarts, each followed at once by new events (which the relay would publish
     onto the empty broker): every loss is detected and every event ends up on the topic."""
     async with AsyncTestClient(create_app(task_settings)) as client:
         relay = client.app.state.runtime.relay
-        ids = set()
+        ids: set[UUID] = set()
         restarts = 10
         ids.update(await asyncio.to_thread(_draft_and_publish, task_settings, 5))
         last = _last_notification(task_settings)
@@ -127,9 +129,17 @@ async def test_every_broker_loss_is_detected_before_publishing(
         for restart in range(1, restarts + 1):
             await asyncio.to_thread(broker_control.restart)
             ids.update(await asyncio.to_thread(_draft_and_publish, task_settings, 3))
-            await eventually(lambda n=restart: _async(relay.stats.republishes == n), within=30)
+
+            async def republished(n: int = restart) -> bool:
+                return bool(relay.stats.republishes == n)
+
+            await eventually(republished, within=30)
             last = _last_notification(task_settings)
-            await eventually(lambda n=last: _async(relay.stats.position == n), within=30)
+
+            async def relayed(n: int = last) -> bool:
+                return bool(relay.stats.position == n)
+
+            await eventually(relayed, within=30)
         assert relay.stats.republishes == restarts
     expected = _published_ids(task_settings)
     total = sum(len(v) for v in expected.values())

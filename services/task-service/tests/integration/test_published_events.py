@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import jsonschema
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from litestar.testing import AsyncTestClient
 
 from ring_events.registry import json_schema
@@ -29,7 +31,9 @@ REQUIRED_HEADERS = {
 }
 
 
-async def test_created_and_publish_requested_reach_the_topic(task_settings: Settings, owner):
+async def test_created_and_publish_requested_reach_the_topic(
+    task_settings: Settings, owner: UUID
+) -> None:
     async with AsyncTestClient(create_app(task_settings)) as client:
         created = await client.post(
             "/tasks", json=new_task(), headers={**actor(owner), "X-Correlation-ID": "corr-1"}
@@ -57,13 +61,15 @@ async def test_created_and_publish_requested_reach_the_topic(task_settings: Sett
     assert int(second["notification_id"]) > int(first["notification_id"])
 
 
-async def _records_of(bootstrap: str, key: str, expected: int) -> list:
+async def _records_of(
+    bootstrap: str, key: str, expected: int
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Records with ``key`` on the task topic, read by a plain aiokafka consumer."""
     consumer = AIOKafkaConsumer(
         TASK_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
     await consumer.start()
-    found: list = []
+    found: list[ConsumerRecord[bytes, bytes]] = []
     try:
 
         async def read() -> bool:

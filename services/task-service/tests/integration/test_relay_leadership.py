@@ -18,7 +18,7 @@ from ring_task.main import TRANSLATOR
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 
-async def test_one_replica_relays_and_a_standby_takes_over(task_settings: Settings):
+async def test_one_replica_relays_and_a_standby_takes_over(task_settings: Settings) -> None:
     first_app = create_application(Tasks, task_settings)
     second_app = create_application(Tasks, task_settings)
     first = OutboxRelay(first_app, TRANSLATOR, task_settings, source="task")

@@ -21,6 +21,7 @@ from ring_runtime.embedded import free_port
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
 from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually
+from ring_runtime.testing.fixtures import BrokerControl
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR, create_app
 
@@ -116,7 +117,9 @@ async def _topic_notifications(bootstrap: str, keys: set[str], total: int) -> di
     return seen
 
 
-async def test_relay_killed_mid_stream_publishes_everything_in_order(task_settings: Settings):
+async def test_relay_killed_mid_stream_publishes_everything_in_order(
+    task_settings: Settings,
+) -> None:
     ids = await asyncio.to_thread(_draft_and_publish, task_settings, 300)
     expected = _published_ids(task_settings)
     total = sum(len(v) for v in expected.values())
@@ -146,8 +149,8 @@ async def test_relay_killed_mid_stream_publishes_everything_in_order(task_settin
 
 
 async def test_broker_restart_during_traffic_ends_in_the_same_state(
-    task_settings: Settings, broker_control, owner
-):
+    task_settings: Settings, broker_control: BrokerControl, owner: UUID
+) -> None:
     async with AsyncTestClient(create_app(task_settings)) as client:
         tasks = client.app.state.application
         created: list[str] = []
@@ -189,5 +192,5 @@ async def test_broker_restart_during_traffic_ends_in_the_same_state(
             assert runtime.relay.stats.republishes == 0
 
 
-async def _async(value):
+async def _async(value: bool) -> bool:
     return value

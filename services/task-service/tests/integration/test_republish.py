@@ -79,7 +79,8 @@ async def test_republish_sends_only_what_the_broker_lost(
         relay_log = client.app.state.runtime.relay.log
 
         async def relayed() -> bool:
-            return await asyncio.to_thread(relay_log.lag) == 0
+            lag: int = await asyncio.to_thread(relay_log.lag)
+            return lag == 0
 
         await eventually(relayed, within=15)
     first = await _copies_on_topic(kafka_bootstrap)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -46,7 +47,7 @@ def draft(app: Tasks, owner: UUID) -> Callable[..., UUID]:
     """Create a draft task; keyword arguments override the defaults."""
 
     def create(**overrides: object) -> UUID:
-        fields: dict[str, object] = {
+        fields: dict[str, Any] = {
             "title": "Label 100 images",
             "description": "Bounding boxes",
             "requirements": "Experience with CVAT",
@@ -60,7 +61,7 @@ def draft(app: Tasks, owner: UUID) -> Callable[..., UUID]:
             "now": NOW,
         }
         fields.update(overrides)
-        return app.create_task(owner, **fields)  # type: ignore[arg-type]
+        return app.create_task(owner, **fields)
 
     return create
 

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ring_events.base import event_type
+from ring_events.base import IntegrationEvent, event_type
 from ring_events.envelope import Envelope, decode_envelope, encode_envelope
 from ring_events.registry import event_types
 from ring_task.application import Tasks
@@ -94,8 +94,8 @@ def test_every_public_mapping_round_trips_through_the_codec(
     assert tags == {event_type_of(cls) for cls in event_types(TOPIC)}
 
 
-def event_type_of(cls: type) -> str:
-    return str(cls.__struct_config__.tag)  # type: ignore[attr-defined]
+def event_type_of(cls: type[IntegrationEvent]) -> str:
+    return str(cls.__struct_config__.tag)
 
 
 def test_slot_accounting_is_private() -> None:

@@ -30,7 +30,7 @@ def test_parties_write_and_read_in_order(
         (owner, "Boxes or polygons?"),
         (provider, "Boxes."),
     ]
-    conversation = app.repository.get(conversation_id(order_id))
+    conversation: object = app.repository.get(conversation_id(order_id))
     assert isinstance(conversation, Conversation)
     assert conversation.order_id == order_id
 
