@@ -11,8 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_contracts.decisions import ReasonRequest
+from ring_contracts.money import MoneyRequest
+from ring_contracts.providers import QualificationRequest
 from ring_gateway.api.marketplace import RequiredIdempotencyKey
-from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonRequest
 from ring_gateway.api.support import (
     ADMIN,
     A,

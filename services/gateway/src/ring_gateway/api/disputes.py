@@ -6,7 +6,7 @@ decided by the dispute service on the gateway's actor assertion (a stranger gets
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -16,6 +16,12 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_contracts.disputes import (
+    DisputeRequest,
+    EvidenceRequest,
+    ResolutionRequest,
+    StatementRequest,
+)
 from ring_gateway.api.support import (
     ADMIN,
     A,
@@ -33,37 +39,6 @@ from ring_runtime.http import Cursor, Limit
 
 #: Largest evidence upload accepted by the gateway (the dispute service enforces its own limit).
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024 + 64 * 1024
-
-Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
-
-
-class DisputeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A complaint about an order (``category`` defaults to ``other``)."""
-
-    reason: Statement
-    category: Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"] = "other"
-
-
-class StatementRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The other party's answer to the complaint."""
-
-    statement: Statement
-
-
-class EvidenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A statement, optionally naming a file already uploaded to the case by its SHA-256."""
-
-    statement: Statement
-    sha256: Sha256 | None = None
-
-
-class ResolutionRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An admin's decision; ``provider_share_percent`` (1..99) is required for ``split``."""
-
-    outcome: Literal["release", "refund", "split"]
-    provider_share_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
-
 
 _ID = "3a9e0c1d-2b4f-4e6a-8c7d-5f1e2d3c4b5a"
 _ORDER = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"

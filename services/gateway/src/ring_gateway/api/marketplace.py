@@ -15,13 +15,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from ring_contracts.decisions import OptionalReasonRequest
+from ring_contracts.tasks import MessageRequest, ProgressRequest, TaskCreateRequest
 from ring_gateway.api.abuse import screen_self_dealing
-from ring_gateway.api.schemas import (
-    MessageRequest,
-    OptionalReasonRequest,
-    ProgressRequest,
-    TaskCreateRequest,
-)
 from ring_gateway.api.support import (
     A,
     B,

@@ -10,8 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from ring_contracts.decisions import ReasonRequest
 from ring_gateway.api.marketplace import VOUCHER_EXAMPLE as _VOUCHER
-from ring_gateway.api.schemas import ReasonRequest
 from ring_gateway.api.support import (
     ADMIN,
     A,
