@@ -30,8 +30,7 @@ from ring_gateway.api.support import (
     B,
     Gateway,
     example,
-    forward,
-    forward_body,
+    relay,
     roles,
 )
 from ring_gateway.tokens import Principal
@@ -251,11 +250,19 @@ async def add_evidence(
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
         path = f"/disputes/{dispute_id}/evidence/files"
-        return await forward_body(gw, principal, request, "dispute", path)
+        answer = await gw.upstreams.call(
+            "dispute",
+            "POST",
+            path,
+            actor=principal,
+            content=await request.body(),
+            headers={"content-type": content_type},
+        )
+        return relay(answer)
     try:
         data = msgspec.json.decode(await request.body(), type=EvidenceRequest)
     except msgspec.DecodeError as error:
         raise ValidationException(f"invalid evidence: {error}") from None
-    return await forward(
-        gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/evidence", data=data
-    )
+    path = f"/disputes/{dispute_id}/evidence"
+    json = msgspec.to_builtins(data)
+    return relay(await gw.upstreams.call("dispute", "POST", path, actor=principal, json=json))

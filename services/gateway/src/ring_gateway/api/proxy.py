@@ -118,7 +118,11 @@ _DEFAULT_STATUS: dict[str, int] = {"POST": 201, "DELETE": 204}
 
 @dataclass(frozen=True)
 class Route:
-    """One pass-through operation of the public API: a row of the gateway's route table."""
+    """One pass-through operation of the public API: a row of the gateway's route table.
+
+    The first eight fields are given by position, in this order: method, public path,
+    operation id, tag, roles, upstream service, upstream path, responses.
+    """
 
     method: Method
     #: The public path (litestar syntax: ``/v1/tasks/{task_id:uuid}``).

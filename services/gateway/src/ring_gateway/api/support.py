@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -142,49 +141,6 @@ def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> 
         status_code=answer.status,
         media_type=answer.content_type,
         headers=headers,
-    )
-
-
-def collection(principal: Principal, name: str) -> str:
-    """The upstream path of collection ``name`` for the caller: ``/admin/{name}`` (the service's
-    unrestricted routes, decision 0004) for an admin, ``/{name}`` (party checks) otherwise."""
-    return f"/admin/{name}" if principal.role == Role.ADMIN else f"/{name}"
-
-
-async def forward(
-    gw: Gateway,
-    principal: Principal,
-    service: str,
-    method: str,
-    path: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    data: msgspec.Struct | None = None,
-) -> Response[bytes]:
-    """Call ``service`` on behalf of the caller and relay its answer unchanged.
-
-    ``params`` that are ``None`` are left out of the query; ``data`` is sent as the JSON body.
-    """
-    body = msgspec.to_builtins(data) if data is not None else None
-    return relay(
-        await gw.upstreams.call(service, method, path, actor=principal, params=params, json=body)
-    )
-
-
-async def forward_body(
-    gw: Gateway, principal: Principal, request: Request[Any, Any, Any], service: str, path: str
-) -> Response[bytes]:
-    """POST the request's raw body with its content type (multipart uploads) to ``service`` on
-    behalf of the caller, and relay the answer unchanged."""
-    return relay(
-        await gw.upstreams.call(
-            service,
-            "POST",
-            path,
-            actor=principal,
-            content=await request.body(),
-            headers={"content-type": request.headers.get("content-type", "")},
-        )
     )
 
 
