@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -17,6 +17,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_contracts.disputes import (
+    DisputeRequest,
+    EvidenceRequest,
+    ResolutionRequest,
+    StatementRequest,
+)
 from ring_dispute.application import Disputes
 from ring_dispute.domain import Dispute, OrderNotDisputable, OrderNotFound
 from ring_dispute.projections import OrderStepView
@@ -24,37 +30,6 @@ from ring_dispute.queue import DisputePage, DisputeQueue
 from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
-
-Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-Category = Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"]
-Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
-
-
-class DisputeCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A complaint about an order."""
-
-    category: Category = "other"
-    reason: Statement
-
-
-class ResponseCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The other party's answer."""
-
-    statement: Statement
-
-
-class EvidenceCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A statement, optionally naming a stored file (content-addressed) by its SHA-256."""
-
-    statement: Statement
-    sha256: Sha256 | None = None
-
-
-class Resolution(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An admin's decision; ``provider_share_percent`` (1..99) is required for a split."""
-
-    outcome: Literal["release", "refund", "split"]
-    provider_share_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
 
 
 class Created(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,7 +128,7 @@ class OrderDisputeController(Controller):
         self,
         actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        data: JSONBody[DisputeCreate],
+        data: JSONBody[DisputeRequest],
         disputes: NamedDependency[Disputes],
         freshness: NamedDependency[Freshness],
     ) -> Created:
@@ -212,7 +187,7 @@ class DisputeController(Controller):
         self,
         actor: NamedDependency[UUID],
         dispute_id: FromPath[UUID],
-        data: JSONBody[ResponseCreate],
+        data: JSONBody[StatementRequest],
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The other party answers the complaint."""
@@ -229,7 +204,7 @@ class DisputeController(Controller):
         self,
         actor: NamedDependency[UUID],
         dispute_id: FromPath[UUID],
-        data: JSONBody[EvidenceCreate],
+        data: JSONBody[EvidenceRequest],
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """A party adds a statement (and optionally a file's SHA-256)."""
@@ -316,7 +291,7 @@ class AdminDisputeController(Controller):
         self,
         actor: NamedDependency[UUID],
         dispute_id: FromPath[UUID],
-        data: JSONBody[Resolution],
+        data: JSONBody[ResolutionRequest],
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """Decide release / refund / split; the ledger executes it exactly once."""

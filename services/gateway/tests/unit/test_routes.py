@@ -419,3 +419,20 @@ async def test_openapi_declares_the_bodies_of_uploads(client: httpx.AsyncClient)
     evidence = schema["paths"]["/v1/disputes/{dispute_id}/evidence"]["post"]
     assert set(evidence["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert "413" in evidence["responses"]
+
+
+async def test_a_wrong_role_is_refused_before_the_request_is_validated(
+    client: httpx.AsyncClient, fakes: FakeServices
+) -> None:
+    """Roles are guards (decision 0008, Session 9): 403 before the body and query are read."""
+    _, b_headers = await register(client, "party_b")
+    invalid_task = {"title": "", "slots": 0}
+    refused = await client.post("/v1/tasks", json=invalid_task, headers=b_headers)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "forbidden"
+    paged = await client.get("/v1/admin/providers", params={"limit": 10_000}, headers=b_headers)
+    assert paged.status_code == 403, paged.text
+    _, a_headers = await register(client, "party_a")
+    invalid = await client.post("/v1/tasks", json=invalid_task, headers=a_headers)
+    assert invalid.status_code == 400, invalid.text
+    assert not fakes.calls

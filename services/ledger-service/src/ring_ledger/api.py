@@ -20,6 +20,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_contracts.money import MoneyRequest
 from ring_ledger.application import Ledger
 from ring_ledger.checks import LedgerCheck
 from ring_ledger.domain import Balances, Deposit, LedgerError, Statement, Violation, Withdrawal
@@ -30,16 +31,7 @@ from ring_runtime.http import allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_runtime.long_poll import MAX_WAIT_SECONDS, Changes, WaitFor, WaitTimeout, long_poll
 
-Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key")]
-
-
-class MoneyRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An amount of money to deposit or withdraw."""
-
-    amount_minor: Amount
-    currency: Currency
 
 
 class DepositView(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_contracts.decisions import ReasonRequest
+from ring_contracts.providers import QualificationRequest
 from ring_matching.application import Providers
 from ring_matching.domain import Blocklist, Provider
 from ring_matching.projections.board import BoardPage, BoardProjection, BoardQuery, BoardSort
@@ -30,25 +32,6 @@ from ring_matching.projections.verification import PendingProviderPage, Verifica
 from ring_matching.recommendations import Candidate, Matchmaker, Recommendation
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
-
-Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-
-
-class QualificationSubmission(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
-):
-    """A qualification handed in for review."""
-
-    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    skills: Annotated[list[Skill], msgspec.Meta(min_length=1, max_length=30)]
-
-
-class Rejection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An admin's refusal, with its reason."""
-
-    reason: Reason
 
 
 class Suspension(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -156,7 +139,7 @@ class ProviderController(Controller):
         self,
         actor: NamedDependency[UUID],
         provider_id: FromPath[UUID],
-        data: JSONBody[QualificationSubmission],
+        data: JSONBody[QualificationRequest],
         providers: NamedDependency[Providers],
     ) -> ProviderView:
         """The acting provider hands in a qualification (registering on the first one)."""
@@ -195,7 +178,7 @@ class ProviderController(Controller):
         self,
         actor: NamedDependency[UUID],
         provider_id: FromPath[UUID],
-        data: JSONBody[Rejection],
+        data: JSONBody[ReasonRequest],
         providers: NamedDependency[Providers],
     ) -> ProviderView:
         """An admin refuses the pending qualification with a reason."""

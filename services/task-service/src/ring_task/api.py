@@ -17,6 +17,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from ring_contracts.decisions import OptionalReasonRequest, ReasonRequest
+from ring_contracts.tasks import ProgressRequest, TaskCreateRequest
 from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B, Actor
@@ -31,27 +33,6 @@ from ring_task.domain import (
     board_owner,
 )
 from ring_task.projections import BoardQuery, TaskBoardPage, TaskBoardProjection
-
-Text = Annotated[str, msgspec.Meta(max_length=10_000)]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-
-
-class TaskCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """What Party A may set when drafting a task."""
-
-    title: Title
-    description: Text = ""
-    requirements: Text = ""
-    acceptance_criteria: Text = ""
-    deadline: datetime
-    commission_minor: Annotated[int, msgspec.Meta(gt=0, le=10**12)]
-    currency: Currency
-    slots: Annotated[int, msgspec.Meta(ge=1, le=1000)]
-    required_skills: Annotated[list[Skill], msgspec.Meta(max_length=20)] = []
-    approval_required: bool = False
 
 
 class Created(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,25 +134,6 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A decision that must give a reason."""
-
-    reason: Reason
-
-
-class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A decision whose reason is optional."""
-
-    reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-
-
-class Progress(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A progress report."""
-
-    percent: Annotated[int, msgspec.Meta(ge=0, le=100)]
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-
-
 class Submission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Work handed in, with the voucher proving it."""
 
@@ -188,7 +150,7 @@ class TaskController(Controller):
     async def create_task(
         self,
         actor: NamedDependency[UUID],
-        data: JSONBody[TaskCreate],
+        data: JSONBody[TaskCreateRequest],
         tasks: NamedDependency[Tasks],
     ) -> Created:
         """Draft a task owned by the acting Party A."""
@@ -353,7 +315,7 @@ class OrderController(Controller):
         self,
         actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        data: JSONBody[OptionalReason],
+        data: JSONBody[OptionalReasonRequest],
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The task owner turns the application down; the slot is free again."""
@@ -370,7 +332,7 @@ class OrderController(Controller):
         self,
         actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        data: JSONBody[Progress],
+        data: JSONBody[ProgressRequest],
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The provider reports progress."""
@@ -417,7 +379,7 @@ class OrderController(Controller):
         self,
         actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        data: JSONBody[Decision],
+        data: JSONBody[ReasonRequest],
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The task owner rejects the work with a reason; the provider may resubmit."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import msgspec
@@ -23,6 +23,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from ring_contracts.tasks import MessageRequest
 from ring_runtime.concurrency import retrying
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import PARTY_A, PARTY_B
@@ -124,12 +125,6 @@ class OrderMessages:
 # -- HTTP ------------------------------------------------------------------------------------
 
 
-class MessageCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A message to the other party of the order."""
-
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
-
-
 class MessageView(msgspec.Struct, frozen=True, kw_only=True):
     """One message; ``role`` is ``owner`` (Party A) or ``provider`` (Party B)."""
 
@@ -175,7 +170,7 @@ class OrderMessageController(Controller):
         self,
         actor: NamedDependency[UUID],
         order_id: FromPath[UUID],
-        data: JSONBody[MessageCreate],
+        data: JSONBody[MessageRequest],
         messages: NamedDependency[OrderMessages],
     ) -> MessageView:
         """A party of the order writes to the other."""

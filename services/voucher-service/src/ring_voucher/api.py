@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -19,14 +19,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ring_contracts.decisions import ReasonRequest
 from ring_runtime.freshness import Freshness
 from ring_runtime.http import Cursor, Limit, allow
 from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_voucher.application import Vouchers
 from ring_voucher.domain import NoteTooLong, OrderNotFound, OrderNotOpen, Voucher
 from ring_voucher.files import UnsupportedFileType
-
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
 class FileView(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,12 +98,6 @@ class VoucherCreated(msgspec.Struct, frozen=True, kw_only=True):
 
     id: UUID
     sha256: list[str]
-
-
-class Rejection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Why the owner rejects a voucher."""
-
-    reason: Reason
 
 
 class OrderVoucherController(Controller):
@@ -213,7 +206,7 @@ class VoucherController(Controller):
         self,
         actor: NamedDependency[UUID],
         voucher_id: FromPath[UUID],
-        data: JSONBody[Rejection],
+        data: JSONBody[ReasonRequest],
         vouchers: NamedDependency[Vouchers],
     ) -> VoucherView:
         """The task owner rejects the voucher with a reason; the provider may resubmit."""

@@ -7,10 +7,11 @@ import asyncio
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from litestar import Response, get
+from litestar import get
 from litestar.di import NamedDependency
 
-from ring_gateway.api.support import ADMIN, Gateway, example, forward, require
+from ring_gateway.api.proxy import Route
+from ring_gateway.api.support import ADMIN, Gateway, example, roles
 from ring_gateway.domain import (
     SelfDealingSuspected,
     UserNotFound,
@@ -74,6 +75,7 @@ async def screen_self_dealing(
     "/v1/admin/flags",
     operation_id="ListReviewFlags",
     tags=["admin"],
+    guards=[roles(ADMIN)],
     responses=example(
         200,
         {
@@ -102,15 +104,18 @@ async def list_review_flags(
 ) -> FlagPage:
     """Admins: orders flagged (``verdict: flag``) or refused (``refuse``) as possible
     self-dealing, newest first, with the evidence found."""
-    require(principal, ADMIN)
     return await gw.flags.page(cursor, limit)
 
 
-@get(
+REJECTION_OUTLIERS = Route(
+    "GET",
     "/v1/admin/flags/rejection-rates",
-    operation_id="ListRejectionOutliers",
-    tags=["admin"],
-    responses=example(
+    "ListRejectionOutliers",
+    "admin",
+    (ADMIN,),
+    "task",
+    "/internal/rejection-outliers",
+    example(
         200,
         [
             {
@@ -123,11 +128,6 @@ async def list_review_flags(
         ],
         "Owners to review, highest rate first",
     ),
+    doc="Admins: Party A owners whose rejection rate of handed-in work is far above the other "
+    "owners' (at least 10 reviews; 30 points above and twice the others' rate).",
 )
-async def list_rejection_outliers(
-    principal: NamedDependency[Principal], gw: NamedDependency[Gateway]
-) -> Response[bytes]:
-    """Admins: Party A owners whose rejection rate of handed-in work is far above the other
-    owners' (at least 10 reviews; 30 points above and twice the others' rate)."""
-    require(principal, ADMIN)
-    return await forward(gw, principal, "task", "GET", "/internal/rejection-outliers")

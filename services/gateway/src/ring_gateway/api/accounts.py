@@ -1,33 +1,21 @@
-"""Wallets and providers: money of the caller, qualifications and admin decisions."""
+"""Wallets and providers: the route table rows of the ledger (the caller's money) and of the
+matching service (qualifications and admins' decisions)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
-import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Parameter, QueryParameter
 
-from ring_gateway.api.marketplace import RequiredIdempotencyKey
-from ring_gateway.api.schemas import MoneyRequest, QualificationRequest, ReasonRequest
-from ring_gateway.api.support import (
-    ADMIN,
-    A,
-    B,
-    Gateway,
-    example,
-    forward,
-    idempotent,
-    require,
-    require_currency,
-)
+from ring_contracts.decisions import ReasonRequest
+from ring_contracts.money import MoneyRequest
+from ring_contracts.providers import QualificationRequest
+from ring_gateway.api.proxy import LONG_POLL, REQUIRED, Idempotency, Query, Route, page
+from ring_gateway.api.support import ADMIN, A, B, authenticate, example
 from ring_gateway.errors import RoleForbidden
-from ring_gateway.tokens import Principal
-from ring_runtime.http import Cursor, Limit
-from ring_runtime.long_poll import MAX_WAIT_SECONDS, WaitFor, WaitTimeout
+from ring_runtime.http import Limit
 
 _ID = "0b7c8f1e-5a51-4c3e-8f0e-3d1f0b8f7a10"
 _PROVIDER = {
@@ -66,249 +54,157 @@ _STATEMENT = {
 
 _NEXT = "`next_cursor` of the previous page; omit for the first"
 
+_CURRENCY = Query("currency", Annotated[str, Parameter(pattern="^[A-Z]{3}$")], REQUIRED)
 
-class WalletController(Controller):
-    """The caller's own wallet: balances, deposits (A), withdrawals (B)."""
 
-    path = "/v1/wallet"
-    tags = ["wallet"]
+def own_profile_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a provider reads only its own profile (Party A and admins read any).
 
-    @get(
-        "/",
-        operation_id="GetWallet",
-        responses=example(
+    Raises:
+        RoleForbidden: a provider asked for another provider's profile.
+    """
+    principal = authenticate(connection, connection.app.state.gateway)
+    if principal.role is B and principal.user_id != connection.path_params["provider_id"]:
+        raise RoleForbidden("a provider may read only its own profile")
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/v1/wallet",
+        "GetWallet",
+        "wallet",
+        (A, B),
+        "ledger",
+        "/wallets/{me}",
+        example(
             200, {"currency": "CNY", "available_minor": 50000, "reserved_minor": 21000}, "Wallet"
         ),
-    )
-    async def get_wallet(
-        self,
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        currency: Annotated[str, Parameter(pattern="^[A-Z]{3}$")],
-        wait_for: WaitFor = None,
-        wait_timeout: WaitTimeout = MAX_WAIT_SECONDS,
-    ) -> Response[bytes]:
-        """Available and reserved money of the caller in ``currency``.
-
-        ``?wait_for=available_minor:50000&timeout=10`` waits (long-poll) until the balance is
-        that, instead of polling."""
-        require(principal, A, B)
-        params = {"currency": currency}
-        if wait_for:
-            params |= {"wait_for": wait_for, "timeout": str(wait_timeout)}
-        return await forward(
-            gw, principal, "ledger", "GET", f"/wallets/{principal.user_id}", params=params
-        )
-
-    @post(
+        query=(_CURRENCY, *LONG_POLL),
+        doc="Available and reserved money of the caller in ``currency``; "
+        "``?wait_for=available_minor:50000&timeout=10`` waits (long-poll) until it is that.",
+    ),
+    Route(
+        "POST",
+        "/v1/wallet/deposits",
+        "CreateDeposit",
+        "wallet",
+        (A,),
+        "ledger",
         "/deposits",
-        status_code=HTTP_201_CREATED,
-        operation_id="CreateDeposit",
-        responses=example(
+        example(
             201,
             {"id": _ID, "status": "confirmed", "amount_minor": 50000, "currency": "CNY"},
             "The deposit",
         ),
-    )
-    async def create_deposit(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[MoneyRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        idempotency_key: RequiredIdempotencyKey = None,
-    ) -> Response[bytes]:
-        """Party A funds its wallet (``Idempotency-Key`` required)."""
-        require(principal, A)
-        require_currency(gw, data.currency)
-        return await idempotent(
-            request,
-            gw,
-            principal,
-            idempotency_key,
-            lambda: gw.upstreams.call(
-                "ledger",
-                "POST",
-                "/deposits",
-                actor=principal,
-                json=msgspec.to_builtins(data),
-                headers={"Idempotency-Key": f"{principal.user_id}:{idempotency_key}"},
-            ),
-            required=True,
-        )
-
-    @post(
+        body=MoneyRequest,
+        idempotency=Idempotency.REQUIRED,
+        doc="Party A funds its wallet (``Idempotency-Key`` required).",
+    ),
+    Route(
+        "POST",
+        "/v1/wallet/withdrawals",
+        "CreateWithdrawal",
+        "wallet",
+        (B,),
+        "ledger",
         "/withdrawals",
-        status_code=HTTP_201_CREATED,
-        operation_id="CreateWithdrawal",
-        responses=example(
+        example(
             201,
             {"id": _ID, "status": "requested", "amount_minor": 10000, "currency": "CNY"},
             "The payout request",
         ),
-    )
-    async def create_withdrawal(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[MoneyRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        idempotency_key: RequiredIdempotencyKey = None,
-    ) -> Response[bytes]:
-        """Party B requests a payout of available money (``Idempotency-Key`` required)."""
-        require(principal, B)
-        require_currency(gw, data.currency)
-        return await idempotent(
-            request,
-            gw,
-            principal,
-            idempotency_key,
-            lambda: gw.upstreams.call(
-                "ledger",
-                "POST",
-                "/withdrawals",
-                actor=principal,
-                json=msgspec.to_builtins(data),
-                headers={"Idempotency-Key": f"{principal.user_id}:{idempotency_key}"},
+        body=MoneyRequest,
+        idempotency=Idempotency.REQUIRED,
+        doc="Party B requests a payout of available money (``Idempotency-Key`` required).",
+    ),
+    Route(
+        "GET",
+        "/v1/wallet/withdrawals/{withdrawal_id:uuid}",
+        "GetWithdrawal",
+        "wallet",
+        (B,),
+        "ledger",
+        "/withdrawals/{withdrawal_id}",
+        example(200, _WITHDRAWAL, "The payout"),
+        doc="One of the caller's payouts: ``requested`` (until ``clears_at``), ``paid``, or "
+        "``cancelled``.",
+    ),
+    Route(
+        "POST",
+        "/v1/wallet/withdrawals/{withdrawal_id:uuid}/cancel",
+        "CancelWithdrawal",
+        "wallet",
+        (B,),
+        "ledger",
+        "/withdrawals/{withdrawal_id}/cancel",
+        example(200, {**_WITHDRAWAL, "status": "cancelled"}, "The cancelled payout"),
+        status=200,
+        doc="The provider cancels a payout not yet paid; the amount is available again.",
+    ),
+    Route(
+        "GET",
+        "/v1/wallet/statement",
+        "GetStatement",
+        "wallet",
+        (A, B),
+        "ledger",
+        "/statements/{me}",
+        example(200, _STATEMENT, "One page of the statement"),
+        query=(
+            _CURRENCY,
+            Query(
+                "cursor", Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description=_NEXT)]
             ),
-            required=True,
-        )
-
-    @get(
-        "/withdrawals/{withdrawal_id:uuid}",
-        operation_id="GetWithdrawal",
-        responses=example(200, _WITHDRAWAL, "The payout"),
-    )
-    async def get_withdrawal(
-        self,
-        withdrawal_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """One of the caller's payouts: ``requested`` (until ``clears_at``), ``paid``, or
-        ``cancelled``."""
-        require(principal, B)
-        return await forward(gw, principal, "ledger", "GET", f"/withdrawals/{withdrawal_id}")
-
-    @post(
-        "/withdrawals/{withdrawal_id:uuid}/cancel",
-        status_code=HTTP_200_OK,
-        operation_id="CancelWithdrawal",
-        responses=example(200, {**_WITHDRAWAL, "status": "cancelled"}, "The cancelled payout"),
-    )
-    async def cancel_withdrawal(
-        self,
-        withdrawal_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """The provider cancels a payout not yet paid; the amount is available again."""
-        require(principal, B)
-        return await forward(
-            gw, principal, "ledger", "POST", f"/withdrawals/{withdrawal_id}/cancel"
-        )
-
-    @get(
-        "/statement",
-        operation_id="GetStatement",
-        responses=example(200, _STATEMENT, "One page of the statement"),
-    )
-    async def get_statement(
-        self,
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        currency: Annotated[str, Parameter(pattern="^[A-Z]{3}$")],
-        cursor: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description=_NEXT)] = None,
-        limit: FromQuery[Limit] = 50,
-    ) -> Response[bytes]:
-        """Postings on the caller's available money in ``currency``, oldest first; pass
-        ``next_cursor`` as ``cursor`` for the next page."""
-        require(principal, A, B)
-        return await forward(
-            gw,
-            principal,
-            "ledger",
-            "GET",
-            f"/statements/{principal.user_id}",
-            params={"currency": currency, "cursor": cursor, "limit": limit},
-        )
-
-
-class ProviderController(Controller):
-    """Provider profiles and the caller's own qualification."""
-
-    path = "/v1/providers"
-    tags = ["providers"]
-
-    @post(
-        "/me/qualifications",
-        status_code=HTTP_201_CREATED,
-        operation_id="SubmitQualification",
-        responses=example(201, {**_PROVIDER, "verification": "pending"}, "Pending review"),
-    )
-    async def submit_qualification(
-        self,
-        data: JSONBody[QualificationRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Party B submits a qualification for an admin's review."""
-        require(principal, B)
-        return await forward(
-            gw,
-            principal,
-            "matching",
-            "POST",
-            f"/providers/{principal.user_id}/qualifications",
-            data=data,
-        )
-
-    @get(
-        "/me/recommendations",
-        operation_id="ListRecommendations",
-        responses=example(200, [{"task_id": _ID, "score": 0.87}], "Ranked open tasks"),
-    )
-    async def list_recommendations(
-        self, principal: NamedDependency[Principal], gw: NamedDependency[Gateway], limit: Limit = 20
-    ) -> Response[bytes]:
-        """Open tasks ranked for the calling provider, best first."""
-        require(principal, B)
-        return await forward(
-            gw,
-            principal,
-            "matching",
-            "GET",
-            f"/providers/{principal.user_id}/recommendations",
-            params={"limit": limit},
-        )
-
-    @get(
-        "/{provider_id:uuid}",
-        operation_id="GetProvider",
-        responses=example(200, _PROVIDER, "Qualification and performance record"),
-    )
-    async def get_provider(
-        self,
-        provider_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Qualification and performance record (Party A, admins, and the provider itself)."""
-        if principal.role is B and principal.user_id != provider_id:
-            raise RoleForbidden("a provider may read only its own profile")
-        return await forward(gw, principal, "matching", "GET", f"/providers/{provider_id}")
-
-
-class AdminProviderController(Controller):
-    """Admins decide on qualifications."""
-
-    path = "/v1/admin/providers"
-    tags = ["admin"]
-
-    @get(
-        "/",
-        operation_id="ListPendingProviders",
-        responses=example(
+            Query("limit", Annotated[Limit, QueryParameter()], 50),
+        ),
+        doc="Postings on the caller's available money in ``currency``, oldest first.",
+    ),
+    Route(
+        "POST",
+        "/v1/providers/me/qualifications",
+        "SubmitQualification",
+        "providers",
+        (B,),
+        "matching",
+        "/providers/{me}/qualifications",
+        example(201, {**_PROVIDER, "verification": "pending"}, "Pending review"),
+        body=QualificationRequest,
+        doc="Party B submits a qualification for an admin's review.",
+    ),
+    Route(
+        "GET",
+        "/v1/providers/me/recommendations",
+        "ListRecommendations",
+        "providers",
+        (B,),
+        "matching",
+        "/providers/{me}/recommendations",
+        example(200, [{"task_id": _ID, "score": 0.87}], "Ranked open tasks"),
+        query=(Query("limit", Limit, 20),),
+        doc="Open tasks ranked for the calling provider, best first.",
+    ),
+    Route(
+        "GET",
+        "/v1/providers/{provider_id:uuid}",
+        "GetProvider",
+        "providers",
+        (),
+        "matching",
+        "/providers/{provider_id}",
+        example(200, _PROVIDER, "Qualification and performance record"),
+        guards=(own_profile_only,),
+        doc="Qualification and performance record (Party A, admins, and the provider itself).",
+    ),
+    Route(
+        "GET",
+        "/v1/admin/providers",
+        "ListPendingProviders",
+        "admin",
+        (ADMIN,),
+        "matching",
+        "/admin/providers",
+        example(
             200,
             {
                 "items": [
@@ -324,51 +220,32 @@ class AdminProviderController(Controller):
             },
             "The verification queue, longest waiting first",
         ),
-    )
-    async def list_pending_providers(
-        self,
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        cursor: Cursor = None,
-        limit: Limit = 100,
-    ) -> Response[bytes]:
-        """Providers whose qualification waits for a decision, longest waiting first; pass
-        ``next_cursor`` as ``cursor`` for the next page."""
-        require(principal, ADMIN)
-        params = {"cursor": cursor, "limit": limit}
-        return await forward(gw, principal, "matching", "GET", "/admin/providers", params=params)
-
-    @post(
-        "/{provider_id:uuid}/verify",
-        status_code=HTTP_200_OK,
-        operation_id="VerifyProvider",
-        responses=example(200, _PROVIDER, "The verified provider"),
-    )
-    async def verify_provider(
-        self,
-        provider_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Accept the provider's pending qualification."""
-        require(principal, ADMIN)
-        return await forward(gw, principal, "matching", "POST", f"/providers/{provider_id}/verify")
-
-    @post(
-        "/{provider_id:uuid}/reject",
-        status_code=HTTP_200_OK,
-        operation_id="RejectProvider",
-        responses=example(200, {**_PROVIDER, "verification": "rejected"}, "Rejected"),
-    )
-    async def reject_provider(
-        self,
-        provider_id: FromPath[UUID],
-        data: JSONBody[ReasonRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Refuse the provider's pending qualification with a reason."""
-        require(principal, ADMIN)
-        return await forward(
-            gw, principal, "matching", "POST", f"/providers/{provider_id}/reject", data=data
-        )
+        query=page(100),
+        doc="Providers whose qualification waits for a decision, longest waiting first.",
+    ),
+    Route(
+        "POST",
+        "/v1/admin/providers/{provider_id:uuid}/verify",
+        "VerifyProvider",
+        "admin",
+        (ADMIN,),
+        "matching",
+        "/providers/{provider_id}/verify",
+        example(200, _PROVIDER, "The verified provider"),
+        status=200,
+        doc="Accept the provider's pending qualification.",
+    ),
+    Route(
+        "POST",
+        "/v1/admin/providers/{provider_id:uuid}/reject",
+        "RejectProvider",
+        "admin",
+        (ADMIN,),
+        "matching",
+        "/providers/{provider_id}/reject",
+        example(200, {**_PROVIDER, "verification": "rejected"}, "Rejected"),
+        status=200,
+        body=ReasonRequest,
+        doc="Refuse the provider's pending qualification with a reason.",
+    ),
+]

@@ -25,7 +25,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from ring_gateway.api.support import ADMIN, A, B, Gateway, relay, require
+from ring_gateway.api.support import ADMIN, A, B, Gateway, relay, roles
 from ring_gateway.tokens import Principal
 from ring_gateway.upstream import UpstreamResponse, UpstreamUnavailable
 
@@ -121,6 +121,7 @@ def _figures(answer: UpstreamResponse, service: str) -> Any:
     "/v1/analytics/me",
     operation_id="GetMyAnalytics",
     tags=["analytics"],
+    guards=[roles(A, B)],
     responses=_examples("The caller's figures", party_a=_PARTY_A, party_b=_PARTY_B),
 )
 async def my_analytics(
@@ -130,7 +131,6 @@ async def my_analytics(
 ) -> Response[Any]:
     """The caller's figures: wallet in ``currency``, orders by status; Party A also its tasks
     by status and the commission on its tasks, Party B its performance record."""
-    require(principal, A, B)
     me, calls = principal.user_id, gw.upstreams.call
     asked = [
         calls("task", "GET", "/analytics/me", actor=principal),
@@ -170,6 +170,7 @@ async def my_analytics(
     "/v1/admin/analytics",
     operation_id="GetAnalytics",
     tags=["admin"],
+    guards=[roles(ADMIN)],
     responses=_examples("Platform figures", platform=_PLATFORM),
 )
 async def admin_analytics(
@@ -177,7 +178,6 @@ async def admin_analytics(
 ) -> Response[Any]:
     """Platform figures: tasks and orders by status, commission, and the ledger's money
     totals (fee revenue, escrow held, wallets held, deposits, payouts) per currency."""
-    require(principal, ADMIN)
     task_answer, ledger_answer = await asyncio.gather(
         gw.upstreams.call("task", "GET", "/internal/analytics", actor=principal),
         gw.upstreams.call("ledger", "GET", "/internal/totals", actor=principal),

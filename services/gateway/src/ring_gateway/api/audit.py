@@ -23,7 +23,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from ring_gateway.api.support import ADMIN, Gateway, example, relay, require
+from ring_gateway.api.support import ADMIN, Gateway, example, relay, roles
 from ring_gateway.tokens import Principal
 from ring_gateway.upstream import UpstreamResponse, UpstreamUnavailable
 from ring_runtime.audit import gather_trail
@@ -56,6 +56,7 @@ _TRAIL = {
     "/v1/admin/audit/{aggregate_id:uuid}",
     operation_id="GetAuditTrail",
     tags=["admin"],
+    guards=[roles(ADMIN)],
     responses=example(200, _TRAIL, "Every stored event of the aggregate, oldest first"),
 )
 async def audit_trail(
@@ -107,6 +108,7 @@ _PROOF = {
     "/v1/admin/audit/proofs/{aggregate_id:uuid}",
     operation_id="GetInclusionProof",
     tags=["admin"],
+    guards=[roles(ADMIN)],
     responses=example(200, _PROOF, "The event's leaf, a signed checkpoint and the audit path"),
 )
 async def inclusion_proof(
@@ -166,6 +168,7 @@ _TRANSACTION_TRAIL = {
     "/v1/admin/audit/trails/{trail_id:str}",
     operation_id="GetTransactionTrail",
     tags=["admin"],
+    guards=[roles(ADMIN)],
     responses=example(200, _TRANSACTION_TRAIL, "Every event of the transaction, oldest first"),
 )
 async def transaction_trail(
@@ -176,7 +179,6 @@ async def transaction_trail(
 ) -> Response[Any]:
     """Everything a task (or any aggregate, or one correlation id) caused in every service,
     oldest first; 404 ``trail_not_found`` when no service recorded anything under it."""
-    require(principal, ADMIN)
     refusal = _refuse_unknown(dict(request.query_params), set())
     if refusal is not None:
         return refusal
@@ -205,7 +207,6 @@ async def _relay_the_one_that_knows(
     it) and relay the answer of the one that knows the aggregate (a status in ``answered``):
     ids are UUIDs, so at most one does. When none does, 404 ``not_found`` (code, message) if
     every service said so, else 503 ``upstream_unavailable`` naming the ones not asked."""
-    require(principal, ADMIN)
     params = dict(request.query_params)
     refusal = _refuse_unknown(params, allowed)
     if refusal is not None:

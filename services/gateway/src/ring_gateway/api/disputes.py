@@ -1,4 +1,5 @@
-"""Disputes: parties open and argue a case, admins work the arbitration queue and decide.
+"""Disputes: the route table rows of the dispute service (parties open and argue a case, admins
+work the arbitration queue and decide), and evidence, which is JSON or an upload.
 
 The gateway checks roles only; whether the caller is a party of the order or of the dispute is
 decided by the dispute service on the gateway's actor assertion (a stranger gets its 404 unchanged).
@@ -6,64 +7,36 @@ decided by the dispute service on the gateway's actor assertion (a stranger gets
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.params import FromPath, Parameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
 
+from ring_contracts.disputes import (
+    DisputeRequest,
+    EvidenceRequest,
+    ResolutionRequest,
+    StatementRequest,
+)
+from ring_gateway.api.proxy import Query, Route, page
 from ring_gateway.api.support import (
     ADMIN,
     A,
     B,
-    ContentAddress,
     Gateway,
-    collection,
     example,
-    forward,
-    forward_body,
-    require,
+    relay,
+    roles,
 )
 from ring_gateway.tokens import Principal
-from ring_runtime.http import Cursor, Limit
 
 #: Largest evidence upload accepted by the gateway (the dispute service enforces its own limit).
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024 + 64 * 1024
-
-Statement = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
-
-
-class DisputeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A complaint about an order (``category`` defaults to ``other``)."""
-
-    reason: Statement
-    category: Literal["quality", "not_delivered", "unfair_rejection", "fraud", "other"] = "other"
-
-
-class StatementRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The other party's answer to the complaint."""
-
-    statement: Statement
-
-
-class EvidenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A statement, optionally naming a file already uploaded to the case by its SHA-256."""
-
-    statement: Statement
-    sha256: Sha256 | None = None
-
-
-class ResolutionRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An admin's decision; ``provider_share_percent`` (1..99) is required for ``split``."""
-
-    outcome: Literal["release", "refund", "split"]
-    provider_share_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
-
 
 _ID = "3a9e0c1d-2b4f-4e6a-8c7d-5f1e2d3c4b5a"
 _ORDER = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
@@ -120,244 +93,176 @@ def _as(status: str, **changes: Any) -> dict[str, Any]:
     return {**DISPUTE_EXAMPLE, "status": status, **changes}
 
 
-class OrderDisputeController(Controller):
-    """Opening a dispute about an order."""
+_STATUS = Query("status", Annotated[str | None, Parameter(max_length=40)])
 
-    path = "/v1/orders"
-    tags = ["disputes"]
-
-    @post(
-        "/{order_id:uuid}/disputes",
-        status_code=HTTP_201_CREATED,
-        operation_id="OpenDispute",
-        responses=example(201, {"id": _ID, "status": "open"}, "The dispute"),
-    )
-    async def open_dispute(
-        self,
-        order_id: FromPath[UUID],
-        data: JSONBody[DisputeRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """A party of the order complains about submitted or rejected work."""
-        require(principal, A, B)
-        return await forward(
-            gw, principal, "dispute", "POST", f"/orders/{order_id}/disputes", data=data
-        )
-
-
-class DisputeController(Controller):
-    """A case as its parties (and admins, read-only) see it."""
-
-    path = "/v1/disputes"
-    tags = ["disputes"]
-
-    @get(
-        "/",
-        operation_id="ListMyDisputes",
-        responses=example(
-            200, {"items": [_QUEUE_ENTRY], "next_cursor": None}, "Disputes about my orders"
-        ),
-    )
-    async def list_my_disputes(
-        self,
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        status: Annotated[str | None, Parameter(max_length=40)] = None,
-        cursor: Cursor = None,
-        limit: Limit = 20,
-    ) -> Response[bytes]:
-        """Disputes about the caller's orders (as task owner or provider), oldest first; pass
-        ``next_cursor`` as ``cursor`` for the next page."""
-        require(principal, A, B)
-        params = {"status": status, "cursor": cursor, "limit": limit}
-        return await forward(gw, principal, "dispute", "GET", "/disputes", params=params)
-
-    @get(
-        "/{dispute_id:uuid}",
-        operation_id="GetDispute",
-        responses=example(200, DISPUTE_EXAMPLE, "The case"),
-    )
-    async def get_dispute(
-        self,
-        dispute_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """The case with both parties' evidence and the order's history (parties, admins)."""
-        require(principal, A, B, ADMIN)
-        path = f"{collection(principal, 'disputes')}/{dispute_id}"
-        return await forward(gw, principal, "dispute", "GET", path)
-
-    @post(
-        "/{dispute_id:uuid}/responses",
-        status_code=HTTP_200_OK,
-        operation_id="RespondToDispute",
-        responses=example(200, _as("responded", response="The labels miss half the cats."), "Case"),
-    )
-    async def respond(
-        self,
-        dispute_id: FromPath[UUID],
-        data: JSONBody[StatementRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """The other party answers the complaint, once."""
-        require(principal, A, B)
-        return await forward(
-            gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/responses", data=data
-        )
-
-    @post(
-        "/{dispute_id:uuid}/evidence",
-        status_code=HTTP_200_OK,
-        operation_id="AddEvidence",
-        request_max_body_size=MAX_EVIDENCE_BYTES,
-        responses={
-            **example(200, _as("open", evidence=[_EVIDENCE]), "A statement was added"),
-            **example(201, _as("open", evidence=[_EVIDENCE]), "A file was uploaded"),
-        },
-    )
-    async def add_evidence(
-        self,
-        request: Request[Any, Any, Any],
-        dispute_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """A party adds evidence: JSON ``{statement, sha256?}``, or multipart ``file`` +
-        ``statement`` to upload a file (stored under its SHA-256; answered 201)."""
-        require(principal, A, B)
-        content_type = request.headers.get("content-type", "")
-        if content_type.lower().startswith("multipart/form-data"):
-            path = f"/disputes/{dispute_id}/evidence/files"
-            return await forward_body(gw, principal, request, "dispute", path)
-        try:
-            data = msgspec.json.decode(await request.body(), type=EvidenceRequest)
-        except msgspec.DecodeError as error:
-            raise ValidationException(f"invalid evidence: {error}") from None
-        return await forward(
-            gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/evidence", data=data
-        )
-
-    @get(
-        "/{dispute_id:uuid}/files/{sha256:str}",
-        operation_id="GetEvidenceFile",
-        responses=example(200, {"binary": "…"}, "The file (application/octet-stream)"),
-    )
-    async def get_evidence_file(
-        self,
-        dispute_id: FromPath[UUID],
-        sha256: FromPath[ContentAddress],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Download a file that is evidence of the case (parties, admins)."""
-        require(principal, A, B, ADMIN)
-        prefix = collection(principal, "disputes")
-        return await forward(
-            gw, principal, "dispute", "GET", f"{prefix}/{dispute_id}/files/{sha256}"
-        )
-
-    @post(
-        "/{dispute_id:uuid}/arbitration",
-        status_code=HTTP_200_OK,
-        operation_id="RequestArbitration",
-        responses=example(200, _as("arbitration", arbitration_due="2026-12-01T10:00:00Z"), "Case"),
-    )
-    async def request_arbitration(
-        self,
-        dispute_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """A party asks for arbitration once both sides have spoken."""
-        require(principal, A, B)
-        return await forward(
-            gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/arbitration"
-        )
-
-    @post(
-        "/{dispute_id:uuid}/withdraw",
-        status_code=HTTP_200_OK,
-        operation_id="WithdrawDispute",
-        responses=example(200, _as("withdrawn"), "The withdrawn case"),
-    )
-    async def withdraw(
-        self,
-        dispute_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """The opener withdraws the dispute before it is resolved."""
-        require(principal, A, B)
-        return await forward(gw, principal, "dispute", "POST", f"/disputes/{dispute_id}/withdraw")
-
-
-class AdminDisputeController(Controller):
-    """The arbitration queue and decisions (admins)."""
-
-    path = "/v1/admin/disputes"
-    tags = ["admin"]
-
-    @get(
-        "/",
-        operation_id="ListDisputes",
-        responses=example(
-            200, {"items": [_QUEUE_ENTRY], "next_cursor": None}, "The queue, oldest first"
-        ),
-    )
-    async def list_disputes(
-        self,
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        status: Annotated[str | None, Parameter(max_length=40)] = None,
-        overdue: FromQuery[bool | None] = None,
-        cursor: Cursor = None,
-        limit: Limit = 100,
-    ) -> Response[bytes]:
-        """The arbitration queue, oldest first, filtered by ``status`` and the ``overdue`` flag;
-        pass ``next_cursor`` as ``cursor`` for the next page."""
-        require(principal, ADMIN)
-        params: dict[str, Any] = {"status": status, "cursor": cursor, "limit": limit}
-        if overdue is not None:
-            params["overdue"] = "true" if overdue else "false"
-        return await forward(gw, principal, "dispute", "GET", "/admin/disputes", params=params)
-
-    @get(
-        "/{dispute_id:uuid}",
-        operation_id="GetDisputeAsAdmin",
-        responses=example(200, DISPUTE_EXAMPLE, "The case"),
-    )
-    async def get_dispute(
-        self,
-        dispute_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Any case, with both parties' evidence and the order's history."""
-        require(principal, ADMIN)
-        return await forward(gw, principal, "dispute", "GET", f"/admin/disputes/{dispute_id}")
-
-    @post(
-        "/{dispute_id:uuid}/resolve",
-        status_code=HTTP_200_OK,
-        operation_id="ResolveDispute",
-        responses=example(
+ROUTES = [
+    Route(
+        "POST",
+        "/v1/orders/{order_id:uuid}/disputes",
+        "OpenDispute",
+        "disputes",
+        (A, B),
+        "dispute",
+        "/orders/{order_id}/disputes",
+        example(201, {"id": _ID, "status": "open"}, "The dispute"),
+        body=DisputeRequest,
+        doc="A party of the order complains about submitted or rejected work.",
+    ),
+    Route(
+        "GET",
+        "/v1/disputes",
+        "ListMyDisputes",
+        "disputes",
+        (A, B),
+        "dispute",
+        "/disputes",
+        example(200, {"items": [_QUEUE_ENTRY], "next_cursor": None}, "Disputes about my orders"),
+        query=(_STATUS, *page(20)),
+        doc="Disputes about the caller's orders (as task owner or provider), oldest first.",
+    ),
+    Route(
+        "GET",
+        "/v1/disputes/{dispute_id:uuid}",
+        "GetDispute",
+        "disputes",
+        (A, B, ADMIN),
+        "dispute",
+        "/disputes/{dispute_id}",
+        example(200, DISPUTE_EXAMPLE, "The case"),
+        admin_view=True,
+        doc="The case with both parties' evidence and the order's history (parties, admins).",
+    ),
+    Route(
+        "POST",
+        "/v1/disputes/{dispute_id:uuid}/responses",
+        "RespondToDispute",
+        "disputes",
+        (A, B),
+        "dispute",
+        "/disputes/{dispute_id}/responses",
+        example(200, _as("responded", response="The labels miss half the cats."), "Case"),
+        status=200,
+        body=StatementRequest,
+        summary="Respond",
+        doc="The other party answers the complaint, once.",
+    ),
+    Route(
+        "GET",
+        "/v1/disputes/{dispute_id:uuid}/files/{sha256:str}",
+        "GetEvidenceFile",
+        "disputes",
+        (A, B, ADMIN),
+        "dispute",
+        "/disputes/{dispute_id}/files/{sha256}",
+        example(200, {"binary": "…"}, "The file (application/octet-stream)"),
+        admin_view=True,
+        doc="Download a file that is evidence of the case (parties, admins).",
+    ),
+    Route(
+        "POST",
+        "/v1/disputes/{dispute_id:uuid}/arbitration",
+        "RequestArbitration",
+        "disputes",
+        (A, B),
+        "dispute",
+        "/disputes/{dispute_id}/arbitration",
+        example(200, _as("arbitration", arbitration_due="2026-12-01T10:00:00Z"), "Case"),
+        status=200,
+        doc="A party asks for arbitration once both sides have spoken.",
+    ),
+    Route(
+        "POST",
+        "/v1/disputes/{dispute_id:uuid}/withdraw",
+        "WithdrawDispute",
+        "disputes",
+        (A, B),
+        "dispute",
+        "/disputes/{dispute_id}/withdraw",
+        example(200, _as("withdrawn"), "The withdrawn case"),
+        status=200,
+        summary="Withdraw",
+        doc="The opener withdraws the dispute before it is resolved.",
+    ),
+    Route(
+        "GET",
+        "/v1/admin/disputes",
+        "ListDisputes",
+        "admin",
+        (ADMIN,),
+        "dispute",
+        "/admin/disputes",
+        example(200, {"items": [_QUEUE_ENTRY], "next_cursor": None}, "The queue, oldest first"),
+        query=(_STATUS, Query("overdue", Annotated[bool | None, QueryParameter()]), *page(100)),
+        doc="The arbitration queue, oldest first, filtered by ``status`` and the ``overdue`` flag.",
+    ),
+    Route(
+        "GET",
+        "/v1/admin/disputes/{dispute_id:uuid}",
+        "GetDisputeAsAdmin",
+        "admin",
+        (ADMIN,),
+        "dispute",
+        "/admin/disputes/{dispute_id}",
+        example(200, DISPUTE_EXAMPLE, "The case"),
+        summary="GetDispute",
+        doc="Any case, with both parties' evidence and the order's history.",
+    ),
+    Route(
+        "POST",
+        "/v1/admin/disputes/{dispute_id:uuid}/resolve",
+        "ResolveDispute",
+        "admin",
+        (ADMIN,),
+        "dispute",
+        "/admin/disputes/{dispute_id}/resolve",
+        example(
             200,
             _as("resolved", outcome="split", provider_share_percent=60, resolved_by=_A),
             "The resolved case; the ledger executes it",
         ),
-    )
-    async def resolve_dispute(
-        self,
-        dispute_id: FromPath[UUID],
-        data: JSONBody[ResolutionRequest],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Decide ``release``, ``refund`` or ``split``; the ledger moves the money once."""
-        require(principal, ADMIN)
-        return await forward(
-            gw, principal, "dispute", "POST", f"/admin/disputes/{dispute_id}/resolve", data=data
+        status=200,
+        body=ResolutionRequest,
+        doc="Decide ``release``, ``refund`` or ``split``; the ledger moves the money once.",
+    ),
+]
+
+
+@post(
+    "/v1/disputes/{dispute_id:uuid}/evidence",
+    status_code=HTTP_200_OK,
+    operation_id="AddEvidence",
+    tags=["disputes"],
+    guards=[roles(A, B)],
+    request_max_body_size=MAX_EVIDENCE_BYTES,
+    responses={
+        **example(200, _as("open", evidence=[_EVIDENCE]), "A statement was added"),
+        **example(201, _as("open", evidence=[_EVIDENCE]), "A file was uploaded"),
+    },
+)
+async def add_evidence(
+    request: Request[Any, Any, Any],
+    dispute_id: FromPath[UUID],
+    principal: NamedDependency[Principal],
+    gw: NamedDependency[Gateway],
+) -> Response[bytes]:
+    """A party adds evidence: JSON ``{statement, sha256?}``, or multipart ``file`` +
+    ``statement`` to upload a file (stored under its SHA-256; answered 201)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/form-data"):
+        path = f"/disputes/{dispute_id}/evidence/files"
+        answer = await gw.upstreams.call(
+            "dispute",
+            "POST",
+            path,
+            actor=principal,
+            content=await request.body(),
+            headers={"content-type": content_type},
         )
+        return relay(answer)
+    try:
+        data = msgspec.json.decode(await request.body(), type=EvidenceRequest)
+    except msgspec.DecodeError as error:
+        raise ValidationException(f"invalid evidence: {error}") from None
+    path = f"/disputes/{dispute_id}/evidence"
+    json = msgspec.to_builtins(data)
+    return relay(await gw.upstreams.call("dispute", "POST", path, actor=principal, json=json))

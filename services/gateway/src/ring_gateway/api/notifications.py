@@ -11,16 +11,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from uuid import UUID
 
 import httpx
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Response, get
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from ring_events.notifications import (
     EVENT_TYPES,
@@ -36,10 +32,10 @@ from ring_events.notifications import (
     WebhookPage,
     WebhookUpdate,
 )
-from ring_gateway.api.support import A, B, Gateway, forward, relay, require
+from ring_gateway.api.proxy import Route, page
+from ring_gateway.api.support import A, B, Gateway, example, relay, roles
 from ring_gateway.tokens import Principal
 from ring_gateway.upstream import UpstreamResponse, UpstreamUnavailable
-from ring_runtime.http import Cursor, Limit
 
 SERVICE = "notification"
 
@@ -65,19 +61,6 @@ Event types:
 
 {_TYPES}
 """
-
-
-def _spec(
-    container: Any, description: str, example: Any, media_type: str = "application/json"
-) -> ResponseSpec:
-    """A typed answer (its schema from the shared DTO) with one example."""
-    return ResponseSpec(
-        data_container=container,
-        description=description,
-        media_type=media_type,
-        generate_examples=False,
-        examples=[Example(summary=description, value=example)],
-    )
 
 
 _ID = "5b0f7a2e-3c1d-4e8f-9a6b-2d4c6e8f0a1b"
@@ -132,179 +115,133 @@ NOTIFICATION_EXAMPLE = {
 }
 
 
-class WebhookController(Controller):
-    """The caller's webhook endpoints and their delivery logs."""
-
-    path = "/v1/webhooks"
-    tags = ["webhooks"]
-
-    @post(
-        "/",
-        operation_id="CreateWebhook",
+ROUTES = [
+    Route(
+        "POST",
+        "/v1/webhooks",
+        "CreateWebhook",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks",
+        example(201, _CREATED, "The endpoint, with its secret (shown once)", data=WebhookCreated),
+        body=WebhookCreate,
         description=WEBHOOKS_DESCRIPTION,
-        responses={
-            201: _spec(WebhookCreated, "The endpoint, with its secret (shown once)", _CREATED)
-        },
-    )
-    async def create_webhook(
-        self,
-        data: JSONBody[WebhookCreate],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Register an endpoint; 422 ``webhook_url_refused`` for a URL the platform may not
-        call (production: https only, no loopback, private or link-local targets)."""
-        require(principal, A, B)
-        return await forward(gw, principal, SERVICE, "POST", "/webhooks", data=data)
-
-    @get(
-        "/",
-        operation_id="ListWebhooks",
-        responses={
-            200: _spec(
-                WebhookPage,
-                "The caller's endpoints, oldest first",
-                {"items": [WEBHOOK_EXAMPLE], "next_cursor": None},
-            )
-        },
-    )
-    async def list_webhooks(
-        self,
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        cursor: Cursor = None,
-        limit: Limit = 20,
-    ) -> Response[bytes]:
-        """The caller's endpoints; pass ``next_cursor`` as ``cursor`` for the next page."""
-        require(principal, A, B)
-        params = {"cursor": cursor, "limit": limit}
-        return await forward(gw, principal, SERVICE, "GET", "/webhooks", params=params)
-
-    @get(
-        "/{webhook_id:uuid}",
-        operation_id="GetWebhook",
-        responses={200: _spec(Webhook, "The endpoint", WEBHOOK_EXAMPLE)},
-    )
-    async def get_webhook(
-        self,
-        webhook_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """One endpoint of the caller (status, failure streak, secret hint)."""
-        require(principal, A, B)
-        return await forward(gw, principal, SERVICE, "GET", f"/webhooks/{webhook_id}")
-
-    @patch(
-        "/{webhook_id:uuid}",
-        operation_id="UpdateWebhook",
-        responses={200: _spec(Webhook, "The changed endpoint", WEBHOOK_EXAMPLE)},
-    )
-    async def update_webhook(
-        self,
-        webhook_id: FromPath[UUID],
-        data: JSONBody[WebhookUpdate],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Change URL, event types or description; ``enabled`` switches the endpoint off or
-        on again (re-enabling resumes its pending deliveries)."""
-        require(principal, A, B)
-        return await forward(gw, principal, SERVICE, "PATCH", f"/webhooks/{webhook_id}", data=data)
-
-    @delete(
-        "/{webhook_id:uuid}",
-        operation_id="DeleteWebhook",
-        status_code=HTTP_200_OK,
-        responses={
-            200: _spec(WebhookDeleted, "The endpoint is gone", {"id": _ID, "deleted": True})
-        },
-    )
-    async def delete_webhook(
-        self,
-        webhook_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Remove the endpoint with its pending deliveries and its log."""
-        require(principal, A, B)
-        return await forward(gw, principal, SERVICE, "DELETE", f"/webhooks/{webhook_id}")
-
-    @post(
-        "/{webhook_id:uuid}/secret/rotate",
-        operation_id="RotateWebhookSecret",
-        status_code=HTTP_200_OK,
-        responses={
-            200: _spec(
-                RotatedSecret,
-                "The new secret (shown once)",
-                {"id": _ID, "secret": "whsec_9Hc…", "previous_secret_expires_at": _AT},
-            )
-        },
-    )
-    async def rotate_secret(
-        self,
-        webhook_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        data: JSONBody[SecretRotation | None] = None,
-    ) -> Response[bytes]:
-        """A new signing secret; the previous one keeps signing (a second ``v1=``) for
-        ``overlap_seconds`` (default one day), so receivers switch without a gap. The body
-        may be left out."""
-        require(principal, A, B)
-        path = f"/webhooks/{webhook_id}/secret/rotate"
-        return await forward(gw, principal, SERVICE, "POST", path, data=data or SecretRotation())
-
-    @get(
-        "/{webhook_id:uuid}/deliveries",
-        operation_id="ListWebhookDeliveries",
-        responses={
-            200: _spec(
-                DeliveryPage,
-                "The delivery log, newest first",
-                {"items": [_DELIVERY], "next_cursor": None},
-            )
-        },
-    )
-    async def list_deliveries(
-        self,
-        webhook_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-        cursor: Cursor = None,
-        limit: Limit = 20,
-    ) -> Response[bytes]:
-        """Every delivery with each attempt's status code (none when unreachable), error and
-        latency; ``next_attempt_at`` for those still being retried."""
-        require(principal, A, B)
-        params = {"cursor": cursor, "limit": limit}
-        path = f"/webhooks/{webhook_id}/deliveries"
-        return await forward(gw, principal, SERVICE, "GET", path, params=params)
-
-    @post(
-        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
-        operation_id="RedeliverWebhook",
-        status_code=HTTP_202_ACCEPTED,
-        responses={
-            202: _spec(
-                RedeliveryScheduled,
-                "Scheduled: sent again now, with a fresh retry schedule",
-                {"id": _DELIVERY["id"], "status": "pending", "next_attempt_at": _AT},
-            )
-        },
-    )
-    async def redeliver(
-        self,
-        webhook_id: FromPath[UUID],
-        delivery_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        gw: NamedDependency[Gateway],
-    ) -> Response[bytes]:
-        """Send a delivery again (same event id), whatever its status."""
-        require(principal, A, B)
-        path = f"/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"
-        return await forward(gw, principal, SERVICE, "POST", path)
+        doc="Register an endpoint; 422 ``webhook_url_refused`` for a URL the platform may not "
+        "call (production: https only, no loopback, private or link-local targets).",
+    ),
+    Route(
+        "GET",
+        "/v1/webhooks",
+        "ListWebhooks",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks",
+        example(
+            200,
+            {"items": [WEBHOOK_EXAMPLE], "next_cursor": None},
+            "The caller's endpoints, oldest first",
+            data=WebhookPage,
+        ),
+        query=page(20),
+        doc="The caller's endpoints.",
+    ),
+    Route(
+        "GET",
+        "/v1/webhooks/{webhook_id:uuid}",
+        "GetWebhook",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks/{webhook_id}",
+        example(200, WEBHOOK_EXAMPLE, "The endpoint", data=Webhook),
+        doc="One endpoint of the caller (status, failure streak, secret hint).",
+    ),
+    Route(
+        "PATCH",
+        "/v1/webhooks/{webhook_id:uuid}",
+        "UpdateWebhook",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks/{webhook_id}",
+        example(200, WEBHOOK_EXAMPLE, "The changed endpoint", data=Webhook),
+        body=WebhookUpdate,
+        doc="Change URL, event types or description; ``enabled`` switches the endpoint off or "
+        "on again (re-enabling resumes its pending deliveries).",
+    ),
+    Route(
+        "DELETE",
+        "/v1/webhooks/{webhook_id:uuid}",
+        "DeleteWebhook",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks/{webhook_id}",
+        example(200, {"id": _ID, "deleted": True}, "The endpoint is gone", data=WebhookDeleted),
+        status=200,
+        doc="Remove the endpoint with its pending deliveries and its log.",
+    ),
+    Route(
+        "POST",
+        "/v1/webhooks/{webhook_id:uuid}/secret/rotate",
+        "RotateWebhookSecret",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks/{webhook_id}/secret/rotate",
+        example(
+            200,
+            {"id": _ID, "secret": "whsec_9Hc…", "previous_secret_expires_at": _AT},
+            "The new secret (shown once)",
+            data=RotatedSecret,
+        ),
+        status=200,
+        body=SecretRotation,
+        body_optional=True,
+        summary="RotateSecret",
+        doc="A new signing secret; the previous one keeps signing (a second ``v1=``) for "
+        "``overlap_seconds`` (default one day), so receivers switch without a gap.",
+    ),
+    Route(
+        "GET",
+        "/v1/webhooks/{webhook_id:uuid}/deliveries",
+        "ListWebhookDeliveries",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks/{webhook_id}/deliveries",
+        example(
+            200,
+            {"items": [_DELIVERY], "next_cursor": None},
+            "The delivery log, newest first",
+            data=DeliveryPage,
+        ),
+        query=page(20),
+        summary="ListDeliveries",
+        doc="Every delivery with each attempt's status code (none when unreachable), error and "
+        "latency; ``next_attempt_at`` for those still being retried.",
+    ),
+    Route(
+        "POST",
+        "/v1/webhooks/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
+        "RedeliverWebhook",
+        "webhooks",
+        (A, B),
+        SERVICE,
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        example(
+            202,
+            {"id": _DELIVERY["id"], "status": "pending", "next_attempt_at": _AT},
+            "Scheduled: sent again now, with a fresh retry schedule",
+            data=RedeliveryScheduled,
+        ),
+        status=202,
+        summary="Redeliver",
+        doc="Send a delivery again (same event id), whatever its status.",
+    ),
+]
 
 
 STREAM_DESCRIPTION = """\
@@ -322,14 +259,14 @@ first notification the party ever had.
     operation_id="StreamEvents",
     tags=["events"],
     description=STREAM_DESCRIPTION,
-    responses={
-        200: _spec(
-            Notification,
-            "An endless text/event-stream; each event's data is one notification",
-            NOTIFICATION_EXAMPLE,
-            "text/event-stream",
-        )
-    },
+    guards=[roles(A, B)],
+    responses=example(
+        200,
+        NOTIFICATION_EXAMPLE,
+        "An endless text/event-stream; each event's data is one notification",
+        data=Notification,
+        media_type="text/event-stream",
+    ),
 )
 async def stream_events(
     principal: NamedDependency[Principal],
@@ -348,7 +285,6 @@ async def stream_events(
     ] = None,
 ) -> Response[Any]:
     """Server-Sent Events of the caller's own notifications, resumable (Party A and B)."""
-    require(principal, A, B)
     extra = {"Accept": "text/event-stream"}
     if last_event_id is not None:
         extra["Last-Event-ID"] = last_event_id

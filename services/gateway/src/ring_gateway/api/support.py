@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
+from litestar.types import Guard
 
 from ring_gateway.application import Users
 from ring_gateway.domain import Role
@@ -79,7 +80,9 @@ def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def authenticate(request: Request[Any, Any, Any], gw: NamedDependency[Gateway]) -> Principal:
+def authenticate(
+    request: ASGIConnection[Any, Any, Any, Any], gw: NamedDependency[Gateway]
+) -> Principal:
     """The caller of ``request`` from its ``Authorization: Bearer`` access token (the
     ``principal`` dependency; verified once per request, see :func:`authenticate_first`).
 
@@ -103,19 +106,24 @@ def authenticate_first(connection: ASGIConnection[Any, Any, Any, Any], handler: 
     validated, so an anonymous request learns 401 and nothing about valid parameters."""
     if "principal" in handler.parsed_fn_signature.parameters:
         gw: Gateway = connection.app.state.gateway
-        authenticate(connection, gw)  # type: ignore[arg-type]
+        authenticate(connection, gw)
 
 
-def require(principal: Principal, *roles: Role) -> Principal:
-    """``principal`` if its role is one of ``roles``.
+def roles(*allowed: Role) -> Guard:
+    """A guard letting only callers of the ``allowed`` roles through: a caller of another role
+    is refused before the request's parameters and body are validated.
 
     Raises:
-        RoleForbidden: it is not.
+        RoleForbidden: the caller's role is not one of ``allowed``.
     """
-    if principal.role not in roles:
-        allowed = ", ".join(str(r) for r in roles)
-        raise RoleForbidden(f"this operation is for {allowed}; you are {principal.role}")
-    return principal
+    names = ", ".join(str(r) for r in allowed)
+
+    def check_role(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = authenticate(connection, connection.app.state.gateway)
+        if principal.role not in allowed:
+            raise RoleForbidden(f"this operation is for {names}; you are {principal.role}")
+
+    return check_role
 
 
 def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> Response[bytes]:
@@ -133,49 +141,6 @@ def relay(answer: UpstreamResponse | StoredResponse, replayed: bool = False) -> 
         status_code=answer.status,
         media_type=answer.content_type,
         headers=headers,
-    )
-
-
-def collection(principal: Principal, name: str) -> str:
-    """The upstream path of collection ``name`` for the caller: ``/admin/{name}`` (the service's
-    unrestricted routes, decision 0004) for an admin, ``/{name}`` (party checks) otherwise."""
-    return f"/admin/{name}" if principal.role == Role.ADMIN else f"/{name}"
-
-
-async def forward(
-    gw: Gateway,
-    principal: Principal,
-    service: str,
-    method: str,
-    path: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    data: msgspec.Struct | None = None,
-) -> Response[bytes]:
-    """Call ``service`` on behalf of the caller and relay its answer unchanged.
-
-    ``params`` that are ``None`` are left out of the query; ``data`` is sent as the JSON body.
-    """
-    body = msgspec.to_builtins(data) if data is not None else None
-    return relay(
-        await gw.upstreams.call(service, method, path, actor=principal, params=params, json=body)
-    )
-
-
-async def forward_body(
-    gw: Gateway, principal: Principal, request: Request[Any, Any, Any], service: str, path: str
-) -> Response[bytes]:
-    """POST the request's raw body with its content type (multipart uploads) to ``service`` on
-    behalf of the caller, and relay the answer unchanged."""
-    return relay(
-        await gw.upstreams.call(
-            service,
-            "POST",
-            path,
-            actor=principal,
-            content=await request.body(),
-            headers={"content-type": request.headers.get("content-type", "")},
-        )
     )
 
 
@@ -219,14 +184,23 @@ async def idempotent(
 
 
 def example(
-    status: int, value: Any, description: str = "Example answer"
+    status: int,
+    value: Any,
+    description: str = "Example answer",
+    *,
+    data: Any = None,
+    media_type: str = "application/json",
 ) -> dict[int, ResponseSpec]:
-    """An OpenAPI response entry with one example (a JSON array when the example is a list)."""
+    """An OpenAPI response entry with one example; its schema is ``data`` (a shared DTO) if
+    given, else a JSON object (or an array when the example is a list)."""
+    if data is None:
+        data = list[dict[str, Any]] if isinstance(value, list) else dict[str, Any]
     return {
         status: ResponseSpec(
-            data_container=list[dict[str, Any]] if isinstance(value, list) else dict[str, Any],
+            data_container=data,
             generate_examples=False,
             description=description,
+            media_type=media_type,
             examples=[Example(summary=description, value=value)],
         )
     }
