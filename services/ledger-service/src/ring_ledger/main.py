@@ -33,7 +33,7 @@ from ring_ledger.payments import InvalidIdempotencyKey, InvalidSignature
 from ring_ledger.payout_timers import PayoutScheduler
 from ring_ledger.projections import BooksProjection, books_in
 from ring_ledger.queries import InvalidPage
-from ring_ledger.settlements import SettlementTermsMismatch
+from ring_ledger.settlement import SettlementTermsMismatch
 from ring_runtime.process import create_service_app
 from ring_runtime.relay import EventTranslator
 from ring_runtime.service import ServiceDefinition

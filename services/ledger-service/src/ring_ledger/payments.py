@@ -1,4 +1,4 @@
-"""Deposits through a payment-provider port.
+"""The payment-provider port deposits go through (the commands are in :class:`~ring_ledger.application.Ledger`).
 
 :class:`PaymentProvider` is the port. :class:`SimulatedProvider` (the embedded default) confirms
 every charge at once. :class:`WebhookProvider` stands for a real provider: the charge stays
@@ -18,17 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from ring_ledger.base import Staged
-from ring_ledger.domain import (
-    Deposit,
-    DepositNotFound,
-    DepositStatus,
-    LedgerError,
-)
-from ring_ledger.domain.deposit import deposit_uuid
-from ring_ledger.domain.money import check_amount, check_supported_currency
-from ring_ledger.steps import LedgerSteps
-from ring_runtime.concurrency import retrying
+from ring_ledger.domain import LedgerError
 
 #: Header carrying the webhook body's signature: ``sha256=<hex HMAC-SHA256>``.
 SIGNATURE_HEADER = "X-Ring-Signature"
@@ -84,74 +74,6 @@ def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
         raise InvalidSignature("payment webhooks are disabled: no secret is configured")
     if not signature or not hmac.compare_digest(sign(secret, body), signature):
         raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
-
-
-class Payments(LedgerSteps):
-    """Deposit commands; :attr:`payment_provider` is set by the service wiring."""
-
-    payment_provider: PaymentProvider = SimulatedProvider()
-
-    def create_deposit(
-        self, party_id: str, amount_minor: int, currency: str, idempotency_key: str
-    ) -> Deposit:
-        """Start (or, for a known key, return) a deposit; credit it if confirmed at once."""
-        check_amount(amount_minor)
-        check_supported_currency(currency, self.currencies)
-        check_idempotency_key(idempotency_key)
-
-        def command() -> Deposit:
-            deposit_id = deposit_uuid(party_id, idempotency_key)
-            deposit = self._find(Deposit, deposit_id)
-            if deposit is not None:
-                deposit.check_same_request(amount_minor, currency)
-                return deposit
-            charge = self.payment_provider.charge(deposit_id, party_id, amount_minor, currency)
-            deposit = Deposit(
-                party_id=party_id,
-                idempotency_key=idempotency_key,
-                amount_minor=amount_minor,
-                currency=currency,
-                provider=charge.provider,
-                provider_reference=charge.reference,
-            )
-            staged = self._decide(deposit, succeeded=True) if charge.confirmed else Staged(None)
-            self.commit(Staged(None, (deposit, *staged.changes)))
-            return deposit
-
-        return retrying(command)
-
-    def confirm_deposit(self, reference: str, *, succeeded: bool, reason: str = "") -> Deposit:
-        """The provider's verdict on a pending deposit (idempotent for the same verdict)."""
-
-        def command() -> Deposit:
-            deposit = self.get_deposit(reference)
-            wanted = DepositStatus.CONFIRMED if succeeded else DepositStatus.FAILED
-            if deposit.status is wanted:
-                return deposit
-            self.commit(self._decide(deposit, succeeded=succeeded, reason=reason))
-            return deposit
-
-        return retrying(command)
-
-    def get_deposit(self, reference: str) -> Deposit:
-        """The deposit with id (= provider reference) ``reference``."""
-        try:
-            deposit = self._find(Deposit, UUID(reference))
-        except ValueError:
-            deposit = None
-        if deposit is None:
-            raise DepositNotFound(f"no deposit with reference {reference!r}")
-        return deposit
-
-    def _decide(self, deposit: Deposit, *, succeeded: bool, reason: str = "") -> Staged[None]:
-        if not succeeded:
-            deposit.fail(reason or "the payment provider declined the payment")
-            return Staged(None, (deposit,))
-        deposit.confirm()
-        credit = self.stage_deposit_credit(
-            deposit.party_id, deposit.amount_minor, deposit.currency, str(deposit.id)
-        )
-        return Staged(None, (deposit, *credit.changes))
 
 
 def check_idempotency_key(key: str) -> str:

@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 from psycopg.sql import SQL, Identifier
 
-from ring_ledger.application import Ledger
-from ring_ledger.base import SNAPSHOT_INTERVAL
+from ring_ledger.application import SNAPSHOT_INTERVAL, Ledger
 from ring_ledger.checks import LedgerCheck
 from ring_ledger.projections import BooksProjection, books_in
 from ring_ledger.totals import CurrencyTotals, LedgerTotals

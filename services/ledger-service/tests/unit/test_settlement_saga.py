@@ -15,7 +15,7 @@ from ring_ledger.domain import (
     SagaState,
 )
 from ring_ledger.integration import to_public
-from ring_ledger.settlements import SettlementTermsMismatch
+from ring_ledger.settlement import SettlementTermsMismatch
 
 A = "5f1d2c4b-8e7a-4b3c-9d2e-1a0b9c8d7e6f"
 B = "3a4b5c6d-7e8f-4a0b-8c2d-3e4f5a6b7c8d"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ring_ledger.base import SNAPSHOT_INTERVAL
+from ring_ledger.application import SNAPSHOT_INTERVAL
 from ring_ledger.domain import Account, AccountKey
 from ring_ledger.domain.accounts import Purpose
 from ring_ledger.totals import CurrencyTotals, LedgerTotals, totals_of
