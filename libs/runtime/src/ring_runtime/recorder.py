@@ -52,6 +52,10 @@ class RingProcessRecorder(PostgresProcessRecorder):
             ]
         self.context_table_name = events_table_name.removesuffix("_events") + "_event_context"
         self.check_identifier_length(self.context_table_name)
+        context = {
+            "schema": Identifier(self.datastore.schema),
+            "table": Identifier(self.context_table_name),
+        }
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
@@ -62,10 +66,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 "traceparent text, "
                 "actor text, "
                 "PRIMARY KEY (originator_id, originator_version))"
-            ).format(
-                schema=Identifier(self.datastore.schema),
-                table=Identifier(self.context_table_name),
-            )
+            ).format(**context)
         )
         # Stores created before the actor was kept. Only when the column is missing: ``ALTER
         # TABLE … ADD COLUMN IF NOT EXISTS`` takes an ACCESS EXCLUSIVE lock even when it adds
@@ -80,8 +81,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
             ).format(
                 schema_name=Literal(self.datastore.schema),
                 table_name=Literal(self.context_table_name),
-                schema=Identifier(self.datastore.schema),
-                table=Identifier(self.context_table_name),
+                **context,
             )
         )
         # One statement per save, whatever its number of events (they share their context).
@@ -90,10 +90,7 @@ class RingProcessRecorder(PostgresProcessRecorder):
             "causation_id, traceparent, actor) SELECT e.id, e.version, %s::text, %s::text, "
             "%s::text, %s::text FROM unnest(%s::uuid[], %s::bigint[]) AS e(id, version) "
             "ON CONFLICT DO NOTHING"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.context_table_name),
-        )
+        ).format(**context)
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         """Send no ``NOTIFY`` of eventsourcing's: nothing listens to it, and it is one more
