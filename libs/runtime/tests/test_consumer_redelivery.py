@@ -86,3 +86,55 @@ async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
     assert binding.health.failures == 1, "the failure is shown in /ready"
     assert binding.health.ok, "and cleared once the batch went through"
     assert processor.stats.dead_lettered == 0
+
+
+async def test_a_gap_met_within_the_rewind_cool_down_is_read_again_when_it_ends(
+    kafka_bootstrap: str, postgres_url: str, db_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stuck consumer of the seeded fault run (issue 17): event 2 of an aggregate arrives
+    before event 1. The first gap rewinds the partition; the re-read meets the gap again within
+    the cool-down, and that record used to be committed past with no rewind to follow, so
+    when event 1 came behind it, event 2 was never applied."""
+    monkeypatch.setattr("ring_runtime.consumer.REWIND_COOLDOWN_SECONDS", 1.0)
+    topic = f"ring.rewind-{uuid4().hex[:8]}.events"
+    monkeypatch.setitem(registry.EVENT_UNIONS, topic, registry.EVENT_UNIONS[TASK_EVENTS])
+    monkeypatch.setitem(registry._DECODERS, topic, registry._DECODERS[TASK_EVENTS])
+    applied: list[int] = []
+    processor = ExactlyOnceProcessor(
+        "rewind",
+        topic,
+        MemoryTarget(),
+        {TaskCancelled: lambda event, env: applied.append(env.notification_id)},
+    )
+    settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
+    dead_letters = DeadLetterStore(postgres_url, db_schema)
+    binding = KafkaConsumerBinding(processor, settings, dead_letters)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+
+    async def publish(n: int) -> None:
+        key, value, headers = encode_envelope(replace(envelope(n, n - 1), topic=topic))
+        await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
+
+    broker = KafkaBroker(kafka_bootstrap, log_level=30)
+    binding.subscribe(broker)
+    await asyncio.to_thread(dead_letters.create_table)
+    try:
+        await publish(2)
+        await broker.start()
+
+        async def gap_met_twice() -> bool:  # once, then again on the re-read, in the cool-down
+            return processor.stats.out_of_sequence >= 2
+
+        await eventually(gap_met_twice)
+        await publish(1)
+
+        async def both_applied_in_order() -> bool:
+            return applied == [1, 2]
+
+        await eventually(both_applied_in_order)
+    finally:
+        binding.stop()
+        await broker.stop()
+        await producer.stop()
+    assert processor.stats.dead_lettered == 0

@@ -43,6 +43,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import IllegalStateError
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
@@ -283,6 +284,7 @@ class KafkaConsumerBinding:
         self.group_id = f"ring.{settings.service}.{processor.name}"
         self.health = TaskHealth()
         self._rewound_at: dict[TopicPartition, float] = {}
+        self._owed_rewinds: dict[TopicPartition, asyncio.Task[None]] = {}
         self._applied_through: int | None = None
         self._batch_backoff = Backoff()
 
@@ -377,12 +379,35 @@ class KafkaConsumerBinding:
         ahead (the relay republishes after broker data loss), but after a broker restart the
         consumer's fetch position may already be past records of the recreated topic. Reading
         the partition again costs only duplicates, which are skipped.
+
+        A gap found within the cool-down is owed a rewind when the cool-down ends, not
+        forgotten: the skipped record is committed past, and if its missing predecessor then
+        arrived behind it, nothing else would read it again (the consumer stayed stuck on that
+        aggregate until some later gap happened to rewind the partition).
         """
         partition = TopicPartition(record.topic, record.partition)
-        now = time.monotonic()
-        if now - self._rewound_at.get(partition, float("-inf")) < REWIND_COOLDOWN_SECONDS:
-            return
-        self._rewound_at[partition] = now
+        since = time.monotonic() - self._rewound_at.get(partition, float("-inf"))
+        if since >= REWIND_COOLDOWN_SECONDS:
+            await self._seek_start(consumer, partition)
+        elif partition not in self._owed_rewinds:
+            self._owed_rewinds[partition] = asyncio.create_task(
+                self._rewind_later(consumer, partition, REWIND_COOLDOWN_SECONDS - since)
+            )
+
+    async def _rewind_later(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, delay: float
+    ) -> None:
+        """The owed rewind of ``partition``, once its cool-down has passed."""
+        try:
+            if not await self._stopped_within(delay):
+                await self._seek_start(consumer, partition)
+        except IllegalStateError:  # revoked meanwhile: its new owner reads it from the commit
+            log.warning("%s: %s no longer assigned, not re-read", self.processor.name, partition)
+        finally:
+            del self._owed_rewinds[partition]
+
+    async def _seek_start(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
+        self._rewound_at[partition] = time.monotonic()
         log.warning("%s: re-reading %s from its start after a gap", self.processor.name, partition)
         await consumer.seek_to_beginning(partition)
 
