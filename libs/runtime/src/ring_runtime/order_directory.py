@@ -41,6 +41,7 @@ from ring_events.task import (
 )
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.ddl import columns_changed
 from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
 
@@ -95,6 +96,7 @@ class OrderDirectoryProjection:
         with_history: keep each order's public events too.
         """
         self.store = store
+        self.table_name = table
         self.table = store.table(table)
         self.upstream = Upstream(consumer=consumer, topic=TASK_EVENTS, owner="task")
         self.with_history = with_history
@@ -107,7 +109,7 @@ class OrderDirectoryProjection:
                 "CREATE TABLE IF NOT EXISTS {} (order_id uuid PRIMARY KEY, task_id uuid NOT NULL, "
                 "owner_id uuid NOT NULL, provider_id uuid NOT NULL, status text NOT NULL{})"
             ).format(self.table, history),
-            SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS correlation_id text").format(self.table),
+            columns_changed(self.store.schema, self.table_name, added={"correlation_id": "text"}),
         ]
 
     def handlers(self) -> Mapping[type[Any], Handler]:

@@ -16,10 +16,11 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Identifier
 
 from ring_runtime.connections import check_without_round_trip
 from ring_runtime.context import current_event_context, current_traceparent
+from ring_runtime.ddl import columns_changed
 
 #: Lifecycle correlations a recorder remembers before it starts again from none.
 REMEMBERED_CORRELATIONS = 10_000
@@ -68,21 +69,9 @@ class RingProcessRecorder(PostgresProcessRecorder):
                 "PRIMARY KEY (originator_id, originator_version))"
             ).format(**context)
         )
-        # Stores created before the actor was kept. Only when the column is missing: ``ALTER
-        # TABLE … ADD COLUMN IF NOT EXISTS`` takes an ACCESS EXCLUSIVE lock even when it adds
-        # nothing, and a process opening the store beside a live service (a replica starting, a
-        # rebuild reading the log) deadlocked with that service's saves.
+        # Stores created before the actor was kept (only when missing: see ring_runtime.ddl).
         self.sql_create_statements.append(
-            SQL(
-                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM information_schema.columns "
-                "WHERE table_schema = {schema_name} AND table_name = {table_name} "
-                "AND column_name = 'actor') THEN "
-                "ALTER TABLE {schema}.{table} ADD COLUMN actor text; END IF; END $$"
-            ).format(
-                schema_name=Literal(self.datastore.schema),
-                table_name=Literal(self.context_table_name),
-                **context,
-            )
+            columns_changed(self.datastore.schema, self.context_table_name, added={"actor": "text"})
         )
         # One statement per save, whatever its number of events (they share their context).
         self._insert_context = SQL(

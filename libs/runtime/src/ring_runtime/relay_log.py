@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composable, Identifier
 
+from ring_runtime.ddl import columns_changed
 from ring_runtime.settings import Settings
 
 
@@ -59,6 +60,7 @@ class RelayLog:
         self._context = SQL("{}.{}").format(
             Identifier(schema), Identifier(f"{events_prefix}_event_context")
         )
+        self._schema = schema
         self._position = SQL("{}.{}").format(Identifier(schema), Identifier("relay_position"))
         self._requested = SQL("{}.{}").format(Identifier(schema), Identifier("relay_republish"))
         self.lock_key = f"ring-relay:{schema}:{topic}"
@@ -80,10 +82,9 @@ class RelayLog:
             ).format(self._position)
         )
         conn.execute(
-            SQL(
-                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS loss_marker jsonb, "
-                "DROP COLUMN IF EXISTS marks"
-            ).format(self._position)
+            columns_changed(
+                self._schema, "relay_position", added={"loss_marker": "jsonb"}, dropped=["marks"]
+            )
         )
         conn.execute(
             SQL(

@@ -28,6 +28,7 @@ from ring_events.envelope import Envelope
 from ring_events.task import OrderApproved, OrderEvent, OrderProgressed, OrderRejected, OrderSettled
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.ddl import columns_changed
 from ring_runtime.http import Cursor, Limit
 from ring_runtime.order_directory import STATUS_OF
 from ring_runtime.paging import decode_position, encode_position
@@ -71,13 +72,17 @@ class OrdersByParty:
                 "percent int NOT NULL DEFAULT 0, created_at timestamptz NOT NULL, "
                 "updated_at timestamptz NOT NULL, settled_minor bigint)"
             ).format(self.table),
-            # Tables created before the settled amount was kept gain the column.
-            SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS settled_minor bigint").format(self.table),
-            # Review counts per order, for the owners' rejection rates (decision 0017).
-            SQL(
-                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS approvals int NOT NULL DEFAULT 0, "
-                "ADD COLUMN IF NOT EXISTS rejections int NOT NULL DEFAULT 0"
-            ).format(self.table),
+            # Tables created before the settled amount and the review counts (decision 0017)
+            # were kept gain the columns.
+            columns_changed(
+                self.store.schema,
+                "orders_by_party",
+                added={
+                    "settled_minor": "bigint",
+                    "approvals": "int NOT NULL DEFAULT 0",
+                    "rejections": "int NOT NULL DEFAULT 0",
+                },
+            ),
             SQL(
                 "CREATE INDEX IF NOT EXISTS orders_by_owner ON {} (owner_id, created_at DESC, id)"
             ).format(self.table),
