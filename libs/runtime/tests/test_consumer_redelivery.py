@@ -138,3 +138,67 @@ async def test_a_gap_met_within_the_rewind_cool_down_is_read_again_when_it_ends(
         await broker.stop()
         await producer.stop()
     assert processor.stats.dead_lettered == 0
+
+
+async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_record_again(
+    kafka_bootstrap: str, postgres_url: str, db_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rewind owed to a skipped record lives in the process: killed before it, a consumer
+    used to restart from an offset committed past the record, and never applied it."""
+    monkeypatch.setattr("ring_runtime.consumer.REWIND_COOLDOWN_SECONDS", 1.0)
+    topic = f"ring.restart-{uuid4().hex[:8]}.events"
+    monkeypatch.setitem(registry.EVENT_UNIONS, topic, registry.EVENT_UNIONS[TASK_EVENTS])
+    monkeypatch.setitem(registry._DECODERS, topic, registry._DECODERS[TASK_EVENTS])
+    applied: list[int] = []
+    target = MemoryTarget()  # the service's store: it outlives the consumer process
+    settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
+    dead_letters = DeadLetterStore(postgres_url, db_schema)
+    await asyncio.to_thread(dead_letters.create_table)
+
+    def consumer() -> KafkaConsumerBinding:
+        processor = ExactlyOnceProcessor(
+            "restart",
+            topic,
+            target,
+            {TaskCancelled: lambda event, env: applied.append(env.notification_id)},
+        )
+        return KafkaConsumerBinding(processor, settings, dead_letters)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+
+    async def publish(n: int) -> None:
+        key, value, headers = encode_envelope(replace(envelope(n, n - 1), topic=topic))
+        await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
+
+    try:
+        await publish(2)
+        first = consumer()
+        broker = KafkaBroker(kafka_bootstrap, log_level=30)
+        first.subscribe(broker)
+        await broker.start()
+
+        async def skipped_thrice() -> bool:  # read, re-read at once, re-read after the cool-down:
+            return first.processor.stats.out_of_sequence >= 3  # a batch after it was committed
+
+        try:
+            await eventually(skipped_thrice)
+        finally:
+            first.stop()
+            await broker.stop()
+        await publish(1)
+        second = consumer()  # the same consumer group, restarted from its committed offset
+        broker = KafkaBroker(kafka_bootstrap, log_level=30)
+        second.subscribe(broker)
+        await broker.start()
+
+        async def both_applied_in_order() -> bool:
+            return applied == [1, 2]
+
+        try:
+            await eventually(both_applied_in_order)
+        finally:
+            second.stop()
+            await broker.stop()
+    finally:
+        await producer.stop()

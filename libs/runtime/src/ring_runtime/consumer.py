@@ -49,6 +49,7 @@ from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
+from faststream.message import AckStatus
 from opentelemetry import propagate, trace
 
 from ring_events.base import IntegrationEvent
@@ -285,6 +286,7 @@ class KafkaConsumerBinding:
         self.health = TaskHealth()
         self._rewound_at: dict[TopicPartition, float] = {}
         self._owed_rewinds: dict[TopicPartition, asyncio.Task[None]] = {}
+        self._gaps: dict[TopicPartition, set[int]] = {}
         self._applied_through: int | None = None
         self._batch_backoff = Backoff()
 
@@ -315,6 +317,8 @@ class KafkaConsumerBinding:
         async def deliver(message: KafkaMessage, consumer: Consumer) -> None:
             try:
                 await self._deliver_batch(message.raw_message, consumer, broker)
+                if await self._committed_short_of_gaps(message.raw_message, consumer):
+                    message.committed = AckStatus.ACKED  # faststream's ack would commit past
             except NackMessage:
                 raise
             except Exception as error:  # shown in /ready; read again after a pause, not hot
@@ -337,12 +341,47 @@ class KafkaConsumerBinding:
         for record in records:
             if self._stopping.is_set():
                 raise NackMessage  # leave the rest uncommitted: it is read again later
+            partition = TopicPartition(record.topic, record.partition)
             if self._already_applied(record, applied):
                 self.processor.stats.duplicates += 1
+                self._gap_closed(partition, record.offset)
                 continue
             outcome = await self.deliver(record, broker)
             if outcome is Outcome.OUT_OF_SEQUENCE:
+                self._gaps.setdefault(partition, set()).add(record.offset)
                 await self._rewind(consumer, record)
+            else:
+                self._gap_closed(partition, record.offset)
+
+    def _gap_closed(self, partition: TopicPartition, offset: int) -> None:
+        """The record at ``offset``, skipped for a gap before, is now applied (or a duplicate)."""
+        gaps = self._gaps.get(partition)
+        if gaps is not None:
+            gaps.discard(offset)
+            if not gaps:
+                del self._gaps[partition]
+
+    async def _committed_short_of_gaps(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], consumer: AIOKafkaConsumer
+    ) -> bool:
+        """Commit the batch's partitions, each only up to its earliest record still skipped for
+        a gap; False (nothing committed) when the batch's partitions have none.
+
+        The rewind that reads a skipped record again lives in this process: a consumer
+        restarted from an offset past the record would never read it again once its missing
+        predecessor arrived. Committing short of it costs a restarted consumer re-reading the
+        records after it, which are skipped as duplicates.
+        """
+        ends: dict[TopicPartition, int] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            ends[partition] = max(ends.get(partition, 0), record.offset + 1)
+        if not any(partition in self._gaps for partition in ends):
+            return False
+        await consumer.commit(
+            {partition: min(end, *self._gaps.get(partition, ())) for partition, end in ends.items()}
+        )
+        return True
 
     def _applied_positions(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[str, int]:
         """Positions of every aggregate in a batch, read in one query.
