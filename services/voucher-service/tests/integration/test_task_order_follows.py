@@ -60,7 +60,7 @@ def _taken_order(tasks: Tasks, owner: UUID, provider: UUID, title: str) -> UUID:
     )
     tasks.publish(task_id, owner)
     tasks.mark_funded(task_id)
-    order_id: UUID = tasks.take_order(task_id, provider)
+    order_id: UUID = tasks.take_order(task_id, provider).id
     return order_id
 
 
