@@ -1,13 +1,15 @@
 """Across services: a voucher handed in and approved moves the task-service order along.
 
 Both services run in-process on their own schemas and share the broker; the only link between
-them is ``ring.task.events`` → voucher-service and ``ring.voucher.events`` → task-service.
+them is ``ring.task.events`` → voucher-service and ``ring.voucher.events`` → task-service. It
+boots two services, so it lives with the cross-service tests (docs/conventions.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,19 +18,51 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
-from ring_runtime.identity import PARTY_B
+from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import eventually, settings_for
+from ring_runtime.testing import actor_headers, eventually, settings_for
 from ring_runtime.timers import ManualClock
 from ring_task.application import Tasks
 from ring_task.main import create_app as create_task_app
 from ring_voucher.config import VoucherConfig
 from ring_voucher.main import create_app as create_voucher_app
 
-from .conftest import actor
-
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
+
+
+@pytest.fixture
+def voucher_settings(postgres_url: str, kafka_bootstrap: str, db_schema: str) -> Settings:
+    """Settings of a voucher service on this test's schema, relaying quickly."""
+    return settings_for(
+        "voucher",
+        postgres_url,
+        kafka_bootstrap,
+        db_schema,
+        RING_RELAY_POLL_INTERVAL_MS="20",
+        RING_RELAY_LOSS_CHECK_INTERVAL_MS="500",
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> VoucherConfig:
+    """Timers are fired by the tests (the poller waits an hour)."""
+    return VoucherConfig(
+        blob_dir=str(tmp_path / "blobs"),
+        max_file_bytes=64 * 1024,
+        max_files=3,
+        timer_poll_interval=3600,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC))
+
+
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)
 
 
 @pytest.fixture

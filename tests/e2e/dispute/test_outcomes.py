@@ -3,7 +3,8 @@
 One task with four slots: three orders are disputed and resolved release / refund / split
 (every balance checked after each), the fourth slot stays unused until the task's deadline
 timer expires the task, which completes it and makes the ledger release the unused escrow.
-``ledger check`` must be clean afterwards.
+``ledger check`` must be clean afterwards. It boots three services, so it lives with the
+cross-service tests (docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,17 +31,17 @@ from ring_ledger.application import Ledger
 from ring_ledger.domain import AccountKey, Purpose
 from ring_ledger.main import create_app as create_ledger_app
 from ring_runtime.blobs import FileSystemBlobStore
-from ring_runtime.identity import ADMIN, PARTY_B
+from ring_runtime.identity import ADMIN, PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import eventually, settings_for
+from ring_runtime.testing import actor_headers, eventually, settings_for
 from ring_runtime.timers import ManualClock
 from ring_task.main import create_app as create_task_app
 from ring_task.timers import TaskTimers
 
-from .conftest import FAST, actor
-
 pytestmark = pytest.mark.integration
+
+FAST = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
 
 COMMISSION = 10_001
 FEE = (COMMISSION * 500 + 5_000) // 10_000  # 500: decision 0003, half up
@@ -55,6 +57,23 @@ def _schema(postgres_url: str, prefix: str) -> Iterator[str]:
     yield name
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def dispute_settings(postgres_url: str, kafka_bootstrap: str, db_schema: str) -> Settings:
+    """Settings of a dispute service on this test's schema, relaying quickly."""
+    return settings_for("dispute", postgres_url, kafka_bootstrap, db_schema, **FAST)
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> FileSystemBlobStore:
+    """Evidence files of this test, in its own directory."""
+    return FileSystemBlobStore(tmp_path / "blobs")
+
+
+def actor(user_id: UUID, role: str = PARTY_A) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` acting as ``role`` (the gateway's assertion)."""
+    return actor_headers(user_id, role)
 
 
 @pytest.fixture
