@@ -9,15 +9,12 @@ upstream calls reach them through :class:`InProcessServices`.
 from __future__ import annotations
 
 import base64
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
-import psycopg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from psycopg import sql
 
 from ring_gateway.config import gateway_config
 from ring_gateway.main import build_app
@@ -26,7 +23,6 @@ from ring_runtime.settings import Settings
 from ring_runtime.testing import settings_for
 from ring_task.main import create_app as create_task_app
 
-FAST = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
 GATEWAY_ENV = {
     "RING_JWT_SECRET": "integration-test-secret-0123456789abcdef",
     "RING_PII_KEY": base64.b64encode(b"p" * 32).decode(),
@@ -35,25 +31,6 @@ GATEWAY_ENV = {
     "RING_VOUCHER_URL": "http://voucher.internal",
     "RING_LEDGER_URL": "http://ledger.internal",
 }
-
-
-def _schema(postgres_url: str, prefix: str) -> Iterator[str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    yield name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
-
-
-@pytest.fixture
-def task_schema(postgres_url: str) -> Iterator[str]:
-    yield from _schema(postgres_url, "task")
-
-
-@pytest.fixture
-def ledger_schema(postgres_url: str) -> Iterator[str]:
-    yield from _schema(postgres_url, "ledger")
 
 
 @pytest.fixture
@@ -82,15 +59,11 @@ class InProcessServices(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 async def platform(
-    postgres_url: str,
-    kafka_bootstrap: str,
-    task_schema: str,
-    ledger_schema: str,
-    gateway_settings: Settings,
+    service_settings: Callable[..., Settings], gateway_settings: Settings
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """A gateway client in front of running task and ledger services."""
-    task_settings = settings_for("task", postgres_url, kafka_bootstrap, task_schema, **FAST)
-    ledger_settings = settings_for("ledger", postgres_url, kafka_bootstrap, ledger_schema, **FAST)
+    task_settings = service_settings("task")
+    ledger_settings = service_settings("ledger")
     async with (
         AsyncTestClient(create_ledger_app(ledger_settings)) as ledger,
         AsyncTestClient(create_task_app(task_settings)) as tasks,
