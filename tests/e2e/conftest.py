@@ -1,4 +1,5 @@
-"""The running platform shared by the e2e modules that drive it over HTTP."""
+"""The running platform shared by the e2e modules that drive it over HTTP, and the settings of
+the services the cross-service modules run in-process."""
 
 from __future__ import annotations
 
@@ -6,18 +7,46 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
 
 from ring_runtime.embedded import free_port
-from ring_runtime.settings import SERVICE_PORTS
-from ring_runtime.testing import wait_service_ports_quiet, wait_until
+from ring_runtime.settings import SERVICE_PORTS, Settings
+from ring_runtime.testing import settings_for, wait_service_ports_quiet, wait_until
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
+
+
+#: In-process services relay quickly, so a cross-service test waits milliseconds, not seconds.
+FAST_RELAY = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
+
+
+@pytest.fixture
+def service_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Callable[..., Settings]]:
+    """``service_settings(name, **environment)``: settings of one in-process service on a fresh
+    schema of its own (dropped after the test), relaying quickly; ``environment`` overrides."""
+    schemas: list[str] = []
+
+    def settings(service: str, **environment: str) -> Settings:
+        schema = f"t_{service}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        schemas.append(schema)
+        return settings_for(
+            service, postgres_url, kafka_bootstrap, schema, **(FAST_RELAY | environment)
+        )
+
+    yield settings
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def _log_tail(log: Path) -> str:

@@ -7,6 +7,8 @@ acting user in ``X-Ring-Assertion`` (injected here as ``actor``; recorded on eve
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -161,9 +163,11 @@ class DisputeController(Controller):
         limit: Limit = 20,
     ) -> DisputePage:
         """Disputes about the actor's orders (as owner or provider), oldest first."""
-        await asyncio.to_thread(disputes.catch_up)
-        return await asyncio.to_thread(
-            queue.list, status=status, party_id=actor, cursor=cursor, limit=limit
+        return await _listed(
+            disputes,
+            functools.partial(
+                queue.list, status=status, party_id=actor, cursor=cursor, limit=limit
+            ),
         )
 
     @get("/{dispute_id:uuid}", operation_id="GetDispute")
@@ -174,8 +178,7 @@ class DisputeController(Controller):
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The case with evidence and the order's history; parties only."""
-        dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
-        return DisputeView.of(dispute, disputes)
+        return await viewed(disputes, disputes.get_dispute_for, dispute_id, actor)
 
     @post(
         "/{dispute_id:uuid}/responses",
@@ -191,8 +194,7 @@ class DisputeController(Controller):
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The other party answers the complaint."""
-        await asyncio.to_thread(disputes.respond, dispute_id, actor, data.statement)
-        return await self._view(dispute_id, actor, disputes)
+        return await viewed(disputes, disputes.respond, dispute_id, actor, data.statement)
 
     @post(
         "/{dispute_id:uuid}/evidence",
@@ -208,10 +210,9 @@ class DisputeController(Controller):
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """A party adds a statement (and optionally a file's SHA-256)."""
-        await asyncio.to_thread(
-            disputes.add_evidence, dispute_id, actor, data.statement, data.sha256
+        return await viewed(
+            disputes, disputes.add_evidence, dispute_id, actor, data.statement, data.sha256
         )
-        return await self._view(dispute_id, actor, disputes)
 
     @post(
         "/{dispute_id:uuid}/arbitration",
@@ -226,8 +227,7 @@ class DisputeController(Controller):
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """A party asks for arbitration once both sides have spoken."""
-        await asyncio.to_thread(disputes.request_arbitration, dispute_id, actor)
-        return await self._view(dispute_id, actor, disputes)
+        return await viewed(disputes, disputes.request_arbitration, dispute_id, actor)
 
     @post(
         "/{dispute_id:uuid}/withdraw",
@@ -242,13 +242,7 @@ class DisputeController(Controller):
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """The opener withdraws the dispute before it is resolved."""
-        await asyncio.to_thread(disputes.withdraw, dispute_id, actor)
-        return await self._view(dispute_id, actor, disputes)
-
-    @staticmethod
-    async def _view(dispute_id: UUID, actor: UUID, disputes: Disputes) -> DisputeView:
-        dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
-        return DisputeView.of(dispute, disputes)
+        return await viewed(disputes, disputes.withdraw, dispute_id, actor)
 
 
 class AdminDisputeController(Controller):
@@ -268,9 +262,11 @@ class AdminDisputeController(Controller):
         limit: Limit = 100,
     ) -> DisputePage:
         """The queue, oldest first, filtered by status and by the overdue flag."""
-        await asyncio.to_thread(disputes.catch_up)
-        return await asyncio.to_thread(
-            queue.list, status=status, overdue=overdue, cursor=cursor, limit=limit
+        return await _listed(
+            disputes,
+            functools.partial(
+                queue.list, status=status, overdue=overdue, cursor=cursor, limit=limit
+            ),
         )
 
     @get("/{dispute_id:uuid}", operation_id="GetDisputeAsAdmin", guards=[allow(ADMIN)])
@@ -278,8 +274,7 @@ class AdminDisputeController(Controller):
         self, dispute_id: FromPath[UUID], disputes: NamedDependency[Disputes]
     ) -> DisputeView:
         """Any case, with both parties' evidence and the order's history."""
-        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
-        return DisputeView.of(dispute, disputes)
+        return await viewed(disputes, disputes.get_dispute, dispute_id)
 
     @post(
         "/{dispute_id:uuid}/resolve",
@@ -295,8 +290,23 @@ class AdminDisputeController(Controller):
         disputes: NamedDependency[Disputes],
     ) -> DisputeView:
         """Decide release / refund / split; the ledger executes it exactly once."""
-        await asyncio.to_thread(
-            disputes.resolve, dispute_id, actor, data.outcome, data.provider_share_percent
+        return await viewed(
+            disputes, disputes.resolve, dispute_id, actor, data.outcome, data.provider_share_percent
         )
-        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
-        return DisputeView.of(dispute, disputes)
+
+
+async def viewed(disputes: Disputes, command: Callable[..., Dispute], *args: object) -> DisputeView:
+    """``command(*args)`` and the view of the dispute it returns, in one worker thread: the
+    view reads the order directory, so it is built next to the load, not on the event loop."""
+    return await asyncio.to_thread(lambda: DisputeView.of(command(*args), disputes))
+
+
+async def _listed(disputes: Disputes, page: Callable[[], DisputePage]) -> DisputePage:
+    """A page of the queue once the local projection caught up with this service's own
+    decisions (read-your-writes), the wait and the read in one worker thread."""
+
+    def caught_up_page() -> DisputePage:
+        disputes.catch_up()
+        return page()
+
+    return await asyncio.to_thread(caught_up_page)

@@ -93,35 +93,41 @@ class Disputes(RingApplication):
 
         return retrying(act)
 
-    def respond(self, dispute_id: UUID, actor_id: UUID, statement: str) -> None:
+    def respond(self, dispute_id: UUID, actor_id: UUID, statement: str) -> Dispute:
         """The other party answers the complaint."""
         now = self.clock.now()
-        self._act(dispute_id, actor_id, lambda d: d.respond(actor_id, statement, now))
+        return self._act(dispute_id, actor_id, lambda d: d.respond(actor_id, statement, now))
 
     def add_evidence(
         self, dispute_id: UUID, actor_id: UUID, statement: str, sha256: str | None = None
-    ) -> None:
+    ) -> Dispute:
         """A party adds a statement, optionally naming a stored file by its SHA-256."""
         now = self.clock.now()
-        self._act(dispute_id, actor_id, lambda d: d.add_evidence(actor_id, statement, sha256, now))
+        return self._act(
+            dispute_id, actor_id, lambda d: d.add_evidence(actor_id, statement, sha256, now)
+        )
 
-    def request_arbitration(self, dispute_id: UUID, actor_id: UUID) -> None:
+    def request_arbitration(self, dispute_id: UUID, actor_id: UUID) -> Dispute:
         """A party asks for arbitration once both sides have spoken."""
         now, window = self.clock.now(), self.config.arbitration_window
-        self._act(dispute_id, actor_id, lambda d: d.request_arbitration(actor_id, window, now))
+        return self._act(
+            dispute_id, actor_id, lambda d: d.request_arbitration(actor_id, window, now)
+        )
 
-    def withdraw(self, dispute_id: UUID, actor_id: UUID) -> None:
-        """The opener withdraws the dispute; the order may be disputed again later."""
+    def withdraw(self, dispute_id: UUID, actor_id: UUID) -> Dispute:
+        """The opener withdraws the dispute; the order may be disputed again later. Returns the
+        withdrawn dispute."""
         now = self.clock.now()
 
-        def act() -> None:
+        def act() -> Dispute:
             dispute = self.get_dispute_for(dispute_id, actor_id)
             dispute.withdraw(actor_id, now)
             docket = self._docket(dispute.order_id)
             docket.close(dispute.id, resolved=False)
             self.save(dispute, docket)
+            return dispute
 
-        retrying(act)
+        return retrying(act)
 
     def get_dispute_for(self, dispute_id: UUID, actor_id: UUID) -> Dispute:
         """The dispute, if ``actor_id`` is a party of its order (else "not found")."""
@@ -138,18 +144,20 @@ class Disputes(RingApplication):
         admin_id: UUID,
         outcome: str,
         provider_share_percent: int | None = None,
-    ) -> None:
-        """An admin decides: release, refund or split; the ledger executes it."""
+    ) -> Dispute:
+        """An admin decides: release, refund or split; the ledger executes it. Returns the
+        resolved dispute."""
         now = self.clock.now()
 
-        def act() -> None:
+        def act() -> Dispute:
             dispute = self.get_dispute(dispute_id)
             dispute.resolve(admin_id, outcome, provider_share_percent, now)
             docket = self._docket(dispute.order_id)
             docket.close(dispute.id, resolved=True)
             self.save(dispute, docket)
+            return dispute
 
-        retrying(act)
+        return retrying(act)
 
     def escalate_at_deadline(self, dispute_id: UUID) -> None:
         """The response deadline passed: to arbitration. Idempotent (timer handler)."""
@@ -192,10 +200,14 @@ class Disputes(RingApplication):
         assert isinstance(docket, Docket)
         return docket
 
-    def _act(self, dispute_id: UUID, actor_id: UUID, change: Callable[[Dispute], None]) -> None:
-        def act() -> None:
+    def _act(self, dispute_id: UUID, actor_id: UUID, change: Callable[[Dispute], None]) -> Dispute:
+        """Load the dispute once for a party, change and save it; returns it, so the answer
+        needs no second load."""
+
+        def act() -> Dispute:
             dispute = self.get_dispute_for(dispute_id, actor_id)
             change(dispute)
             self.save(dispute)
+            return dispute
 
-        retrying(act)
+        return retrying(act)

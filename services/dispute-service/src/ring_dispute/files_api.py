@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED
 
-from ring_dispute.api import DisputeView
+from ring_dispute.api import DisputeView, viewed
 from ring_dispute.application import Disputes
 from ring_dispute.domain import Dispute, ReasonRequired
 from ring_dispute.files import MAX_FILE_BYTES, EmptyFile, EvidenceFileNotFound, EvidenceFiles
@@ -41,7 +43,10 @@ class EvidenceFileController(Controller):
         disputes: NamedDependency[Disputes],
         files: NamedDependency[EvidenceFiles],
     ) -> DisputeView:
-        """A party uploads one file with a statement; it is stored under its SHA-256."""
+        """A party uploads one file with a statement; it is stored under its SHA-256.
+
+        The party is checked before the body is read (a stranger's upload is not read), then
+        the file is stored, the evidence added and the answer built in one worker thread."""
         await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
         form = await request.form()
         part, statement = form.get("file"), form.get("statement") or ""
@@ -53,10 +58,11 @@ class EvidenceFileController(Controller):
             data = await part.read(MAX_FILE_BYTES + 1)
         finally:
             await part.close()
-        sha256 = await asyncio.to_thread(files.put, data)
-        await asyncio.to_thread(disputes.add_evidence, dispute_id, actor, statement, sha256)
-        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
-        return DisputeView.of(dispute, disputes)
+
+        def add_evidence() -> Dispute:
+            return disputes.add_evidence(dispute_id, actor, statement, files.put(data))
+
+        return await viewed(disputes, add_evidence)
 
     @get("/{dispute_id:uuid}/files/{sha256:str}", operation_id="GetEvidenceFile")
     async def get_evidence_file(
@@ -68,8 +74,9 @@ class EvidenceFileController(Controller):
         files: NamedDependency[EvidenceFiles],
     ) -> Response[bytes]:
         """A file referenced by the dispute's evidence; parties only."""
-        dispute = await asyncio.to_thread(disputes.get_dispute_for, dispute_id, actor)
-        return await _download(dispute, sha256, files)
+        return await _download(
+            functools.partial(disputes.get_dispute_for, dispute_id, actor), sha256, files
+        )
 
 
 class AdminEvidenceFileController(Controller):
@@ -91,14 +98,22 @@ class AdminEvidenceFileController(Controller):
         files: NamedDependency[EvidenceFiles],
     ) -> Response[bytes]:
         """A file referenced by the dispute's evidence."""
-        dispute = await asyncio.to_thread(disputes.get_dispute, dispute_id)
-        return await _download(dispute, sha256, files)
+        return await _download(functools.partial(disputes.get_dispute, dispute_id), sha256, files)
 
 
-async def _download(dispute: Dispute, sha256: str, files: EvidenceFiles) -> Response[bytes]:
-    if sha256 not in {e.sha256 for e in dispute.evidence}:
-        raise EvidenceFileNotFound(f"file {sha256} is not evidence of dispute {dispute.id}")
-    data = await asyncio.to_thread(files.get, sha256)
+async def _download(
+    dispute: Callable[[], Dispute], sha256: str, files: EvidenceFiles
+) -> Response[bytes]:
+    """The evidence file as an attachment; the dispute is loaded and the file read in one
+    worker thread."""
+
+    def read() -> bytes:
+        case = dispute()
+        if sha256 not in {e.sha256 for e in case.evidence}:
+            raise EvidenceFileNotFound(f"file {sha256} is not evidence of dispute {case.id}")
+        return files.get(sha256)
+
+    data = await asyncio.to_thread(read)
     return Response(
         data,
         media_type="application/octet-stream",

@@ -228,11 +228,15 @@ class ProviderController(Controller):
     ) -> ProviderView | PublicProvider:
         """Qualification and standing (always current) with the performance record: the full
         view for the provider itself and admins, the public profile for anyone else."""
-        provider = await asyncio.to_thread(providers.get_provider, provider_id)
-        record = await asyncio.to_thread(performance.record, provider_id)
-        if provider.full_record_visible_to(caller.user_id, admin=caller.role == ADMIN):
-            return ProviderView.of(provider, record)
-        return PublicProvider.of(provider, record)
+
+        def view() -> ProviderView | PublicProvider:
+            provider = providers.get_provider(provider_id)
+            record = performance.record(provider_id)
+            if provider.full_record_visible_to(caller.user_id, admin=caller.role == ADMIN):
+                return ProviderView.of(provider, record)
+            return PublicProvider.of(provider, record)
+
+        return await asyncio.to_thread(view)
 
     @get("/{provider_id:uuid}/recommendations", operation_id="ListRecommendations")
     async def list_recommendations(

@@ -168,8 +168,7 @@ class TaskController(Controller):
         self, actor: NamedDependency[UUID], task_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> TaskView:
         """Ask to publish; the task is ``funding`` until the ledger holds the commission."""
-        await asyncio.to_thread(tasks.publish, task_id, actor)
-        return TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
+        return TaskView.of(await asyncio.to_thread(tasks.publish, task_id, actor))
 
     @post(
         "/{task_id:uuid}/cancel",
@@ -183,8 +182,10 @@ class TaskController(Controller):
         """The owner cancels the task (decision 0007): open orders whose work was not handed in
         are cancelled with it, submitted work must be reviewed first, unused escrow is refunded."""
         cancelled = await asyncio.to_thread(tasks.cancel, task_id, actor)
-        task = TaskView.of(await asyncio.to_thread(tasks.get_task, task_id))
-        return TaskCancellation(**msgspec.structs.asdict(task), cancelled_orders=cancelled)
+        task = TaskView.of(cancelled.task)
+        return TaskCancellation(
+            **msgspec.structs.asdict(task), cancelled_orders=cancelled.cancelled_orders
+        )
 
     @get("/{task_id:uuid}", operation_id="GetTask")
     async def get_task(
@@ -256,14 +257,13 @@ class TaskController(Controller):
         """The acting provider takes a slot: ``accepted``, or ``applied`` if approval is needed.
 
         Judged on the provider's standing as of matching's latest word (decision 0009)."""
-        order_id = await freshness.judge(
+        order = await freshness.judge(
             tasks.take_order,
             task_id,
             actor,
             refusals=(ProviderNotVerified, ProviderSuspended, ProviderBlocked),
         )
-        order = await asyncio.to_thread(tasks.get_order, order_id)
-        return Created(id=order_id, status=str(order.status))
+        return Created(id=order.id, status=str(order.status))
 
 
 class OrderController(Controller):
@@ -302,8 +302,7 @@ class OrderController(Controller):
         self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
         """The task owner admits the application."""
-        await asyncio.to_thread(tasks.approve_application, order_id, actor)
-        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+        return OrderView.of(await asyncio.to_thread(tasks.approve_application, order_id, actor))
 
     @post(
         "/{order_id:uuid}/decline",
@@ -319,8 +318,9 @@ class OrderController(Controller):
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The task owner turns the application down; the slot is free again."""
-        await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
-        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+        return OrderView.of(
+            await asyncio.to_thread(tasks.decline_application, order_id, actor, data.reason)
+        )
 
     @post(
         "/{order_id:uuid}/progress",
@@ -336,8 +336,9 @@ class OrderController(Controller):
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The provider reports progress."""
-        await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
-        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+        return OrderView.of(
+            await asyncio.to_thread(tasks.report_progress, order_id, actor, data.percent, data.note)
+        )
 
     @post(
         "/{order_id:uuid}/submission",
@@ -353,8 +354,9 @@ class OrderController(Controller):
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The provider hands the work in."""
-        await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
-        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+        return OrderView.of(
+            await asyncio.to_thread(tasks.submit_voucher, order_id, actor, data.voucher_id)
+        )
 
     @post(
         "/{order_id:uuid}/approval",
@@ -366,8 +368,7 @@ class OrderController(Controller):
         self, actor: NamedDependency[UUID], order_id: FromPath[UUID], tasks: NamedDependency[Tasks]
     ) -> OrderView:
         """The task owner accepts the work; the ledger settles the commission."""
-        await asyncio.to_thread(tasks.approve_order, order_id, actor)
-        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+        return OrderView.of(await asyncio.to_thread(tasks.approve_order, order_id, actor))
 
     @post(
         "/{order_id:uuid}/rejection",
@@ -383,5 +384,6 @@ class OrderController(Controller):
         tasks: NamedDependency[Tasks],
     ) -> OrderView:
         """The task owner rejects the work with a reason; the provider may resubmit."""
-        await asyncio.to_thread(tasks.reject_order, order_id, actor, data.reason)
-        return OrderView.of(await asyncio.to_thread(tasks.get_order, order_id))
+        return OrderView.of(
+            await asyncio.to_thread(tasks.reject_order, order_id, actor, data.reason)
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -101,17 +102,19 @@ class Tasks(RingApplication):
         self.save(task)
         return task.id
 
-    def publish(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> None:
-        """The owner asks to publish; the task waits in ``funding`` for the ledger."""
+    def publish(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> Task:
+        """The owner asks to publish; the task waits in ``funding`` for the ledger. Returns the
+        task."""
         at = _at(now)
 
-        def act() -> None:
+        def act() -> Task:
             task = self.get_task(task_id)
             _require_owner(task, actor_id)
             task.publish(at)
             self.save(task)
+            return task
 
-        retrying(act)
+        return retrying(act)
 
     def mark_funded(self, task_id: UUID, now: datetime | None = None) -> None:
         """Escrow holds the commission: publish the task. No-op if already published."""
@@ -139,8 +142,8 @@ class Tasks(RingApplication):
 
     # -- orders --------------------------------------------------------------------------------
 
-    def take_order(self, task_id: UUID, provider_id: UUID, now: datetime | None = None) -> UUID:
-        """A provider takes a slot; returns the new order's id.
+    def take_order(self, task_id: UUID, provider_id: UUID, now: datetime | None = None) -> Order:
+        """A provider takes a slot; returns the new order.
 
         The task (slot taken) and the order are saved together. When providers race for the
         last slots, losers re-read the task and get :class:`~ring_task.domain.NoSlotsLeft`.
@@ -148,29 +151,29 @@ class Tasks(RingApplication):
         """
         at = _at(now)
 
-        def act() -> UUID:
+        def act() -> Order:
             task = self.get_task(task_id)
             if self.provider_standings is not None:
                 self.provider_standings.standing(provider_id, task.owner_id).check_may_take()
             order = open_order(task, provider_id, at)
             self.save(task, order)
-            return order.id
+            return order
 
         return retrying(act)
 
     def approve_application(
         self, order_id: UUID, actor_id: UUID, now: datetime | None = None
-    ) -> None:
+    ) -> Order:
         """The owner admits an application; the provider may start."""
         at = _at(now)
-        self._act_on_order(order_id, actor_id, Party.OWNER, lambda order: order.accept(at))
+        return self._act_on_order(order_id, actor_id, Party.OWNER, lambda order: order.accept(at))
 
     def decline_application(
         self, order_id: UUID, actor_id: UUID, reason: str = "", now: datetime | None = None
-    ) -> None:
+    ) -> Order:
         """The owner turns an application down; its slot is offered again."""
         at = _at(now)
-        self._act_on_order(
+        return self._act_on_order(
             order_id,
             actor_id,
             Party.OWNER,
@@ -185,10 +188,10 @@ class Tasks(RingApplication):
         percent: int,
         note: str = "",
         now: datetime | None = None,
-    ) -> None:
+    ) -> Order:
         """The provider reports progress (0..100 %)."""
         at = _at(now)
-        self._act_on_order(
+        return self._act_on_order(
             order_id,
             actor_id,
             Party.PROVIDER,
@@ -201,29 +204,31 @@ class Tasks(RingApplication):
         actor_id: UUID,
         voucher_id: UUID | None = None,
         now: datetime | None = None,
-    ) -> None:
+    ) -> Order:
         """The provider hands in the work, with the voucher proving it."""
         at = _at(now)
-        self._act_on_order(
+        return self._act_on_order(
             order_id, actor_id, Party.PROVIDER, lambda order: order.submit(voucher_id, at)
         )
 
-    def approve_order(self, order_id: UUID, actor_id: UUID, now: datetime | None = None) -> None:
+    def approve_order(self, order_id: UUID, actor_id: UUID, now: datetime | None = None) -> Order:
         """The owner accepts the work; the ledger will settle the commission."""
         at = _at(now)
-        self._act_on_order(order_id, actor_id, Party.OWNER, lambda order: order.approve(at))
+        return self._act_on_order(order_id, actor_id, Party.OWNER, lambda order: order.approve(at))
 
     def reject_order(
         self, order_id: UUID, actor_id: UUID, reason: str, now: datetime | None = None
-    ) -> None:
+    ) -> Order:
         """The owner rejects the work with a reason."""
         at = _at(now)
-        self._act_on_order(order_id, actor_id, Party.OWNER, lambda order: order.reject(reason, at))
+        return self._act_on_order(
+            order_id, actor_id, Party.OWNER, lambda order: order.reject(reason, at)
+        )
 
-    def cancel_order(self, order_id: UUID, actor_id: UUID, now: datetime | None = None) -> None:
+    def cancel_order(self, order_id: UUID, actor_id: UUID, now: datetime | None = None) -> Order:
         """The provider withdraws before handing in; the slot is offered again."""
         at = _at(now)
-        self._act_on_order(
+        return self._act_on_order(
             order_id,
             actor_id,
             Party.PROVIDER,
@@ -410,14 +415,18 @@ class Tasks(RingApplication):
         party: Party,
         change: Callable[[Order], None],
         on_task: Callable[[Task, Order], None] | None = None,
-    ) -> None:
-        def act() -> None:
+    ) -> Order:
+        """Load the order once, check the acting party, change and save it; returns the order,
+        so the answer needs no second load."""
+
+        def act() -> Order:
             order = self.get_order(order_id)
             if _party_id(order, party) != actor_id:
                 raise NotOrderParty(f"only the order's {party} may do this")
             self._change_order(order, change, on_task)
+            return order
 
-        retrying(act)
+        return retrying(act)
 
     def _update_order(
         self,
@@ -547,16 +556,16 @@ class Tasks(RingApplication):
 
     # -- cancellation (ring_task.domain.cancellation, decision 0007) ----------------------------------
 
-    def cancel(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> int:
+    def cancel(self, task_id: UUID, actor_id: UUID, now: datetime | None = None) -> TaskCancelled:
         """The owner cancels the task; open orders whose work was not handed in are cancelled
-        with it and their slots released; returns how many orders were cancelled.
+        with it and their slots released; returns the task and how many orders were cancelled.
 
         Raises :class:`~ring_task.domain.cancellation.SubmittedWorkPending` while an order is
         submitted, approved (awaiting payment), rejected (may still be disputed) or disputed.
         """
         at = _at(now)
 
-        def act() -> int:
+        def act() -> TaskCancelled:
             task = self.get_task(task_id)
             _require_owner(task, actor_id)
             orders = [self.get_order(order_id) for order_id in task.open_orders]
@@ -566,9 +575,16 @@ class Tasks(RingApplication):
                 task.release_slot(order.id, at)
             task.cancel(at)
             self.save(task, *orders)
-            return len(orders)
+            return TaskCancelled(task=task, cancelled_orders=len(orders))
 
         return retrying(act)
+
+
+class TaskCancelled(NamedTuple):
+    """What :meth:`Tasks.cancel` did: the cancelled task and how many orders went with it."""
+
+    task: Task
+    cancelled_orders: int
 
 
 def _at(now: datetime | None) -> datetime:

@@ -88,15 +88,16 @@ class OrderMessages:
 
     def post(
         self, order_id: UUID, actor_id: UUID, body: str, now: datetime | None = None
-    ) -> Message:
-        """``actor_id`` (a party of the order) adds ``body`` to the order's conversation.
+    ) -> tuple[Order, Message]:
+        """``actor_id`` (a party of the order) adds ``body`` to the order's conversation;
+        returns the order and the new message (what the answer shows, without a second load).
 
         Raises:
             OrderNotFound: no such order.
             NotOrderParty: the actor is neither the task owner nor the provider.
             ConcurrentUpdate: too many concurrent writers; retry.
         """
-        self.tasks.get_order_for(order_id, actor_id)
+        order = self.tasks.get_order_for(order_id, actor_id)
         at = now or datetime.now(UTC)
         message_id = uuid4()
 
@@ -106,7 +107,7 @@ class OrderMessages:
             self.tasks.save(conversation)
             return conversation.messages[-1]
 
-        return retrying(act)
+        return order, retrying(act)
 
     def list(self, order_id: UUID, actor_id: UUID) -> tuple[Order, list[Message]]:
         """The order and its messages, oldest first, for one of its parties."""
@@ -176,9 +177,7 @@ class OrderMessageController(Controller):
         """A party of the order writes to the other."""
         if not data.body.strip():
             raise ValidationException("a message needs a non-blank `body`")
-        message = await asyncio.to_thread(messages.post, order_id, actor, data.body)
-        order = await asyncio.to_thread(messages.tasks.get_order, order_id)
-        return _view(order, message)
+        return _view(*await asyncio.to_thread(messages.post, order_id, actor, data.body))
 
     @get("/{order_id:uuid}/messages", operation_id="ListMessages")
     async def list_messages(

@@ -21,7 +21,7 @@ LATER = NOW + timedelta(hours=1)
 
 
 def _submitted(app: Tasks, task_id: UUID, provider: UUID) -> UUID:
-    order_id = app.take_order(task_id, provider, now=NOW)
+    order_id = app.take_order(task_id, provider, now=NOW).id
     app.submit_voucher(order_id, provider, now=NOW)
     return order_id
 
@@ -101,7 +101,7 @@ def test_deadline_expires_unsubmitted_orders_and_the_task(
     app: Tasks, provider: UUID, published: Callable[..., UUID]
 ) -> None:
     task_id = published(slots=2)
-    working = app.take_order(task_id, provider, now=NOW)
+    working = app.take_order(task_id, provider, now=NOW).id
     handed_in = _submitted(app, task_id, uuid4())
     app.expire_order_when_due(working, now=DEADLINE - timedelta(seconds=1))  # too early
     assert app.get_order(working).status is OrderStatus.ACCEPTED
@@ -132,12 +132,12 @@ def test_cancellation_allowed_cancels_unsubmitted_orders(
     task_id = published(slots=3, approval_required=state == "applied")
     order_id = None
     if state != "none":
-        order_id = app.take_order(task_id, provider, now=NOW)
+        order_id = app.take_order(task_id, provider, now=NOW).id
         if state == "in_progress":
             app.report_progress(order_id, provider, 50, now=NOW)
     with pytest.raises(NotTaskOwner):
         app.cancel(task_id, uuid4(), now=NOW)
-    assert app.cancel(task_id, owner, now=NOW) == (0 if order_id is None else 1)
+    assert app.cancel(task_id, owner, now=NOW).cancelled_orders == (0 if order_id is None else 1)
     task = app.get_task(task_id)
     assert (task.status, task.open_orders) == (TaskStatus.CANCELLED, {})
     if order_id is not None:
@@ -149,7 +149,7 @@ def test_cancellation_refused_while_work_is_pending(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], state: str
 ) -> None:
     task_id = published(slots=3)
-    other = app.take_order(task_id, uuid4(), now=NOW)
+    other = app.take_order(task_id, uuid4(), now=NOW).id
     order_id = _submitted(app, task_id, provider)
     if state == "approved":
         app.approve_order(order_id, owner, now=NOW)

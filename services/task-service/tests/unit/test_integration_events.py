@@ -37,7 +37,7 @@ def _exercise_every_event(
     app.cancel(failing, owner, now=now)
 
     task_id = published(slots=4, approval_required=True)
-    settled = app.take_order(task_id, uuid4(), now=now)
+    settled = app.take_order(task_id, uuid4(), now=now).id
     order = app.get_order(settled)
     app.approve_application(settled, owner, now=now)
     app.report_progress(settled, order.provider_id, 50, "half", now=now)
@@ -47,11 +47,11 @@ def _exercise_every_event(
     app.approve_order(settled, owner, now=now)
     app.mark_order_settled(settled, now=now)
 
-    declined = app.take_order(task_id, uuid4(), now=now)
+    declined = app.take_order(task_id, uuid4(), now=now).id
     app.decline_application(declined, owner, "no", now=now)
-    withdrawn = app.take_order(task_id, uuid4(), now=now)
+    withdrawn = app.take_order(task_id, uuid4(), now=now).id
     app.cancel_order(withdrawn, app.get_order(withdrawn).provider_id, now=now)
-    late = app.take_order(task_id, uuid4(), now=now)
+    late = app.take_order(task_id, uuid4(), now=now).id
     app.expire_order(late, now=deadline)
     app.expire_task(task_id, now=deadline)
     app.complete_task(task_id, now=deadline)

@@ -14,7 +14,7 @@ from ring_task.domain import OrderStatus, TaskStatus
 
 def _approved_order(app: Tasks, task_id: UUID, owner: UUID, now: datetime) -> UUID:
     provider = uuid4()
-    order_id = app.take_order(task_id, provider, now=now)
+    order_id = app.take_order(task_id, provider, now=now).id
     app.submit_voucher(order_id, provider, now=now)
     app.approve_order(order_id, owner, now=now)
     return order_id

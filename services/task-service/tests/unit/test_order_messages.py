@@ -18,11 +18,11 @@ from ring_task.messages import Conversation, OrderMessages, conversation_id
 def test_parties_write_and_read_in_order(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     messages = OrderMessages(app)
     assert messages.list(order_id, owner)[1] == []
     messages.post(order_id, owner, "Boxes or polygons?", now=now)
-    reply = messages.post(order_id, provider, "Boxes.", now=now + timedelta(minutes=1))
+    _, reply = messages.post(order_id, provider, "Boxes.", now=now + timedelta(minutes=1))
     assert reply.author_id == provider
     order, thread = messages.list(order_id, provider)
     assert order.id == order_id
@@ -38,7 +38,7 @@ def test_parties_write_and_read_in_order(
 def test_strangers_and_unknown_orders_are_refused(
     app: Tasks, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     messages = OrderMessages(app)
     with pytest.raises(NotOrderParty):
         messages.post(order_id, uuid4(), "hello", now=now)
@@ -53,7 +53,7 @@ def test_messages_are_private_and_audited(
 ) -> None:
     for private in (Conversation.Started, Conversation.MessagePosted):
         assert private not in DOMAIN_TO_PUBLIC
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     OrderMessages(app).post(order_id, provider, "done soon", now=now)
     trail = read_trail(app, "task", conversation_id(order_id))
     assert [(e.name, e.version) for e in trail.events] == [

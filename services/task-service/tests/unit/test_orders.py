@@ -30,7 +30,7 @@ def test_take_order_accepts_at_once_without_approval(
     app: Tasks, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
     task_id = published()
-    order = app.get_order(app.take_order(task_id, provider, now=now))
+    order = app.get_order(app.take_order(task_id, provider, now=now).id)
     assert order.status is OrderStatus.ACCEPTED
     assert [step.status for step in order.history] == [OrderStatus.APPLIED, OrderStatus.ACCEPTED]
     assert (order.task_id, order.provider_id, order.fee_minor) == (task_id, provider, 500)
@@ -41,7 +41,7 @@ def test_application_waits_for_the_owner_when_approval_is_required(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
     task_id = published(approval_required=True)
-    order_id = app.take_order(task_id, provider, now=now)
+    order_id = app.take_order(task_id, provider, now=now).id
     assert app.get_order(order_id).status is OrderStatus.APPLIED
     with pytest.raises(NotOrderParty):
         app.approve_application(order_id, provider, now=now)
@@ -53,7 +53,7 @@ def test_declined_application_frees_the_slot(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
     task_id = published(approval_required=True, slots=1)
-    order_id = app.take_order(task_id, provider, now=now)
+    order_id = app.take_order(task_id, provider, now=now).id
     assert app.get_task(task_id).slots_left == 0
     app.decline_application(order_id, owner, "not qualified", now=now)
     order = app.get_order(order_id)
@@ -66,7 +66,7 @@ def test_happy_path_to_settlement_and_completion(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
     task_id = published(slots=1)
-    order_id = app.take_order(task_id, provider, now=now)
+    order_id = app.take_order(task_id, provider, now=now).id
     app.report_progress(order_id, provider, 40, "halfway-ish", now=now)
     voucher_id = uuid4()
     app.submit_voucher(order_id, provider, voucher_id, now=now)
@@ -101,7 +101,7 @@ def test_domain_refuses_a_second_settlement(
 ) -> None:
     from ring_task.domain import OrderAlreadySettled
 
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     app.submit_voucher(order_id, provider, None, now=now)
     app.approve_order(order_id, owner, now=now)
     app.mark_order_settled(order_id, now=now)
@@ -113,7 +113,7 @@ def test_dispute_then_refund_retires_the_slot(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
     task_id = published(slots=1)
-    order_id = app.take_order(task_id, provider, now=now)
+    order_id = app.take_order(task_id, provider, now=now).id
     app.submit_voucher(order_id, provider, None, now=now)
     app.reject_order(order_id, owner, "incomplete", now=now)
     app.mark_order_disputed(order_id, now=now)
@@ -128,7 +128,7 @@ def test_dispute_then_refund_retires_the_slot(
 def test_only_the_right_party_acts(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     with pytest.raises(NotOrderParty):
         app.report_progress(order_id, owner, 10, now=now)
     with pytest.raises(NotOrderParty):
@@ -143,7 +143,7 @@ def test_only_the_right_party_acts(
 def test_order_rules(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID], now: datetime
 ) -> None:
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     with pytest.raises(InvalidProgress):
         app.report_progress(order_id, provider, 101, now=now)
     with pytest.raises(IllegalTransition):
@@ -185,7 +185,7 @@ def test_expired_order_frees_its_slot(
     app: Tasks, provider: UUID, published: Callable[..., UUID], now: datetime, deadline: datetime
 ) -> None:
     task_id = published(slots=1)
-    order_id = app.take_order(task_id, provider, now=now)
+    order_id = app.take_order(task_id, provider, now=now).id
     with pytest.raises(DeadlineNotReached):
         app.expire_order(order_id, now=deadline - timedelta(seconds=1))
     app.expire_order(order_id, now=deadline)

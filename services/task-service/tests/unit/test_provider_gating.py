@@ -61,7 +61,7 @@ def test_verified_provider_takes_an_order(
     now: datetime,
 ) -> None:
     standings.verification[provider] = "verified"
-    order_id = app.take_order(published(), provider, now=now)
+    order_id = app.take_order(published(), provider, now=now).id
     assert app.get_order(order_id).status is OrderStatus.ACCEPTED
 
 
@@ -103,7 +103,7 @@ def test_block_applies_only_to_the_blocking_owners_tasks(
     )
     app.publish(task_id, other_owner, now=now)
     app.mark_funded(task_id, now=now)
-    assert app.take_order(task_id, provider, now=now)
+    assert app.take_order(task_id, provider, now=now).id
 
 
 def test_refusal_error_codes_are_stable() -> None:

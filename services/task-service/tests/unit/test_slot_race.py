@@ -46,7 +46,7 @@ def test_exactly_as_many_winners_as_slots(
     def take() -> None:
         start.wait()
         try:
-            won.append(app.take_order(task_id, uuid4(), now=now))
+            won.append(app.take_order(task_id, uuid4(), now=now).id)
         except NoSlotsLeft as error:
             refused.append(error)
         except BaseException as error:  # any other outcome fails the test below

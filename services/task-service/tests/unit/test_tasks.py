@@ -122,8 +122,8 @@ def test_cancel_takes_unsubmitted_orders_with_it(
     app: Tasks, owner: UUID, provider: UUID, published: Callable[..., UUID]
 ) -> None:
     task_id = published()
-    order_id = app.take_order(task_id, provider, now=NOW)
-    assert app.cancel(task_id, owner, now=NOW) == 1
+    order_id = app.take_order(task_id, provider, now=NOW).id
+    assert app.cancel(task_id, owner, now=NOW).cancelled_orders == 1
     assert app.get_task(task_id).status is TaskStatus.CANCELLED
     assert app.get_order(order_id).status is OrderStatus.CANCELLED
 
@@ -145,7 +145,7 @@ def test_expire_only_at_the_deadline_then_complete(
 def test_unknown_task(app: Tasks, provider: UUID, published: Callable[..., UUID]) -> None:
     with pytest.raises(TaskNotFound):
         app.get_task(uuid4())
-    order_id = app.take_order(published(), provider, now=NOW)
+    order_id = app.take_order(published(), provider, now=NOW).id
     with pytest.raises(TaskNotFound):
         app.get_task(order_id)  # an order id is not a task id
 

@@ -14,7 +14,7 @@ from ring_task.domain import NotOrderParty, OrderStatus
 
 @pytest.fixture
 def order_id(app: Tasks, published: Callable[..., UUID], provider: UUID, now: datetime) -> UUID:
-    return app.take_order(published(), provider, now=now)
+    return app.take_order(published(), provider, now=now).id
 
 
 def test_a_submitted_voucher_submits_the_order_once(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -177,8 +178,9 @@ class VoucherController(Controller):
         vouchers: NamedDependency[Vouchers],
     ) -> Response[bytes]:
         """Download one file of the voucher; for the order's parties."""
-        voucher = await asyncio.to_thread(vouchers.get_voucher_for, voucher_id, actor)
-        return await _download(vouchers, voucher, sha256)
+        return await _download(
+            vouchers, functools.partial(vouchers.get_voucher_for, voucher_id, actor), sha256
+        )
 
     @post(
         "/{voucher_id:uuid}/approve",
@@ -193,8 +195,7 @@ class VoucherController(Controller):
         vouchers: NamedDependency[Vouchers],
     ) -> VoucherView:
         """The task owner accepts the voucher; settlement follows."""
-        await asyncio.to_thread(vouchers.approve, voucher_id, actor)
-        return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
+        return VoucherView.of(await asyncio.to_thread(vouchers.approve, voucher_id, actor))
 
     @post(
         "/{voucher_id:uuid}/reject",
@@ -210,8 +211,9 @@ class VoucherController(Controller):
         vouchers: NamedDependency[Vouchers],
     ) -> VoucherView:
         """The task owner rejects the voucher with a reason; the provider may resubmit."""
-        await asyncio.to_thread(vouchers.reject, voucher_id, actor, data.reason)
-        return VoucherView.of(await asyncio.to_thread(vouchers.get_voucher, voucher_id))
+        return VoucherView.of(
+            await asyncio.to_thread(vouchers.reject, voucher_id, actor, data.reason)
+        )
 
 
 class AdminVoucherController(Controller):
@@ -236,13 +238,17 @@ class AdminVoucherController(Controller):
         self, voucher_id: FromPath[UUID], sha256: FromPath[str], vouchers: NamedDependency[Vouchers]
     ) -> Response[bytes]:
         """Any file of any voucher."""
-        voucher = await asyncio.to_thread(vouchers.get_voucher, voucher_id)
-        return await _download(vouchers, voucher, sha256)
+        return await _download(
+            vouchers, functools.partial(vouchers.get_voucher, voucher_id), sha256
+        )
 
 
-async def _download(vouchers: Vouchers, voucher: Voucher, sha256: str) -> Response[bytes]:
-    """The file as an attachment, typed by the content sniffed at upload (never by the client)."""
-    file, data = await asyncio.to_thread(vouchers.file_of, voucher, sha256)
+async def _download(
+    vouchers: Vouchers, voucher: Callable[[], Voucher], sha256: str
+) -> Response[bytes]:
+    """The file as an attachment, typed by the content sniffed at upload (never by the client);
+    the voucher is loaded and the file read in the same worker thread."""
+    file, data = await asyncio.to_thread(lambda: vouchers.file_of(voucher(), sha256))
     return Response(
         data,
         media_type=file.content_type,

@@ -166,20 +166,27 @@ class Vouchers(RingApplication):
         self.catch_up()
         return voucher
 
-    def approve(self, voucher_id: UUID, actor_id: UUID) -> None:
-        """The task owner accepts the voucher; the order is then approved and settled.
+    def approve(self, voucher_id: UUID, actor_id: UUID) -> Voucher:
+        """The task owner accepts the voucher; the order is then approved and settled. Returns
+        the approved voucher.
 
         Raises:
             OrderUnderDispute: a dispute about the order is open.
         """
-        if self.disputes is not None:
-            voucher = self.get_voucher_for(voucher_id, actor_id)
-            check_manual_approval(self.disputes.state(voucher.order_id))
-        self._decide(voucher_id, actor_id, lambda v: v.approve(self.clock.now()))
+        disputes = self.disputes
 
-    def reject(self, voucher_id: UUID, actor_id: UUID, reason: str) -> None:
-        """The task owner turns the voucher down with a reason."""
-        self._decide(voucher_id, actor_id, lambda v: v.reject(reason, self.clock.now()))
+        def not_disputed(voucher: Voucher) -> None:
+            if disputes is not None:
+                _check_party(voucher, actor_id)
+                check_manual_approval(disputes.state(voucher.order_id))
+
+        return self._decide(
+            voucher_id, actor_id, lambda v: v.approve(self.clock.now()), admissible=not_disputed
+        )
+
+    def reject(self, voucher_id: UUID, actor_id: UUID, reason: str) -> Voucher:
+        """The task owner turns the voucher down with a reason; returns the rejected voucher."""
+        return self._decide(voucher_id, actor_id, lambda v: v.reject(reason, self.clock.now()))
 
     def auto_approve(self, voucher_id: UUID) -> bool:
         """Approve a voucher whose review window ran out; no-op if already decided.
@@ -224,8 +231,7 @@ class Vouchers(RingApplication):
     def get_voucher_for(self, voucher_id: UUID, actor_id: UUID) -> Voucher:
         """The voucher, if ``actor_id`` is its task owner or its provider."""
         voucher = self.get_voucher(voucher_id)
-        if actor_id not in (voucher.owner_id, voucher.provider_id):
-            raise NotOrderParty(f"user {actor_id} is not a party of voucher {voucher_id}")
+        _check_party(voucher, actor_id)
         return voucher
 
     def file_of(self, voucher: Voucher, sha256: str) -> tuple[VoucherFile, bytes]:
@@ -258,16 +264,29 @@ class Vouchers(RingApplication):
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _decide(self, voucher_id: UUID, actor_id: UUID, change: Callable[[Voucher], None]) -> None:
-        def act() -> None:
+    def _decide(
+        self,
+        voucher_id: UUID,
+        actor_id: UUID,
+        change: Callable[[Voucher], None],
+        *,
+        admissible: Callable[[Voucher], None] = lambda voucher: None,
+    ) -> Voucher:
+        """Load the voucher once, check ``admissible`` then its owner, apply ``change``, save;
+        returns the decided voucher, so the answer needs no second load."""
+
+        def act() -> Voucher:
             voucher = self.get_voucher(voucher_id)
+            admissible(voucher)
             if voucher.owner_id != actor_id:
                 raise NotTaskOwner("only the task's owner may review the voucher")
             change(voucher)
             self._save_decision(voucher)
+            return voucher
 
-        retrying(act)
+        voucher = retrying(act)
         self.catch_up()
+        return voucher
 
     def _save_decision(self, voucher: Voucher) -> None:
         trail = self._trail(voucher.order_id)
@@ -291,3 +310,8 @@ class Vouchers(RingApplication):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+def _check_party(voucher: Voucher, actor_id: UUID) -> None:
+    if actor_id not in (voucher.owner_id, voucher.provider_id):
+        raise NotOrderParty(f"user {actor_id} is not a party of voucher {voucher.id}")

@@ -11,10 +11,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from ring_runtime.identity import ADMIN, PARTY_B
-from ring_runtime.testing import eventually
+from ring_runtime.testing import actor_headers, eventually
 from ring_task.application import Tasks
 
-from .conftest import actor, publish_funded_task
+from .conftest import publish_funded_task
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ async def test_board_filters_search_sorting_and_paging(
         deadline=_in_days(20),
     )
     draft = await task.post(
-        "/tasks", json={**_draft(), "title": "Draft label job"}, headers=actor(owner)
+        "/tasks", json={**_draft(), "title": "Draft label job"}, headers=actor_headers(owner)
     )
     assert draft.status_code == 201
 
@@ -119,27 +119,29 @@ async def test_record_candidates_and_recommendations(
         qualified = await matching.post(
             f"/providers/{provider}/qualifications",
             json={"kind": "certificate", "reference": "ref", "skills": ["labeling"]},
-            headers=actor(provider, PARTY_B),
+            headers=actor_headers(provider, PARTY_B),
         )
         assert qualified.status_code == 201, qualified.text
-        await matching.post(f"/providers/{provider}/verify", headers=actor(admin, ADMIN))
+        await matching.post(f"/providers/{provider}/verify", headers=actor_headers(admin, ADMIN))
     first = await publish_funded_task(task, tasks, owner, title="Label first batch")
 
     async def take() -> str | None:
-        response = await task.post(f"/tasks/{first}/orders", headers=actor(worker, PARTY_B))
+        response = await task.post(f"/tasks/{first}/orders", headers=actor_headers(worker, PARTY_B))
         return str(response.json()["id"]) if response.status_code == 201 else None
 
     order_id = await eventually(take)
     submitted = await task.post(
-        f"/orders/{order_id}/submission", json={}, headers=actor(worker, PARTY_B)
+        f"/orders/{order_id}/submission", json={}, headers=actor_headers(worker, PARTY_B)
     )
     assert submitted.status_code == 200, submitted.text
-    approved = await task.post(f"/orders/{order_id}/approval", headers=actor(owner))
+    approved = await task.post(f"/orders/{order_id}/approval", headers=actor_headers(owner))
     assert approved.status_code == 200, approved.text
     await asyncio.to_thread(tasks.mark_order_settled, UUID(order_id))
 
     async def record() -> dict[str, Any] | None:
-        response = await matching.get(f"/providers/{worker}", headers=actor(worker, PARTY_B))
+        response = await matching.get(
+            f"/providers/{worker}", headers=actor_headers(worker, PARTY_B)
+        )
         found: dict[str, Any] = response.json()["record"]
         # the task's own events (another key) may reach the read model after the order's
         converged = found["earnings"] and found["on_time_rate"] is not None
@@ -153,7 +155,7 @@ async def test_record_candidates_and_recommendations(
     assert found["disputes_lost"] == 0
     assert found["earnings"] == [{"currency": "CNY", "amount_minor": 10_000}]
     # Party A sees the public profile: counts and rates, not earnings or the qualification.
-    public = (await matching.get(f"/providers/{worker}", headers=actor(owner))).json()
+    public = (await matching.get(f"/providers/{worker}", headers=actor_headers(owner))).json()
     assert public["record"]["orders_completed"] == 1
     assert "earnings" not in public["record"]
     assert "qualification" not in public
@@ -161,17 +163,19 @@ async def test_record_candidates_and_recommendations(
     second = await publish_funded_task(task, tasks, owner, title="Label second batch")
 
     async def candidates() -> list[str] | None:
-        response = await matching.get(f"/tasks/{second}/candidates", headers=actor(owner))
+        response = await matching.get(f"/tasks/{second}/candidates", headers=actor_headers(owner))
         ids = [c["provider_id"] for c in response.json()] if response.status_code == 200 else []
         return ids if len(ids) == 2 else None
 
     assert await eventually(candidates) == [str(worker), str(idle)]  # the record wins
-    other = await matching.get(f"/tasks/{second}/candidates", headers=actor(worker, PARTY_B))
+    other = await matching.get(
+        f"/tasks/{second}/candidates", headers=actor_headers(worker, PARTY_B)
+    )
     assert other.status_code == 403
 
     async def recommended() -> list[str] | None:
         response = await matching.get(
-            f"/providers/{worker}/recommendations", headers=actor(worker, PARTY_B)
+            f"/providers/{worker}/recommendations", headers=actor_headers(worker, PARTY_B)
         )
         ids = [r["task"]["id"] for r in response.json()]
         return ids if second in ids else None

@@ -1,13 +1,15 @@
 """Across services: a voucher handed in and approved moves the task-service order along.
 
 Both services run in-process on their own schemas and share the broker; the only link between
-them is ``ring.task.events`` → voucher-service and ``ring.voucher.events`` → task-service.
+them is ``ring.task.events`` → voucher-service and ``ring.voucher.events`` → task-service. It
+boots two services, so it lives with the cross-service tests (docs/conventions.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,33 +21,42 @@ from psycopg import sql
 from ring_runtime.identity import PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import eventually, settings_for
+from ring_runtime.testing import actor_headers, eventually
 from ring_runtime.timers import ManualClock
 from ring_task.application import Tasks
 from ring_task.main import create_app as create_task_app
 from ring_voucher.config import VoucherConfig
 from ring_voucher.main import create_app as create_voucher_app
 
-from .conftest import actor
-
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
 
 @pytest.fixture
-def task_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Settings]:
+def voucher_settings(service_settings: Callable[..., Settings]) -> Settings:
+    return service_settings("voucher")
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> VoucherConfig:
+    """Timers are fired by the tests (the poller waits an hour)."""
+    return VoucherConfig(
+        blob_dir=str(tmp_path / "blobs"),
+        max_file_bytes=64 * 1024,
+        max_files=3,
+        timer_poll_interval=3600,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def task_settings(service_settings: Callable[..., Settings]) -> Settings:
     """A task service on a schema of its own. Voucher events of other tests' orders are
     unknown here; one attempt parks them at once instead of retrying."""
-    schema = f"t_task_{uuid4().hex[:12]}"
-    yield settings_for(
-        "task",
-        postgres_url,
-        kafka_bootstrap,
-        schema,
-        RING_RELAY_POLL_INTERVAL_MS="20",
-        RING_CONSUMER_MAX_ATTEMPTS="1",
-    )
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    return service_settings("task", RING_CONSUMER_MAX_ATTEMPTS="1")
 
 
 def _taken_order(tasks: Tasks, owner: UUID, provider: UUID, title: str) -> UUID:
@@ -60,7 +71,7 @@ def _taken_order(tasks: Tasks, owner: UUID, provider: UUID, title: str) -> UUID:
     )
     tasks.publish(task_id, owner)
     tasks.mark_funded(task_id)
-    order_id: UUID = tasks.take_order(task_id, provider)
+    order_id: UUID = tasks.take_order(task_id, provider).id
     return order_id
 
 
@@ -68,7 +79,9 @@ async def _known_to_vouchers(client: AsyncTestClient[Any], order_id: UUID, provi
     """Wait until the voucher service's order directory has the order."""
 
     async def known() -> bool:
-        found = await client.get(f"/orders/{order_id}/vouchers", headers=actor(provider, PARTY_B))
+        found = await client.get(
+            f"/orders/{order_id}/vouchers", headers=actor_headers(provider, PARTY_B)
+        )
         return found.status_code == 200
 
     await eventually(known)
@@ -89,17 +102,19 @@ async def test_an_approved_voucher_approves_the_order(
             f"/orders/{order_id}/vouchers",
             files=[("files", ("shelves.pdf", b"%PDF-1.7 shelves", "application/pdf"))],
             data={"note": "all shelves mounted"},
-            headers=actor(provider, PARTY_B),
+            headers=actor_headers(provider, PARTY_B),
         )
         assert created.status_code == 201, created.text
 
         async def order_status(expected: str) -> bool:
-            found = await task_client.get(f"/orders/{order_id}", headers=actor(owner))
+            found = await task_client.get(f"/orders/{order_id}", headers=actor_headers(owner))
             return bool(found.json()["status"] == expected)
 
         await eventually(lambda: order_status("submitted"))
         voucher_id = created.json()["id"]
-        approved = await client.post(f"/vouchers/{voucher_id}/approve", headers=actor(owner))
+        approved = await client.post(
+            f"/vouchers/{voucher_id}/approve", headers=actor_headers(owner)
+        )
         assert approved.status_code == 200, approved.text
         await eventually(lambda: order_status("approved"))
         order = tasks.get_order(order_id)
@@ -141,19 +156,21 @@ async def test_a_quick_resubmission_follows_its_rejection_in_order(
             created = await client.post(
                 f"/orders/{order_id}/vouchers",
                 files=[("files", ("count.pdf", b"%PDF-1.7 count " + bytes([attempt]), "x/y"))],
-                headers=actor(provider, PARTY_B),
+                headers=actor_headers(provider, PARTY_B),
             )
             assert created.status_code == 201, created.text
             handed_in.append(created.json()["id"])
             decision = "reject" if attempt == 0 else "approve"
             body: dict[str, Any] = {"json": {"reason": "aisle 5 counted"}} if attempt == 0 else {}
             decided = await client.post(
-                f"/vouchers/{handed_in[-1]}/{decision}", headers=actor(owner), **body
+                f"/vouchers/{handed_in[-1]}/{decision}", headers=actor_headers(owner), **body
             )
             assert decided.status_code == 200, decided.text
 
         async def history() -> list[str] | None:
-            found = (await task_client.get(f"/orders/{order_id}", headers=actor(owner))).json()
+            found = (
+                await task_client.get(f"/orders/{order_id}", headers=actor_headers(owner))
+            ).json()
             steps = [step["status"] for step in found["history"]]
             return steps if found["status"] == "approved" else None
 

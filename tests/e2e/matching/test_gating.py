@@ -16,12 +16,12 @@ from litestar.testing import AsyncTestClient
 from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.settings import Settings
-from ring_runtime.testing import eventually
+from ring_runtime.testing import actor_headers, eventually
 from ring_task.application import Tasks
 from ring_task.domain.providers import ProviderStanding
 from ring_task.providers import ProviderStandingProjection
 
-from .conftest import actor, publish_funded_task, qualify
+from .conftest import publish_funded_task, qualify
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ Client = AsyncTestClient[Any]
 
 
 async def _take(task: Client, task_id: str, provider: UUID) -> tuple[int, str]:
-    response = await task.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B))
+    response = await task.post(f"/tasks/{task_id}/orders", headers=actor_headers(provider, PARTY_B))
     code = response.json()["error"]["code"] if response.status_code >= 400 else ""
     return response.status_code, code
 
@@ -53,7 +53,7 @@ async def test_verification_suspension_and_blocks_gate_orders(
         await qualify(matching, verified_later)
         assert await _take(task, task_id, verified_later) == (403, "provider_not_verified")
         verify = await matching.post(
-            f"/providers/{verified_later}/verify", headers=actor(admin, ADMIN)
+            f"/providers/{verified_later}/verify", headers=actor_headers(admin, ADMIN)
         )
         assert verify.status_code == 200, verify.text
         assert verify.json()["may_take_orders"] is True
@@ -64,8 +64,10 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
         # Blocked by the owner: refused until unblocked.
         await qualify(matching, blocked)
-        await matching.post(f"/providers/{blocked}/verify", headers=actor(admin, ADMIN))
-        block = await matching.post(f"/owners/{owner}/blocks/{blocked}", headers=actor(owner))
+        await matching.post(f"/providers/{blocked}/verify", headers=actor_headers(admin, ADMIN))
+        block = await matching.post(
+            f"/owners/{owner}/blocks/{blocked}", headers=actor_headers(owner)
+        )
         assert block.status_code == 200, block.text
         assert block.json()["blocked"] == [str(blocked)]
 
@@ -75,14 +77,16 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
         await eventually(blocked_and_verified)
         assert await _take(task, task_id, blocked) == (403, "provider_blocked")
-        unblock = await matching.delete(f"/owners/{owner}/blocks/{blocked}", headers=actor(owner))
+        unblock = await matching.delete(
+            f"/owners/{owner}/blocks/{blocked}", headers=actor_headers(owner)
+        )
         assert unblock.status_code == 204, unblock.text
         assert await eventually(lambda: _first_success(task, task_id, blocked)) == 201
 
         # Suspended (before verification, same provider stream, so order is kept): refused.
         await qualify(matching, suspended)
-        await matching.post(f"/providers/{suspended}/suspend", headers=actor(admin, ADMIN))
-        await matching.post(f"/providers/{suspended}/verify", headers=actor(admin, ADMIN))
+        await matching.post(f"/providers/{suspended}/suspend", headers=actor_headers(admin, ADMIN))
+        await matching.post(f"/providers/{suspended}/verify", headers=actor_headers(admin, ADMIN))
 
         async def verified_and_suspended() -> bool:
             found = await standing(suspended)
@@ -90,7 +94,9 @@ async def test_verification_suspension_and_blocks_gate_orders(
 
         await eventually(verified_and_suspended)
         assert await _take(task, task_id, suspended) == (403, "provider_suspended")
-        await matching.post(f"/providers/{suspended}/reinstate", headers=actor(admin, ADMIN))
+        await matching.post(
+            f"/providers/{suspended}/reinstate", headers=actor_headers(admin, ADMIN)
+        )
         assert await eventually(lambda: _first_success(task, task_id, suspended)) == 201
     finally:
         await asyncio.to_thread(store.close)

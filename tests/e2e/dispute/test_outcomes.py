@@ -3,16 +3,17 @@
 One task with four slots: three orders are disputed and resolved release / refund / split
 (every balance checked after each), the fourth slot stays unused until the task's deadline
 timer expires the task, which completes it and makes the ledger release the unused escrow.
-``ledger check`` must be clean afterwards.
+``ledger check`` must be clean afterwards. It boots three services, so it lives with the
+cross-service tests (docs/conventions.md).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -32,14 +33,13 @@ from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import eventually, settings_for
+from ring_runtime.testing import actor_headers, eventually
 from ring_runtime.timers import ManualClock
 from ring_task.main import create_app as create_task_app
 from ring_task.timers import TaskTimers
 
-from .conftest import FAST, actor
-
 pytestmark = pytest.mark.integration
+
 
 COMMISSION = 10_001
 FEE = (COMMISSION * 500 + 5_000) // 10_000  # 500: decision 0003, half up
@@ -48,25 +48,25 @@ SLOTS = 4
 DEPOSIT = 50_000
 
 
-def _schema(postgres_url: str, prefix: str) -> Iterator[str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    yield name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+@pytest.fixture
+def dispute_settings(service_settings: Callable[..., Settings]) -> Settings:
+    return service_settings("dispute")
 
 
 @pytest.fixture
-def ledger_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Settings]:
-    for schema in _schema(postgres_url, "l"):
-        yield settings_for("ledger", postgres_url, kafka_bootstrap, schema, **FAST)
+def blobs(tmp_path: Path) -> FileSystemBlobStore:
+    """Evidence files of this test, in its own directory."""
+    return FileSystemBlobStore(tmp_path / "blobs")
 
 
 @pytest.fixture
-def task_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Settings]:
-    for schema in _schema(postgres_url, "k"):
-        yield settings_for("task", postgres_url, kafka_bootstrap, schema, **FAST)
+def ledger_settings(service_settings: Callable[..., Settings]) -> Settings:
+    return service_settings("ledger")
+
+
+@pytest.fixture
+def task_settings(service_settings: Callable[..., Settings]) -> Settings:
+    return service_settings("task")
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ async def _ok(response: Any, status: int = 200) -> Any:
 async def _wallet(stack: Stack, party: UUID) -> tuple[int, int]:
     body = await _ok(
         await stack.ledger.get(
-            f"/wallets/{party}", params={"currency": "CNY"}, headers=actor(party)
+            f"/wallets/{party}", params={"currency": "CNY"}, headers=actor_headers(party)
         )
     )
     return body["available_minor"], body["reserved_minor"]
@@ -154,7 +154,7 @@ def _fee_revenue(ledger: Ledger) -> int:
 
 
 async def _order_status(stack: Stack, order_id: str, owner: UUID, wanted: str) -> bool:
-    body = (await stack.tasks.get(f"/orders/{order_id}", headers=actor(owner))).json()
+    body = (await stack.tasks.get(f"/orders/{order_id}", headers=actor_headers(owner))).json()
     return bool(body["status"] == wanted)
 
 
@@ -168,7 +168,7 @@ async def _open(stack: Stack, order_id: str, who: UUID, directory_status: str) -
         await stack.disputes.post(
             f"/orders/{order_id}/disputes",
             json={"category": "quality", "reason": "see the evidence"},
-            headers=actor(who),
+            headers=actor_headers(who),
         ),
         201,
     )
@@ -186,7 +186,7 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
         await stack.ledger.post(
             "/deposits",
             json={"amount_minor": DEPOSIT, "currency": "CNY"},
-            headers={**actor(owner), "Idempotency-Key": "seed-1"},
+            headers={**actor_headers(owner), "Idempotency-Key": "seed-1"},
         ),
         201,
     )
@@ -201,18 +201,20 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
                 "currency": "CNY",
                 "slots": SLOTS,
             },
-            headers=actor(owner),
+            headers=actor_headers(owner),
         ),
         201,
     )
     task_id = task["id"]
-    await _ok(await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor(owner)), 202)
+    await _ok(
+        await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor_headers(owner)), 202
+    )
 
     async def published() -> bool:
         return bool(
-            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
-                "status"
-            ]
+            (
+                await stack.tasks.get(f"/tasks/{task_id}", headers=actor_headers(uuid4(), ADMIN))
+            ).json()["status"]
             == "published"
         )
 
@@ -222,13 +224,17 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     orders = []
     for provider in providers:
         taken = await _ok(
-            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B)),
+            await stack.tasks.post(
+                f"/tasks/{task_id}/orders", headers=actor_headers(provider, PARTY_B)
+            ),
             201,
         )
         orders.append(taken["id"])
         await _ok(
             await stack.tasks.post(
-                f"/orders/{taken['id']}/submission", json={}, headers=actor(provider, PARTY_B)
+                f"/orders/{taken['id']}/submission",
+                json={},
+                headers=actor_headers(provider, PARTY_B),
             )
         )
     for order_id in (orders[0], orders[2]):
@@ -236,7 +242,7 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
             await stack.tasks.post(
                 f"/orders/{order_id}/rejection",
                 json={"reason": "boxes missing"},
-                headers=actor(owner),
+                headers=actor_headers(owner),
             )
         )
 
@@ -244,15 +250,17 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
     refund = await _open(stack, orders[1], owner, "submitted")
     split = await _open(stack, orders[2], providers[2], "rejected")
     second = await stack.disputes.post(
-        f"/orders/{orders[0]}/disputes", json={"reason": "me too"}, headers=actor(owner)
+        f"/orders/{orders[0]}/disputes", json={"reason": "me too"}, headers=actor_headers(owner)
     )
     assert (second.status_code, second.json()["error"]["code"]) == (409, "dispute_already_open")
-    hidden = await stack.disputes.get(f"/disputes/{release}", headers=actor(outsider))
+    hidden = await stack.disputes.get(f"/disputes/{release}", headers=actor_headers(outsider))
     assert hidden.status_code == 404
     for order_id in orders:
         await eventually(partial(_order_status, stack, order_id, owner, "disputed"))
     case = await _ok(
-        await stack.disputes.get(f"/admin/disputes/{release}", headers=actor(uuid4(), ADMIN))
+        await stack.disputes.get(
+            f"/admin/disputes/{release}", headers=actor_headers(uuid4(), ADMIN)
+        )
     )
     assert [step["type"] for step in case["order_history"]][-2:] == [
         "order.submitted.v1",
@@ -275,7 +283,7 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
             await stack.disputes.post(
                 f"/admin/disputes/{dispute_id}/resolve",
                 json=resolution,
-                headers=actor(admin, ADMIN),
+                headers=actor_headers(admin, ADMIN),
             )
         )
         final = "refunded" if resolution["outcome"] == "refund" else "settled"
@@ -298,9 +306,9 @@ async def test_release_refund_split_then_deadline_releases_unused_escrow(
 
     async def completed() -> bool:
         return bool(
-            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
-                "status"
-            ]
+            (
+                await stack.tasks.get(f"/tasks/{task_id}", headers=actor_headers(uuid4(), ADMIN))
+            ).json()["status"]
             == "completed"
         )
 
@@ -325,7 +333,7 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
         await stack.ledger.post(
             "/deposits",
             json={"amount_minor": DEPOSIT, "currency": "CNY"},
-            headers={**actor(owner), "Idempotency-Key": "seed-2"},
+            headers={**actor_headers(owner), "Idempotency-Key": "seed-2"},
         ),
         201,
     )
@@ -340,18 +348,20 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
                 "currency": "CNY",
                 "slots": SLOTS,
             },
-            headers=actor(owner),
+            headers=actor_headers(owner),
         ),
         201,
     )
     task_id = task["id"]
-    await _ok(await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor(owner)), 202)
+    await _ok(
+        await stack.tasks.post(f"/tasks/{task_id}/publish", headers=actor_headers(owner)), 202
+    )
 
     async def published() -> bool:
         return bool(
-            (await stack.tasks.get(f"/tasks/{task_id}", headers=actor(uuid4(), ADMIN))).json()[
-                "status"
-            ]
+            (
+                await stack.tasks.get(f"/tasks/{task_id}", headers=actor_headers(uuid4(), ADMIN))
+            ).json()["status"]
             == "published"
         )
 
@@ -359,7 +369,9 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
     order_ids = {}
     for provider in (accepted, working, handed_in):
         taken = await _ok(
-            await stack.tasks.post(f"/tasks/{task_id}/orders", headers=actor(provider, PARTY_B)),
+            await stack.tasks.post(
+                f"/tasks/{task_id}/orders", headers=actor_headers(provider, PARTY_B)
+            ),
             201,
         )
         order_ids[provider] = taken["id"]
@@ -367,29 +379,35 @@ async def test_cancellation_cancels_unsubmitted_orders_and_refunds_exactly_the_u
         await stack.tasks.post(
             f"/orders/{order_ids[working]}/progress",
             json={"percent": 40},
-            headers=actor(working, PARTY_B),
+            headers=actor_headers(working, PARTY_B),
         )
     )
     await _ok(
         await stack.tasks.post(
-            f"/orders/{order_ids[handed_in]}/submission", json={}, headers=actor(handed_in, PARTY_B)
+            f"/orders/{order_ids[handed_in]}/submission",
+            json={},
+            headers=actor_headers(handed_in, PARTY_B),
         )
     )
 
-    refused = await stack.tasks.post(f"/tasks/{task_id}/cancel", headers=actor(owner))
+    refused = await stack.tasks.post(f"/tasks/{task_id}/cancel", headers=actor_headers(owner))
     assert refused.status_code == 409, refused.text
     error = refused.json()["error"]
     assert error["code"] == "submitted_work_pending"
     assert [o["id"] for o in error["details"]["orders"]] == [order_ids[handed_in]]
     assert (
-        await stack.tasks.post(f"/tasks/{task_id}/cancel", headers=actor(uuid4()))
+        await stack.tasks.post(f"/tasks/{task_id}/cancel", headers=actor_headers(uuid4()))
     ).status_code == 403
 
     await _ok(
-        await stack.tasks.post(f"/orders/{order_ids[handed_in]}/approval", headers=actor(owner))
+        await stack.tasks.post(
+            f"/orders/{order_ids[handed_in]}/approval", headers=actor_headers(owner)
+        )
     )
     await eventually(lambda: _order_status(stack, order_ids[handed_in], owner, "settled"))
-    cancelled = await _ok(await stack.tasks.post(f"/tasks/{task_id}/cancel", headers=actor(owner)))
+    cancelled = await _ok(
+        await stack.tasks.post(f"/tasks/{task_id}/cancel", headers=actor_headers(owner))
+    )
     assert (cancelled["status"], cancelled["cancelled_orders"]) == ("cancelled", 2)
     for provider in (accepted, working):
         assert await _order_status(stack, order_ids[provider], owner, "cancelled")
