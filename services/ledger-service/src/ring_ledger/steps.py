@@ -109,18 +109,14 @@ def stage_deposit_credit(
     )
 
 
-def stage_post_pending(
-    ledger: Ledger, transfer_id: str, amount_minor: int | None = None
-) -> Staged[PendingResolved]:
-    """Post ``amount_minor`` (default: all) of a pending transfer; release the rest."""
+def stage_post_pending(ledger: Ledger, transfer_id: str) -> Staged[PendingResolved]:
+    """Post the whole amount of a pending transfer (a payout that cleared)."""
     transfer = ledger.require_transfer(transfer_id)
     done = transfer.resolution
     if done is not None and transfer.status is TransferStatus.POSTED:
-        wanted = transfer.amount_minor if amount_minor is None else amount_minor
-        if done.posted_minor == wanted:
-            return Staged(done)
+        return Staged(done)
     debit, credit = _transfer_accounts(ledger, transfer)
-    return Staged(post_pending(transfer, debit, credit, amount_minor), (transfer, debit, credit))
+    return Staged(post_pending(transfer, debit, credit), (transfer, debit, credit))
 
 
 def stage_void_pending(ledger: Ledger, transfer_id: str) -> Staged[PendingResolved]:
