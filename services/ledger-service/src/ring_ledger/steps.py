@@ -79,13 +79,9 @@ def stage_transfer(
     code: str,
     *,
     pending: bool = False,
-    accounts: AccountSet | None = None,
 ) -> Staged[TransferResult]:
-    """Move (or reserve) ``amount_minor``; a repeat with the same terms stages nothing.
-
-    Pass one ``accounts`` set to stage several transfers over shared accounts.
-    """
-    accounts = accounts if accounts is not None else AccountSet(ledger)
+    """Move (or reserve) ``amount_minor``; a repeat with the same terms stages nothing."""
+    accounts = AccountSet(ledger)
     debit, credit = accounts.get(debit_key), accounts.get(credit_key)
     existing = ledger.find(Transfer, transfer_uuid(transfer_id))
     if existing is not None:
