@@ -51,7 +51,7 @@ from ring_runtime.settings import load_settings
 from ring_runtime.store import RingApplication, create_application
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-BATCH = 200  # slots of one task, each settled in its own save
+BATCH = 20  # slots of one task, each settled in its own save
 
 
 def record(ledger: Ledger, events: int, accounts: int) -> list[int]:
