@@ -2,8 +2,9 @@
 
 Fills a fresh embedded PostgreSQL (fsync off: only the reads are measured) with ``--events``
 ledger events over ``--accounts`` party accounts, then measures on one run. The events are
-recorded by the real ``Ledger`` application's commands — deposits, then batches of transfers
-between parties, and a task escrow funded and settled per batch — on the in-memory event store,
+recorded by the real ``Ledger`` application's production commands — deposits, then per batch a
+task escrow of BATCH slots funded and each slot settled to another party — on the in-memory
+event store,
 and copied (``COPY``, in notification order, with their snapshots and one correlation per save)
 into the ledger's PostgreSQL tables: the same rows the service would have written, at a
 fraction of the time (recording through PostgreSQL ran at ~25 events/s on this machine, so a
@@ -41,9 +42,8 @@ from typing import Any
 
 from psycopg.sql import SQL, Identifier
 
-from ring_ledger.application import Ledger, TransferRequest
+from ring_ledger.application import Ledger
 from ring_ledger.checks import LedgerCheck
-from ring_ledger.domain import AccountKey
 from ring_ledger.projections import BooksProjection
 from ring_ledger.totals import totals_of
 from ring_runtime.embedded import EmbeddedPostgres, free_port
@@ -51,7 +51,7 @@ from ring_runtime.settings import load_settings
 from ring_runtime.store import RingApplication, create_application
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-BATCH = 200  # transfers per save: 600 events
+BATCH = 20  # slots of one task, each settled in its own save
 
 
 def record(ledger: Ledger, events: int, accounts: int) -> list[int]:
@@ -62,31 +62,28 @@ def record(ledger: Ledger, events: int, accounts: int) -> list[int]:
     def saved() -> None:
         saves.append(ledger.recorder.max_notification_id() or 0)
 
-    for party in range(accounts):
-        ledger.create_deposit(f"party-{party}", 10**12, "CNY", f"seed-{party}")
+    parties = [party_id(n) for n in range(accounts)]
+    for n, party in enumerate(parties):
+        ledger.create_deposit(party, 10**12, "CNY", f"seed-{n}")
         saved()
     batch = 0
     while saves[-1] < events:
-        requests = [
-            TransferRequest(
-                f"t-{batch}-{n}",
-                AccountKey.available(f"party-{(batch + n) % accounts}", "CNY"),
-                AccountKey.available(f"party-{(batch + n + 1) % accounts}", "CNY"),
-                1 + n,
-            )
-            for n in range(BATCH)
-        ]
-        ledger.transfer_batch(requests)
+        task = uuid.UUID(int=batch)
+        ledger.request_funding(task, parties[batch % accounts], BATCH, 1_000, 50, "CNY")
         saved()
-        task, owner = f"task-{batch}", f"party-{batch % accounts}"
-        ledger.hold_task_escrow(task, owner, 2, 1_000, 50, "CNY")
-        saved()
-        ledger.settle_order(task, f"order-{batch}", f"party-{(batch + 7) % accounts}")
-        saved()
+        for n in range(BATCH):
+            order = uuid.UUID(int=batch * BATCH + n)
+            ledger.settle_commission(task, order, parties[(batch + n + 1) % accounts], 1_000, 50)
+            saved()
         batch += 1
-        if batch % 100 == 0:
+        if batch % 10 == 0:
             print(f"  {saves[-1]:,} events recorded in memory", file=sys.stderr)
     return saves
+
+
+def party_id(n: int) -> uuid.UUID:
+    """The id of the ``n``-th party of the run."""
+    return uuid.UUID(int=(1 << 64) + n)
 
 
 def copy_into(target: RingApplication, source: Ledger, saves: list[int]) -> None:
@@ -182,7 +179,7 @@ def measure(data_dir: Path, events: int, accounts: int, samples: int) -> list[tu
             first = timed(check.run, "first check")
             latencies = sorted(timed(books.totals) for _ in range(samples))
             print(f"  totals p50 {statistics.median(latencies) * 1000:.1f} ms", file=sys.stderr)
-            ledger.create_deposit("party-0", 1, "CNY", "one-more")
+            ledger.create_deposit(party_id(0), 1, "CNY", "one-more")
             incremental = timed(check.run, "incremental check")
             legacy = timed(lambda: totals_of(ledger.accounts()), "totals by loading")
             full = timed(lambda: check.run(full=True), "full check")

@@ -1,9 +1,11 @@
-"""Ledger postings per second, single and batched, next to a raw psycopg baseline.
+"""Ledger postings per second through the production commands, next to a raw psycopg baseline.
 
 Runs on the embedded PostgreSQL with fsync on (``durable=True``, as in production), in one run:
 
-* ``ledger single``: one transfer per ``Ledger.transfer`` call (one atomic save = one commit);
-* ``ledger batched``: ``Ledger.transfer_batch`` of BATCH transfers per save;
+* ``ledger deposit``: one ``Ledger.create_deposit`` per save (the deposit and its transfer: 2
+  postings in one commit);
+* ``ledger settlement``: one ``Ledger.settle_commission`` per save (the saga step and its two
+  transfers, commission and fee: 4 postings in one commit);
 * ``raw insert+commit``: one ``INSERT`` + ``COMMIT`` per row with psycopg (the floor a commit
   costs on this disk);
 * ``raw batched``: BATCH rows per ``COMMIT``.
@@ -24,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
@@ -31,8 +34,7 @@ from pathlib import Path
 
 import psycopg
 
-from ring_ledger.application import Ledger, TransferRequest
-from ring_ledger.domain import AccountKey
+from ring_ledger.application import Ledger
 from ring_runtime.embedded import EmbeddedPostgres, free_port
 from ring_runtime.settings import load_settings
 from ring_runtime.store import create_application
@@ -74,22 +76,21 @@ def timed(name: str, step: Callable[[], int]) -> Figure:
 
 
 def ledger_figures(ledger: Ledger) -> list[Figure]:
-    """Single and batched transfers between two parties' available accounts."""
-    payer, payee = AccountKey.available("A", "CNY"), AccountKey.available("B", "CNY")
-    ledger.deposit("A", 10**15, "CNY", "bench-seed")
+    """Deposits into one party's wallet, and slots of one big task settled to another party."""
+    owner, provider, task = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     ids = count()
 
-    def single() -> int:
-        ledger.transfer(f"s{next(ids)}", payer, payee, 1)
+    def deposit() -> int:
+        ledger.create_deposit(owner, 10**9, "CNY", f"d{next(ids)}")
         return 2
 
-    def batched() -> int:
-        ledger.transfer_batch(
-            [TransferRequest(f"b{next(ids)}", payer, payee, 1) for _ in range(BATCH)]
-        )
-        return 2 * BATCH
+    def settlement() -> int:
+        ledger.settle_commission(task, uuid.uuid4(), provider, 1, 1)
+        return 4
 
-    return [timed("ledger single", single), timed(f"ledger batched ({BATCH})", batched)]
+    deposits = timed("ledger deposit", deposit)
+    ledger.request_funding(task, owner, 10**6, 1, 1, "CNY")
+    return [deposits, timed("ledger settlement", settlement)]
 
 
 def raw_figures(url: str) -> list[Figure]:
@@ -134,8 +135,9 @@ def write_section(table: str) -> None:
         "## Ledger\n\n"
         f"Postings per second on the embedded PostgreSQL (fsync on), measured {time.strftime('%Y-%m-%d')} "
         f"on {os.cpu_count()} CPUs (nproc), Python {platform.python_version()}, {platform.system()}.\n"
-        "A ledger transfer is 2 postings (debit + credit) plus its transfer record, saved "
-        "atomically; raw rows are single-column inserts. Command: `" + COMMAND + "`\n\n"
+        "A ledger transfer is 2 postings (debit + credit) plus its transfer record; a deposit "
+        "saves one transfer, a settlement two, each atomically; raw rows are single-column "
+        "inserts. Command: `" + COMMAND + "`\n\n"
         f"{table}\n"
     )
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"

@@ -1,5 +1,9 @@
 """Internal HTTP API of the ledger: thin controllers mapping requests to ``Ledger`` calls.
 
+Each request makes ONE hop to a worker thread (``asyncio.to_thread``) and runs there all its
+blocking work: the command and any read its response needs. A command returns the aggregate it
+changed, so the response never loads it a second time.
+
 The gateway authenticates users and signs the acting user into ``X-Ring-Assertion`` (injected
 as ``actor``). A party reads only its own wallet, statement and withdrawals. The payment
 provider's webhook is authenticated by its HMAC signature instead; completing a withdrawal is an
@@ -23,7 +27,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from ring_contracts.money import MoneyRequest
 from ring_ledger.application import Ledger
 from ring_ledger.checks import LedgerCheck
-from ring_ledger.domain import Balances, Deposit, LedgerError, Statement, Violation, Withdrawal
+from ring_ledger.domain import (
+    Balances,
+    Deposit,
+    NotAccountHolder,
+    Statement,
+    Violation,
+    Withdrawal,
+)
 from ring_ledger.payments import SIGNATURE_HEADER, verify_signature
 from ring_ledger.projections import BooksProjection
 from ring_ledger.totals import LedgerTotals
@@ -187,7 +198,7 @@ class DepositController(Controller):
         """Deposit money; the same ``Idempotency-Key`` always answers with the same deposit."""
         deposit = await asyncio.to_thread(
             ledger.create_deposit,
-            str(actor),
+            actor,
             data.amount_minor,
             data.currency,
             idempotency_key or "",
@@ -237,7 +248,7 @@ class WalletController(Controller):
         (e.g. ``available_minor:10000``), woken by any save of the ledger."""
         _require_self(actor, party_id)
         return await long_poll(
-            lambda: WalletView.of(ledger.balances(str(party_id), currency)),
+            lambda: WalletView.of(ledger.balances(party_id, currency)),
             wait_for,
             wait_timeout,
             changes,
@@ -256,9 +267,7 @@ class WalletController(Controller):
     ) -> StatementView:
         """Postings of the party's available account after ``cursor``, oldest first."""
         _require_self(actor, party_id)
-        statement = await asyncio.to_thread(
-            ledger.statement, str(party_id), currency, cursor, limit
-        )
+        statement = await asyncio.to_thread(ledger.statement, party_id, currency, cursor, limit)
         return StatementView.of(statement)
 
 
@@ -281,7 +290,7 @@ class WithdrawalController(Controller):
         """Reserve a payout of the acting party's available money (never more than available)."""
         withdrawal = await asyncio.to_thread(
             ledger.request_withdrawal,
-            str(actor),
+            actor,
             data.amount_minor,
             data.currency,
             idempotency_key or "",
@@ -313,9 +322,8 @@ class WithdrawalController(Controller):
         ledger: NamedDependency[Ledger],
     ) -> WithdrawalView:
         """The party cancels an unpaid payout; the amount is available again."""
-        withdrawal = await asyncio.to_thread(ledger.get_withdrawal, withdrawal_id)
-        _require_self(actor, UUID(withdrawal.party_id))
-        return WithdrawalView.of(await asyncio.to_thread(ledger.cancel_withdrawal, withdrawal_id))
+        withdrawal = await asyncio.to_thread(ledger.cancel_withdrawal, withdrawal_id, actor)
+        return WithdrawalView.of(withdrawal)
 
     @post(
         "/{withdrawal_id:uuid}/complete",
@@ -349,9 +357,3 @@ async def ledger_totals(books: NamedDependency[BooksProjection]) -> LedgerTotals
 def _require_self(actor: UUID, party_id: UUID) -> None:
     if actor != party_id:
         raise NotAccountHolder("a party may read and move only its own money")
-
-
-class NotAccountHolder(LedgerError):
-    """The acting party is not the holder of the wallet or withdrawal it addressed."""
-
-    code = "not_account_holder"

@@ -27,8 +27,8 @@ between request and payment.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -48,8 +48,6 @@ from ring_ledger.domain import (
     DepositStatus,
     Escrow,
     EscrowNotFound,
-    LedgerError,
-    PendingResolved,
     PlatformFlows,
     Purpose,
     Rejected,
@@ -60,7 +58,6 @@ from ring_ledger.domain import (
     Statement,
     Transfer,
     TransferNotFound,
-    TransferResult,
     Violation,
     Wallet,
     Withdrawal,
@@ -78,7 +75,7 @@ from ring_ledger.domain.wallet import wallet_uuid
 from ring_ledger.domain.withdrawal import withdrawal_transfer_id, withdrawal_uuid
 from ring_ledger.payments import PaymentProvider, SimulatedProvider, check_idempotency_key
 from ring_ledger.queries import FLOW_EVENTS, MAX_CURSOR, InvalidPage, flow_step
-from ring_ledger.steps import AccountSet, Staged
+from ring_ledger.steps import Staged
 from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
 
@@ -94,17 +91,6 @@ DEFAULT_CLEARANCE_HOURS = "24"
 _ACCOUNT_OPENED = get_topic(Account.Opened)
 _ESCROW_FUNDED = get_topic(Escrow.Funded)
 _WITHDRAWAL_REQUESTED = get_topic(Withdrawal.Requested)
-
-
-@dataclass(frozen=True, slots=True)
-class TransferRequest:
-    """One transfer of a batch (see :meth:`Ledger.transfer_batch`)."""
-
-    transfer_id: str
-    debit: AccountKey
-    credit: AccountKey
-    amount_minor: int
-    code: str = "transfer"
 
 
 class Ledger(RingApplication):
@@ -141,8 +127,8 @@ class Ledger(RingApplication):
 
     def request_funding(
         self,
-        task_id: str,
-        owner_id: str,
+        task_id: UUID,
+        owner_id: UUID,
         slots: int,
         commission_minor: int,
         fee_minor: int,
@@ -152,16 +138,16 @@ class Ledger(RingApplication):
         return retrying(
             lambda: self.commit(
                 settlement.request_funding(
-                    self, task_id, owner_id, slots, commission_minor, fee_minor, currency
+                    self, str(task_id), str(owner_id), slots, commission_minor, fee_minor, currency
                 )
             )
         )
 
     def settle_commission(
         self,
-        task_id: str,
-        order_id: str,
-        provider_id: str,
+        task_id: UUID,
+        order_id: UUID,
+        provider_id: UUID,
         commission_minor: int,
         fee_minor: int,
     ) -> Settlement:
@@ -169,35 +155,35 @@ class Ledger(RingApplication):
         return retrying(
             lambda: self.commit(
                 settlement.settle_commission(
-                    self, task_id, order_id, provider_id, commission_minor, fee_minor
+                    self, str(task_id), str(order_id), str(provider_id), commission_minor, fee_minor
                 )
             )
         )
 
     def execute_dispute_outcome(
-        self, task_id: str, order_id: str, provider_id: str, provider_share_percent: int
+        self, task_id: UUID, order_id: UUID, provider_id: UUID, provider_share_percent: int
     ) -> Settlement:
         """Saga step ``execute_outcome`` (see :func:`ring_ledger.settlement.execute_outcome`)."""
         return retrying(
             lambda: self.commit(
                 settlement.execute_outcome(
-                    self, task_id, order_id, provider_id, provider_share_percent
+                    self, str(task_id), str(order_id), str(provider_id), provider_share_percent
                 )
             )
         )
 
-    def release_unused_escrow(self, task_id: str, reason: str) -> Release | None:
+    def release_unused_escrow(self, task_id: UUID, reason: str) -> Release | None:
         """Compensation ``release_unused`` (see :func:`ring_ledger.settlement.release_unused`)."""
-        return retrying(lambda: self.commit(settlement.release_unused(self, task_id, reason)))
+        return retrying(lambda: self.commit(settlement.release_unused(self, str(task_id), reason)))
 
-    def get_saga(self, task_id: str) -> SettlementSaga | None:
+    def get_saga(self, task_id: UUID) -> SettlementSaga | None:
         """The saga of ``task_id``, or None if its publication was never requested."""
-        return self.find(SettlementSaga, saga_uuid(task_id))
+        return self.find(SettlementSaga, saga_uuid(str(task_id)))
 
     # ----------------------------------------------------------------- deposits
 
     def create_deposit(
-        self, party_id: str, amount_minor: int, currency: str, idempotency_key: str
+        self, party_id: UUID, amount_minor: int, currency: str, idempotency_key: str
     ) -> Deposit:
         """Start (or, for a known key, return) a deposit; credit it if confirmed at once.
 
@@ -209,15 +195,17 @@ class Ledger(RingApplication):
         check_supported_currency(currency, self.currencies)
         check_idempotency_key(idempotency_key)
 
+        party = str(party_id)
+
         def command() -> Deposit:
-            deposit_id = deposit_uuid(party_id, idempotency_key)
+            deposit_id = deposit_uuid(party, idempotency_key)
             deposit = self.find(Deposit, deposit_id)
             if deposit is not None:
                 deposit.check_same_request(amount_minor, currency)
                 return deposit
-            charge = self.payment_provider.charge(deposit_id, party_id, amount_minor, currency)
+            charge = self.payment_provider.charge(deposit_id, party, amount_minor, currency)
             deposit = Deposit(
-                party_id=party_id,
+                party_id=party,
                 idempotency_key=idempotency_key,
                 amount_minor=amount_minor,
                 currency=currency,
@@ -267,7 +255,7 @@ class Ledger(RingApplication):
 
     def request_withdrawal(
         self,
-        party_id: str,
+        party_id: UUID,
         amount_minor: int,
         currency: str,
         idempotency_key: str,
@@ -286,9 +274,10 @@ class Ledger(RingApplication):
         check_supported_currency(currency, self.currencies)
         check_idempotency_key(idempotency_key)
         at = _at(now)
+        party = str(party_id)
 
         def command() -> Withdrawal:
-            withdrawal_id = withdrawal_uuid(party_id, idempotency_key)
+            withdrawal_id = withdrawal_uuid(party, idempotency_key)
             withdrawal = self.find(Withdrawal, withdrawal_id)
             if withdrawal is not None:
                 withdrawal.check_same_request(amount_minor, currency)
@@ -296,14 +285,14 @@ class Ledger(RingApplication):
             reservation = steps.stage_transfer(
                 self,
                 withdrawal_transfer_id(withdrawal_id),
-                AccountKey.available(party_id, currency),
+                AccountKey.available(party, currency),
                 AccountKey.platform(Purpose.PAYOUT_CLEARING, currency),
                 amount_minor,
                 "withdrawal",
                 pending=True,
             )
             withdrawal = Withdrawal(
-                party_id=party_id,
+                party_id=party,
                 idempotency_key=idempotency_key,
                 amount_minor=amount_minor,
                 currency=currency,
@@ -329,11 +318,16 @@ class Ledger(RingApplication):
 
         return retrying(command)
 
-    def cancel_withdrawal(self, withdrawal_id: UUID) -> Withdrawal:
-        """Cancel an unpaid payout: the amount is available again (idempotent)."""
+    def cancel_withdrawal(self, withdrawal_id: UUID, party_id: UUID) -> Withdrawal:
+        """``party_id`` cancels its unpaid payout: the amount is available again (idempotent).
+
+        Only the party that requested the payout may cancel it; the check reads the same
+        withdrawal the command changes, so the request loads it once.
+        """
 
         def command() -> Withdrawal:
             withdrawal = self.get_withdrawal(withdrawal_id)
+            withdrawal.check_holder(str(party_id))
             if withdrawal.status is WithdrawalStatus.CANCELLED:
                 return withdrawal
             withdrawal.cancel()
@@ -361,149 +355,34 @@ class Ledger(RingApplication):
         at = _at(now)
         return [self.complete_withdrawal(w.id, at) for w in self.due_withdrawals(at)]
 
-    # ----------------------------------------------------------------- direct commands
-    # Not run by production (tests and benchmarks drive them); see decision 0016, session 9.
-
-    def transfer(
-        self,
-        transfer_id: str,
-        debit: AccountKey,
-        credit: AccountKey,
-        amount_minor: int,
-        *,
-        code: str = "transfer",
-        pending: bool = False,
-    ) -> TransferResult:
-        """Move (or, if ``pending``, reserve) money between two non-escrow accounts.
-
-        Idempotent on ``transfer_id``: a repeat with the same terms returns the original
-        result; with other terms it raises :class:`TransferIdReused`.
-        """
-        _check_not_escrow(debit, credit)
-        return retrying(
-            lambda: self.commit(
-                steps.stage_transfer(
-                    self, transfer_id, debit, credit, amount_minor, code, pending=pending
-                )
-            )
-        )
-
-    def transfer_batch(self, requests: Sequence[TransferRequest]) -> list[TransferResult]:
-        """Post several transfers in one atomic save: all of them, or none on any error."""
-        for request in requests:
-            _check_not_escrow(request.debit, request.credit)
-
-        def command() -> list[TransferResult]:
-            accounts = AccountSet(self)
-            staged = [
-                steps.stage_transfer(
-                    self,
-                    r.transfer_id,
-                    r.debit,
-                    r.credit,
-                    r.amount_minor,
-                    r.code,
-                    accounts=accounts,
-                )
-                for r in requests
-            ]
-            account_ids = {account.id for account in accounts}
-            transfers = [c for s in staged for c in s.changes if c.id not in account_ids]
-            self.commit(Staged(None, (*accounts, *transfers)))
-            return [s.result for s in staged]
-
-        return retrying(command)
-
-    def post_pending(self, transfer_id: str, amount_minor: int | None = None) -> PendingResolved:
-        """Post ``amount_minor`` (default: all) of a pending transfer; release the rest."""
-        return retrying(
-            lambda: self.commit(steps.stage_post_pending(self, transfer_id, amount_minor))
-        )
-
-    def void_pending(self, transfer_id: str) -> PendingResolved:
-        """Void a pending transfer: release the whole amount back to the debit account."""
-        return retrying(lambda: self.commit(steps.stage_void_pending(self, transfer_id)))
-
-    def deposit(
-        self, party_id: str, amount_minor: int, currency: str, deposit_id: str
-    ) -> TransferResult:
-        """Credit a confirmed deposit to the party's available account (idempotent)."""
-        return retrying(
-            lambda: self.commit(
-                steps.stage_deposit_credit(self, party_id, amount_minor, currency, deposit_id)
-            )
-        )
-
-    def hold_task_escrow(
-        self,
-        task_id: str,
-        owner_id: str,
-        slots: int,
-        commission_minor: int,
-        fee_minor: int,
-        currency: str,
-    ) -> Reserved | Rejected:
-        """Fund a task without a saga (see :meth:`request_funding` for the flow)."""
-        return retrying(
-            lambda: self.commit(
-                settlement.stage_hold(
-                    self, task_id, owner_id, slots, commission_minor, fee_minor, currency
-                )
-            )
-        )
-
-    def settle_order(self, task_id: str, order_id: str, provider_id: str) -> Settlement:
-        """Pay one slot for an approved order: commission to B, fee to the platform (once)."""
-        return self.resolve_order(task_id, order_id, provider_id, 100)
-
-    def resolve_order(
-        self, task_id: str, order_id: str, provider_id: str, provider_share_percent: int
-    ) -> Settlement:
-        """Pay one slot by percent: release = 100, refund = 0, split = n (at most once)."""
-        return retrying(
-            lambda: self.commit(
-                settlement.stage_resolution(
-                    self, task_id, order_id, provider_id, provider_share_percent
-                )
-            )
-        )
-
-    def release_unused(
-        self, task_id: str, slots_to_release: int | None, release_id: str
-    ) -> Release:
-        """Refund unused slots (None = every open slot) to Party A; idempotent on release_id."""
-        return retrying(
-            lambda: self.commit(
-                settlement.stage_release(self, task_id, slots_to_release, release_id)
-            )
-        )
-
     # ----------------------------------------------------------------- reads
 
-    def balances(self, party_id: str, currency: str) -> Balances:
+    def balances(self, party_id: UUID, currency: str) -> Balances:
         """A party's available and reserved (pending debits + escrow) money in ``currency``."""
-        account = self.get_account(AccountKey.available(party_id, check_currency(currency)))
+        party = str(party_id)
+        account = self.get_account(AccountKey.available(party, check_currency(currency)))
         available = account.available if account else 0
         reserved = account.debits_pending if account else 0
-        wallet = self.find(Wallet, wallet_uuid(party_id, currency))
+        wallet = self.find(Wallet, wallet_uuid(party, currency))
         for task_id in wallet.escrow_task_ids if wallet else ():
             escrow_account = self.get_account(AccountKey.escrow(task_id, currency))
             reserved += escrow_account.balance if escrow_account else 0
-        return Balances(party_id, currency, available, reserved)
+        return Balances(party, currency, available, reserved)
 
     def statement(
-        self, party_id: str, currency: str, cursor: int = 0, limit: int = 50
+        self, party_id: UUID, currency: str, cursor: int = 0, limit: int = 50
     ) -> Statement:
         """Postings of the party's available account after ``cursor``, oldest first."""
         if type(limit) is not int or not 1 <= limit <= 1000:
             raise InvalidPage(f"limit must be an integer in [1, 1000], got {limit!r}")
         if type(cursor) is not int or not 0 <= cursor <= MAX_CURSOR:
             raise InvalidPage(f"cursor must be an integer in [0, {MAX_CURSOR}], got {cursor!r}")
-        key = AccountKey.available(party_id, check_currency(currency))
+        party = str(party_id)
+        key = AccountKey.available(party, check_currency(currency))
         events = list(self.events.get(key.id, gt=max(cursor, 1), limit=limit + 1))
         postings = [p for p in map(posting_from_event, events[:limit]) if p is not None]
         next_cursor = events[limit - 1].originator_version if len(events) > limit else None
-        return Statement(party_id, currency, postings, next_cursor)
+        return Statement(party, currency, postings, next_cursor)
 
     def accounts(self) -> list[Account]:
         """Every account ever opened (reads the notification log; for audits and tests)."""
@@ -542,9 +421,9 @@ class Ledger(RingApplication):
         """The account named by ``key``, or None if it was never opened."""
         return self.find(Account, key.id)
 
-    def get_escrow(self, task_id: str) -> Escrow | None:
+    def get_escrow(self, task_id: UUID) -> Escrow | None:
         """The escrow funded for ``task_id``, or None."""
-        return self.find(Escrow, escrow_uuid(task_id))
+        return self.find(Escrow, escrow_uuid(str(task_id)))
 
     # ----------------------------------------------------------------- plumbing
 
@@ -576,8 +455,8 @@ class Ledger(RingApplication):
         return transfer
 
     def require_escrow(self, task_id: str) -> Escrow:
-        """The escrow of ``task_id``, or :class:`EscrowNotFound`."""
-        escrow = self.get_escrow(task_id)
+        """The escrow of ``task_id`` (as the domain records it), or :class:`EscrowNotFound`."""
+        escrow = self.find(Escrow, escrow_uuid(task_id))
         if escrow is None:
             raise EscrowNotFound(f"no escrow was funded for task {task_id!r}")
         return escrow
@@ -612,22 +491,8 @@ def _at(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _check_not_escrow(*keys: AccountKey) -> None:
-    for key in keys:
-        if key.purpose is Purpose.ESCROW:
-            raise RestrictedAccount("escrow accounts move only through escrow commands")
-
-
-class RestrictedAccount(LedgerError):
-    """A generic transfer may not touch an escrow account."""
-
-    code = "restricted_account"
-
-
 __all__ = [
     "SNAPSHOT_INTERVAL",
     "InvalidPage",
     "Ledger",
-    "RestrictedAccount",
-    "TransferRequest",
 ]

@@ -17,13 +17,12 @@ from litestar.status_codes import (
 from ring_ledger import domain
 from ring_ledger.api import (
     DepositController,
-    NotAccountHolder,
     WalletController,
     WithdrawalController,
     check_ledger,
     ledger_totals,
 )
-from ring_ledger.application import Ledger, RestrictedAccount
+from ring_ledger.application import Ledger
 from ring_ledger.checks import LedgerCheck
 from ring_ledger.config import payments_config
 from ring_ledger.consumers import processors
@@ -55,11 +54,10 @@ ERROR_STATUSES: dict[type[Exception], int] = {
     domain.SameAccountTransfer: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.PostExceedsPending: HTTP_422_UNPROCESSABLE_ENTITY,
     domain.IdempotencyKeyReused: HTTP_422_UNPROCESSABLE_ENTITY,
-    RestrictedAccount: HTTP_422_UNPROCESSABLE_ENTITY,
     InvalidIdempotencyKey: HTTP_400_BAD_REQUEST,
     InvalidPage: HTTP_400_BAD_REQUEST,
     InvalidSignature: HTTP_401_UNAUTHORIZED,
-    NotAccountHolder: HTTP_403_FORBIDDEN,
+    domain.NotAccountHolder: HTTP_403_FORBIDDEN,
     domain.DepositNotFound: HTTP_404_NOT_FOUND,
     domain.WithdrawalNotFound: HTTP_404_NOT_FOUND,
     domain.TransferNotFound: HTTP_404_NOT_FOUND,

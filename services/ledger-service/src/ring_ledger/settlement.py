@@ -57,6 +57,7 @@ from ring_ledger.domain.escrow import escrow_uuid
 from ring_ledger.domain.ids import reference
 from ring_ledger.domain.money import check_amount, check_currency, check_percent
 from ring_ledger.domain.posting import make_transfer
+from ring_ledger.domain.saga import saga_uuid
 from ring_ledger.domain.wallet import wallet_uuid
 from ring_ledger.steps import AccountSet, Staged
 
@@ -79,7 +80,7 @@ def request_funding(
 
     Stages None when the saga is past funding (a stale request): nothing happens.
     """
-    saga = ledger.get_saga(task_id)
+    saga = _find_saga(ledger, task_id)
     if saga is None:
         saga = SettlementSaga(task_id=task_id, owner_id=owner_id, currency=currency)
     elif not saga.can_request_funding:
@@ -246,28 +247,24 @@ def release_unused(ledger: Ledger, task_id: str, reason: str) -> Staged[Release 
     Every open slot goes back to the owner and the saga closes. Stages None when there is
     nothing to release: the task was never funded, or the saga is already closed.
     """
-    saga = ledger.get_saga(task_id)
+    saga = _find_saga(ledger, task_id)
     if saga is None or saga.state is SagaState.CLOSED:
         return Staged(None)
     if saga.state is not SagaState.RESERVED:
         saga.close(reason, 0, 0)
         return Staged(None, (saga,))
-    release = stage_release(ledger, task_id, None, reason)
+    release = stage_release(ledger, task_id, reason)
     saga.close(reason, release.result.slots, release.result.refund_minor)
     return Staged(release.result, (saga, *release.changes))
 
 
-def stage_release(
-    ledger: Ledger, task_id: str, slots_to_release: int | None, release_id: str
-) -> Staged[Release]:
-    """Postings: refund unused slots (None = every open slot) to A; idempotent on release_id."""
+def stage_release(ledger: Ledger, task_id: str, release_id: str) -> Staged[Release]:
+    """Postings: refund every open slot to A; idempotent on ``release_id``."""
     escrow = ledger.require_escrow(task_id)
     done = escrow.releases.get(release_id)
     if done is not None:
-        if slots_to_release not in (None, done.slots):
-            raise TransferIdReused(f"release {release_id!r} had {done.slots} slots")
         return Staged(done)
-    plan = escrow.release(release_id, slots_to_release)
+    plan = escrow.release(release_id, None)
     if not plan.slots:
         return Staged(plan)
     accounts = AccountSet(ledger)
@@ -281,8 +278,12 @@ def stage_release(
     return Staged(plan, (escrow, *accounts, transfer))
 
 
+def _find_saga(ledger: Ledger, task_id: str) -> SettlementSaga | None:
+    return ledger.find(SettlementSaga, saga_uuid(task_id))
+
+
 def _require_saga(ledger: Ledger, task_id: str) -> SettlementSaga:
-    saga = ledger.get_saga(task_id)
+    saga = _find_saga(ledger, task_id)
     if saga is None:
         raise IllegalSagaStep(f"task {task_id!r} was never funded")
     return saga

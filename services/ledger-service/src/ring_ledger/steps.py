@@ -79,13 +79,9 @@ def stage_transfer(
     code: str,
     *,
     pending: bool = False,
-    accounts: AccountSet | None = None,
 ) -> Staged[TransferResult]:
-    """Move (or reserve) ``amount_minor``; a repeat with the same terms stages nothing.
-
-    Pass one ``accounts`` set to stage several transfers over shared accounts.
-    """
-    accounts = accounts if accounts is not None else AccountSet(ledger)
+    """Move (or reserve) ``amount_minor``; a repeat with the same terms stages nothing."""
+    accounts = AccountSet(ledger)
     debit, credit = accounts.get(debit_key), accounts.get(credit_key)
     existing = ledger.find(Transfer, transfer_uuid(transfer_id))
     if existing is not None:
@@ -109,18 +105,14 @@ def stage_deposit_credit(
     )
 
 
-def stage_post_pending(
-    ledger: Ledger, transfer_id: str, amount_minor: int | None = None
-) -> Staged[PendingResolved]:
-    """Post ``amount_minor`` (default: all) of a pending transfer; release the rest."""
+def stage_post_pending(ledger: Ledger, transfer_id: str) -> Staged[PendingResolved]:
+    """Post the whole amount of a pending transfer (a payout that cleared)."""
     transfer = ledger.require_transfer(transfer_id)
     done = transfer.resolution
     if done is not None and transfer.status is TransferStatus.POSTED:
-        wanted = transfer.amount_minor if amount_minor is None else amount_minor
-        if done.posted_minor == wanted:
-            return Staged(done)
+        return Staged(done)
     debit, credit = _transfer_accounts(ledger, transfer)
-    return Staged(post_pending(transfer, debit, credit, amount_minor), (transfer, debit, credit))
+    return Staged(post_pending(transfer, debit, credit), (transfer, debit, credit))
 
 
 def stage_void_pending(ledger: Ledger, transfer_id: str) -> Staged[PendingResolved]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -24,6 +25,9 @@ pytestmark = pytest.mark.integration
 
 DEPOSITS, DEPOSIT = SNAPSHOT_INTERVAL + 7, 1_000
 SLOTS, SETTLED, COMMISSION, FEE = SNAPSHOT_INTERVAL + 3, SNAPSHOT_INTERVAL + 1, 300, 15
+OWNER, TASK = UUID(int=0xA), UUID(int=0x7)
+PROVIDERS = [UUID(int=0xB00 + n) for n in range(SETTLED)]
+LATE_DEPOSITORS = [UUID(int=0xC00 + n) for n in range(7)]
 
 
 @pytest.fixture
@@ -38,11 +42,11 @@ def books(ledger_settings: Settings) -> Iterator[tuple[Ledger, BooksProjection]]
 
 def _post_known_money(ledger: Ledger) -> None:
     for n in range(DEPOSITS):
-        ledger.create_deposit("owner", DEPOSIT, "CNY", f"deposit-{n}")
-    ledger.hold_task_escrow("task-1", "owner", SLOTS, COMMISSION, FEE, "CNY")
-    for n in range(SETTLED):
-        ledger.settle_order("task-1", f"order-{n}", f"provider-{n}")
-    ledger.request_withdrawal("provider-0", 100, "CNY", "payout-0")
+        ledger.create_deposit(OWNER, DEPOSIT, "CNY", f"deposit-{n}")
+    ledger.request_funding(TASK, OWNER, SLOTS, COMMISSION, FEE, "CNY")
+    for n, provider in enumerate(PROVIDERS):
+        ledger.settle_commission(TASK, UUID(int=0xD00 + n), provider, COMMISSION, FEE)
+    ledger.request_withdrawal(PROVIDERS[0], 100, "CNY", "payout-0")
 
 
 def test_totals_past_the_snapshot_interval(books: tuple[Ledger, BooksProjection]) -> None:
@@ -75,7 +79,7 @@ def test_incremental_check_verifies_only_what_changed(
     first = check.run()
     assert first.violations == []
     assert first.verified == first.accounts + first.escrows  # from notification 0
-    ledger.create_deposit("owner", DEPOSIT, "CNY", "one-more")
+    ledger.create_deposit(OWNER, DEPOSIT, "CNY", "one-more")
     second = check.run()
     assert second.violations == []
     assert second.from_position == first.to_position
@@ -112,7 +116,7 @@ def test_a_rebuild_matches_the_live_books_while_money_keeps_moving(
     def keep_depositing() -> None:
         n = 0
         while not stop.is_set():
-            ledger.create_deposit(f"late-{n % 7}", DEPOSIT, "CNY", f"late-{n}")
+            ledger.create_deposit(LATE_DEPOSITORS[n % 7], DEPOSIT, "CNY", f"late-{n}")
             projection.totals()  # the live books apply as they are read
             n += 1
 
@@ -143,9 +147,10 @@ def test_ring_projections_rebuild_verify_shows_a_corrupted_row_and_exits_1(
     assert "ledger/books: identical to the live model" in clean.output
     with psycopg.connect(ledger_settings.database_url, autocommit=True) as conn:
         conn.execute(
-            SQL("UPDATE {} SET credits_posted = credits_posted + 1 WHERE owner = 'owner'").format(
+            SQL("UPDATE {} SET credits_posted = credits_posted + 1 WHERE owner = %s").format(
                 Identifier(ledger_settings.db_schema, "account_balances")
-            )
+            ),
+            [str(OWNER)],
         )
     broken = CliRunner().invoke(projections, ["rebuild", "ledger", "--verify"], env=env)
     assert broken.exit_code == 1, broken.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from eventsourcing.utils import get_topic
 
@@ -20,13 +21,14 @@ def _log(ledger: Ledger) -> list[Any]:
 
 def test_one_batch_of_the_whole_log_equals_every_account_escrow_and_flow() -> None:
     ledger = make_ledger()
+    owner, provider_1, provider_2, task = uuid4(), uuid4(), uuid4(), uuid4()
     for n in range(3):
-        ledger.create_deposit("owner", 10_000, "CNY", f"deposit-{n}")
-    ledger.hold_task_escrow("task-1", "owner", 3, 1_000, 50, "CNY")
-    ledger.settle_order("task-1", "order-1", "provider-1")
-    ledger.resolve_order("task-1", "order-2", "provider-2", 60)
-    ledger.release_unused("task-1", None, "release-1")
-    ledger.request_withdrawal("provider-1", 400, "CNY", "payout-1")
+        ledger.create_deposit(owner, 10_000, "CNY", f"deposit-{n}")
+    ledger.request_funding(task, owner, 3, 1_000, 50, "CNY")
+    ledger.settle_commission(task, uuid4(), provider_1, 1_000, 50)
+    ledger.execute_dispute_outcome(task, uuid4(), provider_2, 60)
+    ledger.release_unused_escrow(task, "task-cancelled")
+    ledger.request_withdrawal(provider_1, 400, "CNY", "payout-1")
 
     changes = BooksChanges()
     for event in _log(ledger):

@@ -34,8 +34,8 @@ def _envelope(event: object, key: str, notification_id: int, previous: int) -> E
 
 def test_a_split_is_executed_once_and_published(ledger: Ledger) -> None:
     task_id, order_id, owner, provider = uuid4(), uuid4(), uuid4(), uuid4()
-    ledger.deposit(str(owner), 30_000, "CNY", "d1")
-    ledger.request_funding(str(task_id), str(owner), 2, 10_001, 500, "CNY")
+    ledger.create_deposit(owner, 30_000, "CNY", "d1")
+    ledger.request_funding(task_id, owner, 2, 10_001, 500, "CNY")
     consumer = disputes.processor(ledger)
     dispute_id = uuid4()
     resolved = DisputeResolved(
@@ -63,8 +63,8 @@ def test_a_split_is_executed_once_and_published(ledger: Ledger) -> None:
     )
     assert consumer.process(later) is Outcome.APPLIED  # ignored type: position advances only
 
-    assert ledger.balances(str(provider), "CNY").available_minor == 3_300  # floor(10 001 x 33 %)
-    balances = ledger.balances(str(owner), "CNY")
+    assert ledger.balances(provider, "CNY").available_minor == 3_300  # floor(10 001 x 33 %)
+    balances = ledger.balances(owner, "CNY")
     # 30 000 - 2 x 10 501 escrowed + (10 501 - 3 300 - 165) refunded; one slot still reserved
     assert (balances.available_minor, balances.reserved_minor) == (16_034, 10_501)
     notifications = ledger.recorder.select_notifications(before + 1, 1000)
@@ -78,9 +78,9 @@ def test_a_split_is_executed_once_and_published(ledger: Ledger) -> None:
 
 def test_a_resolution_for_an_already_settled_slot_moves_nothing(ledger: Ledger) -> None:
     task_id, order_id, owner, provider = uuid4(), uuid4(), uuid4(), uuid4()
-    ledger.deposit(str(owner), 10_500, "CNY", "d1")
-    ledger.request_funding(str(task_id), str(owner), 1, 10_000, 500, "CNY")
-    ledger.settle_commission(str(task_id), str(order_id), str(provider), 10_000, 500)
+    ledger.create_deposit(owner, 10_500, "CNY", "d1")
+    ledger.request_funding(task_id, owner, 1, 10_000, 500, "CNY")
+    ledger.settle_commission(task_id, order_id, provider, 10_000, 500)
     resolved = DisputeResolved(
         dispute_id=uuid4(),
         order_id=order_id,
@@ -94,6 +94,6 @@ def test_a_resolution_for_an_already_settled_slot_moves_nothing(ledger: Ledger) 
     )
     consumer = disputes.processor(ledger)
     assert consumer.process(_envelope(resolved, "k", 1, 0)) is Outcome.APPLIED
-    assert ledger.balances(str(provider), "CNY").available_minor == 10_000
-    assert ledger.balances(str(owner), "CNY").available_minor == 0
+    assert ledger.balances(provider, "CNY").available_minor == 10_000
+    assert ledger.balances(owner, "CNY").available_minor == 0
     assert ledger.check() == []

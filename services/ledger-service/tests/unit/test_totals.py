@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from ring_ledger.application import SNAPSHOT_INTERVAL
 from ring_ledger.domain import Account, AccountKey
 from ring_ledger.domain.accounts import Purpose
@@ -56,18 +58,19 @@ def test_totals_count_platform_accounts_restored_from_snapshots() -> None:
     ``SNAPSHOT_INTERVAL`` events; once loaded from one they used to drop out of the totals.
     """
     ledger = make_ledger()
+    owner, task = uuid4(), uuid4()
     deposits = SNAPSHOT_INTERVAL + 7
     for n in range(deposits):
-        ledger.create_deposit("owner", 1_000, "CNY", f"deposit-{n}")
+        ledger.create_deposit(owner, 1_000, "CNY", f"deposit-{n}")
     slots, settled, commission, fee = SNAPSHOT_INTERVAL + 3, SNAPSHOT_INTERVAL + 1, 300, 15
-    ledger.hold_task_escrow("task-1", "owner", slots, commission, fee, "CNY")
-    for n in range(settled):
-        ledger.settle_order("task-1", f"order-{n}", f"provider-{n}")
+    ledger.request_funding(task, owner, slots, commission, fee, "CNY")
+    for _ in range(settled):
+        ledger.settle_commission(task, uuid4(), uuid4(), commission, fee)
 
     fee_revenue = ledger.get_account(AccountKey.platform(Purpose.FEE_REVENUE, "CNY"))
     assert fee_revenue is not None
     assert fee_revenue.version > SNAPSHOT_INTERVAL
-    escrow = ledger.get_escrow("task-1")
+    escrow = ledger.get_escrow(task)
     assert escrow is not None
     assert escrow.version > SNAPSHOT_INTERVAL
     assert totals_of(ledger.accounts()) == LedgerTotals(

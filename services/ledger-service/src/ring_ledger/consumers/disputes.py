@@ -34,9 +34,9 @@ def processor(ledger: Ledger) -> ExactlyOnceProcessor:
     def resolved(event: DisputeResolved, _: Envelope) -> None:
         try:
             ledger.execute_dispute_outcome(
-                str(event.task_id),
-                str(event.order_id),
-                str(event.provider_id),
+                event.task_id,
+                event.order_id,
+                event.provider_id,
                 event.provider_share_percent,
             )
         except (OrderAlreadySettled, IllegalSagaStep) as error:

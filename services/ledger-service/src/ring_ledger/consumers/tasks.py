@@ -28,8 +28,8 @@ def processor(ledger: Ledger) -> ExactlyOnceProcessor:
 
     def publish_requested(event: TaskPublishRequested, _: Envelope) -> None:
         ledger.request_funding(
-            str(event.task_id),
-            str(event.owner_id),
+            event.task_id,
+            event.owner_id,
             event.slots,
             event.commission_minor,
             event.fee_minor,
@@ -38,18 +38,18 @@ def processor(ledger: Ledger) -> ExactlyOnceProcessor:
 
     def order_approved(event: OrderApproved, _: Envelope) -> None:
         ledger.settle_commission(
-            str(event.task_id),
-            str(event.order_id),
-            str(event.provider_id),
+            event.task_id,
+            event.order_id,
+            event.provider_id,
             event.commission_minor,
             event.fee_minor,
         )
 
     def task_cancelled(event: TaskCancelled, _: Envelope) -> None:
-        ledger.release_unused_escrow(str(event.task_id), "task-cancelled")
+        ledger.release_unused_escrow(event.task_id, "task-cancelled")
 
     def task_completed(event: TaskCompleted, _: Envelope) -> None:
-        ledger.release_unused_escrow(str(event.task_id), "task-completed")
+        ledger.release_unused_escrow(event.task_id, "task-completed")
 
     return ExactlyOnceProcessor(
         NAME,

@@ -56,6 +56,7 @@ from ring_ledger.domain.transfers import (
 )
 from ring_ledger.domain.wallet import Wallet
 from ring_ledger.domain.withdrawal import (
+    NotAccountHolder,
     Withdrawal,
     WithdrawalAlreadyDecided,
     WithdrawalNotDue,
@@ -83,6 +84,7 @@ __all__ = [
     "InvalidSharePercent",
     "LedgerError",
     "NoOpenSlot",
+    "NotAccountHolder",
     "OrderAlreadySettled",
     "OrderOutcome",
     "PendingResolved",

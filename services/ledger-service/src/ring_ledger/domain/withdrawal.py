@@ -95,6 +95,11 @@ class Withdrawal(Aggregate):
             )
         self._decide(self.Paid)
 
+    def check_holder(self, party_id: str) -> None:
+        """Raise :class:`NotAccountHolder` unless ``party_id`` requested this payout."""
+        if self.party_id != party_id:
+            raise NotAccountHolder(f"withdrawal {self.id} is not a payout of {party_id}")
+
     def cancel(self) -> None:
         """Cancel before payment; the caller voids the pending transfer in the same save."""
         self._require_requested()
@@ -146,3 +151,9 @@ class WithdrawalNotFound(LedgerError):
     """No withdrawal has the given id."""
 
     code = "withdrawal_not_found"
+
+
+class NotAccountHolder(LedgerError):
+    """The acting party is not the holder of the wallet or withdrawal it addressed."""
+
+    code = "not_account_holder"
