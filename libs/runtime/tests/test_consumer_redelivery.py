@@ -41,7 +41,7 @@ async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
         "redelivery",
         topic,
         MemoryTarget(),
-        {TaskCancelled: lambda event, env: applied.append(env.notification_id)},
+        {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
     )
     settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
     dead_letters = DeadLetterStore(postgres_url, db_schema)
