@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -19,9 +18,9 @@ from ring_events.task import TaskCancelled
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Outcome
 from ring_runtime.projection import ProjectionStore
-from ring_runtime.settings import load_settings
-from ring_runtime.store import RingApplication, create_application
 from ring_runtime.unit_of_work import UnitAlreadySaved, UnitOfWork
+
+from .conftest import Notes
 
 
 class Note(Aggregate):
@@ -30,25 +29,6 @@ class Note(Aggregate):
     @event("Edited")
     def edit(self) -> None:
         """Change the note (one more event)."""
-
-
-class Notes(RingApplication):
-    """Stores notes."""
-
-
-@pytest.fixture
-def notes(postgres_url: str, db_schema: str, tmp_path: Path) -> Iterator[Notes]:
-    settings = load_settings(
-        "task",
-        {
-            "RING_DATABASE_URL": postgres_url,
-            "RING_DB_SCHEMA": db_schema,
-            "RING_DATA_DIR": str(tmp_path),
-        },
-    )
-    app = create_application(Notes, settings)
-    yield app
-    app.close()
 
 
 def tracking(notification_id: int = 7) -> Tracking:
