@@ -117,7 +117,7 @@ class Reader:
     store: ProjectionStore
     probe: set[str] = dataclasses.field(default_factory=set)
 
-    def handle(self, event: Any, envelope: Any) -> None:
+    def handle(self, event: Any, envelope: Any, unit: Any) -> None:
         self.probe.add(envelope.key)
 
 

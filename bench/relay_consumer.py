@@ -97,7 +97,7 @@ class _Counter:
         self.applied = 0
         self.lags: list[float] = []
 
-    def handle(self, event: Any, _: Any) -> None:
+    def handle(self, event: Any, _: Any, unit: Any) -> None:
         self.applied += 1
         if isinstance(event, TaskCreated):
             self.lags.append((datetime.now(UTC) - event.occurred_at).total_seconds())

@@ -22,6 +22,7 @@ from ring_runtime.projection import ProjectionStore
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR
 
@@ -78,7 +79,7 @@ class Effects:
         self.applied: list[tuple[str, str]] = []
         self.times: list[float] = []
 
-    def handle(self, event: Any, envelope: Envelope) -> None:
+    def handle(self, event: Any, envelope: Envelope, unit: UnitOfWork) -> None:
         self.applied.append((envelope.key, type(event).__name__))
         self.times.append(time.monotonic())
 

@@ -15,7 +15,7 @@ from ring_events.envelope import encode_envelope
 from ring_events.headers import EVENT_TYPE
 from ring_events.task import TaskCancelled
 from ring_events.topics import TASK_EVENTS
-from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding, Outcome
+from ring_runtime.consumer import ExactlyOnceProcessor, Handler, KafkaConsumerBinding, Outcome
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.embedded import free_port
 from ring_runtime.testing import settings_for
@@ -47,7 +47,7 @@ class NoBroker:
         raise AssertionError("nothing may be published when the dead letter is not stored")
 
 
-def binding(handler: Any, database_url: str) -> KafkaConsumerBinding:
+def binding(handler: Handler, database_url: str) -> KafkaConsumerBinding:
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, MemoryTarget(), {TaskCancelled: handler})
     settings = settings_for(
         "task",
@@ -63,7 +63,7 @@ def binding(handler: Any, database_url: str) -> KafkaConsumerBinding:
 async def test_a_message_that_cannot_be_parked_is_delivered_again() -> None:
     """The handler fails for good and PostgreSQL is unreachable: the batch is not acked."""
 
-    def broken(event: Any, env: Any) -> None:
+    def broken(event: Any, env: Any, unit: Any) -> None:
         raise ValueError("business rule broken")
 
     unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/ring"
@@ -79,7 +79,7 @@ async def test_an_outage_is_waited_out_without_using_up_attempts(postgres_url: s
     """Seven failures of the store with two attempts allowed: applied, not dead-lettered."""
     failures = iter(range(7))
 
-    def flaky(event: Any, env: Any) -> None:
+    def flaky(event: Any, env: Any, unit: Any) -> None:
         if next(failures, None) is not None:
             raise psycopg.OperationalError("server closed the connection unexpectedly")
 
@@ -99,7 +99,7 @@ async def test_an_outage_while_stepping_over_an_unknown_type_is_waited_out(
     _, value, headers = encode_envelope(envelope(3, 0))
     unknown = msgspec.json.encode({**msgspec.json.decode(value), "type": "task.renamed.v9"})
     headers = [(k, b"task.renamed.v9" if k == EVENT_TYPE else v) for k, v in headers]
-    consumer = binding(lambda event, env: None, postgres_url)
+    consumer = binding(lambda event, env, unit: None, postgres_url)
     skip = consumer.processor.skip_unknown
     failures = iter(range(3))
 

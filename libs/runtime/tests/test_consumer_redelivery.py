@@ -41,7 +41,7 @@ async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
         "redelivery",
         topic,
         MemoryTarget(),
-        {TaskCancelled: lambda event, env: applied.append(env.notification_id)},
+        {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
     )
     settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
     dead_letters = DeadLetterStore(postgres_url, db_schema)
@@ -104,7 +104,7 @@ async def test_a_gap_met_within_the_rewind_cool_down_is_read_again_when_it_ends(
         "rewind",
         topic,
         MemoryTarget(),
-        {TaskCancelled: lambda event, env: applied.append(env.notification_id)},
+        {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
     )
     settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
     dead_letters = DeadLetterStore(postgres_url, db_schema)
@@ -160,7 +160,7 @@ async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_recor
             "restart",
             topic,
             target,
-            {TaskCancelled: lambda event, env: applied.append(env.notification_id)},
+            {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
         )
         return KafkaConsumerBinding(processor, settings, dead_letters)
 

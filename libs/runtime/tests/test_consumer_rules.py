@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -14,6 +15,7 @@ from ring_events.envelope import Envelope, UnknownEventType
 from ring_events.task import TaskCancelled, TaskPublished
 from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Outcome
+from ring_runtime.unit_of_work import UnitOfWork
 
 
 class MemoryTarget:
@@ -41,10 +43,11 @@ class MemoryTarget:
             raise IntegrityError("position does not advance")
         self.recorded[tracking.application_name] = tracking.notification_id
 
-    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
+    @contextmanager
+    def unit_of_work(self, tracking: Tracking) -> Iterator[UnitOfWork]:
         self.transactions += 1
         effects = len(self.effects)
-        work()
+        yield UnitOfWork(tracking)
         if self.recorded.get(tracking.application_name, 0) >= tracking.notification_id:
             del self.effects[effects:]  # the transaction rolls back with its effects
             raise IntegrityError("position does not advance")
@@ -81,7 +84,10 @@ def target() -> MemoryTarget:
 @pytest.fixture
 def processor(target: MemoryTarget) -> ExactlyOnceProcessor:
     return ExactlyOnceProcessor(
-        "test", TASK_EVENTS, target, {TaskCancelled: lambda e, env: target.effects.append("x")}
+        "test",
+        TASK_EVENTS,
+        target,
+        {TaskCancelled: lambda e, env, unit: target.effects.append("x")},
     )
 
 
@@ -182,7 +188,7 @@ def test_a_message_without_effect_advances_without_a_transaction(
 
 
 def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target: MemoryTarget) -> None:
-    def racing_handler(event: object, env: Envelope) -> None:
+    def racing_handler(event: object, env: Envelope, unit: UnitOfWork) -> None:
         target.recorded[f"test|{TASK_EVENTS}|{TASK}"] = 3  # another replica committed first
 
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: racing_handler})
@@ -190,7 +196,7 @@ def test_a_concurrent_delivery_that_won_is_counted_as_duplicate(target: MemoryTa
 
 
 def test_a_failing_handler_records_no_position(target: MemoryTarget) -> None:
-    def failing(event: object, env: Envelope) -> None:
+    def failing(event: object, env: Envelope, unit: UnitOfWork) -> None:
         raise RuntimeError("boom")
 
     processor = ExactlyOnceProcessor("test", TASK_EVENTS, target, {TaskCancelled: failing})
@@ -210,7 +216,7 @@ def test_an_unknown_event_type_is_skipped_in_sequence(target: MemoryTarget) -> N
 
 
 def _record(target: MemoryTarget) -> Callable[..., None]:
-    def handle(event: object, _: Envelope) -> None:
+    def handle(event: object, _: Envelope, unit: UnitOfWork) -> None:
         target.effects.append("cancelled")
 
     return handle

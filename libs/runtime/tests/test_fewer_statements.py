@@ -4,12 +4,10 @@ empty query on healthy ones, and a save sends no statement that changes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from eventsourcing.domain import Aggregate, event
 from psycopg.sql import Composable, Identifier
 from psycopg_pool import ConnectionPool
@@ -17,8 +15,8 @@ from psycopg_pool import ConnectionPool
 from ring_runtime.connections import still_connected
 from ring_runtime.context import causing
 from ring_runtime.recorder import RingProcessRecorder
-from ring_runtime.settings import load_settings
-from ring_runtime.store import RingApplication, create_application
+
+from .conftest import Notes
 
 
 def test_a_connection_the_server_ended_is_replaced(postgres_url: str) -> None:
@@ -67,25 +65,6 @@ def test_a_healthy_connection_passes_without_a_statement(postgres_url: str) -> N
 
 class Note(Aggregate):
     """Something to save."""
-
-
-class Notes(RingApplication):
-    """Stores notes."""
-
-
-@pytest.fixture
-def notes(postgres_url: str, db_schema: str, tmp_path: Path) -> Iterator[Notes]:
-    settings = load_settings(
-        "task",
-        {
-            "RING_DATABASE_URL": postgres_url,
-            "RING_DB_SCHEMA": db_schema,
-            "RING_DATA_DIR": str(tmp_path),
-        },
-    )
-    app = create_application(Notes, settings)
-    yield app
-    app.close()
 
 
 def test_the_event_store_pool_checks_without_a_round_trip(notes: Notes) -> None:

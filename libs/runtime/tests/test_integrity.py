@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -32,8 +31,8 @@ from ring_runtime.integrity import (
 )
 from ring_runtime.merkle import CompactRange, inclusion_path, leaf_hash, node_hash, verify_inclusion
 from ring_runtime.service import ServiceDefinition
-from ring_runtime.settings import load_settings
-from ring_runtime.store import RingApplication, create_application
+
+from .conftest import Notes
 
 DOC = Path(__file__).parents[3] / "docs" / "audit-proofs.md"
 SIGNING, VERIFY = new_identity_keys()
@@ -72,25 +71,6 @@ class Note(Aggregate):
     @event("Amended")
     def amend(self, text: str) -> None:
         self.text = text
-
-
-class Notes(RingApplication):
-    """An application storing notes."""
-
-
-@pytest.fixture
-def notes(postgres_url: str, db_schema: str, tmp_path: Path) -> Iterator[Notes]:
-    settings = load_settings(
-        "task",
-        {
-            "RING_DATABASE_URL": postgres_url,
-            "RING_DB_SCHEMA": db_schema,
-            "RING_DATA_DIR": str(tmp_path),
-        },
-    )
-    app = create_application(Notes, settings)
-    yield app
-    app.close()
 
 
 def _leaves(postgres_url: str, db_schema: str) -> EventLeaves:

@@ -92,7 +92,10 @@ async def test_a_consumer_upcasts_a_version_1_message_from_the_broker(
 
     handled: list[tuple[Any, Envelope]] = []
     processor = ExactlyOnceProcessor(
-        "parcels", topic, MemoryTarget(), {ParcelWeighedV2: lambda e, env: handled.append((e, env))}
+        "parcels",
+        topic,
+        MemoryTarget(),
+        {ParcelWeighedV2: lambda e, env, unit: handled.append((e, env))},
     )
     settings = settings_for("task", postgres_url, kafka_bootstrap, "upcast")
     binding = KafkaConsumerBinding(processor, settings, DeadLetterStore(postgres_url, "upcast"))

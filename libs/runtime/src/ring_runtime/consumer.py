@@ -38,6 +38,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -74,11 +75,14 @@ from ring_runtime.kafka import consumer_config
 from ring_runtime.metrics import EVENTS_APPLIED
 from ring_runtime.resilience import OUTAGE_RETRY_CAP, Backoff, TaskHealth, is_outage
 from ring_runtime.settings import Settings
+from ring_runtime.unit_of_work import UnitOfWork
 
 log = logging.getLogger("ring.consumer")
 _tracer = trace.get_tracer("ring.consumer")
 
-Handler = Callable[[Any, Envelope], None]
+#: Applies one integration event; its effect is saved (or, for a read model, written) through
+#: the message's unit of work, which commits the consumer's position with it.
+Handler = Callable[[Any, Envelope, UnitOfWork], None]
 
 #: Records fetched and processed per batch (one offset commit each).
 BATCH_SIZE = 200
@@ -106,8 +110,13 @@ class TrackingTarget(Protocol):
         """The highest notification id applied under any name starting with ``prefix``."""
         ...
 
-    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
-        """Run ``work`` so that its effects and ``tracking`` commit in one transaction."""
+    def unit_of_work(self, tracking: Tracking) -> AbstractContextManager[UnitOfWork]:
+        """The unit of work of the message at ``tracking``: the effect made through it and
+        ``tracking`` commit in one transaction, or ``tracking`` alone when there was none.
+
+        Raises:
+            IntegrityError: ``tracking`` does not advance the recorded position.
+        """
         ...
 
     def advance(self, tracking: Tracking) -> None:
@@ -198,7 +207,7 @@ class ExactlyOnceProcessor:
                 envelope.key, envelope.notification_id, envelope.previous_notification_id, None
             )
 
-        def work() -> None:
+        def work(unit: UnitOfWork) -> None:
             # One span per step a handler takes (a saga step, a projection update); the
             # events it saves are published as its children.
             with (
@@ -209,7 +218,7 @@ class ExactlyOnceProcessor:
                     traceparent=current_traceparent() or envelope.traceparent,
                 ),
             ):
-                handler(envelope.event, envelope)
+                handler(envelope.event, envelope, unit)
 
         return self._advance(
             envelope.key, envelope.notification_id, envelope.previous_notification_id, work
@@ -224,7 +233,11 @@ class ExactlyOnceProcessor:
         )
 
     def _advance(
-        self, key: str, notification_id: int, previous: int, work: Callable[[], None] | None
+        self,
+        key: str,
+        notification_id: int,
+        previous: int,
+        work: Callable[[UnitOfWork], None] | None,
     ) -> Outcome:
         """Apply ``work`` (``None``: the message has no effect) if the message is the next of
         its aggregate."""
@@ -252,7 +265,8 @@ class ExactlyOnceProcessor:
             if work is None:
                 self.target.advance(tracking)
             else:
-                self.target.apply(tracking, work)
+                with self.target.unit_of_work(tracking) as unit:
+                    work(unit)
         except IntegrityError:
             if self._recorded_position(name) >= notification_id:
                 self.stats.duplicates += 1

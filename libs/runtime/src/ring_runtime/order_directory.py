@@ -44,6 +44,7 @@ from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.ddl import columns_changed
 from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 
 #: Public order event → the status it leaves the order in.
 STATUS_OF: Mapping[type[OrderEvent], str] = {
@@ -122,7 +123,7 @@ class OrderDirectoryProjection:
             self.upstream.consumer, self.upstream.topic, self.store, self.handlers()
         )
 
-    def _record(self, event: OrderEvent, envelope: Envelope) -> None:
+    def _record(self, event: OrderEvent, envelope: Envelope, unit: UnitOfWork) -> None:
         values: list[Any] = [
             event.order_id,
             event.task_id,
@@ -135,7 +136,7 @@ class OrderDirectoryProjection:
             note = getattr(event, "reason", "") or getattr(event, "note", "") or ""
             step = {"type": event_type(event), "at": event.occurred_at.isoformat(), "note": note}
             values.append(Jsonb([step]))
-        self.store.connection().execute(
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} AS o (order_id, task_id, owner_id, provider_id, status, "
                 "correlation_id{}) VALUES (%s, %s, %s, %s, %s, %s{}) ON CONFLICT (order_id) "

@@ -1,8 +1,10 @@
 """Read models in PostgreSQL tables, updated exactly once with their tracking positions.
 
 A :class:`ProjectionStore` owns some tables in the service schema and a tracking table of its
-own. :meth:`ProjectionStore.apply` runs a handler inside one transaction that also advances the
-tracking row, so a read model never shows an effect twice or loses one.
+own. :meth:`ProjectionStore.unit_of_work` opens one transaction per consumed message that
+advances the tracking row and hands the handler the connection to write in (the unit of work's
+:attr:`~ring_runtime.unit_of_work.UnitOfWork.connection`), so a read model never shows an effect
+twice or loses one.
 
 A service process mounts all its read models at once (:class:`MountedReadModels`, done by
 ``create_service_app(read_models=...)``): their stores share one connection pool, their tables
@@ -13,8 +15,7 @@ own.
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -26,11 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from ring_runtime.connections import still_connected
 from ring_runtime.store import create_schema_sql
-
-_connection: contextvars.ContextVar[psycopg.Connection[dict[str, Any]] | None] = (
-    contextvars.ContextVar("ring_projection_connection", default=None)
-)
-
+from ring_runtime.unit_of_work import UnitOfWork
 
 #: Connections each mounted store may hold at once, as when each had a pool of its own.
 CONNECTIONS_PER_STORE = 8
@@ -42,7 +39,7 @@ def read_model_pool(database_url: str, max_size: int = CONNECTIONS_PER_STORE) ->
     """A closed pool for read-model stores.
 
     Autocommit: a read is one statement, not BEGIN, SELECT, COMMIT; writes that must commit
-    together say so with ``conn.transaction()`` (as :meth:`ProjectionStore.apply` does).
+    together say so with ``conn.transaction()`` (as :meth:`ProjectionStore.unit_of_work` does).
     """
     return ConnectionPool(
         database_url,
@@ -150,8 +147,8 @@ class ProjectionStore:
         rows under ``prefixes``: the tracking table is locked against writes, so every
         consumer of this store waits (its readers do not). Keep the block short."""
         with self._pool.connection() as conn, conn.transaction():
-            # SHARE conflicts with the ROW EXCLUSIVE every :meth:`apply` takes first, so once it
-            # is granted no apply is half done and none can start.
+            # SHARE conflicts with the ROW EXCLUSIVE every :meth:`unit_of_work` takes first, so
+            # once it is granted no unit is half done and none can start.
             conn.execute(SQL("LOCK TABLE {} IN SHARE MODE").format(self._tracking))
             yield self._positions_under(conn, prefixes)
 
@@ -166,19 +163,22 @@ class ProjectionStore:
         ).fetchall()
         return {row["application_name"]: int(row["notification_id"]) for row in rows}
 
-    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
-        """Run ``work`` (which writes through :meth:`connection`) and advance ``tracking``.
+    @contextmanager
+    def unit_of_work(self, tracking: Tracking) -> Iterator[UnitOfWork]:
+        """One transaction advancing ``tracking``, in which the block writes the message's
+        effect through the unit's :attr:`~ring_runtime.unit_of_work.UnitOfWork.connection`.
+
+        The tracking is taken first, so the unit counts as saved: an application save through
+        it would record a position this store already holds, and raises instead.
 
         Raises:
             IntegrityError: ``tracking`` does not advance the recorded position.
         """
         with self._pool.connection() as conn, conn.transaction():
-            self._advance(conn, tracking)
-            token = _connection.set(conn)
-            try:
-                work()
-            finally:
-                _connection.reset(token)
+            unit = UnitOfWork(tracking, conn)
+            with unit.saving():
+                self._advance(conn, tracking)
+            yield unit
 
     def advance(self, tracking: Tracking) -> None:
         """Advance ``tracking`` for a message without effect, in one autocommit statement.
@@ -206,14 +206,6 @@ class ProjectionStore:
         """A connection for queries of the read model."""
         with self._pool.connection() as conn:
             yield conn
-
-    @staticmethod
-    def connection() -> psycopg.Connection[dict[str, Any]]:
-        """The connection of the transaction :meth:`apply` is running."""
-        conn = _connection.get()
-        if conn is None:
-            raise RuntimeError("projection writes must run inside ProjectionStore.apply")
-        return conn
 
 
 class ReadModel(Protocol):

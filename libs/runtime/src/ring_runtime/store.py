@@ -1,17 +1,16 @@
 """Event-store wiring: an ``eventsourcing`` Application on PostgreSQL, one schema per service.
 
 A :class:`RingApplication` records domain events with a *process recorder*, so the events a
-consumer causes and the consumer's tracking position commit in one transaction. Consumers do not
-pass the tracking around: :func:`processing` puts it in a context variable for the duration of a
-message, and :meth:`RingApplication.save` attaches it to the first save it sees.
+consumer causes and the consumer's tracking position commit in one transaction: the consumer
+opens a :class:`~ring_runtime.unit_of_work.UnitOfWork` per message
+(:meth:`RingApplication.unit_of_work`), its handler passes it to a command, and the command's
+save (``save(..., unit=unit)``) records the unit's tracking with its events.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -26,39 +25,15 @@ from ring_runtime.context import causing, current_event_context
 from ring_runtime.long_poll import Changes
 from ring_runtime.recorder import RingProcessRecorder
 from ring_runtime.settings import DEFAULT_CURRENCIES, Settings, supported_currencies
+from ring_runtime.unit_of_work import UnitOfWork
 
 TApplication = TypeVar("TApplication", bound="RingApplication")
 _tracer = trace.get_tracer("ring.store")
 
 
-@dataclass
-class _PendingTracking:
-    tracking: Tracking
-    recorded: bool = field(default=False)
-
-
-_current: contextvars.ContextVar[_PendingTracking | None] = contextvars.ContextVar(
-    "ring_pending_tracking", default=None
-)
-
-
-@contextmanager
-def processing(tracking: Tracking) -> Iterator[_PendingTracking]:
-    """Attach ``tracking`` to the next :meth:`RingApplication.save` in this context.
-
-    Yields the pending record; ``recorded`` tells whether a save consumed it, so the caller can
-    record the position alone when the message caused no new events.
-    """
-    pending = _PendingTracking(tracking)
-    token = _current.set(pending)
-    try:
-        yield pending
-    finally:
-        _current.reset(token)
-
-
 class RingApplication(Application[UUID]):
-    """Base of every service application: process recorder plus implicit tracking."""
+    """Base of every service application: a process recorder, and saves that record a consumed
+    message's tracking when given its unit of work."""
 
     #: Told of every save, to wake long-polls (set by the process wiring).
     changes: Changes | None = None
@@ -93,23 +68,28 @@ class RingApplication(Application[UUID]):
     def save(
         self,
         *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        unit: UnitOfWork | None = None,
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
-        """Save pending events; inside :func:`processing`, commit the tracking with them.
+        """Save pending events; given a consumed message's ``unit``, commit its tracking with them.
 
         Events join the lifecycle of what they act on (:meth:`lifecycle_of`) unless the cause
         chose a correlation. Each save is a span (``<Application> save``), the parent of the
         events' publish.
+
+        Raises:
+            UnitAlreadySaved: ``unit`` was already saved through (a handler saves once).
         """
         with _tracer.start_as_current_span(f"{self.name} save") as span:
-            recordings = self._save_in_lifecycle(*objs, **kwargs)
+            recordings = self._save_in_lifecycle(objs, unit, kwargs)
             span.set_attribute("ring.events", len(recordings))
             return recordings
 
     def _save_in_lifecycle(
         self,
-        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
-        **kwargs: Any,
+        objs: Sequence[MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None],
+        unit: UnitOfWork | None,
+        kwargs: dict[str, Any],
     ) -> list[Recording[UUID]]:
         context = current_event_context()
         if not context.chosen:
@@ -122,8 +102,8 @@ class RingApplication(Application[UUID]):
                     chosen=True,
                     actor=context.actor,
                 ):
-                    return self._save(*objs, **kwargs)
-        return self._save(*objs, **kwargs)
+                    return self._save(objs, unit, kwargs)
+        return self._save(objs, unit, kwargs)
 
     def lifecycle_correlation(self, obj: Any) -> str | None:
         """The correlation id of the lifecycle ``obj`` belongs to, or None (a new one starts).
@@ -148,16 +128,20 @@ class RingApplication(Application[UUID]):
 
     def _save(
         self,
-        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
-        **kwargs: Any,
+        objs: Sequence[MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None],
+        unit: UnitOfWork | None,
+        kwargs: dict[str, Any],
     ) -> list[Recording[UUID]]:
-        pending = _current.get()
-        if pending is None or pending.recorded:
+        if unit is None:
             return super().save(*objs, **kwargs)
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=pending.tracking)
-        processing_event.collect_events(*objs, **kwargs)
-        recordings = self._record(processing_event)
-        pending.recorded = True
+        # Not ``super().save(*objs, tracking=...)``: eventsourcing 9.5 passes both the processing
+        # event's tracking (None) and the save's keywords to ``events.put`` as ``tracking=``, a
+        # TypeError. So the steps of ``Application.save`` are taken here with a ProcessingEvent
+        # that carries the tracking (decision 0022, session 10).
+        with unit.saving() as tracking:
+            processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
+            processing_event.collect_events(*objs, **kwargs)
+            recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
@@ -168,14 +152,15 @@ class RingApplication(Application[UUID]):
         if self.changes is not None:
             self.changes.saved({r.domain_event.originator_id for r in recordings})
 
-    def apply(self, tracking: Tracking, work: Callable[[], None]) -> None:
-        """Run ``work``; its saved events and ``tracking`` commit in one transaction.
-
-        When ``work`` saves nothing, the position is recorded on its own.
+    @contextmanager
+    def unit_of_work(self, tracking: Tracking) -> Iterator[UnitOfWork]:
+        """The unit of work of the message at ``tracking``: the first save through it records the
+        tracking with its events. When the block saved nothing, the position is recorded on
+        its own; when it raised, nothing is.
         """
-        with processing(tracking) as pending:
-            work()
-        if not pending.recorded:
+        unit = UnitOfWork(tracking)
+        yield unit
+        if not unit.saved:
             self.advance(tracking)
 
     def advance(self, tracking: Tracking) -> None:

@@ -78,6 +78,7 @@ from ring_ledger.queries import FLOW_EVENTS, MAX_CURSOR, InvalidPage, flow_step
 from ring_ledger.steps import Staged
 from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
+from ring_runtime.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -133,13 +134,16 @@ class Ledger(RingApplication):
         commission_minor: int,
         fee_minor: int,
         currency: str,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> Reserved | Rejected | None:
         """Saga step ``reserve_escrow`` (see :func:`ring_ledger.settlement.request_funding`)."""
         return retrying(
             lambda: self.commit(
                 settlement.request_funding(
                     self, str(task_id), str(owner_id), slots, commission_minor, fee_minor, currency
-                )
+                ),
+                unit=unit,
             )
         )
 
@@ -150,31 +154,45 @@ class Ledger(RingApplication):
         provider_id: UUID,
         commission_minor: int,
         fee_minor: int,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> Settlement:
         """Saga step ``settle_commission`` (see :func:`ring_ledger.settlement.settle_commission`)."""
         return retrying(
             lambda: self.commit(
                 settlement.settle_commission(
                     self, str(task_id), str(order_id), str(provider_id), commission_minor, fee_minor
-                )
+                ),
+                unit=unit,
             )
         )
 
     def execute_dispute_outcome(
-        self, task_id: UUID, order_id: UUID, provider_id: UUID, provider_share_percent: int
+        self,
+        task_id: UUID,
+        order_id: UUID,
+        provider_id: UUID,
+        provider_share_percent: int,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> Settlement:
         """Saga step ``execute_outcome`` (see :func:`ring_ledger.settlement.execute_outcome`)."""
         return retrying(
             lambda: self.commit(
                 settlement.execute_outcome(
                     self, str(task_id), str(order_id), str(provider_id), provider_share_percent
-                )
+                ),
+                unit=unit,
             )
         )
 
-    def release_unused_escrow(self, task_id: UUID, reason: str) -> Release | None:
+    def release_unused_escrow(
+        self, task_id: UUID, reason: str, *, unit: UnitOfWork | None = None
+    ) -> Release | None:
         """Compensation ``release_unused`` (see :func:`ring_ledger.settlement.release_unused`)."""
-        return retrying(lambda: self.commit(settlement.release_unused(self, str(task_id), reason)))
+        return retrying(
+            lambda: self.commit(settlement.release_unused(self, str(task_id), reason), unit=unit)
+        )
 
     def get_saga(self, task_id: UUID) -> SettlementSaga | None:
         """The saga of ``task_id``, or None if its publication was never requested."""
@@ -427,10 +445,11 @@ class Ledger(RingApplication):
 
     # ----------------------------------------------------------------- plumbing
 
-    def commit(self, staged: Staged[T]) -> T:
-        """Save every aggregate ``staged`` changed in one atomic save; return its result."""
+    def commit(self, staged: Staged[T], *, unit: UnitOfWork | None = None) -> T:
+        """Save every aggregate ``staged`` changed in one atomic save (recording ``unit``'s
+        tracking, for a consumed message); return its result."""
         if staged.changes:
-            self.save(*staged.changes)
+            self.save(*staged.changes, unit=unit)
         return staged.result
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:

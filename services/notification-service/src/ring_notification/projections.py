@@ -34,6 +34,7 @@ from ring_notification.webhooks import Connection, WebhookStore
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
 from ring_runtime.timers import Clock
+from ring_runtime.unit_of_work import UnitOfWork
 
 
 def consumer_name(topic: str) -> str:
@@ -101,8 +102,8 @@ class FeedProjection:
             for topic, types in by_topic.items()
         ]
 
-    def _notify(self, event: Any, envelope: Envelope) -> None:
-        conn = self.store.connection()
+    def _notify(self, event: Any, envelope: Envelope, unit: UnitOfWork) -> None:
+        conn = unit.connection
         parties: DisputeParties | None = None
         if isinstance(event, dispute.DisputeOpened):
             conn.execute(

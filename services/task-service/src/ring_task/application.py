@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ring_runtime.concurrency import retrying
 from ring_runtime.store import RingApplication
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.domain import (
     WORKING,
     NotOrderParty,
@@ -116,18 +117,30 @@ class Tasks(RingApplication):
 
         return retrying(act)
 
-    def mark_funded(self, task_id: UUID, now: datetime | None = None) -> None:
+    def mark_funded(
+        self, task_id: UUID, now: datetime | None = None, *, unit: UnitOfWork | None = None
+    ) -> None:
         """Escrow holds the commission: publish the task. No-op if already published."""
         at = _at(now)
-        self._update_task(task_id, TaskStatus.PUBLISHED, lambda task: task.mark_published(at))
+        self._update_task(
+            task_id, TaskStatus.PUBLISHED, lambda task: task.mark_published(at), unit=unit
+        )
 
-    def mark_funding_failed(self, task_id: UUID, reason: str, now: datetime | None = None) -> None:
+    def mark_funding_failed(
+        self,
+        task_id: UUID,
+        reason: str,
+        now: datetime | None = None,
+        *,
+        unit: UnitOfWork | None = None,
+    ) -> None:
         """The ledger refused the hold. No-op if the failure was already recorded."""
         at = _at(now)
         self._update_task(
             task_id,
             TaskStatus.FUNDING_FAILED,
             lambda task: task.mark_funding_failed(reason, at),
+            unit=unit,
         )
 
     def expire_task(self, task_id: UUID, now: datetime | None = None) -> None:
@@ -274,7 +287,13 @@ class Tasks(RingApplication):
     # -- voucher outcomes (ring.voucher.events) ---------------------------------------------
 
     def record_voucher_submitted(
-        self, order_id: UUID, provider_id: UUID, voucher_id: UUID, now: datetime | None = None
+        self,
+        order_id: UUID,
+        provider_id: UUID,
+        voucher_id: UUID,
+        now: datetime | None = None,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> None:
         """The provider handed in ``voucher_id`` at the voucher service. No-op if the order
         already holds that voucher (the provider also called :meth:`submit_voucher`)."""
@@ -287,12 +306,17 @@ class Tasks(RingApplication):
             if order.provider_id != provider_id:
                 raise NotOrderParty("only the order's provider may hand in a voucher")
             order.submit(voucher_id, at)
-            self.save(order)
+            self.save(order, unit=unit)
 
         retrying(act)
 
     def record_voucher_approved(
-        self, order_id: UUID, owner_id: UUID, now: datetime | None = None
+        self,
+        order_id: UUID,
+        owner_id: UUID,
+        now: datetime | None = None,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> None:
         """The owner (or the review window) approved the voucher. No-op if the order is
         already approved or settled."""
@@ -305,7 +329,7 @@ class Tasks(RingApplication):
             if order.owner_id != owner_id:
                 raise NotOrderParty("only the order's owner may approve the work")
             order.approve(at)
-            self.save(order)
+            self.save(order, unit=unit)
 
         retrying(act)
 
@@ -316,6 +340,8 @@ class Tasks(RingApplication):
         voucher_id: UUID,
         reason: str,
         now: datetime | None = None,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> None:
         """The owner rejected ``voucher_id``. No-op unless the order is submitted with exactly
         that voucher (the rejection was already recorded, e.g. by :meth:`reject_order`)."""
@@ -328,12 +354,17 @@ class Tasks(RingApplication):
             if order.owner_id != owner_id:
                 raise NotOrderParty("only the order's owner may reject the work")
             order.reject(reason, at)
-            self.save(order)
+            self.save(order, unit=unit)
 
         retrying(act)
 
     def record_settlement(
-        self, order_id: UUID, now: datetime | None = None, paid_minor: int | None = None
+        self,
+        order_id: UUID,
+        now: datetime | None = None,
+        paid_minor: int | None = None,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> None:
         """The ledger paid the order's commission (``paid_minor``): settle the order and slot.
 
@@ -350,7 +381,7 @@ class Tasks(RingApplication):
             task = self.get_task(order.task_id)
             task.settle_slot(order.id, at)
             _complete_when_done(task, at)
-            self.save(order, task)
+            self.save(order, task, unit=unit)
 
         retrying(act)
 
@@ -397,14 +428,19 @@ class Tasks(RingApplication):
     # -- plumbing ------------------------------------------------------------------------------
 
     def _update_task(
-        self, task_id: UUID, target: TaskStatus, change: Callable[[Task], None]
+        self,
+        task_id: UUID,
+        target: TaskStatus,
+        change: Callable[[Task], None],
+        *,
+        unit: UnitOfWork | None = None,
     ) -> None:
         def act() -> None:
             task = self.get_task(task_id)
             if task.status is target:
                 return
             change(task)
-            self.save(task)
+            self.save(task, unit=unit)
 
         retrying(act)
 
@@ -458,7 +494,9 @@ class Tasks(RingApplication):
 
     # -- disputes (ring.dispute.events, ring.ledger.events) ------------------------------------
 
-    def record_dispute_opened(self, order_id: UUID, now: datetime | None = None) -> None:
+    def record_dispute_opened(
+        self, order_id: UUID, now: datetime | None = None, *, unit: UnitOfWork | None = None
+    ) -> None:
         """A dispute was opened about the order: it is ``disputed`` (no approval, no payout
         until the outcome). No-op unless the order is submitted or rejected (already disputed,
         or the work was approved before the dispute arrived)."""
@@ -468,11 +506,13 @@ class Tasks(RingApplication):
             order = self.get_order(order_id)
             if order.status in (OrderStatus.SUBMITTED, OrderStatus.REJECTED):
                 order.dispute(at)
-                self.save(order)
+                self.save(order, unit=unit)
 
         retrying(act)
 
-    def record_dispute_withdrawn(self, order_id: UUID, now: datetime | None = None) -> None:
+    def record_dispute_withdrawn(
+        self, order_id: UUID, now: datetime | None = None, *, unit: UnitOfWork | None = None
+    ) -> None:
         """The dispute was withdrawn: the order returns to submitted or rejected. No-op unless
         the order is disputed."""
         at = _at(now)
@@ -481,7 +521,7 @@ class Tasks(RingApplication):
             order = self.get_order(order_id)
             if order.status is OrderStatus.DISPUTED:
                 order.withdraw_dispute(at)
-                self.save(order)
+                self.save(order, unit=unit)
 
         retrying(act)
 
@@ -491,6 +531,8 @@ class Tasks(RingApplication):
         provider_share_percent: int,
         now: datetime | None = None,
         paid_minor: int | None = None,
+        *,
+        unit: UnitOfWork | None = None,
     ) -> None:
         """The ledger executed a dispute outcome: ``refunded`` at 0 %, else ``settled`` with
         ``paid_minor``, the provider's share (the whole commission when None).
@@ -515,7 +557,7 @@ class Tasks(RingApplication):
                 order.settle(at, paid_minor)
                 task.settle_slot(order.id, at)
             _complete_when_done(task, at)
-            self.save(order, task)
+            self.save(order, task, unit=unit)
 
         retrying(act)
 

@@ -33,6 +33,7 @@ from ring_runtime.http import Cursor, Limit
 from ring_runtime.order_directory import STATUS_OF
 from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.domain import ReviewRecord
 
 
@@ -100,10 +101,10 @@ class OrdersByParty:
         """The exactly-once consumer keeping the table up to date."""
         return ExactlyOnceProcessor("orders-by-party", TASK_EVENTS, self.store, self.handlers())
 
-    def _upsert(self, event: OrderEvent, envelope: Envelope) -> None:
+    def _upsert(self, event: OrderEvent, envelope: Envelope, unit: UnitOfWork) -> None:
         percent = event.percent if isinstance(event, OrderProgressed) else None
         settled = event.commission_minor if isinstance(event, OrderSettled) else None
-        self.store.connection().execute(
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} AS o (id, task_id, owner_id, provider_id, status, percent, "
                 "created_at, updated_at, settled_minor, approvals, rejections) "

@@ -38,6 +38,7 @@ from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.paging import decode_position, encode_position
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 
 
 class TaskBoardRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,8 +140,8 @@ class TaskBoardProjection:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def _created(self, event: TaskCreated, envelope: Envelope) -> None:
-        self.store.connection().execute(
+    def _created(self, event: TaskCreated, envelope: Envelope, unit: UnitOfWork) -> None:
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} (id, owner_id, title, description, status, commission_minor, "
                 "fee_minor, currency, slots, required_skills, deadline, created_at) "
@@ -162,25 +163,25 @@ class TaskBoardProjection:
         )
 
     def _status(self, status: str) -> Handler:
-        def update(event: Any, _: Envelope) -> None:
-            self.store.connection().execute(
+        def update(event: Any, _: Envelope, unit: UnitOfWork) -> None:
+            unit.connection.execute(
                 SQL("UPDATE {} SET status = %s WHERE id = %s").format(self.table),
                 (status, event.task_id),
             )
 
         return update
 
-    def _slot_taken(self, event: OrderApplied, _: Envelope) -> None:
-        self._hold(event.order_id, event.task_id, holds_slot=True)
+    def _slot_taken(self, event: OrderApplied, _: Envelope, unit: UnitOfWork) -> None:
+        self._hold(unit, event.order_id, event.task_id, holds_slot=True)
 
-    def _slot_freed(self, event: Any, _: Envelope) -> None:
-        self._hold(event.order_id, event.task_id, holds_slot=False)
+    def _slot_freed(self, event: Any, _: Envelope, unit: UnitOfWork) -> None:
+        self._hold(unit, event.order_id, event.task_id, holds_slot=False)
 
-    def _noop(self, event: Any, _: Envelope) -> None:
+    def _noop(self, event: Any, _: Envelope, unit: UnitOfWork) -> None:
         """Events that do not change the board still advance its position."""
 
-    def _hold(self, order_id: UUID, task_id: UUID, *, holds_slot: bool) -> None:
-        self.store.connection().execute(
+    def _hold(self, unit: UnitOfWork, order_id: UUID, task_id: UUID, *, holds_slot: bool) -> None:
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} (order_id, task_id, holds_slot) VALUES (%s, %s, %s) "
                 "ON CONFLICT (order_id) DO UPDATE SET holds_slot = EXCLUDED.holds_slot"

@@ -15,6 +15,7 @@ from psycopg.sql import SQL, Composed
 from ring_events.topics import MATCHING_EVENTS
 from ring_runtime.freshness import Upstream, depends_on
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.domain.providers import UNKNOWN, ProviderStanding
 
 #: Where the standings come from: a refusal on them catches up with matching first.
@@ -42,11 +43,11 @@ class ProviderStandingProjection:
             ).format(self.blocks),
         ]
 
-    # -- updates (inside ProjectionStore.apply) --------------------------------------------
+    # -- updates (in a consumed message's unit of work) ------------------------------------
 
-    def record_verification(self, provider_id: UUID, verification: str) -> None:
+    def record_verification(self, unit: UnitOfWork, provider_id: UUID, verification: str) -> None:
         """The provider's verification is now ``verification``."""
-        self.store.connection().execute(
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} (provider_id, verification) VALUES (%s, %s) "
                 "ON CONFLICT (provider_id) DO UPDATE SET verification = EXCLUDED.verification"
@@ -54,9 +55,9 @@ class ProviderStandingProjection:
             (provider_id, verification),
         )
 
-    def record_suspension(self, provider_id: UUID, suspended: bool) -> None:
+    def record_suspension(self, unit: UnitOfWork, provider_id: UUID, suspended: bool) -> None:
         """The provider is now suspended, or no longer."""
-        self.store.connection().execute(
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} (provider_id, verification, suspended) VALUES (%s, %s, %s) "
                 "ON CONFLICT (provider_id) DO UPDATE SET suspended = EXCLUDED.suspended"
@@ -64,14 +65,16 @@ class ProviderStandingProjection:
             (provider_id, UNKNOWN, suspended),
         )
 
-    def record_block(self, owner_id: UUID, provider_id: UUID, blocked: bool) -> None:
+    def record_block(
+        self, unit: UnitOfWork, owner_id: UUID, provider_id: UUID, blocked: bool
+    ) -> None:
         """``owner_id`` now blocks ``provider_id``, or no longer."""
         statement = (
             SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING")
             if blocked
             else SQL("DELETE FROM {} WHERE owner_id = %s AND provider_id = %s")
         )
-        self.store.connection().execute(statement.format(self.blocks), (owner_id, provider_id))
+        unit.connection.execute(statement.format(self.blocks), (owner_id, provider_id))
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -70,10 +70,8 @@ def verified_provider(task_settings: Settings) -> Iterator[Callable[[], UUID]]:
 
     def make() -> UUID:
         provider_id = uuid4()
-        store.apply(
-            Tracking(f"test-seed|{provider_id}", 1),
-            lambda: standings.record_verification(provider_id, VERIFIED),
-        )
+        with store.unit_of_work(Tracking(f"test-seed|{provider_id}", 1)) as unit:
+            standings.record_verification(unit, provider_id, VERIFIED)
         return provider_id
 
     yield make

@@ -23,6 +23,7 @@ from ring_events.topics import DISPUTE_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor
 from ring_runtime.order_directory import OrderDirectoryProjection, OrderView
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_voucher.domain import OPEN, RESOLVED, WITHDRAWN
 
 __all__ = ["OPEN_FOR_VOUCHERS", "OrderDisputesProjection", "OrderView", "order_directory"]
@@ -57,14 +58,14 @@ class OrderDisputesProjection:
     def processor(self) -> ExactlyOnceProcessor:
         """The exactly-once consumer of ``ring.dispute.events``."""
 
-        def opened(event: DisputeOpened, _: Envelope) -> None:
-            self._record(event.order_id, event.dispute_id, OPEN)
+        def opened(event: DisputeOpened, _: Envelope, unit: UnitOfWork) -> None:
+            self._record(unit, event.order_id, event.dispute_id, OPEN)
 
-        def resolved(event: DisputeResolved, _: Envelope) -> None:
-            self._record(event.order_id, event.dispute_id, RESOLVED)
+        def resolved(event: DisputeResolved, _: Envelope, unit: UnitOfWork) -> None:
+            self._record(unit, event.order_id, event.dispute_id, RESOLVED)
 
-        def withdrawn(event: DisputeWithdrawn, _: Envelope) -> None:
-            self._record(event.order_id, event.dispute_id, WITHDRAWN)
+        def withdrawn(event: DisputeWithdrawn, _: Envelope, unit: UnitOfWork) -> None:
+            self._record(unit, event.order_id, event.dispute_id, WITHDRAWN)
 
         return ExactlyOnceProcessor(
             "voucher-disputes",
@@ -73,9 +74,9 @@ class OrderDisputesProjection:
             {DisputeOpened: opened, DisputeResolved: resolved, DisputeWithdrawn: withdrawn},
         )
 
-    def _record(self, order_id: UUID, dispute_id: UUID, state: str) -> None:
+    def _record(self, unit: UnitOfWork, order_id: UUID, dispute_id: UUID, state: str) -> None:
         # A resolution is final; otherwise the latest dispute's state wins.
-        self.store.connection().execute(
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} AS d VALUES (%s, %s, %s) ON CONFLICT (order_id) DO UPDATE "
                 "SET dispute_id = EXCLUDED.dispute_id, state = EXCLUDED.state "

@@ -21,6 +21,7 @@ from ring_events.topics import DISPUTE_EVENTS
 from ring_ledger.application import Ledger
 from ring_ledger.domain import IllegalSagaStep, OrderAlreadySettled
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.unit_of_work import UnitOfWork
 
 log = logging.getLogger("ring.ledger.disputes")
 
@@ -31,13 +32,14 @@ NAME = "settlement-saga-disputes"
 def processor(ledger: Ledger) -> ExactlyOnceProcessor:
     """The exactly-once consumer executing dispute outcomes."""
 
-    def resolved(event: DisputeResolved, _: Envelope) -> None:
+    def resolved(event: DisputeResolved, _: Envelope, unit: UnitOfWork) -> None:
         try:
             ledger.execute_dispute_outcome(
                 event.task_id,
                 event.order_id,
                 event.provider_id,
                 event.provider_share_percent,
+                unit=unit,
             )
         except (OrderAlreadySettled, IllegalSagaStep) as error:
             log.warning("dispute %s: outcome not executed: %s", event.dispute_id, error)

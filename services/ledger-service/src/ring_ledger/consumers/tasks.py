@@ -18,6 +18,7 @@ from ring_events.task import (
 from ring_events.topics import TASK_EVENTS
 from ring_ledger.application import Ledger
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.unit_of_work import UnitOfWork
 
 #: Consumer name; also the prefix of its tracking rows.
 NAME = "settlement-saga"
@@ -26,7 +27,7 @@ NAME = "settlement-saga"
 def processor(ledger: Ledger) -> ExactlyOnceProcessor:
     """The exactly-once consumer driving the SettlementSaga from task events."""
 
-    def publish_requested(event: TaskPublishRequested, _: Envelope) -> None:
+    def publish_requested(event: TaskPublishRequested, _: Envelope, unit: UnitOfWork) -> None:
         ledger.request_funding(
             event.task_id,
             event.owner_id,
@@ -34,22 +35,24 @@ def processor(ledger: Ledger) -> ExactlyOnceProcessor:
             event.commission_minor,
             event.fee_minor,
             event.currency,
+            unit=unit,
         )
 
-    def order_approved(event: OrderApproved, _: Envelope) -> None:
+    def order_approved(event: OrderApproved, _: Envelope, unit: UnitOfWork) -> None:
         ledger.settle_commission(
             event.task_id,
             event.order_id,
             event.provider_id,
             event.commission_minor,
             event.fee_minor,
+            unit=unit,
         )
 
-    def task_cancelled(event: TaskCancelled, _: Envelope) -> None:
-        ledger.release_unused_escrow(event.task_id, "task-cancelled")
+    def task_cancelled(event: TaskCancelled, _: Envelope, unit: UnitOfWork) -> None:
+        ledger.release_unused_escrow(event.task_id, "task-cancelled", unit=unit)
 
-    def task_completed(event: TaskCompleted, _: Envelope) -> None:
-        ledger.release_unused_escrow(event.task_id, "task-completed")
+    def task_completed(event: TaskCompleted, _: Envelope, unit: UnitOfWork) -> None:
+        ledger.release_unused_escrow(event.task_id, "task-completed", unit=unit)
 
     return ExactlyOnceProcessor(
         NAME,

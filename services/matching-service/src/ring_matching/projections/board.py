@@ -42,6 +42,7 @@ from ring_matching.domain import normalize_skills
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.paging import InvalidCursor, decode_cursor, encode_cursor
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 
 
 class BoardSort(StrEnum):
@@ -163,8 +164,8 @@ class BoardProjection:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def _created(self, event: TaskCreated, envelope: Envelope) -> None:
-        self.store.connection().execute(
+    def _created(self, event: TaskCreated, envelope: Envelope, unit: UnitOfWork) -> None:
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} (task_id, owner_id, title, description, requirements, status, "
                 "commission_minor, currency, slots, required_skills, deadline, created_at) "
@@ -187,8 +188,8 @@ class BoardProjection:
         )
 
     def _status(self, status: str) -> Handler:
-        def update(event: Any, _: Envelope) -> None:
-            self.store.connection().execute(
+        def update(event: Any, _: Envelope, unit: UnitOfWork) -> None:
+            unit.connection.execute(
                 SQL("UPDATE {} SET status = %s WHERE task_id = %s").format(self.tasks),
                 (status, event.task_id),
             )
@@ -196,8 +197,8 @@ class BoardProjection:
         return update
 
     def _slot(self, *, holds: bool) -> Handler:
-        def update(event: OrderEvent, _: Envelope) -> None:
-            self.store.connection().execute(
+        def update(event: OrderEvent, _: Envelope, unit: UnitOfWork) -> None:
+            unit.connection.execute(
                 SQL(
                     "INSERT INTO {} VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (order_id) DO UPDATE SET holds_slot = EXCLUDED.holds_slot"

@@ -30,6 +30,7 @@ from ring_matching.domain import Verification
 from ring_matching.domain.scoring import ProviderProfile, RecordFigures
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 
 
 class ProviderDirectoryProjection:
@@ -73,16 +74,18 @@ class ProviderDirectoryProjection:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def _registered(self, event: ProviderRegistered, _: Envelope) -> None:
-        self.store.connection().execute(
+    def _registered(self, event: ProviderRegistered, _: Envelope, unit: UnitOfWork) -> None:
+        unit.connection.execute(
             SQL("INSERT INTO {} (provider_id, verification) VALUES (%s, %s)").format(
                 self.providers
             ),
             (event.provider_id, Verification.REGISTERED.value),
         )
 
-    def _submitted(self, event: ProviderQualificationSubmitted, _: Envelope) -> None:
-        self.store.connection().execute(
+    def _submitted(
+        self, event: ProviderQualificationSubmitted, _: Envelope, unit: UnitOfWork
+    ) -> None:
+        unit.connection.execute(
             SQL("UPDATE {} SET verification = %s, skills = %s WHERE provider_id = %s").format(
                 self.providers
             ),
@@ -90,8 +93,8 @@ class ProviderDirectoryProjection:
         )
 
     def _set(self, column: str, value: Any) -> Handler:
-        def update(event: Any, _: Envelope) -> None:
-            self.store.connection().execute(
+        def update(event: Any, _: Envelope, unit: UnitOfWork) -> None:
+            unit.connection.execute(
                 SQL("UPDATE {} SET {} = %s WHERE provider_id = %s").format(
                     self.providers, Identifier(column)
                 ),
@@ -100,14 +103,14 @@ class ProviderDirectoryProjection:
 
         return update
 
-    def _blocked(self, event: ProviderBlocked, _: Envelope) -> None:
-        self.store.connection().execute(
+    def _blocked(self, event: ProviderBlocked, _: Envelope, unit: UnitOfWork) -> None:
+        unit.connection.execute(
             SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self.blocks),
             (event.owner_id, event.provider_id),
         )
 
-    def _unblocked(self, event: ProviderUnblocked, _: Envelope) -> None:
-        self.store.connection().execute(
+    def _unblocked(self, event: ProviderUnblocked, _: Envelope, unit: UnitOfWork) -> None:
+        unit.connection.execute(
             SQL("DELETE FROM {} WHERE owner_id = %s AND provider_id = %s").format(self.blocks),
             (event.owner_id, event.provider_id),
         )

@@ -45,6 +45,7 @@ from ring_matching.domain import dispute_lost_by_provider
 from ring_matching.domain.scoring import RecordFigures
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
 from ring_runtime.projection import ProjectionStore
+from ring_runtime.unit_of_work import UnitOfWork
 
 
 class Earnings(msgspec.Struct, frozen=True, kw_only=True):
@@ -169,21 +170,21 @@ class PerformanceProjection:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def _task_created(self, event: TaskCreated, _: Envelope) -> None:
-        self.store.connection().execute(
+    def _task_created(self, event: TaskCreated, _: Envelope, unit: UnitOfWork) -> None:
+        unit.connection.execute(
             SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self.tasks),
             (event.task_id, event.deadline),
         )
 
-    def _applied(self, event: OrderApplied, _: Envelope) -> None:
-        self._ensure_order(event)
+    def _applied(self, event: OrderApplied, _: Envelope, unit: UnitOfWork) -> None:
+        self._ensure_order(unit, event)
 
     def _first_time(self, column: str) -> Handler:
         """Record when the order first reached a step (a later repeat keeps the first)."""
 
-        def update(event: OrderEvent, _: Envelope) -> None:
-            self._ensure_order(event)
-            self.store.connection().execute(
+        def update(event: OrderEvent, _: Envelope, unit: UnitOfWork) -> None:
+            self._ensure_order(unit, event)
+            unit.connection.execute(
                 SQL("UPDATE {t} SET {c} = COALESCE({c}, %s) WHERE order_id = %s").format(
                     t=self.orders, c=Identifier(column)
                 ),
@@ -192,18 +193,18 @@ class PerformanceProjection:
 
         return update
 
-    def _rejected(self, event: OrderRejected, _: Envelope) -> None:
-        self._ensure_order(event)
-        self.store.connection().execute(
+    def _rejected(self, event: OrderRejected, _: Envelope, unit: UnitOfWork) -> None:
+        self._ensure_order(unit, event)
+        unit.connection.execute(
             SQL("UPDATE {} SET rejections = rejections + 1 WHERE order_id = %s").format(
                 self.orders
             ),
             (event.order_id,),
         )
 
-    def _settled(self, event: OrderSettled, _: Envelope) -> None:
-        self._ensure_order(event)
-        self.store.connection().execute(
+    def _settled(self, event: OrderSettled, _: Envelope, unit: UnitOfWork) -> None:
+        self._ensure_order(unit, event)
+        unit.connection.execute(
             SQL(
                 "UPDATE {} SET settled_at = %s, settled_minor = %s, currency = %s "
                 "WHERE order_id = %s"
@@ -211,18 +212,18 @@ class PerformanceProjection:
             (event.occurred_at, event.commission_minor, event.currency, event.order_id),
         )
 
-    def _dispute_opened(self, event: DisputeOpened, _: Envelope) -> None:
-        self._ensure_order(event)
-        self.store.connection().execute(
+    def _dispute_opened(self, event: DisputeOpened, _: Envelope, unit: UnitOfWork) -> None:
+        self._ensure_order(unit, event)
+        unit.connection.execute(
             SQL("UPDATE {} SET disputed = true WHERE order_id = %s").format(self.orders),
             (event.order_id,),
         )
 
-    def _dispute_resolved(self, event: DisputeResolved, _: Envelope) -> None:
+    def _dispute_resolved(self, event: DisputeResolved, _: Envelope, unit: UnitOfWork) -> None:
         """Set (never add to) the order's ``dispute_lost`` flag: repeating it changes nothing."""
-        self._ensure_order(event)
+        self._ensure_order(unit, event)
         lost = dispute_lost_by_provider(event.outcome, event.provider_share_percent)
-        self.store.connection().execute(
+        unit.connection.execute(
             SQL(
                 "UPDATE {} SET disputed = true, dispute_lost = dispute_lost OR %s "
                 "WHERE order_id = %s"
@@ -230,8 +231,10 @@ class PerformanceProjection:
             (lost, event.order_id),
         )
 
-    def _ensure_order(self, event: OrderEvent | DisputeOpened | DisputeResolved) -> None:
-        self.store.connection().execute(
+    def _ensure_order(
+        self, unit: UnitOfWork, event: OrderEvent | DisputeOpened | DisputeResolved
+    ) -> None:
+        unit.connection.execute(
             SQL(
                 "INSERT INTO {} (order_id, task_id, provider_id, owner_id) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"

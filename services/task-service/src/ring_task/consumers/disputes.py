@@ -15,24 +15,26 @@ from ring_events.envelope import Envelope
 from ring_events.ledger import DisputeOutcomeExecuted
 from ring_events.topics import DISPUTE_EVENTS, LEDGER_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.application import Tasks
 
 
 def processors(tasks: Tasks) -> list[ExactlyOnceProcessor]:
     """The consumer of dispute events and the consumer of executed dispute outcomes."""
 
-    def opened(event: DisputeOpened, _: Envelope) -> None:
-        tasks.record_dispute_opened(event.order_id, now=event.occurred_at)
+    def opened(event: DisputeOpened, _: Envelope, unit: UnitOfWork) -> None:
+        tasks.record_dispute_opened(event.order_id, now=event.occurred_at, unit=unit)
 
-    def withdrawn(event: DisputeWithdrawn, _: Envelope) -> None:
-        tasks.record_dispute_withdrawn(event.order_id, now=event.occurred_at)
+    def withdrawn(event: DisputeWithdrawn, _: Envelope, unit: UnitOfWork) -> None:
+        tasks.record_dispute_withdrawn(event.order_id, now=event.occurred_at, unit=unit)
 
-    def executed(event: DisputeOutcomeExecuted, _: Envelope) -> None:
+    def executed(event: DisputeOutcomeExecuted, _: Envelope, unit: UnitOfWork) -> None:
         tasks.record_dispute_outcome(
             event.order_id,
             event.provider_share_percent,
             now=event.occurred_at,
             paid_minor=event.provider_minor,
+            unit=unit,
         )
 
     return [

@@ -15,6 +15,7 @@ from ring_events.envelope import Envelope
 from ring_events.ledger import CommissionSettled, FundsRejected, FundsReserved
 from ring_events.topics import LEDGER_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.application import Tasks
 
 #: Consumer name; also the prefix of its tracking rows.
@@ -32,17 +33,17 @@ def funding_failure_reason(event: FundsRejected) -> str:
 def processor(tasks: Tasks) -> ExactlyOnceProcessor:
     """The exactly-once consumer applying ledger outcomes to tasks and orders."""
 
-    def funds_reserved(event: FundsReserved, envelope: Envelope) -> None:
-        tasks.mark_funded(event.task_id, now=envelope.occurred_at)
+    def funds_reserved(event: FundsReserved, envelope: Envelope, unit: UnitOfWork) -> None:
+        tasks.mark_funded(event.task_id, now=envelope.occurred_at, unit=unit)
 
-    def funds_rejected(event: FundsRejected, envelope: Envelope) -> None:
+    def funds_rejected(event: FundsRejected, envelope: Envelope, unit: UnitOfWork) -> None:
         tasks.mark_funding_failed(
-            event.task_id, funding_failure_reason(event), now=envelope.occurred_at
+            event.task_id, funding_failure_reason(event), now=envelope.occurred_at, unit=unit
         )
 
-    def commission_settled(event: CommissionSettled, envelope: Envelope) -> None:
+    def commission_settled(event: CommissionSettled, envelope: Envelope, unit: UnitOfWork) -> None:
         tasks.record_settlement(
-            event.order_id, now=envelope.occurred_at, paid_minor=event.commission_minor
+            event.order_id, now=envelope.occurred_at, paid_minor=event.commission_minor, unit=unit
         )
 
     return ExactlyOnceProcessor(

@@ -1,7 +1,7 @@
 """``ring.matching.events`` → the task service's provider standing (see :mod:`ring_task.providers`).
 
-Each handler records one fact; the runtime commits it with the tracking position, so a
-redelivered event changes nothing.
+Each handler records one fact in the message's unit of work, which commits it with the tracking
+position, so a redelivered event changes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ring_events.matching import (
     ProviderVerified,
 )
 from ring_runtime.consumer import ExactlyOnceProcessor, Handler
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.providers import MATCHING, ProviderStandingProjection
 
 
@@ -35,20 +36,20 @@ def handlers(standings: ProviderStandingProjection) -> Mapping[type[Any], Handle
     """Matching event type → standing update."""
 
     def verification(status: str) -> Handler:
-        def record(event: Any, _: Envelope) -> None:
-            standings.record_verification(event.provider_id, status)
+        def record(event: Any, _: Envelope, unit: UnitOfWork) -> None:
+            standings.record_verification(unit, event.provider_id, status)
 
         return record
 
     def suspension(suspended: bool) -> Handler:
-        def record(event: Any, _: Envelope) -> None:
-            standings.record_suspension(event.provider_id, suspended)
+        def record(event: Any, _: Envelope, unit: UnitOfWork) -> None:
+            standings.record_suspension(unit, event.provider_id, suspended)
 
         return record
 
     def block(blocked: bool) -> Handler:
-        def record(event: Any, _: Envelope) -> None:
-            standings.record_block(event.owner_id, event.provider_id, blocked)
+        def record(event: Any, _: Envelope, unit: UnitOfWork) -> None:
+            standings.record_block(unit, event.owner_id, event.provider_id, blocked)
 
         return record
 

@@ -12,23 +12,31 @@ from ring_events.envelope import Envelope
 from ring_events.topics import VOUCHER_EVENTS
 from ring_events.voucher import VoucherApproved, VoucherRejected, VoucherSubmitted
 from ring_runtime.consumer import ExactlyOnceProcessor
+from ring_runtime.unit_of_work import UnitOfWork
 from ring_task.application import Tasks
 
 
 def processor(tasks: Tasks) -> ExactlyOnceProcessor:
     """The exactly-once consumer applying voucher outcomes to orders."""
 
-    def submitted(event: VoucherSubmitted, _: Envelope) -> None:
+    def submitted(event: VoucherSubmitted, _: Envelope, unit: UnitOfWork) -> None:
         tasks.record_voucher_submitted(
-            event.order_id, event.provider_id, event.voucher_id, now=event.occurred_at
+            event.order_id, event.provider_id, event.voucher_id, now=event.occurred_at, unit=unit
         )
 
-    def approved(event: VoucherApproved, _: Envelope) -> None:
-        tasks.record_voucher_approved(event.order_id, event.owner_id, now=event.occurred_at)
+    def approved(event: VoucherApproved, _: Envelope, unit: UnitOfWork) -> None:
+        tasks.record_voucher_approved(
+            event.order_id, event.owner_id, now=event.occurred_at, unit=unit
+        )
 
-    def rejected(event: VoucherRejected, _: Envelope) -> None:
+    def rejected(event: VoucherRejected, _: Envelope, unit: UnitOfWork) -> None:
         tasks.record_voucher_rejected(
-            event.order_id, event.owner_id, event.voucher_id, event.reason, now=event.occurred_at
+            event.order_id,
+            event.owner_id,
+            event.voucher_id,
+            event.reason,
+            now=event.occurred_at,
+            unit=unit,
         )
 
     return ExactlyOnceProcessor(
