@@ -30,19 +30,42 @@ from .test_consumer_rules import MemoryTarget, envelope
 pytestmark = pytest.mark.integration
 
 
-async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
-    kafka_bootstrap: str, postgres_url: str, db_schema: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    topic = f"ring.redelivery-{uuid4().hex[:8]}.events"
-    monkeypatch.setitem(registry.EVENT_UNIONS, topic, registry.EVENT_UNIONS[TASK_EVENTS])
-    monkeypatch.setitem(registry._DECODERS, topic, registry._DECODERS[TASK_EVENTS])
-    applied: list[int] = []
-    processor = ExactlyOnceProcessor(
-        "redelivery",
+@pytest.fixture
+def topic(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A topic of this test alone, carrying task events."""
+    name = f"ring.redelivery-{uuid4().hex[:8]}.events"
+    monkeypatch.setitem(registry.EVENT_UNIONS, name, registry.EVENT_UNIONS[TASK_EVENTS])
+    monkeypatch.setitem(registry._DECODERS, name, registry._DECODERS[TASK_EVENTS])
+    return name
+
+
+def recording(
+    name: str, topic: str, target: MemoryTarget, applied: list[int]
+) -> ExactlyOnceProcessor:
+    """A processor noting in ``applied`` the notification id of each event it applies."""
+    return ExactlyOnceProcessor(
+        name,
         topic,
-        MemoryTarget(),
+        target,
         {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
     )
+
+
+async def publish(producer: AIOKafkaProducer, topic: str, n: int) -> None:
+    """Event ``n`` of one aggregate, following event ``n - 1``."""
+    key, value, headers = encode_envelope(replace(envelope(n, n - 1), topic=topic))
+    await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
+
+
+async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
+    kafka_bootstrap: str,
+    postgres_url: str,
+    db_schema: str,
+    topic: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    applied: list[int] = []
+    processor = recording("redelivery", topic, MemoryTarget(), applied)
     settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
     dead_letters = DeadLetterStore(postgres_url, db_schema)
     binding = KafkaConsumerBinding(processor, settings, dead_letters)
@@ -64,8 +87,7 @@ async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
     await producer.start()
     try:  # three events of one aggregate, in one partition, read as one batch
         for n in (1, 2, 3):
-            key, value, headers = encode_envelope(replace(envelope(n, n - 1), topic=topic))
-            await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
+            await publish(producer, topic, n)
     finally:
         await producer.stop()
 
@@ -89,45 +111,37 @@ async def test_a_batch_failing_part_way_is_read_again_from_its_first_record(
 
 
 async def test_a_gap_met_within_the_rewind_cool_down_is_read_again_when_it_ends(
-    kafka_bootstrap: str, postgres_url: str, db_schema: str, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str,
+    postgres_url: str,
+    db_schema: str,
+    topic: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The stuck consumer of the seeded fault run (issue 17): event 2 of an aggregate arrives
     before event 1. The first gap rewinds the partition; the re-read meets the gap again within
     the cool-down, and that record used to be committed past with no rewind to follow, so
     when event 1 came behind it, event 2 was never applied."""
     monkeypatch.setattr("ring_runtime.consumer.REWIND_COOLDOWN_SECONDS", 1.0)
-    topic = f"ring.rewind-{uuid4().hex[:8]}.events"
-    monkeypatch.setitem(registry.EVENT_UNIONS, topic, registry.EVENT_UNIONS[TASK_EVENTS])
-    monkeypatch.setitem(registry._DECODERS, topic, registry._DECODERS[TASK_EVENTS])
     applied: list[int] = []
-    processor = ExactlyOnceProcessor(
-        "rewind",
-        topic,
-        MemoryTarget(),
-        {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
-    )
+    processor = recording("rewind", topic, MemoryTarget(), applied)
     settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
     dead_letters = DeadLetterStore(postgres_url, db_schema)
     binding = KafkaConsumerBinding(processor, settings, dead_letters)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
 
-    async def publish(n: int) -> None:
-        key, value, headers = encode_envelope(replace(envelope(n, n - 1), topic=topic))
-        await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
-
     broker = KafkaBroker(kafka_bootstrap, log_level=30)
     binding.subscribe(broker)
     await asyncio.to_thread(dead_letters.create_table)
     try:
-        await publish(2)
+        await publish(producer, topic, 2)
         await broker.start()
 
         async def gap_met_twice() -> bool:  # once, then again on the re-read, in the cool-down
             return processor.stats.out_of_sequence >= 2
 
         await eventually(gap_met_twice)
-        await publish(1)
+        await publish(producer, topic, 1)
 
         async def both_applied_in_order() -> bool:
             return applied == [1, 2]
@@ -141,14 +155,15 @@ async def test_a_gap_met_within_the_rewind_cool_down_is_read_again_when_it_ends(
 
 
 async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_record_again(
-    kafka_bootstrap: str, postgres_url: str, db_schema: str, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str,
+    postgres_url: str,
+    db_schema: str,
+    topic: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The rewind owed to a skipped record lives in the process: killed before it, a consumer
     used to restart from an offset committed past the record, and never applied it."""
     monkeypatch.setattr("ring_runtime.consumer.REWIND_COOLDOWN_SECONDS", 1.0)
-    topic = f"ring.restart-{uuid4().hex[:8]}.events"
-    monkeypatch.setitem(registry.EVENT_UNIONS, topic, registry.EVENT_UNIONS[TASK_EVENTS])
-    monkeypatch.setitem(registry._DECODERS, topic, registry._DECODERS[TASK_EVENTS])
     applied: list[int] = []
     target = MemoryTarget()  # the service's store: it outlives the consumer process
     settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
@@ -156,23 +171,15 @@ async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_recor
     await asyncio.to_thread(dead_letters.create_table)
 
     def consumer() -> KafkaConsumerBinding:
-        processor = ExactlyOnceProcessor(
-            "restart",
-            topic,
-            target,
-            {TaskCancelled: lambda event, env, unit: applied.append(env.notification_id)},
+        return KafkaConsumerBinding(
+            recording("restart", topic, target, applied), settings, dead_letters
         )
-        return KafkaConsumerBinding(processor, settings, dead_letters)
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
 
-    async def publish(n: int) -> None:
-        key, value, headers = encode_envelope(replace(envelope(n, n - 1), topic=topic))
-        await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
-
     try:
-        await publish(2)
+        await publish(producer, topic, 2)
         first = consumer()
         broker = KafkaBroker(kafka_bootstrap, log_level=30)
         first.subscribe(broker)
@@ -186,7 +193,7 @@ async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_recor
         finally:
             first.stop()
             await broker.stop()
-        await publish(1)
+        await publish(producer, topic, 1)
         second = consumer()  # the same consumer group, restarted from its committed offset
         broker = KafkaBroker(kafka_bootstrap, log_level=30)
         second.subscribe(broker)
@@ -202,3 +209,5 @@ async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_recor
             await broker.stop()
     finally:
         await producer.stop()
+    assert applied == [1, 2], "the skipped record applied once, after its predecessor"
+    assert second.processor.stats.dead_lettered == 0

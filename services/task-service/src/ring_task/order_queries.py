@@ -60,9 +60,11 @@ class OrderPage(msgspec.Struct, frozen=True, kw_only=True):
 class OrdersByParty:
     """Writes and reads the ``orders_by_party`` table."""
 
+    TABLE = "orders_by_party"
+
     def __init__(self, store: ProjectionStore) -> None:
         self.store = store
-        self.table = store.table("orders_by_party")
+        self.table = store.table(self.TABLE)
 
     def ddl(self) -> list[Composed]:
         """Statements creating the table and one index per party column."""
@@ -77,7 +79,7 @@ class OrdersByParty:
             # were kept gain the columns.
             columns_changed(
                 self.store.schema,
-                "orders_by_party",
+                self.TABLE,
                 added={
                     "settled_minor": "bigint",
                     "approvals": "int NOT NULL DEFAULT 0",
