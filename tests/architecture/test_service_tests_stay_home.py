@@ -16,17 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Modules that still boot another service, with why they are not moved yet. The list only
-#: shrinks: a module that no longer imports another service must leave it.
-NOT_MOVED_YET = {
-    # The ledger's integration conftest boots the task service beside the ledger and also holds
-    # the fixtures of its ledger-only tests (books, payouts): splitting it is the next step
-    # (decision 0022, session 10). This set may only shrink.
-    "services/ledger-service/tests/integration/conftest.py": {"ring_task"},
-    "services/ledger-service/tests/integration/test_funding.py": {"ring_task"},
-    "services/ledger-service/tests/integration/test_settlement.py": {"ring_task"},
-}
-
 
 def service_packages() -> dict[str, str]:
     """Each service's package name (``ring_task``…), by service directory (edge ones too)."""
@@ -77,7 +66,7 @@ def test_every_service_package_is_known() -> None:
 
 
 def test_service_tests_import_no_other_service() -> None:
-    assert foreign_imports() == NOT_MOVED_YET
+    assert foreign_imports() == {}
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from ring_ledger.application import Ledger
 from ring_runtime.embedded import free_port
 from ring_runtime.settings import SERVICE_PORTS, Settings
-from ring_runtime.testing import settings_for, wait_service_ports_quiet, wait_until
+from ring_runtime.store import create_application
+from ring_runtime.testing import FAST_RELAY, settings_for, wait_service_ports_quiet, wait_until
 
 GATEWAY = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
 BIN = Path(sys.executable).parent
-
-
-#: In-process services relay quickly, so a cross-service test waits milliseconds, not seconds.
-FAST_RELAY = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
 
 
 @pytest.fixture
@@ -47,6 +45,28 @@ def service_settings(postgres_url: str, kafka_bootstrap: str) -> Iterator[Callab
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         for schema in schemas:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def task_settings(service_settings: Callable[..., Settings]) -> Settings:
+    """The task service beside the service under test (a module may override it)."""
+    return service_settings("task")
+
+
+@pytest.fixture
+def ledger_settings(service_settings: Callable[..., Settings]) -> Settings:
+    return service_settings("ledger")
+
+
+@pytest.fixture
+def ledger(ledger_settings: Settings) -> Iterator[Ledger]:
+    """A reader of the ledger's store; ``ledger check`` must be clean after the test."""
+    app = create_application(Ledger, ledger_settings)
+    yield app
+    try:
+        assert app.check() == [], "ledger check found violations after the test"
+    finally:
+        app.close()
 
 
 def _log_tail(log: Path) -> str:

@@ -9,7 +9,7 @@ cross-service tests (docs/conventions.md).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -32,7 +32,6 @@ from ring_ledger.main import create_app as create_ledger_app
 from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.identity import ADMIN, PARTY_B
 from ring_runtime.settings import Settings
-from ring_runtime.store import create_application
 from ring_runtime.testing import actor_headers, eventually
 from ring_runtime.timers import ManualClock
 from ring_task.main import create_app as create_task_app
@@ -57,27 +56,6 @@ def dispute_settings(service_settings: Callable[..., Settings]) -> Settings:
 def blobs(tmp_path: Path) -> FileSystemBlobStore:
     """Evidence files of this test, in its own directory."""
     return FileSystemBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def ledger_settings(service_settings: Callable[..., Settings]) -> Settings:
-    return service_settings("ledger")
-
-
-@pytest.fixture
-def task_settings(service_settings: Callable[..., Settings]) -> Settings:
-    return service_settings("task")
-
-
-@pytest.fixture
-def ledger(ledger_settings: Settings) -> Iterator[Ledger]:
-    """A reader of the ledger's store; ``ledger check`` must be clean after the test."""
-    app = create_application(Ledger, ledger_settings)
-    yield app
-    try:
-        assert app.check() == [], "ledger check found violations after the test"
-    finally:
-        app.close()
 
 
 @dataclass

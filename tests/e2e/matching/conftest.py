@@ -22,11 +22,6 @@ from ring_task.main import create_app as create_task_app
 
 
 @pytest.fixture
-def task_settings(service_settings: Callable[..., Settings]) -> Settings:
-    return service_settings("task")
-
-
-@pytest.fixture
 def matching_settings(service_settings: Callable[..., Settings]) -> Settings:
     return service_settings("matching")
 

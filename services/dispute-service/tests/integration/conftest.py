@@ -14,16 +14,14 @@ from ring_dispute.config import DisputeConfig
 from ring_runtime.blobs import FileSystemBlobStore
 from ring_runtime.identity import PARTY_A
 from ring_runtime.settings import Settings
-from ring_runtime.testing import actor_headers, settings_for
+from ring_runtime.testing import FAST_RELAY, actor_headers, settings_for
 from ring_runtime.timers import ManualClock
-
-FAST = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
 
 
 @pytest.fixture
 def dispute_settings(postgres_url: str, kafka_bootstrap: str, db_schema: str) -> Settings:
     """Settings of a dispute service on this test's schema, relaying quickly."""
-    return settings_for("dispute", postgres_url, kafka_bootstrap, db_schema, **FAST)
+    return settings_for("dispute", postgres_url, kafka_bootstrap, db_schema, **FAST_RELAY)
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_incremental_check_verifies_only_what_changed(
 
 
 def test_check_catches_books_and_platform_disagreeing(
-    books: tuple[Ledger, BooksProjection], postgres_url: str, ledger_schema: str
+    books: tuple[Ledger, BooksProjection], postgres_url: str, db_schema: str
 ) -> None:
     ledger, projection = books
     _post_known_money(ledger)
@@ -95,10 +95,10 @@ def test_check_catches_books_and_platform_disagreeing(
     assert check.run().violations == []
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(
-            f'UPDATE "{ledger_schema}".account_balances SET credits_posted = credits_posted + 1, '
+            f'UPDATE "{db_schema}".account_balances SET credits_posted = credits_posted + 1, '
             "debits_posted = debits_posted + 1 WHERE purpose = 'fee_revenue'"
         )
-        conn.execute(f'UPDATE "{ledger_schema}".platform_flows SET deposits_confirmed_minor = 1')
+        conn.execute(f'UPDATE "{db_schema}".platform_flows SET deposits_confirmed_minor = 1')
     codes = {v.code for v in check.run().violations}
     assert "platform_mismatch" in codes  # deposit clearing no longer matches the deposits
     assert "books_mismatch" in {v.code for v in check.run(full=True).violations}

@@ -14,9 +14,7 @@ from litestar.testing import AsyncTestClient
 from ring_matching.main import create_app as create_matching_app
 from ring_runtime.identity import PARTY_A, PARTY_B
 from ring_runtime.settings import Settings
-from ring_runtime.testing import actor_headers, settings_for
-
-FAST_RELAY = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
+from ring_runtime.testing import FAST_RELAY, actor_headers, settings_for
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ TEST_KAFKA_TIMINGS = {
     "RING_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
 }
 
+#: In-process services relay quickly, so a test across them waits milliseconds, not seconds.
+FAST_RELAY = {"RING_RELAY_POLL_INTERVAL_MS": "20", "RING_RELAY_LOSS_CHECK_INTERVAL_MS": "500"}
+
 #: What the Kafka lane switches on that Tansu cannot do (production's producer settings).
 KAFKA_LANE_SETTINGS = {"RING_KAFKA_ENABLE_IDEMPOTENCE": "true"}
 

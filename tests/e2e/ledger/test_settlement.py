@@ -22,10 +22,10 @@ from ring_events.topics import TASK_EVENTS
 from ring_runtime.embedded import free_port
 from ring_runtime.identity import ADMIN
 from ring_runtime.settings import Settings
-from ring_runtime.testing import eventually
+from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually
 from ring_task.main import create_app as create_task_app
 
-from .conftest import FAST, actor, approved_order, create_and_publish, deposit, task_status, wallet
+from .conftest import actor, approved_order, create_and_publish, deposit, task_status, wallet
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_lane]
 
@@ -69,9 +69,10 @@ class LedgerProcess:
             "RING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "RING_DB_SCHEMA": settings.db_schema,
             "RING_HTTP_PORT": str(self.port),
-            "RING_KAFKA_SESSION_TIMEOUT_MS": "2000",
-            "RING_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-            **FAST,
+            # as quick to relay and to rejoin its group as the in-process services
+            "RING_RELAY_POLL_INTERVAL_MS": str(settings.relay_poll_interval_ms),
+            "RING_RELAY_LOSS_CHECK_INTERVAL_MS": str(settings.relay_loss_check_interval_ms),
+            **TEST_KAFKA_TIMINGS,
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
