@@ -164,7 +164,12 @@ def _interleaved_tasks(settings: Settings, count: int) -> None:
         deadline = datetime.now(UTC) + timedelta(days=3)
         owners = {
             tasks.create_task(
-                owner, title=f"task {n}", deadline=deadline, commission_minor=100, currency="CNY"
+                owner,
+                title=f"task {n}",
+                deadline=deadline,
+                commission_minor=100,
+                currency="CNY",
+                slots=1,
             ): owner
             for n, owner in enumerate(uuid.uuid4() for _ in range(count))
         }
