@@ -41,7 +41,9 @@ from uuid import UUID, uuid4, uuid5
 import msgspec
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import OffsetOutOfRangeError
+from aiokafka.errors import MessageSizeTooLargeError, OffsetOutOfRangeError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from opentelemetry import propagate, trace
@@ -69,6 +71,9 @@ MARKER_READ_TIMEOUT_MS = 3000
 #: each batch costs a store read, a marker check, a wait for every acknowledgement and a position
 #: save, which at 500 events a batch were a fifth of a republish's time.
 REPUBLISH_BATCH_FACTOR = 10
+
+#: How ``AIOKafkaProducer.send`` picks the partition of a keyed record.
+_PARTITIONER = DefaultPartitioner()
 
 Translation = Callable[[Any], IntegrationEvent]
 Connection = psycopg.Connection[dict[str, Any]]
@@ -322,7 +327,20 @@ class OutboxRelay:
         position: RelayPosition,
         rows: list[dict[str, Any]],
     ) -> None:
+        """Send ``rows`` in one record batch per partition (each partition's records in
+        notification order, so each aggregate's), then record the position once the broker
+        acknowledged them all.
+
+        Batches built here instead of one ``producer.send`` per record: that call cost about
+        50 µs a record, a third of the relay's time when it republishes a long history. The
+        partition is the one ``send`` would choose (aiokafka's default partitioner on the key
+        over all of the topic's partitions), so a record sent either way lands beside the
+        other records of its aggregate.
+        """
+        topic = self.translator.topic
         envelopes = [self._envelope(row) for row in rows]
+        partitions = list(await producer.partitions_for(topic))
+        batches: dict[int, BatchBuilder] = {}
         futures = []
         spans = []
         try:
@@ -332,11 +350,20 @@ class OutboxRelay:
                 key, value, headers = encode_envelope(
                     msgspec.structs.replace(envelope, traceparent=_traceparent(span))
                 )
-                futures.append(
-                    await producer.send(
-                        self.translator.topic, value=value, key=key, headers=headers
+                partition = _PARTITIONER(key, partitions, partitions)
+                record = {"key": key, "value": value, "timestamp": None, "headers": headers}
+                batch = batches.get(partition)
+                if batch is not None and batch.append(**record) is not None:
+                    continue
+                if batch is not None:  # full: send it, the record opens the next one
+                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = batches[partition] = producer.create_batch()
+                if batch.append(**record) is None:
+                    raise MessageSizeTooLargeError(
+                        f"{envelope.notification_id} does not fit in a batch of its own"
                     )
-                )
+            for partition, batch in batches.items():
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
             await asyncio.gather(*futures)
         finally:
             for span in spans:
