@@ -41,7 +41,9 @@ from uuid import UUID, uuid4, uuid5
 import msgspec
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import OffsetOutOfRangeError
+from aiokafka.errors import MessageSizeTooLargeError, OffsetOutOfRangeError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from opentelemetry import propagate, trace
@@ -65,6 +67,13 @@ EVENT_ID_NAMESPACE = UUID("5b0b7e0c-2f5e-4d7a-9a49-0e1f3c6d2a10")
 MARKER_TOPIC = "ring.relay.markers"
 #: How long a marker read-back may take before the check counts as undecided.
 MARKER_READ_TIMEOUT_MS = 3000
+#: A republish reads and sends the history in batches this many times ``RING_RELAY_BATCH_SIZE``:
+#: each batch costs a store read, a marker check, a wait for every acknowledgement and a position
+#: save, which at 500 events a batch were a fifth of a republish's time.
+REPUBLISH_BATCH_FACTOR = 10
+
+#: How ``AIOKafkaProducer.send`` picks the partition of a keyed record.
+_PARTITIONER = DefaultPartitioner()
 
 Translation = Callable[[Any], IntegrationEvent]
 Connection = psycopg.Connection[dict[str, Any]]
@@ -273,18 +282,26 @@ class OutboxRelay:
             self.stats.position = position.notification_id
             interval = self.settings.relay_loss_check_interval_ms / 1000
             next_check = time.monotonic()
+            # Up to here the log is history being republished (read in bigger batches).
+            history_end = 0
             while not self._stopping.is_set():
-                rows = await asyncio.to_thread(self.log.read_batch, conn, position.notification_id)
+                limit = self.log.batch_size
+                if position.notification_id < history_end:
+                    limit *= REPUBLISH_BATCH_FACTOR
+                rows = await asyncio.to_thread(
+                    self.log.read_batch, conn, position.notification_id, limit=limit
+                )
                 # Checked before every publish (so nothing goes onto a broker that lost data
                 # unnoticed) and every interval while idle (so a loss is republished at once).
                 if rows or time.monotonic() >= next_check:
                     if await self._must_republish(conn, checker, position):
+                        history_end = position.notification_id
                         position = await self._start_republish(conn, producer, position)
                         continue
                     next_check = time.monotonic() + interval
                 if rows:
                     await self._publish_batch(conn, producer, position, rows)
-                    if len(rows) >= self.log.batch_size:
+                    if len(rows) >= limit:
                         continue  # a full batch: more may be waiting
                 requested = await asyncio.to_thread(self.log.requested_batch, conn)
                 if requested:
@@ -310,7 +327,20 @@ class OutboxRelay:
         position: RelayPosition,
         rows: list[dict[str, Any]],
     ) -> None:
+        """Send ``rows`` in one record batch per partition (each partition's records in
+        notification order, so each aggregate's), then record the position once the broker
+        acknowledged them all.
+
+        Batches built here instead of one ``producer.send`` per record: that call cost about
+        50 µs a record, a third of the relay's time when it republishes a long history. The
+        partition is the one ``send`` would choose (aiokafka's default partitioner on the key
+        over all of the topic's partitions), so a record sent either way lands beside the
+        other records of its aggregate.
+        """
+        topic = self.translator.topic
         envelopes = [self._envelope(row) for row in rows]
+        partitions = list(await producer.partitions_for(topic))
+        batches: dict[int, BatchBuilder] = {}
         futures = []
         spans = []
         try:
@@ -320,11 +350,20 @@ class OutboxRelay:
                 key, value, headers = encode_envelope(
                     msgspec.structs.replace(envelope, traceparent=_traceparent(span))
                 )
-                futures.append(
-                    await producer.send(
-                        self.translator.topic, value=value, key=key, headers=headers
+                partition = _PARTITIONER(key, partitions, partitions)
+                record = {"key": key, "value": value, "timestamp": None, "headers": headers}
+                batch = batches.get(partition)
+                if batch is not None and batch.append(**record) is not None:
+                    continue
+                if batch is not None:  # full: send it, the record opens the next one
+                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = batches[partition] = producer.create_batch()
+                if batch.append(**record) is None:
+                    raise MessageSizeTooLargeError(
+                        f"{envelope.notification_id} does not fit in a batch of its own"
                     )
-                )
+            for partition, batch in batches.items():
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
             await asyncio.gather(*futures)
         finally:
             for span in spans:

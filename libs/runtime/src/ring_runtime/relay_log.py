@@ -187,16 +187,21 @@ class RelayLog:
         conn: psycopg.Connection[dict[str, Any]],
         after: int,
         aggregates: Collection[str] | None = None,
+        *,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Published events after notification ``after`` (only those of ``aggregates`` when
-        given), with their context and the notification id of the previous published event of
-        the same aggregate."""
+        given), at most ``limit`` (default: the batch size), with their context and the
+        notification id of the previous published event of the same aggregate."""
         if aggregates is None:
-            return self._select(conn, SQL("e.notification_id > %(after)s"), {"after": after})
+            return self._select(
+                conn, SQL("e.notification_id > %(after)s"), {"after": after}, limit=limit
+            )
         return self._select(
             conn,
             SQL("e.notification_id > %(after)s AND e.originator_id = ANY(%(ids)s::uuid[])"),
             {"after": after, "ids": list(aggregates)},
+            limit=limit,
         )
 
     def published_count(self) -> int:
@@ -209,21 +214,36 @@ class RelayLog:
         return int(row["n"]) if row else 0
 
     def _select(
-        self, conn: psycopg.Connection[dict[str, Any]], where: Composable, params: dict[str, Any]
+        self,
+        conn: psycopg.Connection[dict[str, Any]],
+        where: Composable,
+        params: dict[str, Any],
+        *,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
+        """Published events matching ``where``, oldest first.
+
+        The previous published event of an aggregate is looked up by version on the primary
+        key, so it costs the same for every event: notification ids grow with the version
+        within an aggregate, but asked as "the highest notification id below this one" the
+        planner walked the notification index backwards until it met the aggregate, through
+        the whole log for an aggregate's first event (a republish of N events cost O(N²):
+        0.27 s per batch of 500 at 20k events, most of the time of a republish).
+        """
         query = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "c.correlation_id, c.causation_id, c.traceparent, "
-            "(SELECT max(p.notification_id) FROM {events} p "
-            "  WHERE p.originator_id = e.originator_id AND p.notification_id < e.notification_id "
-            "  AND p.topic = ANY(%(topics)s)) AS previous_notification_id "
+            "(SELECT p.notification_id FROM {events} p "
+            "  WHERE p.originator_id = e.originator_id "
+            "  AND p.originator_version < e.originator_version AND p.topic = ANY(%(topics)s) "
+            "  ORDER BY p.originator_version DESC LIMIT 1) AS previous_notification_id "
             "FROM {events} e LEFT JOIN {context} c "
             "  ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
             "WHERE {where} AND e.topic = ANY(%(topics)s) "
             "ORDER BY e.notification_id LIMIT %(limit)s"
         ).format(events=self._events, context=self._context, where=where)
         return conn.execute(
-            query, {"topics": self.stored_topics, "limit": self.batch_size, **params}
+            query, {"topics": self.stored_topics, "limit": limit or self.batch_size, **params}
         ).fetchall()
 
     def heads(

@@ -12,19 +12,27 @@ import tempfile
 import urllib.error
 import urllib.request
 import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import psycopg
 import pytest
+from aiokafka import AIOKafkaConsumer
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from ring_events.headers import NOTIFICATION_ID, PREVIOUS_NOTIFICATION_ID
+from ring_events.topics import TASK_EVENTS
 from ring_runtime.embedded import EmbeddedPostgres, free_port
+from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
+from ring_runtime.store import create_application
 from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually, settings_for
 from ring_runtime.testing.fixtures import BrokerControl
-from ring_task.main import create_app
+from ring_task.application import Tasks
+from ring_task.main import TRANSLATOR, create_app
 
 from .test_relay_resilience import (
     _async,
@@ -146,3 +154,104 @@ async def test_every_broker_loss_is_detected_before_publishing(
     seen = await _topic_notifications(task_settings.kafka_bootstrap, {str(i) for i in ids}, total)
     for key, notifications in expected.items():
         assert list(dict.fromkeys(seen[key])) == notifications, key
+
+
+def _interleaved_tasks(settings: Settings, count: int) -> None:
+    """Draft ``count`` tasks, then publish each: every aggregate's second event comes after the
+    other aggregates' first ones, so its chain skips over them."""
+    tasks = create_application(Tasks, settings)
+    try:
+        deadline = datetime.now(UTC) + timedelta(days=3)
+        owners = {
+            tasks.create_task(
+                owner,
+                title=f"task {n}",
+                deadline=deadline,
+                commission_minor=100,
+                currency="CNY",
+                slots=1,
+            ): owner
+            for n, owner in enumerate(uuid.uuid4() for _ in range(count))
+        }
+        for task_id, owner in owners.items():
+            tasks.publish(task_id, owner)
+    finally:
+        tasks.close()
+
+
+def _chains(settings: Settings) -> dict[str, list[tuple[int, int]]]:
+    """Each aggregate's published events as (notification id, previous one), from the store."""
+    return {
+        key: list(zip(ids, [0, *ids[:-1]], strict=True))
+        for key, ids in _published_ids(settings).items()
+    }
+
+
+async def _chains_on_topic(
+    bootstrap: str, keys: set[str], expected: int
+) -> dict[str, list[tuple[int, int]]]:
+    """(notification id, previous notification id) of the records of ``keys``, in offset order
+    per key, first copies only."""
+    consumer = AIOKafkaConsumer(
+        TASK_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen: dict[str, dict[tuple[int, int], None]] = defaultdict(dict)
+    try:
+
+        async def read() -> bool:
+            for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
+                for record in records:
+                    if record.key.decode() not in keys:
+                        continue
+                    headers = {k: v.decode() for k, v in record.headers}
+                    chain = (
+                        int(headers[NOTIFICATION_ID]),
+                        int(headers[PREVIOUS_NOTIFICATION_ID]),
+                    )
+                    seen[record.key.decode()][chain] = None
+            return sum(map(len, seen.values())) >= expected
+
+        await eventually(read, within=60)
+    finally:
+        await consumer.stop()
+    return {key: list(chains) for key, chains in seen.items()}
+
+
+@pytest.mark.timeout(300)
+async def test_a_republished_history_keeps_every_aggregates_chain(
+    postgres_url: str, kafka_bootstrap: str, db_schema: str, broker_control: BrokerControl
+) -> None:
+    """After a loss the relay republishes the history in batches of ten times its own, then the
+    events written since: on the new topic every aggregate's events are in order, each naming
+    the one before it (decision 0001; looked up by version since session 11)."""
+    settings = settings_for(
+        "task",
+        postgres_url,
+        kafka_bootstrap,
+        db_schema,
+        RING_RELAY_BATCH_SIZE="2",
+        RING_RELAY_POLL_INTERVAL_MS="20",
+        RING_RELAY_LOSS_CHECK_INTERVAL_MS="500",
+    )
+    await asyncio.to_thread(_interleaved_tasks, settings, 15)
+    tasks = create_application(Tasks, settings)
+    relay = OutboxRelay(tasks, TRANSLATOR, settings, source="test")
+    running = asyncio.create_task(relay.run())
+    try:
+        await eventually(
+            lambda: _async(relay.stats.position == _last_notification(settings)), within=30
+        )
+        await asyncio.to_thread(broker_control.restart)
+        await asyncio.to_thread(_interleaved_tasks, settings, 3)
+        last = _last_notification(settings)
+        await eventually(lambda: _async(relay.stats.position == last), within=60)
+        assert relay.stats.republishes == 1
+    finally:
+        relay.stop()
+        await running
+        tasks.close()
+    expected = _chains(settings)
+    assert sum(map(len, expected.values())) == 2 * 18
+    seen = await _chains_on_topic(kafka_bootstrap, set(expected), sum(map(len, expected.values())))
+    assert seen == expected
