@@ -9,17 +9,14 @@ they were never applied. Now the batch is nacked and its partitions are sought b
 from __future__ import annotations
 
 import asyncio
-from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream.kafka import KafkaBroker
 from msgspec.structs import replace
 
-from ring_events import registry
 from ring_events.envelope import encode_envelope
 from ring_events.task import TaskCancelled
-from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding, Outcome
 from ring_runtime.dead_letters import DeadLetterStore
 from ring_runtime.testing import settings_for
@@ -28,15 +25,6 @@ from ring_runtime.testing.polling import eventually
 from .test_consumer_rules import MemoryTarget, envelope
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def topic(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A topic of this test alone, carrying task events."""
-    name = f"ring.redelivery-{uuid4().hex[:8]}.events"
-    monkeypatch.setitem(registry.EVENT_UNIONS, name, registry.EVENT_UNIONS[TASK_EVENTS])
-    monkeypatch.setitem(registry._DECODERS, name, registry._DECODERS[TASK_EVENTS])
-    return name
 
 
 def recording(
