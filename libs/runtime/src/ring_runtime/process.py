@@ -3,9 +3,8 @@
 Each service's ``main.create_app(settings)`` builds its application and read models, then calls
 :func:`create_service_app` with its controllers, translator, consumers and read models (which
 it mounts on one connection pool, creating their tables, and closes on shutdown). The returned litestar
-app starts the Kafka broker, the relay and the subscribers on startup, in the background so that
-the API serves while the consumer groups join, stops them on shutdown, and answers
-``GET /health`` and ``GET /ready``.
+app starts the Kafka broker, the relay and the subscribers on startup and stops them on shutdown,
+and answers ``GET /health`` and ``GET /ready``.
 
 Every long-running task waits out outages of PostgreSQL and the broker by itself (see
 :mod:`ring_runtime.resilience`); ``GET /ready`` answers 503 while any of them is failing. A task
@@ -98,45 +97,21 @@ class ServiceRuntime:
     background_interval: float = 1.0
     subject_aggregates: Callable[[UUID], Sequence[UUID]] = lambda subject: (subject,)
     on_shutdown_async: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    connected: bool = False
-    _connect_task: asyncio.Task[None] | None = None
     _relay_task: asyncio.Task[None] | None = None
     _background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: bool = False
 
     async def start(self) -> None:
-        """Create the dead-letter table, then connect to the broker in the background.
-
-        The API serves as soon as this returns: faststream starts the subscribers one after
-        the other and each waits for its group's assignment (about a second on Tansu, seven in
-        the task service), and a killed process must serve again within 5 s (issue 17). Until
-        :meth:`_connect` is done ``/ready`` answers 503 (``broker: starting``); commands are
-        stored and relayed once it is, and reads that need a projection wait, bounded, as
-        whenever a consumer lags.
-        """
+        """Start the broker connection, the subscribers and the relay."""
         await asyncio.to_thread(self.dead_letters.create_table)
-        self._connect_task = asyncio.create_task(self._connect(), name="broker-connect")
-        self._connect_task.add_done_callback(self._connect_ended)
-
-    async def _connect(self) -> None:
-        """Create the topics, start the broker and its subscribers (faststream's own start),
-        then the relay and the background loops, which publish through the broker."""
         await ensure_topics(self.settings, self.topics())
         await self.broker.start()
-        self.connected = True
         if self.relay is not None:
             self._relay_task = self._watched(self.relay.run(), "outbox-relay")
         self._background_tasks = [
             self._watched(loop.run(self.background_interval), type(loop).__name__)
             for loop in self.background
         ]
-
-    def _connect_ended(self, task: asyncio.Task[None]) -> None:
-        """A connect that failed (the broker is down) ends the process, as a failed start did
-        when it ran before the API served: the supervisor starts it again with its backoff."""
-        if task.cancelled() or task.exception() is None:
-            return
-        self._task_ended(task)
 
     def _watched(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=name)
@@ -173,14 +148,8 @@ class ServiceRuntime:
         return sorted(topics)
 
     async def stop(self) -> None:
-        """Stop consumers between records and the relay after its batch, then the broker.
-
-        A connect still under way is let finish first: a subscriber stopped half-way through
-        its group join could be left running.
-        """
+        """Stop consumers between records and the relay after its batch, then the broker."""
         self._stopping = True
-        if self._connect_task is not None:
-            await asyncio.gather(self._connect_task, return_exceptions=True)
         for binding in self.bindings:
             binding.stop()
         for loop in self.background:
@@ -209,10 +178,7 @@ class ServiceRuntime:
             checks["store"] = "ok"
         except psycopg.Error as error:
             checks["store"] = f"unreachable: {error}"
-        if not self.connected:
-            checks["broker"] = "starting"
-        else:
-            checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
+        checks["broker"] = "ok" if await self.broker.ping(timeout=2.0) else "unreachable"
         healths: list[TaskHealth] = []
         if self.relay is not None:
             stats = self.relay.stats
