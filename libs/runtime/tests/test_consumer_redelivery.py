@@ -9,34 +9,25 @@ they were never applied. Now the batch is nacked and its partitions are sought b
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from msgspec.structs import replace
 
-from ring_events import registry
 from ring_events.envelope import encode_envelope
 from ring_events.task import TaskCancelled
-from ring_events.topics import TASK_EVENTS
 from ring_runtime.consumer import ExactlyOnceProcessor, KafkaConsumerBinding, Outcome
 from ring_runtime.dead_letters import DeadLetterStore
+from ring_runtime.kafka import ensure_topics
 from ring_runtime.testing import settings_for
 from ring_runtime.testing.polling import eventually
 
 from .test_consumer_rules import MemoryTarget, envelope
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def topic(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A topic of this test alone, carrying task events."""
-    name = f"ring.redelivery-{uuid4().hex[:8]}.events"
-    monkeypatch.setitem(registry.EVENT_UNIONS, name, registry.EVENT_UNIONS[TASK_EVENTS])
-    monkeypatch.setitem(registry._DECODERS, name, registry._DECODERS[TASK_EVENTS])
-    return name
 
 
 def recording(
@@ -211,3 +202,55 @@ async def test_a_consumer_restarted_after_skipping_a_gap_reads_the_skipped_recor
         await producer.stop()
     assert applied == [1, 2], "the skipped record applied once, after its predecessor"
     assert second.processor.stats.dead_lettered == 0
+
+
+async def test_a_batch_over_two_partitions_one_with_a_gap_is_committed(
+    kafka_bootstrap: str, postgres_url: str, db_schema: str, topic: str
+) -> None:
+    """Committing short of a gap named the other partitions' ends as ``min(end, *())``, which
+    raised: every batch holding a gap and another partition failed and was read again, forever
+    (seen in the task service's relay-resilience test)."""
+    applied: list[int] = []
+    processor = recording("two-partitions", topic, MemoryTarget(), applied)
+    settings = settings_for("task", postgres_url, kafka_bootstrap, db_schema)
+    dead_letters = DeadLetterStore(postgres_url, db_schema)
+    binding = KafkaConsumerBinding(processor, settings, dead_letters)
+    await ensure_topics(settings, [topic])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    broker = KafkaBroker(kafka_bootstrap, log_level=30)
+    binding.subscribe(broker)
+    await asyncio.to_thread(dead_letters.create_table)
+    other = uuid4()
+    first_of_other = replace(
+        envelope(
+            7, 0, TaskCancelled(task_id=other, owner_id=uuid4(), occurred_at=datetime.now(UTC))
+        ),
+        topic=topic,
+        key=str(other),
+    )
+    try:
+        for partition, message in ((0, replace(envelope(2, 1), topic=topic)), (1, first_of_other)):
+            key, value, headers = encode_envelope(message)
+            await producer.send_and_wait(
+                topic, key=key, value=value, headers=list(headers), partition=partition
+            )
+        await broker.start()
+
+        # Reads the group's committed offsets only: it never subscribes, so it joins nothing.
+        reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=binding.group_id)
+        await reader.start()
+
+        async def other_partition_committed() -> bool:
+            return bool(await reader.committed(TopicPartition(topic, 1)) == 1)
+
+        try:
+            await eventually(other_partition_committed)
+        finally:
+            await reader.stop()
+        assert 7 in applied
+        assert processor.stats.out_of_sequence >= 1  # event 2 waits for event 1
+    finally:
+        binding.stop()
+        await broker.stop()
+        await producer.stop()

@@ -394,7 +394,10 @@ class KafkaConsumerBinding:
         if not any(partition in self._gaps for partition in ends):
             return False
         await consumer.commit(
-            {partition: min(end, *self._gaps.get(partition, ())) for partition, end in ends.items()}
+            {
+                partition: min([end, *self._gaps.get(partition, ())])
+                for partition, end in ends.items()
+            }
         )
         return True
 
