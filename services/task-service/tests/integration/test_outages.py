@@ -29,7 +29,7 @@ from ring_runtime.embedded import EmbeddedPostgres, free_port
 from ring_runtime.relay import OutboxRelay
 from ring_runtime.settings import Settings
 from ring_runtime.store import create_application
-from ring_runtime.testing import TEST_KAFKA_TIMINGS, eventually, settings_for
+from ring_runtime.testing import FAST_RELAY, TEST_KAFKA_TIMINGS, eventually, settings_for
 from ring_runtime.testing.fixtures import BrokerControl
 from ring_task.application import Tasks
 from ring_task.main import TRANSLATOR, create_app
@@ -231,8 +231,7 @@ async def test_a_republished_history_keeps_every_aggregates_chain(
         kafka_bootstrap,
         db_schema,
         RING_RELAY_BATCH_SIZE="2",
-        RING_RELAY_POLL_INTERVAL_MS="20",
-        RING_RELAY_LOSS_CHECK_INTERVAL_MS="500",
+        **FAST_RELAY,
     )
     await asyncio.to_thread(_interleaved_tasks, settings, 15)
     tasks = create_application(Tasks, settings)
